@@ -1,0 +1,60 @@
+# caseflow: the two commands of the README's Quick start, and their helpers.
+# Everything installs into .venv from the package registry; nothing is assumed installed.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+PO     := $(wildcard caseflow/translations/*/LC_MESSAGES/messages.po)
+MO     := $(PO:.po=.mo)
+
+.PHONY: run test install install-test translations extract-messages bench clean
+
+run: $(VENV)/.installed translations instance/caseflow.env ## serve the app and the scheduler on SQLite with demo data
+	@set -a; . ./instance/caseflow.env; set +a; \
+	$(BIN)/caseflow db upgrade && \
+	$(BIN)/caseflow demo --if-empty && \
+	echo "caseflow at http://$(HOST):$(PORT) (Ctrl-C stops the web server and the scheduler)" && \
+	{ $(BIN)/caseflow scheduler & sched=$$!; \
+	  trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/caseflow run --host $(HOST) --port $(PORT); }
+
+test: $(VENV)/.installed-test translations ## the whole suite (SQLite, and PostgreSQL when CASEFLOW_TEST_DATABASE_URL is set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+
+$(VENV)/.installed: $(VENV)/bin/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed setup.cfg
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+translations: $(VENV)/.installed $(MO) ## compile the message catalogues
+
+caseflow/translations/%/LC_MESSAGES/messages.mo: caseflow/translations/%/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile --use-fuzzy -f -d caseflow/translations -l $* >/dev/null
+
+extract-messages: $(VENV)/.installed ## refresh the catalogues from the source
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o caseflow/translations/messages.pot --no-location --sort-output --omit-header caseflow
+	$(BIN)/pybabel update -i caseflow/translations/messages.pot -d caseflow/translations --no-wrap --omit-header --ignore-obsolete
+
+instance/caseflow.env:
+	@mkdir -p instance
+	@$(PYTHON) -c "import secrets; print('# made by make run for this checkout; keep it private'); print('CASEFLOW_SECRET_KEY=' + secrets.token_hex(32)); print('CASEFLOW_DATA_KEY=' + secrets.token_hex(16)); print('CASEFLOW_SECURE_COOKIES=0')" > $@
+	@chmod 600 $@
+	@echo "made instance/caseflow.env with new random keys for this checkout"
+
+bench: $(VENV)/.installed-test
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

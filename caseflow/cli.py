@@ -1,0 +1,166 @@
+"""The ``caseflow`` command: Flask's CLI for this app plus the project's own commands."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, time, timezone
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+GREEN, YELLOW, RED, BOLD, RESET = "\033[32m", "\033[33m", "\033[31m", "\033[1m", "\033[0m"
+
+
+def _colour(text: str, colour: str) -> str:
+    return f"{colour}{text}{RESET}" if sys.stdout.isatty() else text
+
+
+def _create_app(*args, **kwargs) -> Flask:
+    from caseflow import create_app
+    from caseflow.config import ConfigurationError
+
+    try:
+        return create_app()
+    except ConfigurationError as error:
+        click.echo(_colour(f"caseflow cannot start: {error}", RED), err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main():
+    """caseflow: judicial aid referrals between the women's federation and the procuratorate."""
+
+
+def _now_for(today: str | None) -> datetime:
+    from caseflow.core.db import local_zone, utcnow
+
+    if not today:
+        return utcnow()
+    day = datetime.strptime(today, "%Y-%m-%d").date()
+    return datetime.combine(day, time(9, 0), tzinfo=local_zone()).astimezone(timezone.utc)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(demo_command)
+    app.cli.add_command(users_group)
+    app.cli.add_command(keys_group)
+    app.cli.add_command(scheduler_command)
+
+
+@click.command("demo")
+@click.option("--today", metavar="YYYY-MM-DD", help="Pretend today is this date (default: today).")
+@click.option("--if-empty", is_flag=True, help="Load only into a database with no organisations.")
+@with_appcontext
+def demo_command(today: str | None, if_empty: bool):
+    """Load the demo dataset (idempotent) and print the demo logins."""
+    from caseflow.core.demo import DEMO_PASSWORD, demo_logins, load_demo
+    from caseflow.core.orgs.models import Organisation
+    from caseflow.extensions import db
+
+    if if_empty and db.session.scalar(sa.select(sa.func.count(Organisation.id))):
+        click.echo("The database has data already; the demo data is not loaded again.")
+    else:
+        click.echo(_colour("Loading the demo data…", BOLD))
+        load_demo(now=_now_for(today), log=click.echo)
+        db.session.commit()
+    click.echo(_colour("Demo logins (password for all: ", BOLD)
+               + _colour(DEMO_PASSWORD, GREEN) + _colour(")", BOLD))
+    for username, name, org, roles in demo_logins():
+        click.echo(f"  {_colour(username.ljust(18), GREEN)} {name}  {org}  [{roles}]")
+
+
+@click.group("users")
+def users_group():
+    """Manage accounts from the server's shell."""
+
+
+@users_group.command("create")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True, help="The person's full name.")
+@click.option("--email", required=True)
+@click.option("--org", "org_code", required=True, help="Organisation code, e.g. jh-fed.")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="A role; repeat for several (e.g. --role system_admin).")
+@click.password_option(help="Temporary password; the user changes it at first sign-in.")
+@with_appcontext
+def create_user(username, display_name, email, org_code, roles, password):
+    """Create an account, e.g. the first system administrator of a deployment."""
+    from caseflow.core.db import utcnow
+    from caseflow.core.errors import DomainError
+    from caseflow.core.orgs.models import Organisation
+    from caseflow.core.orgs.roles import Role
+    from caseflow.core.orgs.services import create_account
+    from caseflow.extensions import db
+
+    org = db.session.scalar(sa.select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise click.BadParameter(f"no organisation has the code {org_code!r}", param_hint="--org")
+    try:
+        wanted = frozenset(Role(r) for r in roles)
+    except ValueError:
+        raise click.BadParameter(
+            "roles are: " + ", ".join(r.value for r in Role), param_hint="--role") from None
+    try:
+        user = create_account(actor=None, now=utcnow(), username=username,
+                              display_name=display_name, email=email, organisation=org,
+                              password=password, roles=wanted)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        click.echo(_colour(f"Not created: {error.message}", RED), err=True)
+        sys.exit(1)
+    click.echo(_colour(f"Created {user.username} in {org.name}; they must change the password "
+                       "at first sign-in.", GREEN))
+
+
+@click.group("keys")
+def keys_group():
+    """The data key that seals protected identity fields."""
+
+
+@keys_group.command("generate")
+def generate_key():
+    """Print a new random data key (32 hex digits)."""
+    from caseflow.core.crypto import generate_key as make
+
+    click.echo(make())
+
+
+@keys_group.command("rotate")
+@click.option("--new-key", required=True, envvar="CASEFLOW_NEW_DATA_KEY",
+              help="The new key (32 hex digits); or set CASEFLOW_NEW_DATA_KEY.")
+@click.option("--batch", default=500, show_default=True, help="Rows per progress line.")
+@with_appcontext
+def rotate_keys(new_key: str, batch: int):
+    """Re-encrypt every protected field under a new key, in one transaction."""
+    from caseflow.core.keys import rotate
+
+    try:
+        count = rotate(current_app, new_key, batch=batch, progress=click.echo)
+    except ValueError as error:
+        click.echo(_colour(f"Nothing changed: {error}", RED), err=True)
+        sys.exit(1)
+    click.echo(_colour(f"Re-encrypted {count} persons under the new key.", GREEN))
+    click.echo("Now set CASEFLOW_DATA_KEY to the new key and add the old one to "
+               "CASEFLOW_DATA_KEY_PREVIOUS, then restart the web and scheduler processes.")
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run every job once and exit.")
+@with_appcontext
+def scheduler_command(once: bool):
+    """Run the clock that runs the scheduled jobs (never inside web workers)."""
+    import logging
+
+    from caseflow.core.scheduler import jobs  # noqa: F401  (registers the core jobs)
+    from caseflow.core.scheduler.runner import run_all_once, serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
+    app = current_app._get_current_object()
+    if once:
+        for run in run_all_once(app):
+            colour = GREEN if run.status == "succeeded" else RED
+            click.echo(f"{run.job}: {_colour(run.status, colour)} {run.detail or ''}")
+        return
+    serve(app)

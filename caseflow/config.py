@@ -1,0 +1,106 @@
+"""Settings, read from CASEFLOW_* environment variables.
+
+Only this module reads the environment; everything else asks ``current_app.config``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: A key that ships in the source cannot protect anything; the app refuses it outside
+#: development and testing.
+DEVELOPMENT_SECRET_KEY = "caseflow-development-only-secret-key"
+#: 16 bytes (SM4's key size) as hex; for development and tests only, for the same reason.
+DEVELOPMENT_DATA_KEY = "00112233445566778899aabbccddeeff"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start with these settings; the message says which and why."""
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def from_environment() -> dict:
+    """The settings for a real run, taken from the environment."""
+    instance = Path(os.environ.get("CASEFLOW_INSTANCE_PATH", DEFAULT_INSTANCE))
+    debug = _flag("CASEFLOW_DEBUG")
+    return {
+        "DEBUG": debug,
+        "TESTING": False,
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "CASEFLOW_DATABASE_URL", f"sqlite:///{instance / 'caseflow.db'}"
+        ),
+        "SECRET_KEY": os.environ.get("CASEFLOW_SECRET_KEY", ""),
+        "CASEFLOW_DATA_KEY": os.environ.get("CASEFLOW_DATA_KEY", ""),
+        "CASEFLOW_DATA_KEY_PREVIOUS": os.environ.get("CASEFLOW_DATA_KEY_PREVIOUS", ""),
+        "CASEFLOW_BASE_URL": os.environ.get("CASEFLOW_BASE_URL", "http://127.0.0.1:5000"),
+        "CASEFLOW_TIMEZONE": os.environ.get("CASEFLOW_TIMEZONE", "Asia/Shanghai"),
+        "CASEFLOW_SMTP_HOST": os.environ.get("CASEFLOW_SMTP_HOST", "localhost"),
+        "CASEFLOW_SMTP_PORT": _int("CASEFLOW_SMTP_PORT", 25),
+        "CASEFLOW_MAIL_FROM": os.environ.get("CASEFLOW_MAIL_FROM", "caseflow@localhost"),
+        "CASEFLOW_SESSION_IDLE_MINUTES": _int("CASEFLOW_SESSION_IDLE_MINUTES", 30),
+        # Cookies travel only over HTTPS unless the deployment says otherwise (make run
+        # serves plain HTTP on 127.0.0.1 and turns this off).
+        "SESSION_COOKIE_SECURE": _flag("CASEFLOW_SECURE_COOKIES", not debug),
+    }
+
+
+class TestConfig:
+    """Settings for the test suite: an in-memory-free SQLite file or the URL given."""
+
+    TESTING = True
+    DEBUG = False
+    SECRET_KEY = "caseflow-tests"
+    CASEFLOW_DATA_KEY = DEVELOPMENT_DATA_KEY
+    CASEFLOW_DATA_KEY_PREVIOUS = ""
+    CASEFLOW_BASE_URL = "http://caseflow.test"
+    CASEFLOW_TIMEZONE = "Asia/Shanghai"
+    CASEFLOW_SMTP_HOST = "127.0.0.1"
+    CASEFLOW_SMTP_PORT = 8025
+    CASEFLOW_MAIL_FROM = "caseflow@caseflow.test"
+    CASEFLOW_SESSION_IDLE_MINUTES = 30
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_ENABLED = True
+
+
+def validate(config: dict) -> None:
+    """Refuse to start with settings that would leave the records unprotected."""
+    relaxed = config.get("DEBUG") or config.get("TESTING")
+    secret = config.get("SECRET_KEY") or ""
+    if not relaxed:
+        if not secret or secret == DEVELOPMENT_SECRET_KEY or len(secret) < 32:
+            raise ConfigurationError(
+                "CASEFLOW_SECRET_KEY is missing, too short (under 32 characters) or the "
+                "development default. Set it to a long random value, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+            )
+        data_key = config.get("CASEFLOW_DATA_KEY") or ""
+        if not data_key or data_key == DEVELOPMENT_DATA_KEY:
+            raise ConfigurationError(
+                "CASEFLOW_DATA_KEY is missing or the development default. It encrypts the "
+                "protected identity fields: set it to 32 hex digits (16 random bytes), e.g. "
+                "the output of `caseflow keys generate`."
+            )
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
+    if not config.get("CASEFLOW_DATA_KEY"):
+        config["CASEFLOW_DATA_KEY"] = DEVELOPMENT_DATA_KEY

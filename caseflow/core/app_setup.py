@@ -1,0 +1,213 @@
+"""Wiring: extensions, blueprints, request hooks, error pages and template helpers."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask, flash, g, has_request_context, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime, gettext as _
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from caseflow.core.db import utcnow
+from caseflow.core.errors import DomainError, NotAllowed
+from caseflow.extensions import babel, csrf, db, login_manager, migrate
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent.parent / "migrations")
+
+#: Endpoints open without signing in.
+PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "auth.set_locale"}
+#: Endpoints a user who must change their password may still reach.
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.set_locale", "static"}
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        # Command line and scheduler: the district's language; e-mails choose their own.
+        return "zh_CN"
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in {"zh_CN", "en"}:
+        return chosen
+    return "zh_CN"
+
+
+def select_timezone() -> str:
+    from flask import current_app
+
+    return current_app.config["CASEFLOW_TIMEZONE"]
+
+
+def init_app(app: Flask) -> None:
+    # Import the models so that the metadata is complete before anything uses it.
+    from caseflow.core import models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    login_manager.login_message_category = "warning"
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please sign in to see this page.")
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from caseflow.core.orgs.models import User
+
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.is_active_account:
+            return None
+        return user
+
+    _register_blueprints(app)
+    _register_hooks(app)
+    _register_errors(app)
+    _register_template_helpers(app)
+
+    from caseflow.cli import register_commands
+
+    register_commands(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from caseflow.core.audit.routes import bp as audit_bp
+    from caseflow.core.auth.routes import bp as auth_bp
+    from caseflow.core.health import bp as health_bp
+    from caseflow.core.home import bp as home_bp
+    from caseflow.core.orgs.routes import admin_bp, security_bp
+    from caseflow.core.people.routes import bp as people_bp
+    from caseflow.core.settings.routes import bp as settings_bp
+
+    for blueprint in (health_bp, auth_bp, home_bp, admin_bp, security_bp, settings_bp,
+                      audit_bp, people_bp):
+        app.register_blueprint(blueprint)
+
+
+def _idle_limit_minutes() -> int:
+    from caseflow.core.settings.services import get_setting
+
+    return get_setting("session_idle_minutes")
+
+
+def _register_hooks(app: Flask) -> None:
+    @app.before_request
+    def enforce_session_rules():
+        g.now = utcnow()
+        if request.endpoint in {"static", "health.healthz"}:
+            return None
+        if current_user.is_authenticated:
+            now_ts = g.now.timestamp()
+            last_seen = session.get("last_seen")
+            if last_seen is not None and now_ts - last_seen > _idle_limit_minutes() * 60:
+                from caseflow.core.auth.services import record_logout
+
+                record_logout(current_user._get_current_object(), now=g.now, reason="idle timeout")
+                logout_user()
+                session.clear()
+                flash(_("You were signed out after %(minutes)d minutes without activity.",
+                        minutes=_idle_limit_minutes()), "warning")
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            session["last_seen"] = now_ts
+            if (current_user.must_change_password and not current_user.is_demo
+                    and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS):
+                flash(_("Please choose your own password before you continue."), "warning")
+                return redirect(url_for("auth.change_password"))
+        elif request.endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:
+            return login_manager.unauthorized()
+        return None
+
+    @app.after_request
+    def finish_request(response):
+        # The one commit of a request: a response under 400 keeps the work, anything
+        # else throws it away whole.
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        if current_user and current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(NotAllowed)
+    def not_allowed(error: NotAllowed):
+        db.session.rollback()
+        return render_template("errors/403.html", message=error.message), 403
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        return render_template("errors/error.html", code=error.status_code,
+                               message=error.message), error.status_code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        db.session.rollback()
+        return render_template(
+            "errors/error.html", code=400,
+            message=_("This form had expired or did not come from caseflow, so nothing was "
+                      "saved. Go back, reload the page and send it again."),
+        ), 400
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_template("errors/403.html", message=None), 403
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("errors/error.html", code=404,
+                               message=_("There is no such page or record.")), 404
+
+    @app.errorhandler(HTTPException)
+    def other_http(error: HTTPException):
+        return render_template("errors/error.html", code=error.code,
+                               message=error.description), error.code
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return render_template(
+            "errors/error.html", code=500,
+            message=_("Something went wrong on our side and nothing was saved. "
+                      "Please try again; if it happens again, tell the system administrator."),
+        ), 500
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from caseflow.core.orgs import policy as org_policy
+    from caseflow.core.orgs.roles import Role
+    from caseflow.core.people import policy as people_policy
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+        if value is None:
+            return ""
+        return format_datetime(value, fmt)
+
+    @app.template_filter("reject_page")
+    def reject_page(args: dict) -> dict:
+        return {k: v for k, v in args.items() if k != "page"}
+
+    @app.context_processor
+    def inject():
+        return {
+            "org_policy": org_policy,
+            "people_policy": people_policy,
+            "Role": Role,
+            "current_locale": select_locale(),
+        }

@@ -1,0 +1,77 @@
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from caseflow.core.auth import services
+from caseflow.core.auth.forms import ChangePasswordForm, LocaleForm, LoginForm
+from caseflow.core.errors import DomainError
+from caseflow.core.web import attach_error, perform, safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        try:
+            # Not in a savepoint: a refused sign-in still counts and is audited.
+            user = services.authenticate(form.username.data, form.password.data, now=g.now)
+        except services.SignInRefused as refusal:
+            flash(refusal.message, "danger")
+        else:
+            session.clear()
+            login_user(user)
+            session["last_seen"] = g.now.timestamp()
+            session["locale"] = user.locale
+            return redirect(safe_next())
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    services.record_logout(current_user._get_current_object(), now=g.now)
+    locale = current_user.locale
+    logout_user()
+    session.clear()
+    session["locale"] = locale
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.change_password(
+                current_user, now=g.now, current_password=form.current_password.data,
+                new_password=form.new_password.data,
+            ))
+        except DomainError as error:
+            if not attach_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("home.index"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return render_template("auth/account.html")
+
+
+@bp.post("/locale")
+def set_locale():
+    form = LocaleForm()
+    if form.validate_on_submit() and form.locale.data in {"zh_CN", "en"}:
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            services.set_locale(current_user, now=g.now, locale=form.locale.data)
+    return redirect(safe_next())

@@ -1,0 +1,133 @@
+"""The demo dataset, from the story in DOMAIN.md. Idempotent: running it again changes
+nothing that is already there. Later modules add their records through ``DEMO_STEPS``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Callable
+
+import sqlalchemy as sa
+
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.orgs.roles import OrganisationKind, Role
+from caseflow.core.orgs import services as org_services
+from caseflow.core.people import services as people_services
+from caseflow.core.people.models import Person
+from caseflow.extensions import db
+
+DEMO_PASSWORD = "Caseflow-demo-2026"
+
+STREETS = [
+    ("minzu", "民族街"), ("hualou", "花楼街"), ("manchun", "满春街"), ("minyi", "民意街"),
+    ("xinhua", "新华街"), ("wansong", "万松街"), ("tangjiadun", "唐家墩街"), ("beihu", "北湖街"),
+    ("qianjin", "前进街"), ("changqing", "常青街"), ("hanxing", "汉兴街"), ("gaosaoshu", "姑嫂树街"),
+]
+
+# (code, name, short name, kind, parent code, referral prefix)
+ORGANISATIONS = [
+    ("jh-fed", "江汉区妇女联合会", "江汉区妇联", OrganisationKind.FEDERATION, None, "江汉妇移"),
+    *[(f"jh-fed-{code}", f"江汉区{name}妇女联合会", f"{name}妇联", OrganisationKind.FEDERATION,
+       "jh-fed", None) for code, name in STREETS],
+    ("jh-proc", "江汉区人民检察院", "江汉区检察院", OrganisationKind.PROCURATORATE, None, "江汉检移"),
+    ("jh-proc-5", "江汉区人民检察院第五检察部", "第五检察部", OrganisationKind.PROCURATORATE,
+     "jh-proc", "江汉检五移"),
+    ("jh-justice", "江汉区司法局", "区司法局", OrganisationKind.PARTNER, None, None),
+    ("jh-employment", "江汉区就业服务中心", "区就业服务中心", OrganisationKind.PARTNER, None, None),
+    ("jh-counselling", "江汉区心晴心理咨询服务中心", "心晴心理", OrganisationKind.PARTNER, None, None),
+]
+
+# (username, display name, organisation code, roles)
+USERS = [
+    ("fed.officer", "王芳", "jh-fed", {Role.FEDERATION_OFFICER}),
+    ("fed.minzu", "李娟", "jh-fed-minzu", {Role.FEDERATION_OFFICER}),
+    ("fed.head", "陈红", "jh-fed", {Role.SUPERVISOR, Role.FEDERATION_OFFICER}),
+    ("prosecutor", "张明", "jh-proc-5", {Role.PROSECUTOR}),
+    ("proc.head", "刘强", "jh-proc-5", {Role.SUPERVISOR, Role.PROSECUTOR}),
+    ("justice.worker", "赵静", "jh-justice", {Role.PARTNER_WORKER}),
+    ("employment.worker", "孙丽", "jh-employment", {Role.PARTNER_WORKER}),
+    ("counsellor", "周敏", "jh-counselling", {Role.PARTNER_WORKER}),
+    ("sysadmin", "系统管理员", "jh-fed", {Role.SYSTEM_ADMIN}),
+    ("secadmin", "安全管理员", "jh-fed", {Role.SECURITY_ADMIN}),
+    ("auditadmin", "审计管理员", "jh-fed", {Role.AUDIT_ADMIN}),
+]
+
+# Invented identities with valid check digits; they belong to nobody.
+# (pseudonym, recorded by, real name, resident ID, phone, address)
+PERSONS = [
+    ("小雨", "fed.officer", "陈雨婷", "420103198503120020", "13871234567", "武汉市江汉区民族街某社区"),
+    ("晓丽", "fed.minzu", "黄丽华", "420103199007150049", "13987654321", "武汉市江汉区花楼街某社区"),
+    ("晓丽之子", "fed.minzu", "黄小明", "420103201604180035", None, "武汉市江汉区花楼街某社区"),
+    ("晓丽之女", "fed.minzu", "黄小雪", "420103201905070024", None, "武汉市江汉区花楼街某社区"),
+]
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    name: str
+    run: Callable  # (now, log) -> None
+
+
+#: Later modules append their demo records here; each step must be idempotent.
+DEMO_STEPS: list[DemoStep] = []
+
+
+def _org(code: str) -> Organisation:
+    return db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
+
+
+def _user(username: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def load_demo(*, now: datetime, log: Callable[[str], None] = print) -> dict:
+    created = {"organisations": 0, "users": 0, "persons": 0}
+    sysadmin_stand_in = None  # the command line acts for the operator (see create_account)
+    for code, name, short, kind, parent, prefix in ORGANISATIONS:
+        if _org(code) is None:
+            org = Organisation(code=code, name=name, short_name=short, kind=kind.value,
+                               parent_id=_org(parent).id if parent else None,
+                               referral_prefix=prefix, is_active=True,
+                               created_at=now, updated_at=now)
+            db.session.add(org)
+            db.session.flush()
+            from caseflow.core.audit.services import record
+
+            record("organisation.create", actor=sysadmin_stand_in, now=now, obj=org,
+                   object_label=org.name, organisation_id=org.id, actor_name="caseflow demo",
+                   after={"code": code, "name": name, "kind": kind.value})
+            created["organisations"] += 1
+    log(f"  organisations: {created['organisations']} new, {len(ORGANISATIONS)} in the demo")
+    for username, display, org_code, roles in USERS:
+        if _user(username) is None:
+            org_services.create_account(
+                actor=None, now=now, username=username, display_name=display,
+                email=f"{username}@demo.caseflow.invalid", organisation=_org(org_code),
+                password=DEMO_PASSWORD, roles=frozenset(roles), is_demo=True,
+            )
+            created["users"] += 1
+    log(f"  users: {created['users']} new, {len(USERS)} in the demo")
+    for pseudonym, by, real_name, resident_id, phone, address in PERSONS:
+        exists = db.session.scalar(sa.select(Person.id).where(Person.pseudonym == pseudonym))
+        if exists is None:
+            people_services.record_person(
+                actor=_user(by), now=now, pseudonym=pseudonym,
+                identity=people_services.Identity(real_name=real_name, resident_id=resident_id,
+                                                  phone=phone, address=address),
+            )
+            created["persons"] += 1
+    log(f"  persons: {created['persons']} new, {len(PERSONS)} in the demo")
+    for step in DEMO_STEPS:
+        log(f"  {step.name}")
+        step.run(now, log)
+    return created
+
+
+def demo_logins() -> list[tuple[str, str, str, str]]:
+    """(username, name, organisation, roles) of the demo accounts, for printing."""
+    rows = []
+    for username, display, org_code, roles in USERS:
+        user = _user(username)
+        if user is not None:
+            rows.append((username, display, user.organisation.short_name,
+                         ", ".join(sorted(r.value for r in roles))))
+    return rows

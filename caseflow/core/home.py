@@ -1,0 +1,110 @@
+"""The home page: one panel per thing the signed-in user is responsible for.
+
+Domains add panels with ``home_panel``; the core only knows the registry, so it never
+imports a domain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+
+from caseflow.core.audit.models import AuditEvent
+from caseflow.core.orgs import policy
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.people import policy as people_policy
+from caseflow.core.people.models import Person
+from caseflow.core.scheduler.models import JobRun
+from caseflow.extensions import db
+
+bp = Blueprint("home", __name__)
+
+
+@dataclass(frozen=True)
+class HomePanel:
+    template: str
+    applies: Callable  # (user) -> bool
+    context: Callable  # (user) -> dict
+    order: int = 100
+
+
+PANELS: list[HomePanel] = []
+
+
+def home_panel(template: str, *, applies: Callable, order: int = 100):
+    def decorate(context: Callable):
+        PANELS.append(HomePanel(template, applies, context, order))
+        return context
+
+    return decorate
+
+
+@home_panel("home/panel_people.html", applies=people_policy.can_list_people, order=50)
+def _people_panel(user):
+    visible = policy.visible_organisation_ids(user)
+    count = db.session.scalar(
+        sa.select(sa.func.count(Person.id)).where(Person.organisation_id.in_(visible))
+    )
+    return {"people_count": count, "organisation_count": len(visible)}
+
+
+@home_panel("home/panel_partner.html", applies=lambda u: policy.can_work_on_cases(u)
+            and not people_policy.can_list_people(u), order=50)
+def _partner_panel(user):
+    return {}
+
+
+@home_panel("home/panel_system_admin.html", applies=policy.can_manage_accounts, order=10)
+def _system_admin_panel(user):
+    return {
+        "organisation_count": db.session.scalar(sa.select(sa.func.count(Organisation.id))),
+        "user_count": db.session.scalar(sa.select(sa.func.count(User.id))),
+        "inactive_count": db.session.scalar(
+            sa.select(sa.func.count(User.id)).where(User.is_active_account.is_(False))
+        ),
+        "last_runs": db.session.scalars(
+            sa.select(JobRun).order_by(JobRun.started_at.desc()).limit(5)
+        ).all(),
+    }
+
+
+@home_panel("home/panel_security_admin.html", applies=policy.can_manage_security, order=10)
+def _security_admin_panel(user):
+    from caseflow.core.db import utcnow
+
+    now = utcnow()
+    return {
+        "locked": db.session.scalars(
+            sa.select(User).where(User.locked_until > now).order_by(User.username)
+        ).all(),
+        "must_change": db.session.scalar(
+            sa.select(sa.func.count(User.id)).where(User.must_change_password.is_(True),
+                                                    User.is_demo.is_(False))
+        ),
+    }
+
+
+@home_panel("home/panel_audit.html", applies=policy.can_read_organisation_audit, order=90)
+def _audit_panel(user):
+    query = sa.select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    if not policy.can_read_all_audit(user):
+        query = query.where(AuditEvent.organisation_id.in_(policy.visible_organisation_ids(user)))
+    failed = query.where(AuditEvent.action.like("auth.%"), AuditEvent.action != "auth.login",
+                         AuditEvent.action != "auth.logout").limit(5)
+    return {"recent_events": db.session.scalars(query.limit(8)).all(),
+            "recent_failures": db.session.scalars(failed).all()}
+
+
+@bp.get("/")
+@login_required
+def index():
+    user = current_user._get_current_object()
+    panels = [
+        (panel.template, panel.context(user))
+        for panel in sorted(PANELS, key=lambda p: p.order)
+        if panel.applies(user)
+    ]
+    return render_template("home/index.html", panels=panels)

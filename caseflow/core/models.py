@@ -1,0 +1,6 @@
+"""Every core model, imported in one place so the metadata is complete."""
+from caseflow.core.audit.models import AccessEvent, AuditEvent  # noqa: F401
+from caseflow.core.orgs.models import Organisation, User, UserRole  # noqa: F401
+from caseflow.core.people.models import Person  # noqa: F401
+from caseflow.core.scheduler.models import JobRun  # noqa: F401
+from caseflow.core.settings.models import Setting  # noqa: F401

@@ -1,0 +1,73 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from caseflow.core.orgs.roles import ROLE_LABELS, KIND_LABELS, Role
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class OrganisationForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter a code.")), Length(max=40)],
+                       description=_l("A short unique code, e.g. jh-fed-minzu."))
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the name.")), Length(max=200)])
+    short_name = StringField(_l("Short name"),
+                             validators=[DataRequired(_l("Enter a short name.")), Length(max=40)])
+    kind = SelectField(_l("Kind"), choices=[])
+    parent_id = SelectField(_l("Belongs to"), coerce=int, choices=[])
+    referral_prefix = StringField(
+        _l("Referral number prefix"), validators=[Optional(), Length(max=20)],
+        description=_l("For referral letter numbers, e.g. 江汉妇移 gives 江汉妇移〔2026〕3号."),
+    )
+    is_active = BooleanField(_l("Active"), default=True)
+
+    def fill_choices(self, tree, exclude_ids=frozenset()):
+        self.kind.choices = [(kind.value, str(label)) for kind, label in KIND_LABELS.items()]
+        self.parent_id.choices = [(0, str(_l("(none: a top-level organisation)")))] + [
+            (org.id, "— " * depth + org.name) for org, depth in tree if org.id not in exclude_ids
+        ]
+
+
+class AccountForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(_l("Enter a username.")),
+                                                       Length(max=60)])
+    display_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter the name.")),
+                                                            Length(max=100)])
+    email = EmailField(_l("E-mail"), validators=[
+        DataRequired(_l("Enter an e-mail address.")),
+        Email(_l("This is not an e-mail address."), check_deliverability=False),
+        Length(max=254),
+    ])
+    organisation_id = SelectField(_l("Organisation"), coerce=int, choices=[])
+    is_active = BooleanField(_l("Active"), default=True)
+    password = PasswordField(
+        _l("Temporary password"), validators=[Optional()],
+        description=_l("At least 10 characters, mixing letters, digits and symbols. "
+                       "The user must change it at first sign-in."),
+    )
+
+    def fill_choices(self, tree):
+        self.organisation_id.choices = [(org.id, "— " * depth + org.name) for org, depth in tree]
+
+
+class RolesForm(FlaskForm):
+    roles = MultiCheckboxField(_l("Roles"), choices=[])
+
+    def fill_choices(self):
+        self.roles.choices = [(role.value, str(ROLE_LABELS[role])) for role in Role]
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Temporary password"), validators=[DataRequired(_l("Enter a temporary password."))],
+        description=_l("Tell the user by a separate channel; they must change it at sign-in."),
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a button that changes state still carries its CSRF token."""

@@ -1,0 +1,132 @@
+"""Organisations and the people who sign in to caseflow."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
+from caseflow.core.orgs.roles import ADMIN_ROLES, WORK_ROLES, OrganisationKind, Role
+from caseflow.extensions import db
+
+
+class Organisation(TimestampMixin, db.Model):
+    """A federation, a procuratorate or a partner agency, or a unit below one.
+
+    The tree (``parent``) is what visibility follows: a user sees the records of their
+    own organisation and of every organisation below it.
+    """
+
+    __tablename__ = "organisations"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("kind", OrganisationKind), name="kind_known"),
+        sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    short_name: Mapped[str] = mapped_column(sa.String(40))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    #: The prefix of this organisation's referral letter numbers, e.g. 江汉妇移.
+    referral_prefix: Mapped[str | None] = mapped_column(sa.String(20))
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+    parent: Mapped[Organisation | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Organisation]] = relationship(
+        back_populates="parent", order_by="Organisation.code"
+    )
+
+    @property
+    def kind_enum(self) -> OrganisationKind:
+        return OrganisationKind(self.kind)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.code}>"
+
+
+class UserRole(db.Model):
+    """One role held by one user. A user holds at most one administrator role, and an
+    administrator holds no other role (三员分立); the partial unique index keeps the first
+    rule in the database, the service keeps both."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("role", Role), name="role_known"),
+        sa.CheckConstraint(
+            "is_admin_role = (role IN ('system_admin', 'security_admin', 'audit_admin'))",
+            name="admin_flag_matches_role",
+        ),
+        sa.Index(
+            "uq_user_roles_one_admin_role",
+            "user_id",
+            unique=True,
+            sqlite_where=sa.text("is_admin_role"),
+            postgresql_where=sa.text("is_admin_role"),
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
+    is_admin_role: Mapped[bool] = mapped_column()
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint("locale IN ('zh_CN', 'en')", name="locale_known"),
+        sa.CheckConstraint("failed_login_count >= 0", name="failed_logins_not_negative"),
+        sa.CheckConstraint("email = lower(email)", name="email_lower_case"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    locale: Mapped[str] = mapped_column(sa.String(10), default="zh_CN", server_default="zh_CN")
+    is_active_account: Mapped[bool] = mapped_column(
+        "is_active", default=True, server_default=sa.true()
+    )
+    is_demo: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    must_change_password: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
+    )
+
+    # Flask-Login asks ``is_active``; an inactive account cannot keep a session.
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.is_active_account
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(row.role) for row in self.role_rows)
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def admin_role(self) -> Role | None:
+        held = self.roles & ADMIN_ROLES
+        return next(iter(held)) if held else None
+
+    @property
+    def work_roles(self) -> frozenset[Role]:
+        return self.roles & WORK_ROLES
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"

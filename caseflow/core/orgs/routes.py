@@ -1,0 +1,230 @@
+"""Administration pages: the system administrator's organisations and accounts, and the
+security administrator's roles, unlocking and password resets."""
+import sqlalchemy as sa
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from caseflow.core.db import utcnow
+from caseflow.core.errors import DomainError
+from caseflow.core.orgs import policy, services
+from caseflow.core.orgs.forms import AccountForm, ConfirmForm, OrganisationForm, ResetPasswordForm, RolesForm
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.orgs.roles import Role
+from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.extensions import db
+
+admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+security_bp = Blueprint("security", __name__, url_prefix="/security")
+
+SYSTEM_ADMIN = (Role.SYSTEM_ADMIN,)
+SECURITY_ADMIN = (Role.SECURITY_ADMIN,)
+PAGE_SIZE = 50
+
+
+def _refused(form, error: DomainError) -> None:
+    if not attach_error(form, error):
+        flash(error.message, "danger")
+
+
+# -- organisations -------------------------------------------------------------------
+
+
+@admin_bp.get("/organisations")
+@requires(policy.can_manage_organisations, roles=SYSTEM_ADMIN)
+def organisations():
+    return render_template("admin/organisations.html", tree=services.organisation_tree())
+
+
+@admin_bp.route("/organisations/new", methods=["GET", "POST"])
+@requires(policy.can_manage_organisations, roles=SYSTEM_ADMIN)
+def new_organisation():
+    form = OrganisationForm(parent_id=request.args.get("parent", 0, type=int))
+    form.fill_choices(services.organisation_tree())
+    if form.validate_on_submit():
+        try:
+            org = perform(lambda: services.create_organisation(
+                actor=current_user, now=g.now, code=form.code.data.strip(),
+                name=form.name.data.strip(), short_name=form.short_name.data.strip(),
+                kind=form.kind.data, parent=db.session.get(Organisation, form.parent_id.data),
+                referral_prefix=(form.referral_prefix.data or "").strip(),
+            ))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Organisation %(name)s created.", name=org.name), "success")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation_form.html", form=form, org=None)
+
+
+@admin_bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
+@requires(policy.can_manage_organisations, roles=SYSTEM_ADMIN)
+def edit_organisation(org_id: int):
+    org = load_or_404(Organisation, org_id)
+    form = OrganisationForm(obj=org, parent_id=org.parent_id or 0)
+    form.fill_choices(services.organisation_tree(), exclude_ids=services.subtree_ids(org.id))
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.update_organisation(
+                org, actor=current_user, now=g.now, code=form.code.data.strip(),
+                name=form.name.data.strip(), short_name=form.short_name.data.strip(),
+                kind=form.kind.data, parent=db.session.get(Organisation, form.parent_id.data),
+                referral_prefix=(form.referral_prefix.data or "").strip(),
+                is_active=form.is_active.data,
+            ))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Organisation %(name)s saved.", name=org.name), "success")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation_form.html", form=form, org=org)
+
+
+# -- accounts (system administrator) ------------------------------------------------
+
+
+def _user_query(search: str, organisation_id: int):
+    query = sa.select(User).order_by(User.username)
+    if search:
+        like = f"%{search.lower()}%"
+        query = query.where(sa.or_(User.username.like(like), User.email.like(like),
+                                   User.display_name.like(f"%{search}%")))
+    if organisation_id:
+        query = query.where(User.organisation_id == organisation_id)
+    return query
+
+
+def _user_list(template: str):
+    search = request.args.get("q", "").strip()
+    organisation_id = request.args.get("org", 0, type=int)
+    page = db.paginate(_user_query(search, organisation_id), per_page=PAGE_SIZE, error_out=False)
+    return render_template(template, page=page, search=search, organisation_id=organisation_id,
+                           tree=services.organisation_tree(), now=utcnow())
+
+
+@admin_bp.get("/users")
+@requires(policy.can_manage_accounts, roles=SYSTEM_ADMIN)
+def users():
+    return _user_list("admin/users.html")
+
+
+@admin_bp.route("/users/new", methods=["GET", "POST"])
+@requires(policy.can_manage_accounts, roles=SYSTEM_ADMIN)
+def new_user():
+    form = AccountForm()
+    form.fill_choices(services.organisation_tree())
+    if form.validate_on_submit():
+        if not form.password.data:
+            form.password.errors.append(_("Enter a temporary password."))
+        else:
+            try:
+                user = perform(lambda: services.create_account(
+                    actor=current_user, now=g.now, username=form.username.data,
+                    display_name=form.display_name.data, email=form.email.data,
+                    organisation=db.session.get(Organisation, form.organisation_id.data),
+                    password=form.password.data,
+                ))
+            except DomainError as error:
+                _refused(form, error)
+            else:
+                flash(_("Account %(username)s created. The security administrator assigns "
+                        "its roles.", username=user.username), "success")
+                return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@admin_bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@requires(policy.can_manage_accounts, roles=SYSTEM_ADMIN)
+def edit_user(user_id: int):
+    user = load_or_404(User, user_id)
+    form = AccountForm(obj=user, is_active=user.is_active_account)
+    form.fill_choices(services.organisation_tree())
+    form.username.data = user.username  # not editable: audit rows refer to it
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.update_account(
+                user, actor=current_user, now=g.now, display_name=form.display_name.data,
+                email=form.email.data,
+                organisation=db.session.get(Organisation, form.organisation_id.data),
+                is_active=form.is_active.data,
+            ))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Account %(username)s saved.", username=user.username), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+# -- security administrator ----------------------------------------------------------
+
+
+@security_bp.get("/users")
+@requires(policy.can_manage_security, roles=SECURITY_ADMIN)
+def users():
+    return _user_list("security/users.html")
+
+
+def _security_page(user, roles_form=None, reset_form=None, status=200):
+    if roles_form is None:
+        roles_form = RolesForm(roles=[r.value for r in user.roles])
+        roles_form.fill_choices()
+    return render_template(
+        "security/user.html", user=user, roles_form=roles_form,
+        reset_form=reset_form or ResetPasswordForm(), confirm_form=ConfirmForm(), now=utcnow(),
+    ), status
+
+
+@security_bp.get("/users/<int:user_id>")
+@requires(policy.can_manage_security, roles=SECURITY_ADMIN)
+def user(user_id: int):
+    return _security_page(load_or_404(User, user_id))
+
+
+@security_bp.post("/users/<int:user_id>/roles")
+@requires(policy.can_manage_security, roles=SECURITY_ADMIN)
+def set_roles(user_id: int):
+    user = load_or_404(User, user_id)
+    form = RolesForm()
+    form.fill_choices()
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.set_roles(
+                user, actor=current_user, now=g.now,
+                roles=frozenset(Role(value) for value in form.roles.data),
+            ))
+        except DomainError as error:
+            _refused(form, error)
+            return _security_page(user, roles_form=form, status=400)
+        flash(_("Roles of %(username)s saved.", username=user.username), "success")
+        return redirect(url_for("security.user", user_id=user.id))
+    return _security_page(user, roles_form=form, status=400)
+
+
+@security_bp.post("/users/<int:user_id>/unlock")
+@requires(policy.can_manage_security, roles=SECURITY_ADMIN)
+def unlock(user_id: int):
+    user = load_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        perform(lambda: services.unlock_account(user, actor=current_user, now=g.now))
+        flash(_("Account %(username)s unlocked.", username=user.username), "success")
+    return redirect(url_for("security.user", user_id=user.id))
+
+
+@security_bp.post("/users/<int:user_id>/reset-password")
+@requires(policy.can_manage_security, roles=SECURITY_ADMIN)
+def reset_password(user_id: int):
+    user = load_or_404(User, user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.reset_password(
+                user, actor=current_user, now=g.now, temporary_password=form.password.data,
+            ))
+        except DomainError as error:
+            _refused(form, error)
+            return _security_page(user, reset_form=form, status=400)
+        flash(_("Password of %(username)s reset; they must change it at their next sign-in.",
+                username=user.username), "success")
+        return redirect(url_for("security.user", user_id=user.id))
+    return _security_page(user, reset_form=form, status=400)

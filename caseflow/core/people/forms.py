@@ -1,0 +1,28 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class PersonForm(FlaskForm):
+    pseudonym = StringField(
+        _l("Pseudonym"), validators=[DataRequired(_l("A pseudonym is required.")), Length(max=60)],
+        description=_l("Lists and e-mails show only this, e.g. 小雨."),
+    )
+    real_name = StringField(_l("Real name"), validators=[Optional(), Length(max=60)])
+    gender = SelectField(_l("Gender"), choices=[("", _l("(not recorded)")),
+                                                ("female", _l("Female")), ("male", _l("Male"))],
+                         validators=[Optional()])
+    birth_date = DateField(_l("Birth date"), validators=[Optional()],
+                           render_kw={"max": "2100-12-31"})
+    resident_id = StringField(_l("Resident ID number"), validators=[Optional(), Length(max=30)],
+                              description=_l("18 characters; the last may be X."))
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
+    address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=300)],
+                            render_kw={"rows": 2})
+
+
+class RevealForm(FlaskForm):
+    purpose = StringField(_l("Why you need to see it"), validators=[
+        DataRequired(_l("Say why you need the identity; it is written to the access log.")),
+        Length(max=200)])

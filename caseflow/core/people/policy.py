@@ -1,0 +1,34 @@
+"""Who may see a person, and who may see her identity unmasked."""
+from __future__ import annotations
+
+from caseflow.core.orgs.policy import can_see_organisation_records, can_work_on_cases
+from caseflow.core.orgs.roles import Role
+
+#: Roles whose work needs identities: partner workers see only what an item sends them.
+IDENTITY_ROLES = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
+
+
+def can_list_people(user) -> bool:
+    return can_work_on_cases(user) and user.has_role(*IDENTITY_ROLES)
+
+
+def can_record_person(user) -> bool:
+    return can_list_people(user)
+
+
+def can_view_person(user, person) -> bool:
+    return can_list_people(user) and can_see_organisation_records(user, person.organisation_id)
+
+
+def can_edit_person(user, person) -> bool:
+    return can_view_person(user, person)
+
+
+def can_view_identity(user, person) -> bool:
+    """Unmasked identity fields. A minor's are for supervisors and for whoever recorded
+    her; later modules widen this to a case's team, never beyond."""
+    if not can_view_person(user, person):
+        return False
+    if person.is_minor:
+        return user.has_role(Role.SUPERVISOR) or person.created_by_id == user.id
+    return True

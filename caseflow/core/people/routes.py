@@ -1,0 +1,116 @@
+import sqlalchemy as sa
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from caseflow.core.errors import DomainError
+from caseflow.core.orgs.policy import visible_organisation_ids
+from caseflow.core.orgs.roles import Role
+from caseflow.core.people import policy, services
+from caseflow.core.people.forms import PersonForm, RevealForm
+from caseflow.core.people.models import Person
+from caseflow.core.people.validation import format_phone
+from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.extensions import db
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+PEOPLE_ROLES = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
+PAGE_SIZE = 30
+
+
+def _identity_from(form: PersonForm) -> services.Identity:
+    return services.Identity(
+        real_name=form.real_name.data, gender=form.gender.data or None,
+        birth_date=form.birth_date.data, resident_id=form.resident_id.data,
+        phone=form.phone.data, address=form.address.data,
+    )
+
+
+def _refused(form, error: DomainError) -> None:
+    if not attach_error(form, error):
+        flash(error.message, "danger")
+
+
+@bp.get("")
+@requires(policy.can_list_people, roles=PEOPLE_ROLES)
+def index():
+    search = request.args.get("q", "").strip()
+    query = (sa.select(Person)
+             .where(Person.organisation_id.in_(visible_organisation_ids(current_user)))
+             .order_by(Person.pseudonym_pinyin, Person.id))
+    query = services.search_people(query, search)
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    return render_template("people/index.html", page=page, search=search)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(policy.can_record_person, roles=PEOPLE_ROLES)
+def new():
+    form = PersonForm()
+    if form.validate_on_submit():
+        try:
+            person = perform(lambda: services.record_person(
+                actor=current_user, now=g.now, pseudonym=form.pseudonym.data,
+                identity=_identity_from(form),
+            ))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("%(pseudonym)s recorded.", pseudonym=person.pseudonym), "success")
+            return redirect(url_for("people.show", person_id=person.id))
+    return render_template("people/form.html", form=form, person=None)
+
+
+@bp.get("/<int:person_id>")
+@requires(policy.can_list_people, roles=PEOPLE_ROLES)
+def show(person_id: int):
+    person = load_or_404(Person, person_id, check=policy.can_view_person)
+    return render_template("people/show.html", person=person,
+                           identity=services.masked_identity(person), revealed=False,
+                           reveal_form=RevealForm())
+
+
+@bp.post("/<int:person_id>/reveal")
+@requires(policy.can_list_people, roles=PEOPLE_ROLES)
+def reveal(person_id: int):
+    person = load_or_404(Person, person_id, check=policy.can_view_person)
+    form = RevealForm()
+    if not form.validate_on_submit():
+        return render_template("people/show.html", person=person,
+                               identity=services.masked_identity(person), revealed=False,
+                               reveal_form=form), 400
+    identity = services.reveal_identity(person, actor=current_user, now=g.now,
+                                        purpose=form.purpose.data)
+    shown = identity.as_text()
+    if shown.get("phone"):
+        shown["phone"] = format_phone(shown["phone"])
+    return render_template("people/show.html", person=person, identity=shown, revealed=True,
+                           reveal_form=form)
+
+
+@bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
+@requires(policy.can_list_people, roles=PEOPLE_ROLES)
+def edit(person_id: int):
+    person = load_or_404(Person, person_id, check=policy.can_view_identity)
+    if request.method == "GET":
+        # Editing shows the fields in the clear, so opening the form is a logged view.
+        identity = services.reveal_identity(person, actor=current_user, now=g.now,
+                                            purpose="edit")
+        form = PersonForm(pseudonym=person.pseudonym, **{
+            k: v for k, v in vars(identity).items()})
+        if identity.phone:
+            form.phone.data = format_phone(identity.phone)
+    else:
+        form = PersonForm()
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.update_person(
+                person, actor=current_user, now=g.now, pseudonym=form.pseudonym.data,
+                identity=_identity_from(form),
+            ))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("%(pseudonym)s saved.", pseudonym=person.pseudonym), "success")
+            return redirect(url_for("people.show", person_id=person.id))
+    return render_template("people/form.html", form=form, person=person)

@@ -1,0 +1,225 @@
+"""Recording persons, and reading their identity masked or (logged) unmasked."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields as dataclass_fields
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from pypinyin import lazy_pinyin
+
+from caseflow.core.audit.services import record, record_access
+from caseflow.core.crypto import FieldCipher, cipher_for_app
+from caseflow.core.db import local_date
+from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed
+from caseflow.core.orgs.models import Organisation
+from caseflow.core.people import policy
+from caseflow.core.people.masking import mask
+from caseflow.core.people.models import PROTECTED_FIELDS, Person
+from caseflow.core.people.validation import (
+    birth_date_from_resident_id, gender_from_resident_id, normalise_phone, normalise_resident_id,
+)
+from caseflow.extensions import db
+
+GENDERS = ("female", "male")
+ADULT_AGE = 18
+
+
+@dataclass
+class Identity:
+    """The protected fields in the clear; only ever held in memory."""
+
+    real_name: str | None = None
+    gender: str | None = None
+    birth_date: date | None = None
+    resident_id: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+    def as_text(self) -> dict[str, str | None]:
+        out = {}
+        for f in dataclass_fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, date) else value
+        return out
+
+
+def pinyin_of(text: str) -> str:
+    """``小雨`` → ``xiaoyu``: what a search box compares against."""
+    return "".join(lazy_pinyin(text)).lower().replace(" ", "")
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def clean_identity(identity: Identity, *, today: date) -> Identity:
+    """Validated and normalised identity; raises ``ValidationFailed`` naming the field."""
+    cleaned = Identity(
+        real_name=(identity.real_name or "").strip() or None,
+        gender=identity.gender or None,
+        birth_date=identity.birth_date,
+        address=(identity.address or "").strip() or None,
+    )
+    if cleaned.gender is not None and cleaned.gender not in GENDERS:
+        raise ValidationFailed(_("Choose a gender from the list."), field="gender")
+    if cleaned.birth_date is not None:
+        if cleaned.birth_date > today:
+            raise ValidationFailed(_("A birth date cannot be in the future."), field="birth_date")
+        if age_on(cleaned.birth_date, today) > 120:
+            raise ValidationFailed(_("This birth date would make the person older than 120."),
+                                   field="birth_date")
+    if identity.resident_id:
+        cleaned.resident_id = normalise_resident_id(identity.resident_id)
+        from_id = birth_date_from_resident_id(cleaned.resident_id)
+        if from_id > today:
+            raise ValidationFailed(
+                _("The birth date inside this resident ID number is in the future."),
+                field="resident_id",
+            )
+        if cleaned.birth_date is None:
+            cleaned.birth_date = from_id
+        elif cleaned.birth_date != from_id:
+            raise ValidationFailed(
+                _("The birth date differs from the one in the resident ID number (%(day)s).",
+                  day=from_id.isoformat()),
+                field="birth_date",
+            )
+        if cleaned.gender is None:
+            cleaned.gender = gender_from_resident_id(cleaned.resident_id)
+    if identity.phone:
+        cleaned.phone = normalise_phone(identity.phone)
+    return cleaned
+
+
+def _seal(person: Person, identity: Identity, cipher: FieldCipher) -> None:
+    for name, value in identity.as_text().items():
+        setattr(person, f"{name}_sealed", cipher.encrypt(value, context=f"persons.{name}"))
+    person.resident_id_index = cipher.blind_index(identity.resident_id, context="persons.resident_id")
+
+
+def read_identity(person: Person, cipher: FieldCipher | None = None) -> Identity:
+    """Decrypt without logging: for masking and for key rotation only, never for display."""
+    cipher = cipher or cipher_for_app()
+    values = {
+        name: cipher.decrypt(getattr(person, f"{name}_sealed"), context=f"persons.{name}")
+        for name in PROTECTED_FIELDS
+    }
+    birth = values.pop("birth_date")
+    return Identity(birth_date=date.fromisoformat(birth) if birth else None, **values)
+
+
+def find_by_resident_id(resident_id: str) -> Person | None:
+    index = cipher_for_app().blind_index(normalise_resident_id(resident_id),
+                                         context="persons.resident_id")
+    return db.session.scalar(
+        sa.select(Person).where(Person.resident_id_index == index).order_by(Person.id).limit(1)
+    )
+
+
+def _refuse_duplicate(identity: Identity, *, actor, exclude_id: int | None = None) -> None:
+    if not identity.resident_id:
+        return
+    existing = find_by_resident_id(identity.resident_id)
+    if existing is None or existing.id == exclude_id:
+        return
+    if policy.can_view_person(actor, existing):
+        message = _("This resident ID number is already recorded for %(pseudonym)s (no. %(id)d); "
+                    "open that record instead of making a second one.",
+                    pseudonym=existing.pseudonym, id=existing.id)
+    else:
+        message = _("This resident ID number is already recorded by %(org)s; ask them to work "
+                    "on the person with you instead of making a second record.",
+                    org=existing.organisation.name)
+    raise Conflict(message, field="resident_id")
+
+
+def record_person(
+    *, actor, now: datetime, pseudonym: str, identity: Identity, organisation: Organisation | None = None,
+) -> Person:
+    if not policy.can_record_person(actor):
+        raise NotAllowed(_("Your roles do not allow recording persons."))
+    pseudonym = (pseudonym or "").strip()
+    if not pseudonym:
+        raise ValidationFailed(_("A pseudonym is required: lists show only the pseudonym."),
+                               field="pseudonym")
+    organisation = organisation or actor.organisation
+    today = local_date(now)
+    cleaned = clean_identity(identity, today=today)
+    _refuse_duplicate(cleaned, actor=actor)
+    person = Person(
+        pseudonym=pseudonym, pseudonym_pinyin=pinyin_of(pseudonym),
+        organisation_id=organisation.id, created_by_id=actor.id,
+        is_minor=bool(cleaned.birth_date and age_on(cleaned.birth_date, today) < ADULT_AGE),
+        created_at=now, updated_at=now,
+    )
+    _seal(person, cleaned, cipher_for_app())
+    db.session.add(person)
+    db.session.flush()
+    record("person.create", actor=actor, now=now, obj=person, object_label=pseudonym,
+           organisation_id=organisation.id,
+           after={"pseudonym": pseudonym, "is_minor": person.is_minor,
+                  "protected_fields": [k for k, v in cleaned.as_text().items() if v]})
+    return person
+
+
+def update_person(person: Person, *, actor, now: datetime, pseudonym: str, identity: Identity) -> Person:
+    if not policy.can_edit_person(actor, person) or not policy.can_view_identity(actor, person):
+        raise NotAllowed(_("Your roles do not allow changing this person's record."))
+    pseudonym = (pseudonym or "").strip()
+    if not pseudonym:
+        raise ValidationFailed(_("A pseudonym is required: lists show only the pseudonym."),
+                               field="pseudonym")
+    today = local_date(now)
+    cleaned = clean_identity(identity, today=today)
+    _refuse_duplicate(cleaned, actor=actor, exclude_id=person.id)
+    old = read_identity(person).as_text()
+    new = cleaned.as_text()
+    # The audit row names the protected fields that changed, never their values.
+    changed = sorted(k for k in new if old.get(k) != new.get(k))
+    before = {"pseudonym": person.pseudonym, "is_minor": person.is_minor}
+    person.pseudonym = pseudonym
+    person.pseudonym_pinyin = pinyin_of(pseudonym)
+    person.is_minor = bool(cleaned.birth_date and age_on(cleaned.birth_date, today) < ADULT_AGE)
+    _seal(person, cleaned, cipher_for_app())
+    person.updated_at = now
+    after = {"pseudonym": person.pseudonym, "is_minor": person.is_minor}
+    if changed or before != after:
+        record("person.update", actor=actor, now=now, obj=person, object_label=pseudonym,
+               organisation_id=person.organisation_id, before=before,
+               after={**after, "protected_fields_changed": changed})
+    return person
+
+
+def masked_identity(person: Person) -> dict[str, str]:
+    identity = read_identity(person).as_text()
+    return {name: mask(name, value) for name, value in identity.items()}
+
+
+def reveal_identity(person: Person, *, actor, now: datetime, purpose: str | None) -> Identity:
+    """The identity in the clear, for someone allowed to see it; the view is logged."""
+    if not policy.can_view_identity(actor, person):
+        if person.is_minor:
+            raise NotAllowed(_("A minor's identity is shown only to supervisors and to the "
+                               "person who recorded it."))
+        raise NotAllowed(_("Your roles do not allow seeing this person's identity."))
+    identity = read_identity(person)
+    shown = [k for k, v in identity.as_text().items() if v]
+    record_access(actor=actor, person=person, fields=shown, now=now, purpose=purpose)
+    return identity
+
+
+def search_people(query, text: str):
+    """Narrow a Person query by pseudonym, its pinyin, or an exact resident ID number."""
+    text = (text or "").strip()
+    if not text:
+        return query
+    conditions = [Person.pseudonym.like(f"%{text}%"),
+                  Person.pseudonym_pinyin.like(f"%{pinyin_of(text)}%")]
+    try:
+        index = cipher_for_app().blind_index(normalise_resident_id(text),
+                                             context="persons.resident_id")
+        conditions.append(Person.resident_id_index == index)
+    except ValidationFailed:
+        pass
+    return query.where(sa.or_(*conditions))

@@ -1,0 +1,73 @@
+"""Checks for resident ID numbers and phone numbers, by kept libraries.
+
+Each check returns the normalised value or raises ``ValidationFailed`` with a message
+that says what is wrong, in the user's language.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import phonenumbers
+from flask_babel import gettext as _
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import ric
+
+from caseflow.core.errors import ValidationFailed
+
+
+def normalise_resident_id(text: str) -> str:
+    value = ric.compact(text or "").upper()
+    try:
+        return ric.validate(value)
+    except stdnum_errors.InvalidLength:
+        raise ValidationFailed(
+            _("A resident ID number has 18 characters; this one has %(count)d.", count=len(value)),
+            field="resident_id",
+        ) from None
+    except stdnum_errors.InvalidComponent:
+        raise ValidationFailed(
+            _("The birth date or region code inside this resident ID number is not possible."),
+            field="resident_id",
+        ) from None
+    except stdnum_errors.InvalidChecksum:
+        raise ValidationFailed(
+            _("The last character (check digit) of this resident ID number is wrong; "
+              "please check for a mistyped digit."),
+            field="resident_id",
+        ) from None
+    except stdnum_errors.ValidationError:
+        raise ValidationFailed(
+            _("A resident ID number is 17 digits followed by a digit or X."),
+            field="resident_id",
+        ) from None
+
+
+def birth_date_from_resident_id(value: str) -> date:
+    return ric.get_birth_date(value)
+
+
+def gender_from_resident_id(value: str) -> str:
+    # The 17th digit is odd for men and even for women (GB 11643).
+    return "male" if int(value[16]) % 2 else "female"
+
+
+def normalise_phone(text: str) -> str:
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed(
+            _("This is not a phone number; use digits, e.g. 13812345678 or 027-85551234."),
+            field="phone",
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed(
+            _("This phone number does not exist in the Chinese numbering plan; "
+              "check the number of digits and the area code."),
+            field="phone",
+        ) from None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(value: str) -> str:
+    number = phonenumbers.parse(value, "CN")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

@@ -1,0 +1,63 @@
+"""Running jobs: each in its own app context and transaction, each run recorded."""
+from __future__ import annotations
+
+import logging
+import socket
+import traceback
+from dataclasses import dataclass
+
+from flask import Flask
+
+from caseflow.core.db import utcnow
+from caseflow.core.scheduler.models import JobRun
+from caseflow.core.scheduler.registry import JOBS, ScheduledJob
+from caseflow.extensions import db
+
+log = logging.getLogger("caseflow.scheduler")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    job: str
+    status: str
+    detail: str | None
+
+
+def run_job(app: Flask, job: ScheduledJob) -> RunResult:
+    with app.app_context():
+        started = utcnow()
+        run = JobRun(job=job.name, started_at=started, status="running", host=socket.gethostname())
+        db.session.add(run)
+        db.session.commit()
+        run_id = run.id
+        try:
+            summary = job.func(utcnow())
+            db.session.commit()
+            status, detail = "succeeded", summary
+        except Exception:  # a failing job must not stop the clock; the run records why
+            db.session.rollback()
+            status, detail = "failed", traceback.format_exc(limit=5)
+            log.exception("job %s failed", job.name)
+        run = db.session.get(JobRun, run_id)
+        run.status, run.detail, run.finished_at = status, detail, utcnow()
+        db.session.commit()
+        log.info("job %s %s: %s", job.name, status, (detail or "").strip().splitlines()[-1:])
+        return RunResult(job=job.name, status=status, detail=detail)
+
+
+def run_all_once(app: Flask) -> list[RunResult]:
+    return [run_job(app, job) for job in JOBS.values()]
+
+
+def serve(app: Flask) -> None:
+    """Block, running each registered job on its interval (APScheduler as a clock)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone=app.config["CASEFLOW_TIMEZONE"])
+    for job in JOBS.values():
+        scheduler.add_job(
+            run_job, "interval", args=[app, job], seconds=job.every_seconds, id=job.name,
+            max_instances=1, coalesce=True, next_run_time=utcnow(),
+        )
+    log.info("scheduler started with jobs: %s", ", ".join(JOBS) or "(none)")
+    scheduler.start()
