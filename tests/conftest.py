@@ -1,0 +1,191 @@
+"""Fixtures: ``app`` per database (SQLite always, PostgreSQL when
+CASEFLOW_TEST_DATABASE_URL is set), ``db`` with a per-test rollback, ``client`` that
+submits forms like a browser (CSRF token included), ``clock`` and ``login_as``.
+
+The schema is built by running the migrations, never by ``create_all``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from caseflow import create_app
+from caseflow.config import TestConfig
+from caseflow.extensions import db as _db
+from tests import factories
+
+POSTGRES_URL = os.environ.get("CASEFLOW_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+#: 09:00 on 2026-11-27 in Asia/Shanghai: the default "now" of every test.
+DEFAULT_NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+
+
+def _postgres_admin_url() -> sa.URL:
+    url = sa.make_url(POSTGRES_URL)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def create_database(backend: str, tmp_path) -> tuple[str, callable]:
+    """A new empty database for one test session; returns its URL and a dropper."""
+    if backend == "sqlite":
+        path = tmp_path / "caseflow-test.db"
+        return f"sqlite:///{path}", lambda: None
+    admin_url = _postgres_admin_url()
+    name = f"caseflow_test_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+
+    return admin_url.set(database=name).render_as_string(hide_password=False), drop
+
+
+def make_app(url: str, **overrides):
+    config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    config.update(SQLALCHEMY_DATABASE_URI=url, **overrides)
+    return create_app(config)
+
+
+def migrate_to_head(app) -> None:
+    import flask_migrate
+
+    with app.app_context():
+        flask_migrate.upgrade()
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def app(request, tmp_path_factory):
+    url, drop = create_database(request.param, tmp_path_factory.mktemp(request.param))
+    application = make_app(url)
+    migrate_to_head(application)
+    application.config["TEST_BACKEND"] = request.param
+    yield application
+    with application.app_context():
+        _db.engine.dispose()
+    drop()
+
+
+class BoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session picks its engine itself; in tests every session must
+    use the test's connection so that the test's outer transaction holds everything."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+class Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, now: datetime) -> None:
+        self.now = now
+
+    def advance(self, **delta) -> datetime:
+        from datetime import timedelta
+
+        self.now = self.now + timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock(app):
+    clock = Clock(DEFAULT_NOW)
+    app.config["CASEFLOW_CLOCK"] = clock
+    yield clock
+    app.config.pop("CASEFLOW_CLOCK", None)
+
+
+@pytest.fixture
+def db(app, clock):
+    """The database, inside a transaction that is rolled back after the test."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        original = _db.session
+        _db.session = _db._make_scoped_session({
+            "class_": BoundSession, "bind": connection,
+            "join_transaction_mode": "create_savepoint",
+        })
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            outer.rollback()
+            connection.close()
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class FormClient(FlaskClient):
+    """A test client that sends forms the way the browser does: with the CSRF token of
+    the page the form came from."""
+
+    def csrf_token(self, page: str = "/login") -> str:
+        html = self.get(page).get_data(as_text=True)
+        match = CSRF_PATTERN.search(html)
+        assert match, f"no CSRF token on {page}"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
+        token = self.csrf_token(page or url)
+        return self.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+
+@pytest.fixture
+def client(app, db):
+    app.test_client_class = FormClient
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def world(db, clock):
+    """The district in miniature: see ``factories.build_world``."""
+    return factories.build_world(now=clock.now)
+
+
+@pytest.fixture
+def login_as(client, world):
+    """``login_as(role)`` or ``login_as(user)``: signs the client in and returns the user."""
+
+    def sign_in(who, *, org=None):
+        user = who if not isinstance(who, str) else factories.make_user(
+            world, roles={who}, org=org, now=world.now)
+        response = client.submit("/login", {"username": user.username,
+                                            "password": factories.PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return user
+
+    return sign_in
+
+
+def page_text(response) -> str:
+    """The visible text of a page, whitespace collapsed: what a reader sees."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", html)
+    import html as html_module
+
+    return re.sub(r"\s+", " ", html_module.unescape(text))
