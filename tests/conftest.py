@@ -142,6 +142,14 @@ class FormClient(FlaskClient):
     """A test client that sends forms the way the browser does: with the CSRF token of
     the page the form came from."""
 
+    def open(self, *args, **kwargs):
+        # Each request gets its own app context (and so its own ``g`` and session), as
+        # in production; the test's own session then re-reads what the request changed.
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        _db.session.expire_all()
+        return response
+
     def csrf_token(self, page: str = "/login") -> str:
         html = self.get(page).get_data(as_text=True)
         match = CSRF_PATTERN.search(html)
@@ -156,8 +164,7 @@ class FormClient(FlaskClient):
 @pytest.fixture
 def client(app, db):
     app.test_client_class = FormClient
-    with app.test_client() as test_client:
-        yield test_client
+    return app.test_client()
 
 
 @pytest.fixture

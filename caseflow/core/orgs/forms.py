@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -27,9 +28,10 @@ class OrganisationForm(FlaskForm):
     is_active = BooleanField(_l("Active"), default=True)
 
     def fill_choices(self, tree, exclude_ids=frozenset()):
-        self.kind.choices = [(kind.value, str(label)) for kind, label in KIND_LABELS.items()]
-        self.parent_id.choices = [(0, str(_l("(none: a top-level organisation)")))] + [
-            (org.id, "— " * depth + org.name) for org, depth in tree if org.id not in exclude_ids
+        self.kind.choices = [SelectChoice(kind.value, str(label)) for kind, label in KIND_LABELS.items()]
+        self.parent_id.choices = [SelectChoice(0, str(_l("(none: a top-level organisation)")))] + [
+            SelectChoice(org.id, "— " * depth + org.name)
+            for org, depth in tree if org.id not in exclude_ids
         ]
 
 
@@ -52,14 +54,14 @@ class AccountForm(FlaskForm):
     )
 
     def fill_choices(self, tree):
-        self.organisation_id.choices = [(org.id, "— " * depth + org.name) for org, depth in tree]
+        self.organisation_id.choices = [SelectChoice(org.id, "— " * depth + org.name) for org, depth in tree]
 
 
 class RolesForm(FlaskForm):
     roles = MultiCheckboxField(_l("Roles"), choices=[])
 
     def fill_choices(self):
-        self.roles.choices = [(role.value, str(ROLE_LABELS[role])) for role in Role]
+        self.roles.choices = [SelectChoice(role.value, str(ROLE_LABELS[role])) for role in Role]
 
 
 class ResetPasswordForm(FlaskForm):

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -10,8 +11,9 @@ class PersonForm(FlaskForm):
         description=_l("Lists and e-mails show only this, e.g. 小雨."),
     )
     real_name = StringField(_l("Real name"), validators=[Optional(), Length(max=60)])
-    gender = SelectField(_l("Gender"), choices=[("", _l("(not recorded)")),
-                                                ("female", _l("Female")), ("male", _l("Male"))],
+    gender = SelectField(_l("Gender"), choices=[SelectChoice("", _l("(not recorded)")),
+                                                SelectChoice("female", _l("Female")),
+                                                SelectChoice("male", _l("Male"))],
                          validators=[Optional()])
     birth_date = DateField(_l("Birth date"), validators=[Optional()],
                            render_kw={"max": "2100-12-31"})

@@ -1,0 +1,194 @@
+"""The access table: every route, with who may use it.
+
+A route that is not in ``ACCESS`` fails ``test_every_route_has_an_access_rule``, so no
+route can be added without deciding who may use it. For each route: the anonymous user
+is sent to sign in, each listed wrong role gets 403, a user of another organisation gets
+403 where records belong to an organisation, and the right user gets the page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+
+from caseflow.core.orgs.roles import Role
+from tests import factories
+
+R = Role
+ADMINS = (R.SYSTEM_ADMIN, R.SECURITY_ADMIN, R.AUDIT_ADMIN)
+CASE_WORKERS = (R.FEDERATION_OFFICER, R.PROSECUTOR, R.SUPERVISOR)
+
+
+@dataclass(frozen=True)
+class Access:
+    method: str
+    path: Callable  # (targets) -> str
+    allowed: tuple = ()
+    denied: tuple = ()
+    #: (targets) -> (user of another organisation): gets 403 on this record.
+    wrong_org: Callable | None = None
+    public: bool = False
+    signed_in: bool = False  # any signed-in user
+    data: dict = field(default_factory=dict)
+
+
+ACCESS: dict[str, Access] = {
+    "health.healthz": Access("GET", lambda t: "/healthz", public=True),
+    "auth.login": Access("GET", lambda t: "/login", public=True),
+    "auth.set_locale": Access("POST", lambda t: "/locale", public=True, data={"locale": "en"}),
+    "auth.logout": Access("POST", lambda t: "/logout", signed_in=True),
+    "auth.account": Access("GET", lambda t: "/account", signed_in=True),
+    "auth.change_password": Access("GET", lambda t: "/account/password", signed_in=True),
+    "home.index": Access("GET", lambda t: "/", signed_in=True),
+    "admin.organisations": Access("GET", lambda t: "/admin/organisations",
+                                  allowed=(R.SYSTEM_ADMIN,),
+                                  denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, *CASE_WORKERS)),
+    "admin.new_organisation": Access("GET", lambda t: "/admin/organisations/new",
+                                     allowed=(R.SYSTEM_ADMIN,),
+                                     denied=(R.SECURITY_ADMIN, R.SUPERVISOR)),
+    "admin.edit_organisation": Access("GET", lambda t: f"/admin/organisations/{t.org.id}/edit",
+                                      allowed=(R.SYSTEM_ADMIN,),
+                                      denied=(R.SECURITY_ADMIN, R.SUPERVISOR)),
+    "admin.users": Access("GET", lambda t: "/admin/users", allowed=(R.SYSTEM_ADMIN,),
+                          denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, R.SUPERVISOR)),
+    "admin.new_user": Access("GET", lambda t: "/admin/users/new", allowed=(R.SYSTEM_ADMIN,),
+                             denied=(R.SECURITY_ADMIN, R.SUPERVISOR)),
+    "admin.edit_user": Access("GET", lambda t: f"/admin/users/{t.user.id}/edit",
+                              allowed=(R.SYSTEM_ADMIN,), denied=(R.SECURITY_ADMIN, R.SUPERVISOR)),
+    "settings.index": Access("GET", lambda t: "/admin/settings", allowed=(R.SYSTEM_ADMIN,),
+                             denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, R.SUPERVISOR)),
+    "security.users": Access("GET", lambda t: "/security/users", allowed=(R.SECURITY_ADMIN,),
+                             denied=(R.SYSTEM_ADMIN, R.AUDIT_ADMIN, R.SUPERVISOR)),
+    "security.user": Access("GET", lambda t: f"/security/users/{t.user.id}",
+                            allowed=(R.SECURITY_ADMIN,), denied=(R.SYSTEM_ADMIN, R.SUPERVISOR)),
+    "security.set_roles": Access("POST", lambda t: f"/security/users/{t.user.id}/roles",
+                                 allowed=(R.SECURITY_ADMIN,), denied=(R.SYSTEM_ADMIN, R.AUDIT_ADMIN),
+                                 data={"roles": "prosecutor"}),
+    "security.unlock": Access("POST", lambda t: f"/security/users/{t.user.id}/unlock",
+                              allowed=(R.SECURITY_ADMIN,), denied=(R.SYSTEM_ADMIN, R.SUPERVISOR)),
+    "security.reset_password": Access("POST", lambda t: f"/security/users/{t.user.id}/reset-password",
+                                      allowed=(R.SECURITY_ADMIN,), denied=(R.SYSTEM_ADMIN,),
+                                      data={"password": "Temporary-pass-9"}),
+    "audit.events": Access("GET", lambda t: "/audit", allowed=(R.AUDIT_ADMIN, R.SUPERVISOR),
+                           denied=(R.SYSTEM_ADMIN, R.SECURITY_ADMIN, R.FEDERATION_OFFICER,
+                                   R.PROSECUTOR, R.PARTNER_WORKER)),
+    "audit.access": Access("GET", lambda t: "/audit/access", allowed=(R.AUDIT_ADMIN, R.SUPERVISOR),
+                           denied=(R.SYSTEM_ADMIN, R.SECURITY_ADMIN, R.FEDERATION_OFFICER)),
+    "people.index": Access("GET", lambda t: "/people", allowed=CASE_WORKERS,
+                           denied=(*ADMINS, R.PARTNER_WORKER)),
+    "people.new": Access("GET", lambda t: "/people/new", allowed=CASE_WORKERS,
+                         denied=(*ADMINS, R.PARTNER_WORKER)),
+    "people.show": Access("GET", lambda t: f"/people/{t.person.id}", allowed=(R.FEDERATION_OFFICER,),
+                          denied=(*ADMINS, R.PARTNER_WORKER), wrong_org=lambda t: t.outsider),
+    "people.reveal": Access("POST", lambda t: f"/people/{t.person.id}/reveal",
+                            allowed=(R.FEDERATION_OFFICER,), denied=(*ADMINS, R.PARTNER_WORKER),
+                            wrong_org=lambda t: t.outsider, data={"purpose": "核实身份"}),
+    "people.edit": Access("GET", lambda t: f"/people/{t.person.id}/edit",
+                          allowed=(R.FEDERATION_OFFICER,), denied=(*ADMINS, R.PARTNER_WORKER),
+                          wrong_org=lambda t: t.outsider),
+}
+
+
+@dataclass
+class Targets:
+    org: object
+    user: object
+    person: object
+    owner: object
+    outsider: object
+
+
+@pytest.fixture
+def targets(world):
+    owner = factories.make_user(world, roles={R.FEDERATION_OFFICER}, org=world.street_a)
+    person = factories.make_person(world, owner, resident_id=factories.VALID_IDS[0])
+    outsider = factories.make_user(world, roles={R.FEDERATION_OFFICER, R.SUPERVISOR},
+                                   org=world.street_b)
+    user = factories.make_user(world, roles={R.PROSECUTOR})
+    return Targets(org=world.street_a, user=user, person=person, owner=owner, outsider=outsider)
+
+
+def _request(client, rule: Access, targets, *, page="/login"):
+    path = rule.path(targets)
+    if rule.method == "GET":
+        return client.get(path)
+    return client.submit(path, rule.data, page=page)
+
+
+def test_every_route_has_an_access_rule(app):
+    endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint != "static"}
+    missing = sorted(endpoints - set(ACCESS))
+    assert not missing, f"routes without an access rule in tests/test_access.py: {missing}"
+    stale = sorted(set(ACCESS) - endpoints)
+    assert not stale, f"access rules for routes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("endpoint", sorted(ACCESS))
+def test_anonymous_user_is_sent_to_sign_in(client, targets, endpoint):
+    rule = ACCESS[endpoint]
+    response = _request(client, rule, targets)
+    if rule.public:
+        assert response.status_code in (200, 302)
+        assert "/login?next=" not in (response.location or "")
+    else:
+        assert response.status_code == 302
+        assert response.location.startswith("/login")
+
+
+DENIALS = [(e, role) for e, rule in sorted(ACCESS.items()) for role in rule.denied]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), DENIALS)
+def test_wrong_role_gets_403_saying_what_is_missing(client, login_as, targets, endpoint, role):
+    rule = ACCESS[endpoint]
+    login_as(role.value)
+    response = _request(client, rule, targets, page="/account")
+    assert response.status_code == 403
+    assert 'data-testid="forbidden"' in response.get_data(as_text=True)
+
+
+WRONG_ORG = [e for e, rule in sorted(ACCESS.items()) if rule.wrong_org]
+
+
+@pytest.mark.parametrize("endpoint", WRONG_ORG)
+def test_user_of_another_organisation_gets_403(client, login_as, targets, endpoint):
+    rule = ACCESS[endpoint]
+    login_as(rule.wrong_org(targets))
+    response = _request(client, rule, targets, page="/account")
+    assert response.status_code == 403
+    assert targets.person.organisation.name in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("endpoint", WRONG_ORG)
+def test_user_of_the_organisation_above_gets_the_record(client, login_as, world, targets, endpoint):
+    rule = ACCESS[endpoint]
+    district_officer = factories.make_user(world, roles={R.FEDERATION_OFFICER}, org=world.federation)
+    login_as(district_officer)
+    response = _request(client, rule, targets, page="/account")
+    assert response.status_code == 200
+
+
+RIGHT = [(e, role) for e, rule in sorted(ACCESS.items()) for role in rule.allowed]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), RIGHT)
+def test_right_role_gets_the_page(client, login_as, targets, endpoint, role):
+    rule = ACCESS[endpoint]
+    user = targets.owner if rule.wrong_org else role.value
+    login_as(user)
+    response = _request(client, rule, targets, page="/account")
+    assert response.status_code in ((200,) if rule.method == "GET" else (200, 302))
+
+
+SIGNED_IN = [e for e, rule in sorted(ACCESS.items()) if rule.signed_in]
+
+
+@pytest.mark.parametrize("endpoint", SIGNED_IN)
+@pytest.mark.parametrize("role", list(Role))
+def test_pages_for_every_signed_in_user(client, login_as, targets, endpoint, role):
+    login_as(role.value)
+    response = _request(client, ACCESS[endpoint], targets, page="/account")
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:
+        assert endpoint == "auth.logout"
