@@ -196,3 +196,23 @@ def page_text(response) -> str:
     import html as html_module
 
     return re.sub(r"\s+", " ", html_module.unescape(text))
+
+
+TRANSLATIONS_DIR = os.path.join(os.path.dirname(__file__), "..", "caseflow", "translations")
+
+
+def zh(message: str, plural: str | None = None, n: int | None = None, **variables) -> str:
+    """The Simplified Chinese a user reads for ``message``, from the real catalogue.
+
+    Asserts that a translation exists, so that a test using it cannot pass on English.
+    """
+    from babel.support import Translations
+
+    catalogue = Translations.load(TRANSLATIONS_DIR, ["zh_CN"])
+    if plural is None:
+        text = catalogue.gettext(message)
+    else:
+        text = catalogue.ngettext(message, plural, n)
+        variables.setdefault("num", n)
+    assert text != message, f"no Chinese translation for {message!r}"
+    return text % variables if variables else text

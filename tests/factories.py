@@ -77,7 +77,7 @@ def make_user(world: World, *, roles, org: Organisation | None = None, now: date
     n = next(_sequence)
     username = username or f"user{n}"
     user = User(
-        username=username, display_name=f"测试用户{n}", email=f"{username}@example.test",
+        username=username, display_name=f"测试用户{n}", email=f"{username}@caseflow.example.com",
         password_hash=_PASSWORD_HASH, organisation_id=org.id, locale=locale,
         is_active_account=is_active, is_demo=False, must_change_password=must_change_password,
         failed_login_count=0, created_at=now or world.now, updated_at=now or world.now,

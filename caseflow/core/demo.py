@@ -101,7 +101,7 @@ def load_demo(*, now: datetime, log: Callable[[str], None] = print) -> dict:
         if _user(username) is None:
             org_services.create_account(
                 actor=None, now=now, username=username, display_name=display,
-                email=f"{username}@demo.caseflow.invalid", organisation=_org(org_code),
+                email=f"{username}@demo.example.com", organisation=_org(org_code),
                 password=DEMO_PASSWORD, roles=frozenset(roles), is_demo=True,
             )
             created["users"] += 1

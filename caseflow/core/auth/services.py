@@ -1,6 +1,7 @@
 """Signing in and out, lockout and password changes."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,7 +32,7 @@ class SignInResult:
 
 
 def _minutes_left(until: datetime, now: datetime) -> int:
-    return max(1, int((until - now).total_seconds() // 60) + 1)
+    return max(1, math.ceil((until - now).total_seconds() / 60))
 
 
 def authenticate(username: str, password: str, *, now: datetime) -> User:

@@ -5,6 +5,7 @@ that says what is wrong, in the user's language.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import phonenumbers
@@ -15,8 +16,16 @@ from stdnum.cn import ric
 from caseflow.core.errors import ValidationFailed
 
 
+ID_SHAPE = re.compile(r"\d{17}[\dX]")
+
+
 def normalise_resident_id(text: str) -> str:
     value = ric.compact(text or "").upper()
+    if len(value) == 18 and not ID_SHAPE.fullmatch(value):
+        # stdnum reports a letter in the last place as a wrong check digit; say what it is.
+        raise ValidationFailed(
+            _("A resident ID number is 17 digits followed by a digit or X."), field="resident_id"
+        )
     try:
         return ric.validate(value)
     except stdnum_errors.InvalidLength:

@@ -1,0 +1,96 @@
+"""Configuration, the command line, the scheduler and the migrations."""
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from caseflow import create_app
+from caseflow.config import ConfigurationError
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.people.models import Person
+from caseflow.core.scheduler.models import JobRun
+from caseflow.extensions import db as _db
+
+
+@pytest.mark.parametrize("secret", ["", "short", "caseflow-development-only-secret-key"])
+def test_the_app_refuses_to_start_without_a_real_secret_key(secret, tmp_path):
+    with pytest.raises(ConfigurationError, match="CASEFLOW_SECRET_KEY"):
+        create_app({"SECRET_KEY": secret, "CASEFLOW_DATA_KEY": "ab" * 16,
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+                    "CASEFLOW_TIMEZONE": "Asia/Shanghai", "CASEFLOW_SESSION_IDLE_MINUTES": 30})
+
+
+def test_the_app_refuses_to_start_without_a_data_key(tmp_path):
+    with pytest.raises(ConfigurationError, match="CASEFLOW_DATA_KEY"):
+        create_app({"SECRET_KEY": "s" * 40, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+
+
+def test_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CASEFLOW_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("CASEFLOW_DATA_KEY", "cd" * 16)
+    monkeypatch.setenv("CASEFLOW_DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
+    monkeypatch.setenv("CASEFLOW_SMTP_PORT", "2525")
+    monkeypatch.setenv("CASEFLOW_BASE_URL", "https://caseflow.example")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db")
+    assert app.config["CASEFLOW_SMTP_PORT"] == 2525
+    assert app.config["CASEFLOW_BASE_URL"] == "https://caseflow.example"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_a_malformed_number_setting_says_which(monkeypatch):
+    monkeypatch.setenv("CASEFLOW_SMTP_PORT", "twenty-five")
+    with pytest.raises(ConfigurationError, match="CASEFLOW_SMTP_PORT"):
+        create_app()
+
+
+def test_demo_data_is_idempotent_and_tells_the_story(app, db):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo", "--today", "2026-11-27"])
+    assert first.exit_code == 0, first.output
+    counts = [db.session.scalar(sa.select(sa.func.count(m.id))) for m in (Organisation, User, Person)]
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0
+    assert [db.session.scalar(sa.select(sa.func.count(m.id)))
+            for m in (Organisation, User, Person)] == counts
+    federation = db.session.scalars(sa.select(Organisation).where(Organisation.code == "jh-fed")).one()
+    assert len(federation.children) == 12
+    assert "Caseflow-demo-2026" in first.output and "prosecutor" in first.output
+    users = db.session.scalars(sa.select(User)).all()
+    assert all(u.is_demo and not u.must_change_password for u in users)
+    skipped = runner.invoke(args=["demo", "--if-empty"])
+    assert "not loaded again" in skipped.output
+
+
+def test_first_administrator_from_the_command_line(app, db):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["demo"])
+    result = runner.invoke(args=["users", "create", "--username", "first.admin", "--name", "管理员",
+                                 "--email", "admin@example.com", "--org", "jh-fed",
+                                 "--role", "system_admin"],
+                           input="Strong-admin-pass-1\nStrong-admin-pass-1\n")
+    assert result.exit_code == 0, result.output
+    user = db.session.scalars(sa.select(User).where(User.username == "first.admin")).one()
+    assert user.admin_role.value == "system_admin" and user.must_change_password
+    bad = runner.invoke(args=["users", "create", "--username", "x.admin", "--name", "x",
+                              "--email", "x@example.com", "--org", "jh-fed",
+                              "--role", "system_admin", "--role", "audit_admin"],
+                        input="Strong-admin-pass-1\nStrong-admin-pass-1\n")
+    assert bad.exit_code == 1 and "Not created" in bad.output
+    assert db.session.scalar(sa.select(User).where(User.username == "x.admin")) is None
+
+
+def test_the_scheduler_runs_each_job_once_and_records_it(app, db):
+    result = app.test_cli_runner().invoke(args=["scheduler", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "heartbeat: succeeded" in result.output
+    run = db.session.scalars(sa.select(JobRun)).one()
+    assert run.status == "succeeded" and run.finished_at is not None
+
+
+def test_the_migrations_build_exactly_the_models_schema(app, db):
+    """If a model changes without a migration, this fails and names the difference."""
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, _db.metadata)
+    assert differences == []
