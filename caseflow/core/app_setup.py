@@ -17,7 +17,7 @@ from caseflow.extensions import babel, csrf, db, login_manager, migrate
 MIGRATIONS = str(Path(__file__).resolve().parent.parent.parent / "migrations")
 
 #: Endpoints open without signing in.
-PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "auth.set_locale"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz"}
 #: Endpoints a user who must change their password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.set_locale", "static"}
 

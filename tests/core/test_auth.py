@@ -196,3 +196,14 @@ def test_pages_carry_protective_headers(client):
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_language_picked_on_the_login_page_becomes_the_users_choice(client, world, db):
+    user = factories.make_user(world, roles={"prosecutor"})
+    response = client.get("/login?lang=en")
+    assert response.status_code == 302
+    assert "Sign in to caseflow" in page_text(client.get("/login"))
+    _sign_in(client, user.username, factories.PASSWORD)
+    db.session.refresh(user)
+    assert user.locale == "en"
+    assert "Sign out" in page_text(client.get("/"))

@@ -14,6 +14,11 @@ bp = Blueprint("auth", __name__)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
+    if request.args.get("lang") in {"zh_CN", "en"}:
+        # The language choice before sign-in lives in the session; sign-in then keeps
+        # the user's own stored choice.
+        session["locale"] = request.args["lang"]
+        return redirect(url_for("auth.login", next=request.args.get("next") or None))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         try:
@@ -22,6 +27,10 @@ def login():
         except services.SignInRefused as refusal:
             flash(refusal.message, "danger")
         else:
+            chosen = session.get("locale")
+            if chosen and chosen != user.locale:
+                # A language picked on the login page becomes the user's choice.
+                services.set_locale(user, now=g.now, locale=chosen)
             session.clear()
             login_user(user)
             session["last_seen"] = g.now.timestamp()
@@ -68,10 +77,10 @@ def account():
 
 
 @bp.post("/locale")
+@login_required
 def set_locale():
     form = LocaleForm()
     if form.validate_on_submit() and form.locale.data in {"zh_CN", "en"}:
         session["locale"] = form.locale.data
-        if current_user.is_authenticated:
-            services.set_locale(current_user, now=g.now, locale=form.locale.data)
+        services.set_locale(current_user, now=g.now, locale=form.locale.data)
     return redirect(safe_next())
