@@ -19,6 +19,7 @@ fuzzy entries) and run ``make test``, which compiles the catalogues first.
 from __future__ import annotations
 
 import gettext
+import html as html_module
 import re
 from collections import Counter
 from functools import lru_cache
@@ -236,16 +237,34 @@ def test_compiled_catalogues_are_current(locale):
         assert plural_forms.replace(" ", "") == "nplurals=1;plural=0;", plural_forms
 
 
+LOCALE_SWITCH = re.compile(r'<(a|button)\b[^>]*data-testid="locale-switch"[^>]*>')
+
+
+def switch_to_english(client, page: str) -> None:
+    """Use the page's own language switch: a link (before sign-in, the login page takes
+    ``?lang=``) or a form posted to /locale."""
+    html = client.get(page).get_data(as_text=True)
+    switch = LOCALE_SWITCH.search(html)
+    assert switch, f"no language switch on {page}"
+    href = re.search(r'href="([^"]+)"', switch.group(0))
+    if switch.group(1) == "a" and href:
+        response = client.get(html_module.unescape(href.group(1)))
+    else:
+        response = client.submit("/locale", {"locale": "en", "next": page}, page=page)
+    assert response.status_code == 302, response.status_code
+
+
 def test_login_page_in_both_languages(client):
     response = client.get("/login")
     assert response.status_code == 200
     chinese = page_text(response)
     assert '<html lang="zh-CN">' in response.get_data(as_text=True)
-    assert "登录" in chinese
-    assert "Sign in" not in chinese
+    assert "登录" in chinese and "Sign in" not in chinese, (
+        "the login page is not in Chinese: Flask-Babel asks for Babel's zh_Hans_CN, which "
+        "caseflow/translations/zh_Hans_CN (a link to zh_CN) must provide"
+    )
 
-    switched = client.submit("/locale", {"locale": "en", "next": "/login"}, page="/login")
-    assert switched.status_code == 302
+    switch_to_english(client, "/login")
 
     response = client.get("/login")
     english = page_text(response)
