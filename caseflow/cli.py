@@ -46,6 +46,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(keys_group)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(calendar_group)
 
 
 @click.command("demo")
@@ -164,3 +165,55 @@ def scheduler_command(once: bool):
             click.echo(f"{run.job}: {_colour(run.status, colour)} {run.detail or ''}")
         return
     serve(app)
+
+
+@click.group("calendar")
+def calendar_group():
+    """The working-day calendar and the deadline rules."""
+
+
+@calendar_group.command("due")
+@click.argument("received", metavar="DATE")
+@click.option("--working-days", type=int, default=None,
+              help="N working days after DATE instead of the one-month reply deadline.")
+@with_appcontext
+def calendar_due(received: str, working_days: int | None):
+    """Print the reply due date for a referral received on DATE (ISO first; then
+    `provisional` when the official schedule of that year is not known yet)."""
+    from datetime import date
+
+    from caseflow.core.calendar.services import load_calendar
+
+    try:
+        day = date.fromisoformat(received)
+    except ValueError:
+        raise click.BadParameter(f"{received!r} is not a date like 2026-03-15",
+                                 param_hint="DATE") from None
+    calendar = load_calendar()
+    due = (calendar.reply_due(day) if working_days is None
+           else calendar.add_working_days(day, working_days))
+    click.echo(due.day.isoformat() + (" provisional" if due.is_provisional else ""))
+
+
+@calendar_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def calendar_import(path: str):
+    """Load an official schedule: a CSV of date,working|rest[,note]."""
+    from pathlib import Path
+
+    from caseflow.core.calendar.services import import_schedule
+    from caseflow.core.db import utcnow
+    from caseflow.core.errors import DomainError
+    from caseflow.extensions import db
+
+    text = Path(path).read_text(encoding="utf-8-sig")
+    try:
+        years, moved = import_schedule(text, actor=None, now=utcnow(), source=Path(path).name)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        click.echo(_colour(f"Nothing loaded: {error.message}", RED), err=True)
+        sys.exit(1)
+    click.echo(_colour(f"Loaded the official calendar for {', '.join(map(str, sorted(years)))}; "
+                       f"{moved} due dates moved.", GREEN))

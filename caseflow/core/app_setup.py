@@ -78,6 +78,7 @@ def init_app(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from caseflow.core.audit.routes import bp as audit_bp
     from caseflow.core.auth.routes import bp as auth_bp
+    from caseflow.core.calendar.routes import bp as calendar_bp
     from caseflow.core.health import bp as health_bp
     from caseflow.core.home import bp as home_bp
     from caseflow.core.orgs.routes import admin_bp, security_bp
@@ -85,7 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from caseflow.core.settings.routes import bp as settings_bp
 
     for blueprint in (health_bp, auth_bp, home_bp, admin_bp, security_bp, settings_bp,
-                      audit_bp, people_bp):
+                      audit_bp, people_bp, calendar_bp):
         app.register_blueprint(blueprint)
 
 

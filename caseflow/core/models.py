@@ -1,4 +1,5 @@
 """Every core model, imported in one place so the metadata is complete."""
+from caseflow.core.calendar.models import CalendarDay, CalendarYear  # noqa: F401
 from caseflow.core.audit.models import AccessEvent, AuditEvent  # noqa: F401
 from caseflow.core.orgs.models import Organisation, User, UserRole  # noqa: F401
 from caseflow.core.people.models import Person  # noqa: F401

@@ -1,0 +1,102 @@
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from caseflow.core.calendar import services
+from caseflow.core.calendar.models import CalendarDay, CalendarYear
+from caseflow.core.calendar.rules import package_official_years
+from caseflow.core.db import local_date
+from caseflow.core.errors import DomainError
+from caseflow.core.orgs import policy
+from caseflow.core.orgs.roles import Role
+from caseflow.core.web import attach_error, perform, requires
+from caseflow.extensions import db
+
+bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
+
+
+class DayForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[DataRequired(_l("Enter a date."))])
+    kind = SelectField(_l("This day is"), choices=[
+        SelectChoice("rest", _l("a rest day (holiday)")),
+        SelectChoice("working", _l("a working day (make-up day)"))])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=100)],
+                       description=_l("e.g. 春节调休"))
+
+
+class ImportForm(FlaskForm):
+    schedule = FileField(_l("Official schedule (CSV)"), validators=[
+        FileRequired(_l("Choose a CSV file.")),
+        FileAllowed(["csv", "txt"], _l("The schedule is a CSV file."))],
+        description=_l("One line per day: date,working|rest[,note], e.g. 2027-02-06,rest,春节."))
+
+
+def _page(day_form=None, import_form=None, status=200):
+    today = local_date(g.now)
+    year = request.args.get("year", today.year, type=int)
+    calendar = services.load_calendar()
+    years = sorted({today.year - 1, today.year, today.year + 1, year})
+    rows = db.session.scalars(sa.select(CalendarDay).where(
+        CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+        .order_by(CalendarDay.day)).all()
+    loaded = {y.year: y for y in db.session.scalars(sa.select(CalendarYear))}
+    return render_template(
+        "admin/calendar.html", year=year, years=years, rows=rows, calendar=calendar,
+        loaded=loaded, package_years=package_official_years(),
+        day_form=day_form or DayForm(), import_form=import_form or ImportForm(),
+    ), status
+
+
+@bp.get("")
+@requires(policy.can_manage_settings, roles=(Role.SYSTEM_ADMIN,))
+def index():
+    return _page()
+
+
+@bp.post("/day")
+@requires(policy.can_manage_settings, roles=(Role.SYSTEM_ADMIN,))
+def set_day():
+    form = DayForm()
+    if form.validate_on_submit():
+        try:
+            moved = perform(lambda: services.set_day(
+                form.day.data, is_working=form.kind.data == "working",
+                note=form.note.data or None, actor=current_user, now=g.now))
+        except DomainError as error:
+            if not attach_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(_("%(day)s saved; %(count)d due dates moved.", day=form.day.data.isoformat(),
+                    count=moved), "success")
+            return redirect(url_for("calendar.index", year=form.day.data.year))
+    return _page(day_form=form, status=400)
+
+
+@bp.post("/import")
+@requires(policy.can_manage_settings, roles=(Role.SYSTEM_ADMIN,))
+def import_schedule():
+    form = ImportForm()
+    if form.validate_on_submit():
+        try:
+            text = form.schedule.data.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.schedule.errors.append(_("The file is not UTF-8 text."))
+            return _page(import_form=form, status=400)
+        try:
+            years, moved = perform(lambda: services.import_schedule(
+                text, actor=current_user, now=g.now, source=form.schedule.data.filename))
+        except DomainError as error:
+            form.schedule.errors.append(error.message)
+        else:
+            flash(_("Official calendar for %(years)s loaded; %(count)d due dates moved.",
+                    years=", ".join(str(y) for y in sorted(years)), count=moved), "success")
+            return redirect(url_for("calendar.index", year=min(years)))
+    return _page(import_form=form, status=400)
