@@ -41,6 +41,8 @@ def create_app(config: dict | type | None = None) -> Flask:
         )
 
     from caseflow.core.app_setup import init_app
+    from caseflow.domains import init_domains
 
     init_app(app)
+    init_domains(app)
     return app

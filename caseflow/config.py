@@ -58,6 +58,9 @@ def from_environment() -> dict:
         "CASEFLOW_SMTP_PORT": _int("CASEFLOW_SMTP_PORT", 25),
         "CASEFLOW_MAIL_FROM": os.environ.get("CASEFLOW_MAIL_FROM", "caseflow@localhost"),
         "CASEFLOW_SESSION_IDLE_MINUTES": _int("CASEFLOW_SESSION_IDLE_MINUTES", 30),
+        "CASEFLOW_REGISTRATION_WORKING_DAYS": _int("CASEFLOW_REGISTRATION_WORKING_DAYS", 3),
+        "CASEFLOW_ATTACHMENT_DIR": os.environ.get("CASEFLOW_ATTACHMENT_DIR",
+                                                  str(instance / "attachments")),
         # Cookies travel only over HTTPS unless the deployment says otherwise (make run
         # serves plain HTTP on 127.0.0.1 and turns this off).
         "SESSION_COOKIE_SECURE": _flag("CASEFLOW_SECURE_COOKIES", not debug),
@@ -78,6 +81,8 @@ class TestConfig:
     CASEFLOW_SMTP_PORT = 8025
     CASEFLOW_MAIL_FROM = "caseflow@caseflow.test"
     CASEFLOW_SESSION_IDLE_MINUTES = 30
+    CASEFLOW_REGISTRATION_WORKING_DAYS = 3
+    CASEFLOW_ATTACHMENT_DIR = None  # the tests set a temporary directory
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = True
 
@@ -100,6 +105,11 @@ def validate(config: dict) -> None:
                 "protected identity fields: set it to 32 hex digits (16 random bytes), e.g. "
                 "the output of `caseflow keys generate`."
             )
+    for key, default in (("CASEFLOW_SESSION_IDLE_MINUTES", 30),
+                         ("CASEFLOW_REGISTRATION_WORKING_DAYS", 3),
+                         ("CASEFLOW_TIMEZONE", "Asia/Shanghai"),
+                         ("CASEFLOW_BASE_URL", "http://127.0.0.1:5000")):
+        config.setdefault(key, default)
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
     if not config.get("CASEFLOW_DATA_KEY"):

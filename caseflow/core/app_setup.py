@@ -200,13 +200,27 @@ def _register_template_helpers(app: Flask) -> None:
             return ""
         return format_datetime(value, fmt)
 
+    @app.template_filter("localdate")
+    def localdate(value: datetime | None):
+        from caseflow.core.db import local_date
+
+        return None if value is None else local_date(value)
+
+    @app.template_filter("cn_date")
+    def cn_date(value) -> str:
+        """2026年11月27日: the date as official letters write it."""
+        return "" if value is None else f"{value.year}年{value.month}月{value.day}日"
+
     @app.template_filter("reject_page")
     def reject_page(args: dict) -> dict:
         return {k: v for k, v in args.items() if k != "page"}
 
+    from caseflow.core.navigation import NAV_ITEMS
+
     @app.context_processor
     def inject():
         return {
+            "nav_items": NAV_ITEMS,
             "org_policy": org_policy,
             "people_policy": people_policy,
             "Role": Role,

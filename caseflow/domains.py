@@ -1,0 +1,23 @@
+"""The domain packages, wired into the app. The core never imports a domain; this
+module is the one place that knows them all."""
+from __future__ import annotations
+
+from flask import Flask
+
+# Imported for their side effects: models complete the metadata (migrations see them),
+# services register settings and calendar listeners.
+from caseflow.referrals import models as _referral_models  # noqa: F401
+from caseflow.referrals import services as _referral_services  # noqa: F401
+
+
+def init_domains(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from caseflow.core.navigation import NavItem, add_nav_item
+    from caseflow.referrals import policy as referral_policy
+    from caseflow.referrals.routes import bp as referrals_bp
+
+    app.register_blueprint(referrals_bp)
+    add_nav_item(NavItem("referrals.index", _l("Referrals"), referral_policy.can_list_referrals,
+                         tuple(f"referrals.{name}" for name in (
+                             "new", "show", "edit", "letter", "reply_letter"))))

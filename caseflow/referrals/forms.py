@@ -1,0 +1,103 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from caseflow.core.orgs.forms import MultiCheckboxField
+from caseflow.referrals.models import (
+    CONSENT_LABELS, HELP_LABELS, OUTCOME_LABELS, SOURCE_LABELS,
+)
+
+
+def _choices(labels, blank=None):
+    options = [SelectChoice(key.value, label) for key, label in labels.items()]
+    return ([SelectChoice("", blank)] if blank else []) + options
+
+
+class ReferralForm(FlaskForm):
+    person_id = SelectField(_l("Person"), coerce=int, choices=[],
+                            description=_l("Choose a person already recorded, or record a new one below."))
+    pseudonym = StringField(_l("Pseudonym"), validators=[Optional(), Length(max=60)])
+    real_name = StringField(_l("Real name"), validators=[Optional(), Length(max=60)])
+    resident_id = StringField(_l("Resident ID number"), validators=[Optional(), Length(max=30)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    receiver_org_id = SelectField(_l("Send to"), coerce=int, choices=[])
+    source = SelectField(_l("Where the lead came from"), choices=_choices(SOURCE_LABELS))
+    criminal_case_number = StringField(_l("Criminal case number"), validators=[Optional(), Length(max=80)])
+    offence = StringField(_l("Offence"), validators=[Optional(), Length(max=120)])
+    offence_on = DateField(_l("Date of the offence"), validators=[Optional()])
+    circumstances = TextAreaField(_l("Circumstances"), validators=[
+        DataRequired(_l("Describe the circumstances.")), Length(max=5000)], render_kw={"rows": 5})
+    help_requested = MultiCheckboxField(_l("Help asked for"), choices=_choices(HELP_LABELS))
+    is_urgent = BooleanField(_l("Urgent"))
+    consent_on = DateField(_l("Consent to share given on"), validators=[Optional()],
+                           description=_l("Required before sending."))
+    consent_method = SelectField(_l("How consent was given"),
+                                 choices=_choices(CONSENT_LABELS, blank=_l("(not yet)")))
+    attachment = FileField(_l("Attachment"),
+                           description=_l("PDF, JPEG or PNG, at most 10 MB; more can be added later."))
+    version = HiddenField()
+    submission_token = HiddenField()
+
+
+class RegisterForm(FlaskForm):
+    registration_number = StringField(_l("Registration number"), validators=[
+        DataRequired(_l("Enter the registration number.")), Length(max=60)])
+    received_on = DateField(_l("Received on"), validators=[DataRequired(_l("Enter the received date."))],
+                            description=_l("For a paper referral, the day the letter arrived."))
+    handler_id = SelectField(_l("Designated handler"), coerce=int, choices=[])
+
+
+class AssignForm(FlaskForm):
+    handler_id = SelectField(_l("New handler"), coerce=int, choices=[])
+    reason = StringField(_l("Why"), validators=[Optional(), Length(max=300)])
+
+
+class ReplyForm(FlaskForm):
+    outcome = SelectField(_l("Outcome"), choices=_choices(OUTCOME_LABELS, blank=_l("(choose)")))
+    reply_on = DateField(_l("Reply date"), validators=[DataRequired(_l("Enter the reply date."))])
+    text = TextAreaField(_l("Reply"), validators=[DataRequired(_l("Write the reply.")),
+                                                  Length(max=5000)], render_kw={"rows": 4},
+                         description=_l("If not eligible, say why."))
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give the reason.")),
+                                                     Length(max=2000)], render_kw={"rows": 2})
+
+
+class ExtendForm(FlaskForm):
+    new_due_on = DateField(_l("New due date"), validators=[DataRequired(_l("Enter the new due date."))])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Give the reason.")),
+                                                     Length(max=2000)], render_kw={"rows": 2})
+
+
+class TextForm(FlaskForm):
+    text = TextAreaField(_l("Text"), validators=[DataRequired(_l("Write something first.")),
+                                                 Length(max=5000)], render_kw={"rows": 2})
+
+
+class AttachmentForm(FlaskForm):
+    attachment = FileField(_l("File"))
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes state: only the CSRF token."""
+
+
+class ListFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Number, pseudonym or pinyin"))
+    state = SelectField(_l("State"), choices=[])
+    direction = SelectField(_l("Direction"), choices=[])
+    urgent = BooleanField(_l("Urgent only"))
+    overdue = BooleanField(_l("Overdue only"))
+    due_within = IntegerField(_l("Due within (days)"), validators=[Optional()])
+    org = SelectField(_l("Organisation"), coerce=int, choices=[])
+    handler = SelectField(_l("Handler"), coerce=int, choices=[])
+    year = IntegerField(_l("Year"), validators=[Optional()])

@@ -1,0 +1,348 @@
+"""Referrals (线索移送) between the federation and the procuratorate, both ways.
+
+A referral moves through the states of ``TRANSITIONS`` only by the service functions in
+``services.py``; each move writes a timeline event and an audit row in one transaction.
+The database keeps the invariants that matter whatever the code does (CHECK and UNIQUE
+constraints below).
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.people.models import Person
+from caseflow.extensions import db
+
+
+class ReferralState(str, enum.Enum):
+    DRAFT = "draft"
+    SENT = "sent"
+    REGISTERED = "registered"
+    REPLIED = "replied"
+    CLOSED = "closed"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return str(STATE_LABELS[self])
+
+
+STATE_LABELS = {
+    ReferralState.DRAFT: _l("Draft"),
+    ReferralState.SENT: _l("Sent, awaiting registration"),
+    ReferralState.REGISTERED: _l("Registered, being handled"),
+    ReferralState.REPLIED: _l("Replied"),
+    ReferralState.CLOSED: _l("Closed"),
+    ReferralState.RETURNED: _l("Returned to sender"),
+    ReferralState.WITHDRAWN: _l("Withdrawn"),
+}
+
+#: The one map of allowed moves: (from, to) -> the service that makes it.
+TRANSITIONS = {
+    (ReferralState.DRAFT, ReferralState.SENT): "send",
+    (ReferralState.DRAFT, ReferralState.WITHDRAWN): "withdraw",
+    (ReferralState.SENT, ReferralState.REGISTERED): "register",
+    (ReferralState.SENT, ReferralState.RETURNED): "return",
+    (ReferralState.SENT, ReferralState.WITHDRAWN): "withdraw",
+    (ReferralState.REGISTERED, ReferralState.RETURNED): "return",
+    (ReferralState.REGISTERED, ReferralState.REPLIED): "reply",
+    (ReferralState.RETURNED, ReferralState.SENT): "send",
+    (ReferralState.RETURNED, ReferralState.WITHDRAWN): "withdraw",
+    (ReferralState.REPLIED, ReferralState.CLOSED): "close",
+}
+
+#: States in which the reply clock runs.
+OPEN_STATES = (ReferralState.SENT, ReferralState.REGISTERED)
+
+
+class Direction(str, enum.Enum):
+    TO_PROCURATORATE = "to_procuratorate"
+    TO_FEDERATION = "to_federation"
+
+    @property
+    def label(self) -> str:
+        return str(DIRECTION_LABELS[self])
+
+
+DIRECTION_LABELS = {
+    Direction.TO_PROCURATORATE: _l("Federation → procuratorate"),
+    Direction.TO_FEDERATION: _l("Procuratorate → federation"),
+}
+
+
+class LeadSource(str, enum.Enum):
+    PETITION_RECEPTION = "petition_reception"
+    HOTLINE = "hotline"
+    COMMUNITY_VISIT = "community_visit"
+    CASE_HANDLING = "case_handling"
+    OTHER = "other"
+
+
+SOURCE_LABELS = {
+    LeadSource.PETITION_RECEPTION: _l("Petition reception"),
+    LeadSource.HOTLINE: _l("Hotline"),
+    LeadSource.COMMUNITY_VISIT: _l("Community visit"),
+    LeadSource.CASE_HANDLING: _l("Case handling"),
+    LeadSource.OTHER: _l("Other"),
+}
+
+
+class HelpKind(str, enum.Enum):
+    JUDICIAL_AID = "judicial_aid"
+    COUNSELLING = "counselling"
+    LEGAL_AID = "legal_aid"
+    JOB_TRAINING = "job_training"
+    SKILLS_TRAINING = "skills_training"
+    SOCIAL_ASSISTANCE = "social_assistance"
+    OTHER = "other"
+
+
+HELP_LABELS = {
+    HelpKind.JUDICIAL_AID: _l("Judicial aid"),
+    HelpKind.COUNSELLING: _l("Psychological counselling"),
+    HelpKind.LEGAL_AID: _l("Legal aid"),
+    HelpKind.JOB_TRAINING: _l("Job training"),
+    HelpKind.SKILLS_TRAINING: _l("Skills training"),
+    HelpKind.SOCIAL_ASSISTANCE: _l("Social assistance"),
+    HelpKind.OTHER: _l("Other help"),
+}
+
+
+class ConsentMethod(str, enum.Enum):
+    WRITTEN = "written"
+    ORAL_RECORDED = "oral_recorded"
+    GUARDIAN = "guardian"
+    OTHER = "other"
+
+
+CONSENT_LABELS = {
+    ConsentMethod.WRITTEN: _l("Signed in writing"),
+    ConsentMethod.ORAL_RECORDED: _l("Oral, recorded"),
+    ConsentMethod.GUARDIAN: _l("By the guardian"),
+    ConsentMethod.OTHER: _l("Other"),
+}
+
+
+class ReplyOutcome(str, enum.Enum):
+    AID_CASE_OPENED = "aid_case_opened"
+    NOT_ELIGIBLE = "not_eligible"
+    REFERRED_ELSEWHERE = "referred_elsewhere"
+    OTHER = "other"
+
+
+OUTCOME_LABELS = {
+    ReplyOutcome.AID_CASE_OPENED: _l("Judicial aid case opened"),
+    ReplyOutcome.NOT_ELIGIBLE: _l("Not eligible"),
+    ReplyOutcome.REFERRED_ELSEWHERE: _l("Referred to another channel"),
+    ReplyOutcome.OTHER: _l("Other"),
+}
+
+
+class EventKind(str, enum.Enum):
+    CREATED = "created"
+    AMENDED = "amended"
+    SENT = "sent"
+    REGISTERED = "registered"
+    HANDLER_ASSIGNED = "handler_assigned"
+    NOTE = "note"
+    COMMENT = "comment"
+    REPLIED = "replied"
+    CLOSED = "closed"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+    EXTENDED = "extended"
+    DUE_MOVED = "due_moved"
+    ATTACHMENT_ADDED = "attachment_added"
+
+
+EVENT_LABELS = {
+    EventKind.CREATED: _l("Draft created"),
+    EventKind.AMENDED: _l("Amended"),
+    EventKind.SENT: _l("Sent"),
+    EventKind.REGISTERED: _l("Registered"),
+    EventKind.HANDLER_ASSIGNED: _l("Handler designated"),
+    EventKind.NOTE: _l("Progress note"),
+    EventKind.COMMENT: _l("Comment"),
+    EventKind.REPLIED: _l("Formal reply"),
+    EventKind.CLOSED: _l("Closed"),
+    EventKind.RETURNED: _l("Returned"),
+    EventKind.WITHDRAWN: _l("Withdrawn"),
+    EventKind.EXTENDED: _l("Deadline extended"),
+    EventKind.DUE_MOVED: _l("Due date moved by the calendar"),
+    EventKind.ATTACHMENT_ADDED: _l("Attachment added"),
+}
+
+
+class Referral(TimestampMixin, db.Model):
+    __tablename__ = "referrals"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("state", ReferralState), name="state_known"),
+        sa.CheckConstraint(check_in("direction", Direction), name="direction_known"),
+        sa.CheckConstraint(check_in("source", LeadSource), name="source_known"),
+        sa.CheckConstraint("sender_org_id <> receiver_org_id", name="not_to_itself"),
+        # A number exactly when it has left the sender's drafts.
+        sa.CheckConstraint("(number IS NULL) = (state = 'draft')", name="numbered_when_sent"),
+        sa.CheckConstraint("(sent_at IS NULL) = (state = 'draft')", name="sent_at_when_sent"),
+        sa.CheckConstraint(
+            "(registered_at IS NOT NULL) = (state IN ('registered', 'replied', 'closed'))",
+            name="registered_when_registered"),
+        sa.CheckConstraint(
+            "(replied_at IS NOT NULL) = (state IN ('replied', 'closed'))", name="replied_when_replied"),
+        sa.CheckConstraint("state <> 'draft' OR consent_on IS NULL OR consent_method IS NOT NULL",
+                           name="consent_has_method"),
+        sa.CheckConstraint("state = 'draft' OR consent_on IS NOT NULL", name="consent_before_send"),
+        sa.CheckConstraint("state NOT IN ('registered', 'replied', 'closed') OR handler_id IS NOT NULL",
+                           name="handler_when_registered"),
+        sa.CheckConstraint("(state = 'returned') = (return_reason IS NOT NULL)",
+                           name="return_has_reason"),
+        sa.CheckConstraint("extended_due_on IS NULL OR extension_reason IS NOT NULL",
+                           name="extension_has_reason"),
+        sa.UniqueConstraint("sender_org_id", "number_year", "number_seq", name="uq_referrals_number_seq"),
+        sa.UniqueConstraint("receiver_org_id", "registration_number", name="uq_referrals_registration"),
+        sa.UniqueConstraint("created_by_id", "submission_token", name="uq_referrals_submission"),
+        sa.Index("ix_referrals_receiver_state_due", "receiver_org_id", "state", "reply_due_on"),
+        sa.Index("ix_referrals_sender_state_due", "sender_org_id", "state", "reply_due_on"),
+        sa.Index("ix_referrals_handler_state_due", "handler_id", "state", "reply_due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(12), default=ReferralState.DRAFT.value)
+    direction: Mapped[str] = mapped_column(sa.String(20))
+    sender_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    receiver_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"), index=True)
+    #: Guards against a double-clicked "save": one draft per form shown.
+    submission_token: Mapped[str] = mapped_column(sa.String(40))
+
+    number: Mapped[str | None] = mapped_column(sa.String(60), unique=True)
+    number_year: Mapped[int | None] = mapped_column()
+    number_seq: Mapped[int | None] = mapped_column()
+
+    source: Mapped[str] = mapped_column(sa.String(30))
+    criminal_case_number: Mapped[str | None] = mapped_column(sa.String(80))
+    offence: Mapped[str | None] = mapped_column(sa.String(120))
+    offence_on: Mapped[date | None] = mapped_column(sa.Date)
+    circumstances: Mapped[str] = mapped_column(sa.Text)
+    help_requested: Mapped[list] = mapped_column(sa.JSON, default=list)
+    is_urgent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    consent_on: Mapped[date | None] = mapped_column(sa.Date)
+    consent_method: Mapped[str | None] = mapped_column(sa.String(20))
+
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_on: Mapped[date | None] = mapped_column(sa.Date)
+    registration_due_on: Mapped[date | None] = mapped_column(sa.Date)
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registration_number: Mapped[str | None] = mapped_column(sa.String(60))
+    handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    #: The statutory due date (one month, official calendar) and whether it is provisional.
+    statutory_due_on: Mapped[date | None] = mapped_column(sa.Date)
+    due_is_provisional: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    extended_due_on: Mapped[date | None] = mapped_column(sa.Date)
+    extension_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: The date that counts: the extension when there is one, else the statutory date.
+    reply_due_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reply_on: Mapped[date | None] = mapped_column(sa.Date)
+    reply_outcome: Mapped[str | None] = mapped_column(sa.String(30))
+    reply_text: Mapped[str | None] = mapped_column(sa.Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    return_reason: Mapped[str | None] = mapped_column(sa.Text)
+    withdraw_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
+
+    sender_org: Mapped[Organisation] = relationship(foreign_keys=[sender_org_id], lazy="joined")
+    receiver_org: Mapped[Organisation] = relationship(foreign_keys=[receiver_org_id], lazy="joined")
+    person: Mapped[Person] = relationship(lazy="joined")
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id], lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    events: Mapped[list[ReferralEvent]] = relationship(
+        back_populates="referral", order_by="ReferralEvent.id", lazy="select")
+    attachments: Mapped[list[ReferralAttachment]] = relationship(
+        back_populates="referral", order_by="ReferralAttachment.id", lazy="select")
+
+    @property
+    def state_enum(self) -> ReferralState:
+        return ReferralState(self.state)
+
+    @property
+    def direction_enum(self) -> Direction:
+        return Direction(self.direction)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state_enum in OPEN_STATES
+
+    def __repr__(self) -> str:
+        return f"<Referral {self.id} {self.number or 'draft'} {self.state}>"
+
+
+class ReferralEvent(db.Model):
+    """One line of a referral's timeline. ``is_shared`` events (everything but the
+    receiver's progress notes) are seen by both sides."""
+
+    __tablename__ = "referral_events"
+    __table_args__ = (sa.CheckConstraint(check_in("kind", EventKind), name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(sa.String(100))
+    actor_org_name: Mapped[str | None] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    from_state: Mapped[str | None] = mapped_column(sa.String(12))
+    to_state: Mapped[str | None] = mapped_column(sa.String(12))
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    data: Mapped[dict | None] = mapped_column(sa.JSON)
+    is_shared: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
+    referral: Mapped[Referral] = relationship(back_populates="events")
+
+    @property
+    def kind_label(self) -> str:
+        return str(EVENT_LABELS[EventKind(self.kind)])
+
+
+class ReferralAttachment(db.Model):
+    """A file attached to a referral, stored outside the database by its SHA-256."""
+
+    __tablename__ = "referral_attachments"
+    __table_args__ = (
+        sa.CheckConstraint("size_bytes > 0", name="not_empty"),
+        sa.CheckConstraint("content_type IN ('application/pdf', 'image/jpeg', 'image/png')",
+                           name="type_allowed"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(40))
+    size_bytes: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+    referral: Mapped[Referral] = relationship(back_populates="attachments")
+
+
+class ReferralCounter(db.Model):
+    """The last referral number of an organisation in a year. Incremented in the
+    sending transaction, so concurrent sends queue on its row and never share a number."""
+
+    __tablename__ = "referral_counters"
+
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(default=0)

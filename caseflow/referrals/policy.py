@@ -1,0 +1,96 @@
+"""Who may see and do what with a referral. Routes, templates and tests ask these."""
+from __future__ import annotations
+
+from caseflow.core.orgs.policy import can_work_on_cases, visible_organisation_ids
+from caseflow.core.orgs.roles import OrganisationKind, Role
+
+#: Who files referrals towards which kind of organisation.
+FILING_ROLES = {
+    OrganisationKind.FEDERATION.value: (Role.FEDERATION_OFFICER, Role.SUPERVISOR),
+    OrganisationKind.PROCURATORATE.value: (Role.PROSECUTOR, Role.SUPERVISOR),
+}
+HANDLING_ROLES = (Role.PROSECUTOR, Role.FEDERATION_OFFICER, Role.SUPERVISOR)
+
+
+def _referral_worker(user) -> bool:
+    return can_work_on_cases(user) and user.has_role(*HANDLING_ROLES)
+
+
+def on_sender_side(user, referral) -> bool:
+    return _referral_worker(user) and referral.sender_org_id in visible_organisation_ids(user)
+
+
+def on_receiver_side(user, referral) -> bool:
+    return (_referral_worker(user) and referral.state != "draft"
+            and referral.receiver_org_id in visible_organisation_ids(user))
+
+
+def can_list_referrals(user) -> bool:
+    """Partner agencies never see referrals; administrators see no case records."""
+    return _referral_worker(user)
+
+
+def can_file_referral(user) -> bool:
+    return (_referral_worker(user) and user.organisation.kind in FILING_ROLES
+            and user.has_role(*FILING_ROLES[user.organisation.kind]))
+
+
+def can_view_referral(user, referral) -> bool:
+    return on_sender_side(user, referral) or on_receiver_side(user, referral)
+
+
+def can_edit_referral(user, referral) -> bool:
+    return referral.state in ("draft", "returned") and on_sender_side(user, referral)
+
+
+def can_send(user, referral) -> bool:
+    return can_edit_referral(user, referral)
+
+
+def can_withdraw(user, referral) -> bool:
+    return referral.state in ("draft", "sent", "returned") and on_sender_side(user, referral)
+
+
+def can_register(user, referral) -> bool:
+    return referral.state == "sent" and on_receiver_side(user, referral)
+
+
+def can_return(user, referral) -> bool:
+    return referral.state in ("sent", "registered") and on_receiver_side(user, referral)
+
+
+def can_assign_handler(user, referral) -> bool:
+    """Reassigning is the receiving supervisor's."""
+    return (referral.state == "registered" and on_receiver_side(user, referral)
+            and user.has_role(Role.SUPERVISOR))
+
+
+def can_extend(user, referral) -> bool:
+    return (referral.state in ("sent", "registered") and on_receiver_side(user, referral)
+            and user.has_role(Role.SUPERVISOR))
+
+
+def can_add_note(user, referral) -> bool:
+    return referral.state == "registered" and on_receiver_side(user, referral)
+
+
+def can_reply(user, referral) -> bool:
+    """The handler, or a supervisor of the receiver."""
+    return (referral.state == "registered" and on_receiver_side(user, referral)
+            and (referral.handler_id == user.id or user.has_role(Role.SUPERVISOR)))
+
+
+def can_close(user, referral) -> bool:
+    return referral.state == "replied" and on_sender_side(user, referral)
+
+
+def can_comment(user, referral) -> bool:
+    return referral.state != "draft" and can_view_referral(user, referral)
+
+
+def can_see_notes(user, referral) -> bool:
+    return on_receiver_side(user, referral)
+
+
+def can_see_all_referrals(user) -> bool:
+    return _referral_worker(user) and user.has_role(Role.SUPERVISOR)

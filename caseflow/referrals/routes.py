@@ -1,0 +1,364 @@
+"""Referral pages: thin handlers that load, authorize, validate, call one service."""
+import uuid
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from caseflow.core.db import local_date
+from caseflow.core.errors import DomainError
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.orgs.policy import visible_organisation_ids
+from caseflow.core.orgs.roles import Role
+from caseflow.core.orgs.services import organisation_tree
+from caseflow.core.people import services as people_services
+from caseflow.core.people.models import Person
+from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.extensions import db
+from caseflow.referrals import attachments, policy, queries, services
+from caseflow.referrals.forms import (
+    AssignForm, AttachmentForm, ConfirmForm, ExtendForm, ListFilterForm, ReasonForm, ReferralForm,
+    RegisterForm, ReplyForm, TextForm,
+)
+from caseflow.referrals.models import (
+    CONSENT_LABELS, DIRECTION_LABELS, HELP_LABELS, OUTCOME_LABELS, SOURCE_LABELS, STATE_LABELS,
+    Referral, ReferralAttachment,
+)
+
+bp = Blueprint("referrals", __name__, url_prefix="/referrals", template_folder="templates")
+WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
+#: Display labels keyed by the stored values, for the templates.
+LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
+    "state": STATE_LABELS, "direction": DIRECTION_LABELS, "source": SOURCE_LABELS,
+    "help": HELP_LABELS, "consent": CONSENT_LABELS, "outcome": OUTCOME_LABELS}.items()}
+
+
+def _refused(form, error: DomainError) -> None:
+    if not attach_error(form, error):
+        flash(error.message, "danger")
+
+
+# -- lists --------------------------------------------------------------------------------
+
+
+@bp.get("")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def index():
+    box = request.args.get("box", "inbox")
+    if box not in queries.BOXES or (box == "all" and not policy.can_see_all_referrals(current_user)):
+        box = "inbox"
+    form = ListFilterForm(request.args)
+    form.state.choices = [SelectChoice("", _("All states"))] + [
+        SelectChoice(s.value, label) for s, label in STATE_LABELS.items()]
+    form.direction.choices = [SelectChoice("", _("Both directions"))] + [
+        SelectChoice(d.value, label) for d, label in DIRECTION_LABELS.items()]
+    form.org.choices = [SelectChoice(0, _("All organisations"))] + [
+        SelectChoice(org.id, "— " * depth + org.short_name) for org, depth in organisation_tree()
+        if org.kind != "partner"]
+    handlers = db.session.scalars(sa.select(User).where(
+        User.organisation_id.in_(visible_organisation_ids(current_user))).order_by(User.display_name)).all()
+    form.handler.choices = [SelectChoice(0, _("Any handler"))] + [
+        SelectChoice(u.id, u.display_name) for u in handlers if u.admin_role is None]
+    filters = queries.Filters(
+        q=form.q.data or "", state=form.state.data or "", direction=form.direction.data or "",
+        urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
+        due_within=form.due_within.data if form.due_within.data is not None and form.due_within.data >= 0 else None,
+        org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data)
+    today = local_date(g.now)
+    page = request.args.get("page", 1, type=int)
+    rows, has_next = queries.page_of(queries.referral_list(current_user, box, filters, today), page)
+    return render_template("referrals/index.html", box=box, form=form, rows=rows, page=page,
+                           has_next=has_next, today=today, labels=LABELS,
+                           can_file=policy.can_file_referral(current_user),
+                           can_see_all=policy.can_see_all_referrals(current_user))
+
+
+# -- filing --------------------------------------------------------------------------------
+
+
+def _fill_referral_form(form: ReferralForm) -> None:
+    people = db.session.scalars(sa.select(Person).where(
+        Person.organisation_id.in_(visible_organisation_ids(current_user)))
+        .order_by(Person.pseudonym_pinyin)).all()
+    form.person_id.choices = [SelectChoice(0, _("(record a new person below)"))] + [
+        SelectChoice(p.id, p.pseudonym) for p in people]
+    form.receiver_org_id.choices = [SelectChoice(o.id, o.name) for o in
+                                    services.receivers_for(current_user.organisation)]
+
+
+def _input_from(form: ReferralForm) -> services.ReferralInput:
+    return services.ReferralInput(
+        source=form.source.data, circumstances=form.circumstances.data,
+        help_requested=list(form.help_requested.data or []), is_urgent=bool(form.is_urgent.data),
+        criminal_case_number=form.criminal_case_number.data, offence=form.offence.data,
+        offence_on=form.offence_on.data, consent_on=form.consent_on.data,
+        consent_method=form.consent_method.data or None)
+
+
+def _person_from(form: ReferralForm) -> Person:
+    if form.person_id.data:
+        return load_or_404(Person, form.person_id.data, check=people_services.policy.can_view_person)
+    return people_services.record_person(
+        actor=current_user, now=g.now, pseudonym=form.pseudonym.data,
+        identity=people_services.Identity(
+            real_name=form.real_name.data, resident_id=form.resident_id.data,
+            phone=form.phone.data, address=form.address.data))
+
+
+def _attach_upload(ref: Referral, form) -> None:
+    upload = form.attachment.data
+    if upload and getattr(upload, "filename", ""):
+        services.add_attachment(ref, actor=current_user, now=g.now, filename=upload.filename,
+                                data=upload.read())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(policy.can_file_referral, roles=WORKERS)
+def new():
+    form = ReferralForm()
+    _fill_referral_form(form)
+    if request.method == "GET":
+        form.submission_token.data = uuid.uuid4().hex
+        form.person_id.data = request.args.get("person", 0, type=int)
+    if form.validate_on_submit():
+        def save():
+            ref = services.save_draft(
+                actor=current_user, now=g.now, person=_person_from(form),
+                receiver=db.session.get(Organisation, form.receiver_org_id.data),
+                data=_input_from(form), submission_token=form.submission_token.data or uuid.uuid4().hex)
+            _attach_upload(ref, form)
+            return ref
+        try:
+            ref = perform(save)
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Draft saved. Send it when it is complete."), "success")
+            return redirect(url_for("referrals.show", referral_id=ref.id))
+    return render_template("referrals/form.html", form=form, referral=None), (
+        400 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:referral_id>/edit", methods=["GET", "POST"])
+@requires(policy.can_list_referrals, roles=WORKERS)
+def edit(referral_id: int):
+    ref = load_or_404(Referral, referral_id, check=policy.can_edit_referral)
+    if request.method == "GET":
+        form = ReferralForm(obj=ref, version=ref.version)
+    else:
+        form = ReferralForm()
+    _fill_referral_form(form)
+    form.person_id.choices = [SelectChoice(ref.person_id, ref.person.pseudonym)]
+    form.person_id.data = ref.person_id
+    if form.validate_on_submit():
+        def save():
+            services.update_referral(
+                ref, actor=current_user, now=g.now, expected_version=int(form.version.data or 0),
+                receiver=db.session.get(Organisation, form.receiver_org_id.data),
+                data=_input_from(form))
+            _attach_upload(ref, form)
+        try:
+            perform(save)
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Referral saved."), "success")
+            return redirect(url_for("referrals.show", referral_id=ref.id))
+    return render_template("referrals/form.html", form=form, referral=ref), (
+        400 if request.method == "POST" else 200)
+
+
+# -- the detail page and its actions ------------------------------------------------------------
+
+
+def _detail(ref: Referral, status: int = 200, **forms):
+    register_form = forms.get("register_form") or RegisterForm(received_on=ref.received_on)
+    assign_form = forms.get("assign_form") or AssignForm(handler_id=ref.handler_id)
+    handlers = services.handlers_for(ref) if ref.state != "draft" else []
+    for f in (register_form, assign_form):
+        f.handler_id.choices = [SelectChoice(u.id, f"{u.display_name}（{u.organisation.short_name}）")
+                                for u in handlers]
+    reply_form = forms.get("reply_form") or ReplyForm(reply_on=local_date(g.now))
+    return render_template(
+        "referrals/show.html", ref=ref, labels=LABELS, today=local_date(g.now),
+        events=services.visible_events(ref, current_user), policy=policy,
+        register_form=register_form, assign_form=assign_form, reply_form=reply_form,
+        return_form=forms.get("return_form") or ReasonForm(),
+        withdraw_form=forms.get("withdraw_form") or ReasonForm(),
+        extend_form=forms.get("extend_form") or ExtendForm(),
+        note_form=forms.get("note_form") or TextForm(),
+        comment_form=forms.get("comment_form") or TextForm(),
+        attachment_form=forms.get("attachment_form") or AttachmentForm(),
+        confirm_form=ConfirmForm(),
+    ), status
+
+
+@bp.get("/<int:referral_id>")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def show(referral_id: int):
+    return _detail(load_or_404(Referral, referral_id, check=policy.can_view_referral))
+
+
+def _action(referral_id: int, form_cls, form_name: str, call, done_message: str):
+    """Run one action from the detail page: on refusal, the page again with the error
+    beside the form that caused it and the user's input kept."""
+    ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
+    form = form_cls()
+    if form_name in ("register_form", "assign_form"):
+        form.handler_id.choices = [SelectChoice(u.id, u.display_name) for u in services.handlers_for(ref)]
+    if form.validate_on_submit():
+        try:
+            perform(lambda: call(ref, form))
+        except DomainError as error:
+            if not attach_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(done_message, "success")
+            return redirect(url_for("referrals.show", referral_id=ref.id))
+    return _detail(ref, status=400, **{form_name: form})
+
+
+@bp.post("/<int:referral_id>/send")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def send(referral_id: int):
+    return _action(referral_id, ConfirmForm, "confirm_form",
+                   lambda ref, f: services.send(ref, actor=current_user, now=g.now),
+                   _("Referral sent."))
+
+
+@bp.post("/<int:referral_id>/withdraw")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def withdraw(referral_id: int):
+    return _action(referral_id, ReasonForm, "withdraw_form",
+                   lambda ref, f: services.withdraw(ref, actor=current_user, now=g.now,
+                                                    reason=f.reason.data),
+                   _("Referral withdrawn."))
+
+
+@bp.post("/<int:referral_id>/register")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def register(referral_id: int):
+    return _action(referral_id, RegisterForm, "register_form",
+                   lambda ref, f: services.register(
+                       ref, actor=current_user, now=g.now,
+                       registration_number=f.registration_number.data,
+                       received_on=f.received_on.data, handler=db.session.get(User, f.handler_id.data)),
+                   _("Referral registered."))
+
+
+@bp.post("/<int:referral_id>/handler")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def assign(referral_id: int):
+    return _action(referral_id, AssignForm, "assign_form",
+                   lambda ref, f: services.assign_handler(
+                       ref, actor=current_user, now=g.now,
+                       handler=db.session.get(User, f.handler_id.data), reason=f.reason.data),
+                   _("Handler changed."))
+
+
+@bp.post("/<int:referral_id>/note")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def note(referral_id: int):
+    return _action(referral_id, TextForm, "note_form",
+                   lambda ref, f: services.add_note(ref, actor=current_user, now=g.now,
+                                                    text=f.text.data),
+                   _("Note added."))
+
+
+@bp.post("/<int:referral_id>/comment")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def comment(referral_id: int):
+    return _action(referral_id, TextForm, "comment_form",
+                   lambda ref, f: services.comment(ref, actor=current_user, now=g.now,
+                                                   text=f.text.data),
+                   _("Comment added."))
+
+
+@bp.post("/<int:referral_id>/reply")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def reply(referral_id: int):
+    return _action(referral_id, ReplyForm, "reply_form",
+                   lambda ref, f: services.reply(ref, actor=current_user, now=g.now,
+                                                 outcome=f.outcome.data, text=f.text.data,
+                                                 reply_on=f.reply_on.data),
+                   _("Reply recorded; the sender can see it."))
+
+
+@bp.post("/<int:referral_id>/close")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def close(referral_id: int):
+    return _action(referral_id, ConfirmForm, "confirm_form",
+                   lambda ref, f: services.close(ref, actor=current_user, now=g.now),
+                   _("Referral closed."))
+
+
+@bp.post("/<int:referral_id>/return")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def return_to_sender(referral_id: int):
+    return _action(referral_id, ReasonForm, "return_form",
+                   lambda ref, f: services.return_referral(ref, actor=current_user, now=g.now,
+                                                           reason=f.reason.data),
+                   _("Referral returned to the sender."))
+
+
+@bp.post("/<int:referral_id>/extend")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def extend(referral_id: int):
+    return _action(referral_id, ExtendForm, "extend_form",
+                   lambda ref, f: services.extend_deadline(ref, actor=current_user, now=g.now,
+                                                           new_due_on=f.new_due_on.data,
+                                                           reason=f.reason.data),
+                   _("Deadline extended."))
+
+
+@bp.post("/<int:referral_id>/attachments")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def attach(referral_id: int):
+    def add(ref, form):
+        upload = form.attachment.data
+        if not upload or not upload.filename:
+            from caseflow.core.errors import ValidationFailed
+
+            raise ValidationFailed(_("Choose a file."), field="attachment")
+        services.add_attachment(ref, actor=current_user, now=g.now, filename=upload.filename,
+                                data=upload.read())
+    return _action(referral_id, AttachmentForm, "attachment_form", add, _("File attached."))
+
+
+@bp.get("/<int:referral_id>/attachments/<int:attachment_id>")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def attachment(referral_id: int, attachment_id: int):
+    ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
+    row = db.session.get(ReferralAttachment, attachment_id)
+    if row is None or row.referral_id != ref.id:
+        abort(404)
+    data = attachments.read(row.sha256)
+    return Response(data, mimetype=row.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(row.filename)}",
+        "X-Content-Type-Options": "nosniff"})
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
+
+
+@bp.get("/<int:referral_id>/letter")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def letter(referral_id: int):
+    ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
+    if ref.number is None:
+        abort(404)
+    return render_template("referrals/letter.html", ref=ref, labels=LABELS)
+
+
+@bp.get("/<int:referral_id>/reply-letter")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def reply_letter(referral_id: int):
+    ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
+    if ref.replied_at is None:
+        abort(404)
+    return render_template("referrals/reply_letter.html", ref=ref, labels=LABELS)

@@ -1,0 +1,501 @@
+"""Every change to a referral: one function per action, each checking permission,
+moving state only along ``TRANSITIONS``, and writing its timeline event and audit row
+in the caller's transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import wraps
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _, lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
+
+from caseflow.core.audit.services import changes, record
+from caseflow.core.calendar.rules import WorkingCalendar
+from caseflow.core.calendar.services import CHANGE_LISTENERS, load_calendar
+from caseflow.core.db import local_date
+from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.orgs.policy import visible_organisation_ids
+from caseflow.core.orgs.roles import OrganisationKind, Role
+from caseflow.core.orgs.services import subtree_ids
+from caseflow.core.people.models import Person
+from caseflow.core.people import policy as people_policy
+from caseflow.core.settings.services import SettingSpec, get_setting, register
+from caseflow.extensions import db
+from caseflow.referrals import attachments, policy
+from caseflow.referrals.models import (
+    TRANSITIONS, ConsentMethod, Direction, EventKind, HelpKind, LeadSource, Referral,
+    ReferralAttachment, ReferralCounter, ReferralEvent, ReferralState, ReplyOutcome,
+)
+
+register(SettingSpec(
+    key="registration_working_days",
+    label=_l("Registration due within (working days)"),
+    help=_l("A received referral should be registered within this many working days."),
+    minimum=1, maximum=20, config_default="CASEFLOW_REGISTRATION_WORKING_DAYS",
+))
+
+
+@dataclass
+class ReferralInput:
+    """What the sender fills in; validated by ``_check_input``."""
+
+    source: str
+    circumstances: str
+    help_requested: list[str] = field(default_factory=list)
+    is_urgent: bool = False
+    criminal_case_number: str | None = None
+    offence: str | None = None
+    offence_on: date | None = None
+    consent_on: date | None = None
+    consent_method: str | None = None
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _event(ref: Referral, kind: EventKind, *, actor, now: datetime, from_state=None,
+           to_state=None, text=None, data=None, shared=True) -> ReferralEvent:
+    event = ReferralEvent(
+        referral_id=ref.id, occurred_at=now, actor_id=actor.id if actor else None,
+        actor_name=actor.display_name if actor else _("caseflow"),
+        actor_org_name=actor.organisation.name if actor else None, kind=kind.value,
+        from_state=from_state, to_state=to_state, text=text, data=data, is_shared=shared,
+    )
+    db.session.add(event)
+    return event
+
+
+def _audit(action: str, ref: Referral, *, actor, now: datetime, before=None, after=None, reason=None):
+    record(action, actor=actor, now=now, obj=ref, object_label=ref.number or f"#{ref.id}",
+           organisation_id=ref.sender_org_id, before=before, after=after, reason=reason)
+
+
+def _move(ref: Referral, to: ReferralState, *, actor, now: datetime, kind: EventKind,
+          text: str | None = None, data: dict | None = None) -> None:
+    current = ref.state_enum
+    if (current, to) not in TRANSITIONS:
+        raise InvalidTransition(
+            _("A referral that is “%(state)s” cannot become “%(target)s”.",
+              state=current.label, target=to.label))
+    ref.state = to.value
+    ref.updated_at = now
+    _event(ref, kind, actor=actor, now=now, from_state=current.value, to_state=to.value,
+           text=text, data=data)
+    _audit(f"referral.{kind.value}", ref, actor=actor, now=now,
+           before={"state": current.value}, after={"state": to.value, **(data or {})}, reason=text)
+
+
+def _state_change(func):
+    """A transition sets several columns that the CHECK constraints relate to the state;
+    nothing may reach the database until the state is set too."""
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        with db.session.no_autoflush:
+            return func(*args, **kwargs)
+    return wrapper
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise NotAllowed(message)
+
+
+def _required_text(value: str | None, field_name: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationFailed(message, field=field_name)
+    return value
+
+
+def direction_for(sender: Organisation) -> Direction:
+    if sender.kind == OrganisationKind.FEDERATION.value:
+        return Direction.TO_PROCURATORATE
+    if sender.kind == OrganisationKind.PROCURATORATE.value:
+        return Direction.TO_FEDERATION
+    raise ValidationFailed(_("Only the federation and the procuratorate send referrals."))
+
+
+def receivers_for(sender: Organisation) -> list[Organisation]:
+    """The organisations a referral from ``sender`` may go to: the other side's."""
+    kind = (OrganisationKind.PROCURATORATE if sender.kind == OrganisationKind.FEDERATION.value
+            else OrganisationKind.FEDERATION)
+    return db.session.scalars(
+        sa.select(Organisation).where(Organisation.kind == kind.value, Organisation.is_active)
+        .order_by(Organisation.code)).all()
+
+
+def _check_input(data: ReferralInput, *, today: date) -> ReferralInput:
+    if data.source not in {s.value for s in LeadSource}:
+        raise ValidationFailed(_("Choose where the lead came from."), field="source")
+    data.circumstances = _required_text(
+        data.circumstances, "circumstances", _("Describe the circumstances."))
+    unknown = set(data.help_requested) - {h.value for h in HelpKind}
+    if not data.help_requested or unknown:
+        raise ValidationFailed(_("Choose at least one kind of help asked for."),
+                               field="help_requested")
+    if data.offence_on and data.offence_on > today:
+        raise ValidationFailed(_("The date of the offence cannot be in the future."),
+                               field="offence_on")
+    if data.consent_on and data.consent_on > today:
+        raise ValidationFailed(_("The consent date cannot be in the future."), field="consent_on")
+    if data.consent_method and data.consent_method not in {c.value for c in ConsentMethod}:
+        raise ValidationFailed(_("Choose how consent was given."), field="consent_method")
+    if data.consent_on and not data.consent_method:
+        raise ValidationFailed(_("Say how consent was given."), field="consent_method")
+    for name in ("criminal_case_number", "offence"):
+        setattr(data, name, (getattr(data, name) or "").strip() or None)
+    return data
+
+
+def _apply_input(ref: Referral, data: ReferralInput) -> None:
+    for key, value in data.as_dict().items():
+        setattr(ref, key, value)
+
+
+# -- drafting ------------------------------------------------------------------------
+
+
+def save_draft(*, actor, now: datetime, person: Person, receiver: Organisation, data: ReferralInput,
+               submission_token: str) -> Referral:
+    """A new draft. A second submit of the same form returns the first draft."""
+    _require(policy.can_file_referral(actor), _("Your roles do not allow filing referrals."))
+    existing = db.session.scalar(sa.select(Referral).where(
+        Referral.created_by_id == actor.id, Referral.submission_token == submission_token))
+    if existing is not None:
+        return existing
+    if not people_policy.can_view_person(actor, person):
+        raise NotAllowed(_("You cannot refer a person your organisation does not hold."))
+    direction = direction_for(actor.organisation)
+    if receiver not in receivers_for(actor.organisation):
+        raise ValidationFailed(_("Choose a receiving organisation on the other side."),
+                               field="receiver_org_id")
+    data = _check_input(data, today=local_date(now))
+    ref = Referral(
+        state=ReferralState.DRAFT.value, direction=direction.value,
+        sender_org_id=actor.organisation_id, receiver_org_id=receiver.id, created_by_id=actor.id,
+        person_id=person.id, submission_token=submission_token, created_at=now, updated_at=now,
+    )
+    _apply_input(ref, data)
+    db.session.add(ref)
+    db.session.flush()
+    _event(ref, EventKind.CREATED, actor=actor, now=now, to_state=ReferralState.DRAFT.value)
+    _audit("referral.create", ref, actor=actor, now=now, after={"state": "draft", **data.as_dict()})
+    return ref
+
+
+def update_referral(ref: Referral, *, actor, now: datetime, expected_version: int,
+                    receiver: Organisation, data: ReferralInput) -> Referral:
+    _require(policy.can_edit_referral(actor, ref),
+             _("Only the sender changes a referral, and only while it is a draft or returned."))
+    if expected_version != ref.version:
+        raise Conflict(_("Someone else changed this referral while you were editing it. Your "
+                         "changes are still in the form below: compare them with the current "
+                         "version (reload the page in another tab) and save again."))
+    if receiver not in receivers_for(actor.organisation):
+        raise ValidationFailed(_("Choose a receiving organisation on the other side."),
+                               field="receiver_org_id")
+    data = _check_input(data, today=local_date(now))
+    before = {**{k: getattr(ref, k) for k in data.as_dict()}, "receiver_org_id": ref.receiver_org_id}
+    _apply_input(ref, data)
+    ref.receiver_org_id = receiver.id
+    ref.updated_at = now
+    old, new = changes(before, {**data.as_dict(), "receiver_org_id": receiver.id})
+    if new:
+        _event(ref, EventKind.AMENDED, actor=actor, now=now, data={"fields": sorted(new)})
+        _audit("referral.amend", ref, actor=actor, now=now, before=old, after=new)
+    db.session.flush()  # the version check happens here too, against concurrent writers
+    return ref
+
+
+def add_attachment(ref: Referral, *, actor, now: datetime, filename: str, data: bytes) -> ReferralAttachment:
+    _require(policy.can_edit_referral(actor, ref) or policy.can_comment(actor, ref),
+             _("Your roles do not allow adding files to this referral."))
+    checked = attachments.check(filename, data)
+    attachments.store(data, checked.sha256)
+    row = ReferralAttachment(
+        referral_id=ref.id, filename=filename[:200], content_type=checked.content_type,
+        size_bytes=checked.size, sha256=checked.sha256, uploaded_at=now, uploaded_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    _event(ref, EventKind.ATTACHMENT_ADDED, actor=actor, now=now, text=filename,
+           data={"sha256": checked.sha256, "size": checked.size})
+    _audit("referral.attachment", ref, actor=actor, now=now,
+           after={"filename": filename, "sha256": checked.sha256, "size": checked.size})
+    return row
+
+
+# -- numbering and deadlines ----------------------------------------------------------
+
+
+def _numbering_org(org: Organisation) -> Organisation:
+    current = org
+    while current is not None:
+        if current.referral_prefix:
+            return current
+        current = current.parent
+    raise ValidationFailed(
+        _("%(org)s has no referral number prefix; the system administrator sets one on the "
+          "organisation page.", org=org.name))
+
+
+def next_number(sender: Organisation, year: int) -> tuple[str, int, Organisation]:
+    """The next number in the sender's series for ``year``: ``江汉妇移〔2026〕3号``.
+
+    The counter row is inserted if missing (ON CONFLICT DO NOTHING) and then incremented
+    with UPDATE … RETURNING, which holds its row lock until the sending transaction ends;
+    two concurrent sends therefore get consecutive numbers, never the same one."""
+    series = _numbering_org(sender)
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReferralCounter)
+    db.session.execute(insert.values(organisation_id=series.id, year=year, last_seq=0)
+                       .on_conflict_do_nothing())
+    seq = db.session.execute(
+        sa.update(ReferralCounter)
+        .where(ReferralCounter.organisation_id == series.id, ReferralCounter.year == year)
+        .values(last_seq=ReferralCounter.last_seq + 1)
+        .returning(ReferralCounter.last_seq)).scalar_one()
+    return f"{series.referral_prefix}〔{year}〕{seq}号", seq, series
+
+
+def _set_clock(ref: Referral, received_on: date, calendar: WorkingCalendar) -> None:
+    ref.received_on = received_on
+    ref.registration_due_on = calendar.add_working_days(
+        received_on, get_setting("registration_working_days")).day
+    due = calendar.reply_due(received_on)
+    ref.statutory_due_on, ref.due_is_provisional = due.day, due.is_provisional
+    ref.extended_due_on, ref.extension_reason = None, None
+    ref.reply_due_on = due.day
+
+
+# -- the transitions ---------------------------------------------------------------------
+
+
+@_state_change
+def send(ref: Referral, *, actor, now: datetime) -> Referral:
+    _require(policy.can_send(actor, ref), _("Only the sender sends a referral."))
+    if ref.consent_on is None or not ref.consent_method:
+        raise ValidationFailed(
+            _("Record the person's consent to share (date and how it was given) before sending."),
+            field="consent_on")
+    today = local_date(now)
+    first_time = ref.number is None
+    if first_time:
+        ref.number, ref.number_seq, _series = next_number(ref.sender_org, today.year)
+        ref.number_year = today.year
+    ref.sent_at = now
+    ref.return_reason = None
+    _set_clock(ref, today, load_calendar())
+    _move(ref, ReferralState.SENT, actor=actor, now=now, kind=EventKind.SENT,
+          data={"number": ref.number, "received_on": today.isoformat(),
+                "reply_due_on": ref.reply_due_on.isoformat(), "resent": not first_time})
+    return ref
+
+
+@_state_change
+def withdraw(ref: Referral, *, actor, now: datetime, reason: str) -> Referral:
+    _require(policy.can_withdraw(actor, ref),
+             _("Only the sender withdraws a referral, and only before it is registered."))
+    reason = _required_text(reason, "reason", _("Say why the referral is withdrawn."))
+    ref.withdraw_reason = reason
+    ref.return_reason = None
+    _move(ref, ReferralState.WITHDRAWN, actor=actor, now=now, kind=EventKind.WITHDRAWN, text=reason)
+    return ref
+
+
+def _check_handler(ref: Referral, handler: User | None) -> User:
+    if handler is None:
+        raise ValidationFailed(_("Designate a handler."), field="handler_id")
+    if handler.organisation_id not in subtree_ids(ref.receiver_org_id):
+        raise ValidationFailed(
+            _("%(name)s is not in %(org)s; the handler must belong to the receiving organisation.",
+              name=handler.display_name, org=ref.receiver_org.name), field="handler_id")
+    if not handler.is_active_account or not handler.has_role(*policy.HANDLING_ROLES):
+        raise ValidationFailed(_("%(name)s cannot handle referrals.", name=handler.display_name),
+                               field="handler_id")
+    return handler
+
+
+def handlers_for(ref: Referral) -> list[User]:
+    orgs = subtree_ids(ref.receiver_org_id)
+    users = db.session.scalars(sa.select(User).where(
+        User.organisation_id.in_(orgs), User.is_active_account).order_by(User.display_name)).all()
+    return [u for u in users if u.has_role(*policy.HANDLING_ROLES) and u.admin_role is None]
+
+
+@_state_change
+def register(ref: Referral, *, actor, now: datetime, registration_number: str,
+             received_on: date, handler: User | None) -> Referral:
+    _require(policy.can_register(actor, ref),
+             _("Only the receiving organisation registers a referral."))
+    registration_number = _required_text(registration_number, "registration_number",
+                                          _("Enter the registration number."))
+    today = local_date(now)
+    if received_on > today:
+        raise ValidationFailed(_("The received date cannot be in the future."), field="received_on")
+    if received_on < today - timedelta(days=366):
+        raise ValidationFailed(_("The received date is more than a year ago."), field="received_on")
+    taken = db.session.scalar(sa.select(Referral.id).where(
+        Referral.receiver_org_id == ref.receiver_org_id,
+        Referral.registration_number == registration_number, Referral.id != ref.id))
+    if taken is not None:
+        raise Conflict(_("Registration number %(number)s is already used in %(org)s.",
+                         number=registration_number, org=ref.receiver_org.name),
+                       field="registration_number")
+    handler = _check_handler(ref, handler)
+    ref.registration_number = registration_number
+    ref.registered_at = now
+    ref.handler_id = handler.id
+    if received_on != ref.received_on:
+        _set_clock(ref, received_on, load_calendar())
+    _move(ref, ReferralState.REGISTERED, actor=actor, now=now, kind=EventKind.REGISTERED,
+          data={"registration_number": registration_number, "received_on": received_on.isoformat(),
+                "handler": handler.display_name, "reply_due_on": ref.reply_due_on.isoformat()})
+    return ref
+
+
+def assign_handler(ref: Referral, *, actor, now: datetime, handler: User | None,
+                   reason: str | None = None) -> Referral:
+    _require(policy.can_assign_handler(actor, ref),
+             _("Only a supervisor of the receiving organisation reassigns a referral."))
+    handler = _check_handler(ref, handler)
+    if handler.id == ref.handler_id:
+        return ref
+    before = ref.handler.display_name if ref.handler else None
+    ref.handler_id = handler.id
+    ref.updated_at = now
+    _event(ref, EventKind.HANDLER_ASSIGNED, actor=actor, now=now, text=reason,
+           data={"from": before, "to": handler.display_name})
+    _audit("referral.handler", ref, actor=actor, now=now, before={"handler": before},
+           after={"handler": handler.display_name}, reason=reason)
+    return ref
+
+
+def add_note(ref: Referral, *, actor, now: datetime, text: str) -> ReferralEvent:
+    _require(policy.can_add_note(actor, ref),
+             _("Progress notes are for the receiving organisation while it handles the referral."))
+    text = _required_text(text, "text", _("Write the note."))
+    event = _event(ref, EventKind.NOTE, actor=actor, now=now, text=text, shared=False)
+    _audit("referral.note", ref, actor=actor, now=now)
+    return event
+
+
+def comment(ref: Referral, *, actor, now: datetime, text: str) -> ReferralEvent:
+    _require(policy.can_comment(actor, ref), _("Your roles do not allow commenting here."))
+    text = _required_text(text, "text", _("Write the comment."))
+    event = _event(ref, EventKind.COMMENT, actor=actor, now=now, text=text)
+    _audit("referral.comment", ref, actor=actor, now=now)
+    return event
+
+
+@_state_change
+def reply(ref: Referral, *, actor, now: datetime, outcome: str, text: str, reply_on: date) -> Referral:
+    _require(policy.can_reply(actor, ref),
+             _("The formal reply is the handler's or a supervisor's of the receiving organisation."))
+    if outcome not in {o.value for o in ReplyOutcome}:
+        raise ValidationFailed(_("Choose the outcome."), field="outcome")
+    text = _required_text(text, "text", _("Write the reply."))
+    if reply_on > local_date(now):
+        raise ValidationFailed(_("The reply date cannot be in the future."), field="reply_on")
+    if ref.received_on and reply_on < ref.received_on:
+        raise ValidationFailed(_("The reply date cannot be before the referral was received."),
+                               field="reply_on")
+    ref.reply_outcome, ref.reply_text, ref.reply_on, ref.replied_at = outcome, text, reply_on, now
+    _move(ref, ReferralState.REPLIED, actor=actor, now=now, kind=EventKind.REPLIED, text=text,
+          data={"outcome": outcome, "reply_on": reply_on.isoformat(),
+                "on_time": reply_on <= ref.reply_due_on})
+    return ref
+
+
+@_state_change
+def close(ref: Referral, *, actor, now: datetime) -> Referral:
+    _require(policy.can_close(actor, ref), _("The sender closes a referral after its reply."))
+    ref.closed_at = now
+    _move(ref, ReferralState.CLOSED, actor=actor, now=now, kind=EventKind.CLOSED)
+    return ref
+
+
+@_state_change
+def return_referral(ref: Referral, *, actor, now: datetime, reason: str) -> Referral:
+    _require(policy.can_return(actor, ref),
+             _("Only the receiving organisation returns a referral, before replying."))
+    reason = _required_text(reason, "reason", _("Say why the referral is outside your remit."))
+    ref.return_reason = reason
+    ref.registered_at = None
+    ref.registration_number = None
+    ref.handler_id = None
+    _move(ref, ReferralState.RETURNED, actor=actor, now=now, kind=EventKind.RETURNED, text=reason)
+    return ref
+
+
+def extend_deadline(ref: Referral, *, actor, now: datetime, new_due_on: date, reason: str) -> Referral:
+    _require(policy.can_extend(actor, ref),
+             _("Only a supervisor of the receiving organisation extends the deadline."))
+    reason = _required_text(reason, "reason", _("Say why the deadline is extended."))
+    if new_due_on <= ref.reply_due_on:
+        raise ValidationFailed(
+            _("An extension must be later than the current due date (%(day)s).",
+              day=ref.reply_due_on.isoformat()), field="new_due_on")
+    before = ref.reply_due_on
+    ref.extended_due_on, ref.extension_reason = new_due_on, reason
+    ref.reply_due_on = new_due_on
+    ref.updated_at = now
+    _event(ref, EventKind.EXTENDED, actor=actor, now=now, text=reason,
+           data={"from": before.isoformat(), "to": new_due_on.isoformat(),
+                 "statutory": ref.statutory_due_on.isoformat()})
+    _audit("referral.extend", ref, actor=actor, now=now, before={"reply_due_on": before},
+           after={"reply_due_on": new_due_on}, reason=reason)
+    return ref
+
+
+# -- the calendar moved -----------------------------------------------------------------
+
+
+def recompute_due_dates(calendar: WorkingCalendar, *, actor, now: datetime, reason: str) -> int:
+    """Open referrals' statutory dates under the changed calendar; each move is recorded."""
+    moved = 0
+    open_refs = db.session.scalars(sa.select(Referral).where(
+        Referral.state.in_([s.value for s in (ReferralState.SENT, ReferralState.REGISTERED)]),
+        Referral.received_on.is_not(None))).all()
+    for ref in open_refs:
+        due = calendar.reply_due(ref.received_on)
+        registration_due = calendar.add_working_days(
+            ref.received_on, get_setting("registration_working_days")).day
+        if (due.day, due.is_provisional, registration_due) == (
+                ref.statutory_due_on, ref.due_is_provisional, ref.registration_due_on):
+            continue
+        before = {"statutory_due_on": ref.statutory_due_on, "provisional": ref.due_is_provisional}
+        ref.statutory_due_on, ref.due_is_provisional = due.day, due.is_provisional
+        ref.registration_due_on = registration_due
+        if ref.extended_due_on is None:
+            ref.reply_due_on = due.day
+        ref.updated_at = now
+        _event(ref, EventKind.DUE_MOVED, actor=actor, now=now, text=reason,
+               data={"from": before["statutory_due_on"].isoformat() if before["statutory_due_on"] else None,
+                     "to": due.day.isoformat(), "provisional": due.is_provisional})
+        _audit("referral.due_moved", ref, actor=actor, now=now, before=before,
+               after={"statutory_due_on": due.day, "provisional": due.is_provisional}, reason=reason)
+        moved += 1
+    return moved
+
+
+CHANGE_LISTENERS.append(recompute_due_dates)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def visible_events(ref: Referral, user) -> list[ReferralEvent]:
+    notes = policy.can_see_notes(user, ref)
+    return [e for e in ref.events if e.is_shared or notes]
+
+
+def days_left(ref: Referral, today: date) -> int | None:
+    if not ref.is_open or ref.reply_due_on is None:
+        return None
+    return (ref.reply_due_on - today).days
