@@ -8,6 +8,7 @@ from flask import Flask
 # services register settings and calendar listeners.
 from caseflow.referrals import models as _referral_models  # noqa: F401
 from caseflow.referrals import services as _referral_services  # noqa: F401
+from caseflow.referrals import demo as _referral_demo  # noqa: F401
 
 
 def init_domains(app: Flask) -> None:

@@ -101,10 +101,15 @@ def _configure_sqlite(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection):
+    # IMMEDIATE takes the write lock at the start, so concurrent writers queue on the
+    # busy timeout instead of failing with "database is locked" when a read lock
+    # cannot be upgraded. SQLite thus serialises transactions; PostgreSQL is the
+    # database for many concurrent users.
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -210,6 +210,15 @@ class Referral(TimestampMixin, db.Model):
         sa.Index("ix_referrals_receiver_state_due", "receiver_org_id", "state", "reply_due_on"),
         sa.Index("ix_referrals_sender_state_due", "sender_org_id", "state", "reply_due_on"),
         sa.Index("ix_referrals_handler_state_due", "handler_id", "state", "reply_due_on"),
+        # The order of every referral list (queries.referral_list: urgent first, then by
+        # due date, newest first), after the column each box selects on: a page is then
+        # the first rows of one index range instead of a sort of every referral the
+        # organisation ever received (migration 0004, bench/referrals.py). PostgreSQL
+        # only: SQLAlchemy cannot reflect SQLite's expression indexes (an SAWarning).
+        *(sa.Index(f"ix_referrals_{column}_list_order", column, sa.text("is_urgent DESC"),
+                   sa.text("(reply_due_on IS NULL)"), "reply_due_on", sa.text("id DESC"))
+          .ddl_if(dialect="postgresql")
+          for column in ("receiver_org_id", "sender_org_id", "handler_id")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

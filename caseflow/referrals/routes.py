@@ -212,6 +212,11 @@ def _action(referral_id: int, form_cls, form_name: str, call, done_message: str)
         try:
             perform(lambda: call(ref, form))
         except DomainError as error:
+            if form_name == "confirm_form":
+                # A bare button has no input to keep: say why on the page itself, so a
+                # reload does not post the button again.
+                flash(error.message, "danger")
+                return redirect(url_for("referrals.show", referral_id=ref.id))
             if not attach_error(form, error):
                 flash(error.message, "danger")
         else:

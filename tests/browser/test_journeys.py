@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from stdnum.cn import ric
 
 from caseflow.core.demo import DEMO_PASSWORD, USERS
+from tests.conftest import zh
 
 pytestmark = pytest.mark.browser
 
@@ -50,6 +51,8 @@ NAVIGATION = {
 #: page the app has must be in exactly these menus and refused to everyone else.
 LATER_PAGES = {
     "calendar.index": ("/admin/calendar", {"sysadmin"}),
+    "referrals.index": ("/referrals", {"fed.officer", "fed.minzu", "fed.head", "prosecutor",
+                                       "proc.head"}),
 }
 DISPLAY_NAMES = {username: display for username, display, _org, _roles in USERS}
 ADMINISTRATORS = {"sysadmin", "secadmin", "auditadmin"}
@@ -347,7 +350,8 @@ def test_record_a_person_then_reveal_and_audit_the_view(new_tab):
     viewed = rows.filter(has_text=purpose)
     assert viewed.count() == 1, [r for r in page.get_by_test_id("access-row").all_inner_texts()]
     assert DISPLAY_NAMES["fed.officer"] in viewed.inner_text()
-    assert "resident_id" in viewed.inner_text()
+    # Field names appear in the reader's language (the auditor's page is in Chinese).
+    assert zh("Resident ID number") in viewed.inner_text()
     auditor.screenshot("access-log")
     auditor.assert_no_problems()
 

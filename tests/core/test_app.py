@@ -90,7 +90,7 @@ def test_the_scheduler_runs_each_job_once_and_records_it(app, db):
 
 def test_the_migrations_build_exactly_the_models_schema(app, db):
     """If a model changes without a migration, this fails and names the difference."""
-    with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, _db.metadata)
+    connection = db.session.connection()
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    differences = compare_metadata(context, _db.metadata)
     assert differences == []
