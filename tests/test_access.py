@@ -31,6 +31,8 @@ class Access:
     public: bool = False
     signed_in: bool = False  # any signed-in user
     data: dict = field(default_factory=dict)
+    #: (targets) -> the user who may use it on that record (default: a user of ``allowed``).
+    right: Callable | None = None
 
 
 ACCESS: dict[str, Access] = {
@@ -96,6 +98,61 @@ ACCESS: dict[str, Access] = {
                           wrong_org=lambda t: t.outsider),
 }
 
+REFERRAL_WORKERS = (R.FEDERATION_OFFICER, R.PROSECUTOR, R.SUPERVISOR)
+NOT_REFERRALS = (*ADMINS, R.PARTNER_WORKER)
+
+
+def _referral_rule(method, path, *, right, data=None):
+    return Access(method, path, allowed=(R.FEDERATION_OFFICER,), denied=NOT_REFERRALS,
+                  wrong_org=lambda t: t.outsider, right=right, data=data or {})
+
+
+def _sender(t):
+    return t.sender
+
+
+def _receiver(t):
+    return t.receiver
+
+
+ACCESS.update({
+    "referrals.index": Access("GET", lambda t: "/referrals", allowed=REFERRAL_WORKERS,
+                              denied=NOT_REFERRALS),
+    "referrals.new": Access("GET", lambda t: "/referrals/new",
+                            allowed=(R.FEDERATION_OFFICER, R.PROSECUTOR, R.SUPERVISOR),
+                            denied=NOT_REFERRALS),
+    "referrals.show": _referral_rule("GET", lambda t: f"/referrals/{t.referral.id}", right=_receiver),
+    "referrals.edit": _referral_rule("GET", lambda t: f"/referrals/{t.draft.id}/edit", right=_sender),
+    "referrals.letter": _referral_rule("GET", lambda t: f"/referrals/{t.referral.id}/letter",
+                                       right=_receiver),
+    "referrals.reply_letter": _referral_rule("GET", lambda t: f"/referrals/{t.replied.id}/reply-letter",
+                                             right=_sender),
+    "referrals.attachment": _referral_rule(
+        "GET", lambda t: f"/referrals/{t.referral.id}/attachments/{t.attachment.id}", right=_receiver),
+    "referrals.send": _referral_rule("POST", lambda t: f"/referrals/{t.draft.id}/send", right=_sender),
+    "referrals.withdraw": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/withdraw",
+                                         right=_sender, data={"withdraw-reason": "当事人撤回"}),
+    "referrals.register": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/register",
+                                         right=_receiver),
+    "referrals.assign": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/handler",
+                                       right=_receiver),
+    "referrals.note": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/note",
+                                     right=_receiver),
+    "referrals.comment": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/comment",
+                                        right=_sender, data={"text": "请尽快处理"}),
+    "referrals.reply": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/reply",
+                                      right=_receiver),
+    "referrals.close": _referral_rule("POST", lambda t: f"/referrals/{t.replied.id}/close",
+                                      right=_sender),
+    "referrals.return_to_sender": _referral_rule(
+        "POST", lambda t: f"/referrals/{t.referral.id}/return", right=_receiver,
+        data={"reason": "不属于本院管辖"}),
+    "referrals.extend": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/extend",
+                                       right=_receiver),
+    "referrals.attach": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/attachments",
+                                       right=_sender),
+})
+
 
 @dataclass
 class Targets:
@@ -104,16 +161,36 @@ class Targets:
     person: object
     owner: object
     outsider: object
+    sender: object = None
+    receiver: object = None
+    referral: object = None
+    draft: object = None
+    replied: object = None
+    attachment: object = None
 
 
 @pytest.fixture
-def targets(world):
+def targets(world, app, tmp_path, clock):
+    from caseflow.referrals import services as referral_services
+    from tests.referrals.helpers import Cast
+
     owner = factories.make_user(world, roles={R.FEDERATION_OFFICER}, org=world.street_a)
-    person = factories.make_person(world, owner, resident_id=factories.VALID_IDS[0])
+    person = factories.make_person(world, owner, resident_id=factories.VALID_IDS[2])
     outsider = factories.make_user(world, roles={R.FEDERATION_OFFICER, R.SUPERVISOR},
                                    org=world.street_b)
     user = factories.make_user(world, roles={R.PROSECUTOR})
-    return Targets(org=world.street_a, user=user, person=person, owner=owner, outsider=outsider)
+    cast = Cast(world)
+    app.config["CASEFLOW_ATTACHMENT_DIR"] = str(tmp_path)
+    referral = cast.sent(clock.now)
+    attachment = referral_services.add_attachment(referral, actor=cast.officer, now=clock.now,
+                                                  filename="材料.pdf", data=b"%PDF-1.4 test")
+    replied = cast.registered(clock.now)
+    referral_services.reply(replied, actor=cast.prosecutor, now=clock.now, outcome="other",
+                            text="已处理", reply_on=clock.now.date())
+    yield Targets(org=world.street_a, user=user, person=person, owner=owner, outsider=outsider,
+                  sender=cast.officer, receiver=cast.prosecutor, referral=referral,
+                  draft=cast.draft(clock.now), replied=replied, attachment=attachment)
+    app.config["CASEFLOW_ATTACHMENT_DIR"] = None
 
 
 def _request(client, rule: Access, targets, *, page="/login"):
@@ -164,7 +241,7 @@ def test_user_of_another_organisation_gets_403(client, login_as, targets, endpoi
     login_as(rule.wrong_org(targets))
     response = _request(client, rule, targets, page="/account")
     assert response.status_code == 403
-    assert targets.person.organisation.name in response.get_data(as_text=True)
+    assert 'data-testid="forbidden"' in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("endpoint", WRONG_ORG)
@@ -173,7 +250,7 @@ def test_user_of_the_organisation_above_gets_the_record(client, login_as, world,
     district_officer = factories.make_user(world, roles={R.FEDERATION_OFFICER}, org=world.federation)
     login_as(district_officer)
     response = _request(client, rule, targets, page="/account")
-    assert response.status_code == 200
+    assert response.status_code in ((200,) if rule.method == "GET" else (200, 302, 400))
 
 
 RIGHT = [(e, role) for e, rule in sorted(ACCESS.items()) for role in rule.allowed]
@@ -182,7 +259,7 @@ RIGHT = [(e, role) for e, rule in sorted(ACCESS.items()) for role in rule.allowe
 @pytest.mark.parametrize(("endpoint", "role"), RIGHT)
 def test_right_role_gets_the_page(client, login_as, targets, endpoint, role):
     rule = ACCESS[endpoint]
-    user = targets.owner if rule.wrong_org else role.value
+    user = rule.right(targets) if rule.right else (targets.owner if rule.wrong_org else role.value)
     login_as(user)
     response = _request(client, rule, targets, page="/account")
     # A POST without a complete form is refused as bad input, not as forbidden.

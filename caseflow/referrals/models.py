@@ -290,6 +290,11 @@ class Referral(TimestampMixin, db.Model):
         return Direction(self.direction)
 
     @property
+    def organisation(self) -> Organisation:
+        """The organisation the record belongs to, for messages: its sender."""
+        return self.sender_org
+
+    @property
     def is_open(self) -> bool:
         return self.state_enum in OPEN_STATES
 
