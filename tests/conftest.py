@@ -145,6 +145,7 @@ class FormClient(FlaskClient):
     def open(self, *args, **kwargs):
         # Each request gets its own app context (and so its own ``g`` and session), as
         # in production; the test's own session then re-reads what the request changed.
+        _db.session.flush()  # what the test set up is there for the request to see
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         _db.session.expire_all()

@@ -36,6 +36,7 @@ class Cast:
 
     def draft(self, now, *, actor=None, **overrides):
         actor = actor or self.officer
+        overrides.setdefault("consent_on", min(date(2026, 11, 20), now.date()))
         return services.save_draft(actor=actor, now=now, person=self.person,
                                    receiver=self.world.department5, data=referral_input(**overrides),
                                    submission_token=uuid.uuid4().hex)
