@@ -41,11 +41,11 @@ $(VENV)/.installed-test: $(VENV)/.installed setup.cfg
 translations: $(VENV)/.installed $(MO) ## compile the message catalogues
 
 caseflow/translations/%/LC_MESSAGES/messages.mo: caseflow/translations/%/LC_MESSAGES/messages.po
-	$(BIN)/pybabel compile --use-fuzzy -f -d caseflow/translations -l $* >/dev/null
+	$(BIN)/pybabel compile -f -d caseflow/translations -l $* >/dev/null
 
 extract-messages: $(VENV)/.installed ## refresh the catalogues from the source
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o caseflow/translations/messages.pot --no-location --sort-output --omit-header caseflow
-	$(BIN)/pybabel update -i caseflow/translations/messages.pot -d caseflow/translations --no-wrap --omit-header --ignore-obsolete
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o caseflow/translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -i caseflow/translations/messages.pot -d caseflow/translations --no-wrap --ignore-obsolete
 
 instance/caseflow.env:
 	@mkdir -p instance

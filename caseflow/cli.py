@@ -47,6 +47,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(keys_group)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(calendar_group)
+    app.cli.add_command(reminders_group)
+    app.cli.add_command(outbox_group)
 
 
 @click.command("demo")
@@ -154,7 +156,8 @@ def scheduler_command(once: bool):
     """Run the clock that runs the scheduled jobs (never inside web workers)."""
     import logging
 
-    from caseflow.core.scheduler import jobs  # noqa: F401  (registers the core jobs)
+    from caseflow.core.notifications import jobs as _delivery  # noqa: F401  (registers jobs)
+    from caseflow.core.scheduler import jobs  # noqa: F401
     from caseflow.core.scheduler.runner import run_all_once, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
@@ -217,3 +220,57 @@ def calendar_import(path: str):
         sys.exit(1)
     click.echo(_colour(f"Loaded the official calendar for {', '.join(map(str, sorted(years)))}; "
                        f"{moved} due dates moved.", GREEN))
+
+
+@click.group("reminders")
+def reminders_group():
+    """Deadline reminders."""
+
+
+@reminders_group.command("run")
+@click.option("--as-of", "as_of", metavar='"YYYY-MM-DD HH:MM"',
+              help="Sweep as of this local time instead of now.")
+@with_appcontext
+def reminders_run(as_of: str | None):
+    """Run one reminder sweep and print how many reminders it queued."""
+    from caseflow.core.db import local_zone, utcnow
+    from caseflow.extensions import db
+    from caseflow.referrals.reminders import sweep
+
+    if as_of:
+        try:
+            moment = datetime.strptime(as_of, "%Y-%m-%d %H:%M").replace(tzinfo=local_zone())
+        except ValueError:
+            raise click.BadParameter(f"{as_of!r} is not like \"2026-11-27 09:00\"",
+                                     param_hint="--as-of") from None
+        now = moment.astimezone(timezone.utc)
+    else:
+        now = utcnow()
+    result = sweep(now=now)
+    db.session.commit()
+    click.echo(f"{result.stages_sent} reminders queued ({result.stages_skipped} stale stages skipped, "
+               f"{result.notifications} notifications, {result.emails} e-mails, "
+               f"{result.digests} digests)")
+
+
+@click.group("outbox")
+def outbox_group():
+    """The e-mail outbox."""
+
+
+@outbox_group.command("send")
+@with_appcontext
+def outbox_send():
+    """Deliver what is queued and print how many were sent and failed."""
+    from caseflow.core.db import utcnow
+    from caseflow.core.notifications.delivery import current_sender, deliver_due
+
+    app = current_app._get_current_object()
+    sent = failed = 0
+    while True:
+        result = deliver_due(app, now=utcnow(), sender=current_sender())
+        sent, failed = sent + result.sent, failed + result.failed
+        if result.sent + result.failed == 0 or result.sent == 0:
+            break
+    colour = GREEN if failed == 0 else YELLOW
+    click.echo(_colour(f"{sent} sent, {failed} failed", colour))

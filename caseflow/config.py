@@ -57,6 +57,10 @@ def from_environment() -> dict:
         "CASEFLOW_SMTP_HOST": os.environ.get("CASEFLOW_SMTP_HOST", "localhost"),
         "CASEFLOW_SMTP_PORT": _int("CASEFLOW_SMTP_PORT", 25),
         "CASEFLOW_MAIL_FROM": os.environ.get("CASEFLOW_MAIL_FROM", "caseflow@localhost"),
+        "CASEFLOW_SMTP_USER": os.environ.get("CASEFLOW_SMTP_USER", ""),
+        "CASEFLOW_SMTP_PASSWORD": os.environ.get("CASEFLOW_SMTP_PASSWORD", ""),
+        "CASEFLOW_SMTP_STARTTLS": _flag("CASEFLOW_SMTP_STARTTLS"),
+        "CASEFLOW_SMTP_TIMEOUT": _int("CASEFLOW_SMTP_TIMEOUT", 20),
         "CASEFLOW_SESSION_IDLE_MINUTES": _int("CASEFLOW_SESSION_IDLE_MINUTES", 30),
         "CASEFLOW_REGISTRATION_WORKING_DAYS": _int("CASEFLOW_REGISTRATION_WORKING_DAYS", 3),
         "CASEFLOW_ATTACHMENT_DIR": os.environ.get("CASEFLOW_ATTACHMENT_DIR",
@@ -106,6 +110,8 @@ def validate(config: dict) -> None:
                 "the output of `caseflow keys generate`."
             )
     for key, default in (("CASEFLOW_SESSION_IDLE_MINUTES", 30),
+                         ("CASEFLOW_MAIL_FROM", "caseflow@localhost"),
+                         ("CASEFLOW_SMTP_HOST", "localhost"), ("CASEFLOW_SMTP_PORT", 25),
                          ("CASEFLOW_REGISTRATION_WORKING_DAYS", 3),
                          ("CASEFLOW_TIMEZONE", "Asia/Shanghai"),
                          ("CASEFLOW_BASE_URL", "http://127.0.0.1:5000")):

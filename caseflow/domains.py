@@ -8,6 +8,7 @@ from flask import Flask
 # services register settings and calendar listeners.
 from caseflow.referrals import models as _referral_models  # noqa: F401
 from caseflow.referrals import services as _referral_services  # noqa: F401
+from caseflow.referrals import jobs as _referral_jobs  # noqa: F401
 from caseflow.referrals import demo as _referral_demo  # noqa: F401
 
 
@@ -22,3 +23,5 @@ def init_domains(app: Flask) -> None:
     add_nav_item(NavItem("referrals.index", _l("Referrals"), referral_policy.can_list_referrals,
                          tuple(f"referrals.{name}" for name in (
                              "new", "show", "edit", "letter", "reply_letter"))))
+    add_nav_item(NavItem("referrals.attention", _l("Overdue and due soon"),
+                         referral_policy.can_see_all_referrals))

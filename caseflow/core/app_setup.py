@@ -80,13 +80,14 @@ def _register_blueprints(app: Flask) -> None:
     from caseflow.core.auth.routes import bp as auth_bp
     from caseflow.core.calendar.routes import bp as calendar_bp
     from caseflow.core.health import bp as health_bp
+    from caseflow.core.notifications.routes import bp as notifications_bp
     from caseflow.core.home import bp as home_bp
     from caseflow.core.orgs.routes import admin_bp, security_bp
     from caseflow.core.people.routes import bp as people_bp
     from caseflow.core.settings.routes import bp as settings_bp
 
     for blueprint in (health_bp, auth_bp, home_bp, admin_bp, security_bp, settings_bp,
-                      audit_bp, people_bp, calendar_bp):
+                      audit_bp, people_bp, calendar_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
 
@@ -217,9 +218,17 @@ def _register_template_helpers(app: Flask) -> None:
 
     from caseflow.core.navigation import NAV_ITEMS
 
+    def unread_notifications() -> int:
+        from caseflow.core.notifications.services import unread_count
+
+        if current_user and current_user.is_authenticated:
+            return unread_count(current_user)
+        return 0
+
     @app.context_processor
     def inject():
         return {
+            "unread_notifications": unread_notifications,
             "nav_items": NAV_ITEMS,
             "org_policy": org_policy,
             "people_policy": people_policy,

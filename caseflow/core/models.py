@@ -1,6 +1,9 @@
 """Every core model, imported in one place so the metadata is complete."""
 from caseflow.core.calendar.models import CalendarDay, CalendarYear  # noqa: F401
 from caseflow.core.audit.models import AccessEvent, AuditEvent  # noqa: F401
+from caseflow.core.notifications.models import (  # noqa: F401
+    DigestLedger, Notification, OutboxEmail, ReminderLedger,
+)
 from caseflow.core.orgs.models import Organisation, User, UserRole  # noqa: F401
 from caseflow.core.people.models import Person  # noqa: F401
 from caseflow.core.scheduler.models import JobRun  # noqa: F401

@@ -86,3 +86,15 @@ def page_of(query, page: int, per_page: int = PAGE_SIZE):
 
 
 STATE_ORDER = [s.value for s in ReferralState]
+
+
+def needing_attention(user, today: date, *, within_days: int = 3):
+    """Open referrals received by the user's organisation (and those below) that are
+    overdue, due within ``within_days``, or late for registration: the supervisor's list."""
+    visible = visible_organisation_ids(user)
+    open_values = [s.value for s in OPEN_STATES]
+    return (sa.select(Referral).join(Referral.person).options(contains_eager(Referral.person))
+            .where(Referral.receiver_org_id.in_(visible), Referral.state.in_(open_values),
+                   sa.or_(Referral.reply_due_on <= today + timedelta(days=within_days),
+                          sa.and_(Referral.state == "sent", Referral.registration_due_on < today)))
+            .order_by(Referral.reply_due_on, Referral.id))

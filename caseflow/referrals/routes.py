@@ -75,6 +75,18 @@ def index():
                            can_see_all=policy.can_see_all_referrals(current_user))
 
 
+@bp.get("/attention")
+@requires(policy.can_see_all_referrals, roles=(Role.SUPERVISOR,))
+def attention():
+    today = local_date(g.now)
+    rows = db.session.scalars(queries.needing_attention(current_user, today).limit(500)).unique().all()
+    overdue = [r for r in rows if r.reply_due_on < today]
+    late_registration = [r for r in rows if r.state == "sent" and r.registration_due_on < today]
+    due_soon = [r for r in rows if r.reply_due_on >= today]
+    return render_template("referrals/attention.html", overdue=overdue, due_soon=due_soon,
+                           late_registration=late_registration, today=today, labels=LABELS)
+
+
 # -- filing --------------------------------------------------------------------------------
 
 

@@ -89,6 +89,16 @@ class WorkingCalendar:
                 left -= 1
         return DueDate(day=day, is_provisional=provisional, nominal=day)
 
+    def working_days_before(self, end: date, count: int) -> date:
+        """The day from which ``end`` is ``count`` working days away: the working day
+        ``count`` working days before ``end``."""
+        day, left = end, count
+        while left:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                left -= 1
+        return day
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after ``start`` up to and including ``end`` (negative if before)."""
         if end < start:

@@ -80,6 +80,7 @@ class User(UserMixin, TimestampMixin, db.Model):
         sa.CheckConstraint("locale IN ('zh_CN', 'en')", name="locale_known"),
         sa.CheckConstraint("failed_login_count >= 0", name="failed_logins_not_negative"),
         sa.CheckConstraint("email = lower(email)", name="email_lower_case"),
+        sa.CheckConstraint("email_preference IN ('immediate', 'digest')", name="email_preference_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +99,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Reminders for supervisors by e-mail one by one, or in one daily digest.
+    email_preference: Mapped[str] = mapped_column(sa.String(10), default="immediate",
+                                                  server_default="immediate")
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(

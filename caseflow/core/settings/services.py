@@ -22,9 +22,10 @@ class SettingSpec:
     minimum: int
     maximum: int
     config_default: str  # the config key whose value is the default
+    fallback: int | None = None  # when the config has no such key
 
     def default(self) -> int:
-        return int(current_app.config[self.config_default])
+        return int(current_app.config.get(self.config_default, self.fallback))
 
 
 #: Later modules add their settings here (reminder offsets, aid maximum, ...).

@@ -1,0 +1,88 @@
+import sqlalchemy as sa
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
+
+from caseflow.core.notifications import services
+from caseflow.core.notifications.models import Notification, OutboxEmail
+from caseflow.core.orgs import policy
+from caseflow.core.orgs.roles import Role
+from caseflow.core.scheduler.models import JobRun
+from caseflow.core.web import load_or_404, perform, requires, safe_next
+from caseflow.extensions import db
+
+bp = Blueprint("notifications", __name__)
+PAGE_SIZE = 30
+
+
+class ConfirmForm(FlaskForm):
+    pass
+
+
+class PreferenceForm(FlaskForm):
+    email_preference = RadioField(_l("Reminder e-mails"), choices=[
+        SelectChoice("immediate", _l("One e-mail per reminder, at once")),
+        SelectChoice("digest", _l("One daily digest for supervisors' reminders"))])
+
+
+@bp.get("/notifications")
+@login_required
+def index():
+    query = (sa.select(Notification).where(Notification.user_id == current_user.id)
+             .order_by(Notification.read_at.is_not(None), Notification.id.desc()))
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False, count=False)
+    return render_template("notifications/index.html", page=page, text=services.notification_text,
+                           form=ConfirmForm())
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@login_required
+def read(notification_id: int):
+    notification = load_or_404(Notification, notification_id,
+                               check=lambda user, n: n.user_id == user.id)
+    if ConfirmForm().validate_on_submit():
+        perform(lambda: services.mark_read(notification, actor=current_user, now=g.now))
+    return redirect(notification.link or url_for("notifications.index"))
+
+
+@bp.post("/notifications/read-all")
+@login_required
+def read_all():
+    if ConfirmForm().validate_on_submit():
+        count = perform(lambda: services.mark_all_read(actor=current_user, now=g.now))
+        flash(_("%(count)d notifications marked as read.", count=count), "success")
+    return redirect(safe_next("notifications.index"))
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@login_required
+def preferences():
+    form = PreferenceForm(email_preference=current_user.email_preference)
+    if form.validate_on_submit():
+        perform(lambda: services.set_email_preference(
+            current_user, preference=form.email_preference.data, now=g.now))
+        flash(_("Your e-mail preference is saved."), "success")
+        return redirect(url_for("notifications.preferences"))
+    return render_template("notifications/preferences.html", form=form)
+
+
+@bp.get("/admin/outbox")
+@requires(policy.can_manage_settings, roles=(Role.SYSTEM_ADMIN,))
+def outbox():
+    status = request.args.get("status", "")
+    query = sa.select(OutboxEmail).order_by(OutboxEmail.id.desc())
+    if status == "failing":
+        query = query.where(OutboxEmail.status != "sent", OutboxEmail.attempts > 0)
+    elif status in ("queued", "sending", "sent"):
+        query = query.where(OutboxEmail.status == status)
+    page = db.paginate(query, per_page=50, error_out=False, count=False)
+    counts = dict(db.session.execute(
+        sa.select(OutboxEmail.status, sa.func.count(OutboxEmail.id)).group_by(OutboxEmail.status)).all())
+    failing = db.session.scalar(sa.select(sa.func.count(OutboxEmail.id)).where(
+        OutboxEmail.status != "sent", OutboxEmail.attempts > 0))
+    last_runs = db.session.scalars(sa.select(JobRun).order_by(JobRun.id.desc()).limit(15)).all()
+    return render_template("notifications/outbox.html", page=page, counts=counts, failing=failing,
+                           status=status, last_runs=last_runs)

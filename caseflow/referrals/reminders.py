@@ -1,0 +1,320 @@
+"""The reminder sweep for referrals: what is due, to whom, exactly once.
+
+Stages of one referral, in two tracks:
+
+* registration: ``registration_late`` the day after the registration due date, to the
+  receiving organisation's supervisors;
+* reply: ``due_7``/``due_3``/``due_1`` (working days before the due date; offsets are
+  settings) to the handler; ``due_today`` to the handler and the supervisors;
+  ``overdue_1`` to the supervisors, and the sender's officer hears the reply is late;
+  ``overdue_w1``, ``overdue_w2``… weekly after that, to the supervisors.
+
+Within a track only the latest stage whose day has come is sent; earlier ones not sent
+yet are recorded as skipped (after ten days down, an overdue referral gets its overdue
+escalation, not a stale "due in 7 days"). Each stage is claimed in the ledger with
+INSERT … ON CONFLICT DO NOTHING: whoever inserts the row sends the stage, so a second
+sweep, or a second scheduler at the same moment, adds nothing. Stage keys carry the
+received date (a returned and resent referral starts again) and any extension (an
+extension moves the stages)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+
+from caseflow.core.calendar.rules import WorkingCalendar
+from caseflow.core.calendar.services import load_calendar
+from caseflow.core.db import local_date, local_zone
+from caseflow.core.notifications import services as notifications
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.orgs.roles import Role
+from caseflow.core.people.models import Person
+from caseflow.core.settings.services import SettingSpec, get_setting, register
+from caseflow.extensions import db
+from caseflow.referrals.models import OPEN_STATES, Referral
+
+for key, label, default in (
+    ("reminder_first_working_days", _l("First reminder (working days before the reply is due)"), 7),
+    ("reminder_second_working_days", _l("Second reminder (working days before)"), 3),
+    ("reminder_third_working_days", _l("Third reminder (working days before)"), 1),
+    ("escalation_after_days", _l("Escalate to supervisors after (days overdue)"), 1),
+    ("escalation_repeat_days", _l("Repeat the escalation every (days)"), 7),
+    ("digest_hour", _l("Daily digest at (hour, local time)"), 8),
+):
+    register(SettingSpec(key=key, label=label, help=_l("Reminders for referral deadlines."),
+                         minimum=0 if key == "digest_hour" else 1,
+                         maximum=23 if key == "digest_hour" else 30,
+                         config_default=f"CASEFLOW_{key.upper()}", fallback=default))
+
+#: Stages that reach supervisors: these may wait for the daily digest by e-mail.
+DIGESTABLE = {"registration_late", "due_today", "overdue_1", "overdue_w"}
+#: How far ahead of the due date the earliest stage can fall, in calendar days, at most.
+LOOKAHEAD = timedelta(days=45)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # e.g. "due_3", "overdue_w2"
+    track: str  # "registration" or "reply"
+    on: date
+
+    @property
+    def family(self) -> str:
+        return "overdue_w" if self.name.startswith("overdue_w") else self.name
+
+
+@dataclass(frozen=True)
+class Offsets:
+    before: tuple[int, ...]
+    escalate_after: int
+    repeat_every: int
+
+    @classmethod
+    def current(cls) -> Offsets:
+        return cls(before=tuple(sorted({get_setting("reminder_first_working_days"),
+                                        get_setting("reminder_second_working_days"),
+                                        get_setting("reminder_third_working_days")}, reverse=True)),
+                   escalate_after=get_setting("escalation_after_days"),
+                   repeat_every=get_setting("escalation_repeat_days"))
+
+
+def stages_for(*, state: str, due: date, registration_due: date | None, has_handler: bool,
+               today: date, calendar: WorkingCalendar, offsets: Offsets) -> list[Stage]:
+    """Every stage of a referral whose day has come by ``today``, oldest first."""
+    stages: list[Stage] = []
+    if state == "sent" and registration_due is not None and today > registration_due:
+        stages.append(Stage("registration_late", "registration", registration_due + timedelta(days=1)))
+    if has_handler:
+        for n in offsets.before:
+            stages.append(Stage(f"due_{n}", "reply", calendar.working_days_before(due, n)))
+    stages.append(Stage("due_today", "reply", due))
+    first_overdue = due + timedelta(days=offsets.escalate_after)
+    stages.append(Stage("overdue_1", "reply", first_overdue))
+    if today > first_overdue:
+        weeks = (today - first_overdue).days // offsets.repeat_every
+        if weeks:
+            stages.append(Stage(f"overdue_w{weeks}", "reply",
+                                first_overdue + timedelta(days=weeks * offsets.repeat_every)))
+    return sorted((s for s in stages if s.on <= today), key=lambda s: s.on)
+
+
+# -- recipients ---------------------------------------------------------------------------
+
+
+class Directory:
+    """Users and the organisation tree, loaded once per sweep."""
+
+    def __init__(self):
+        self.parent = dict(db.session.execute(sa.select(Organisation.id, Organisation.parent_id)).all())
+        self.supervisors_by_org: dict[int, list[User]] = {}
+        for user in db.session.scalars(sa.select(User).where(User.is_active_account)):
+            if user.has_role(Role.SUPERVISOR) and user.admin_role is None:
+                self.supervisors_by_org.setdefault(user.organisation_id, []).append(user)
+        self._users: dict[int, User] = {}
+
+    def supervisors_of(self, org_id: int) -> list[User]:
+        """The supervisors of the organisation, or of the nearest one above that has some."""
+        current = org_id
+        while current is not None:
+            if self.supervisors_by_org.get(current):
+                return self.supervisors_by_org[current]
+            current = self.parent.get(current)
+        return []
+
+    def user(self, user_id: int | None) -> User | None:
+        if user_id is None:
+            return None
+        if user_id not in self._users:
+            self._users[user_id] = db.session.get(User, user_id)
+        return self._users[user_id]
+
+
+# -- what the reminders say ------------------------------------------------------------------
+
+
+def _sentence(kind: str, p: dict) -> str:
+    if kind == "referral.registration_late":
+        return _("Referral %(number)s (%(pseudonym)s) is not registered yet; registration was due on %(day)s.",
+                 number=p["number"], pseudonym=p["pseudonym"], day=p["registration_due"])
+    if kind == "referral.due_soon":
+        return ngettext("The reply to referral %(number)s (%(pseudonym)s) is due in %(num)d working day, on %(due)s.",
+                        "The reply to referral %(number)s (%(pseudonym)s) is due in %(num)d working days, on %(due)s.",
+                        p["days"], number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
+    if kind == "referral.due_today":
+        return _("The reply to referral %(number)s (%(pseudonym)s) is due today, %(due)s.",
+                 number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
+    if kind == "referral.overdue":
+        return ngettext("The reply to referral %(number)s (%(pseudonym)s) is %(num)d day overdue (due %(due)s).",
+                        "The reply to referral %(number)s (%(pseudonym)s) is %(num)d days overdue (due %(due)s).",
+                        p["days"], number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
+    if kind == "referral.reply_late":
+        return _("The reply to your referral %(number)s (%(pseudonym)s) is late: it was due on %(due)s. "
+                 "The receiving supervisors have been told.",
+                 number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
+    return kind
+
+
+for _kind in ("referral.registration_late", "referral.due_soon", "referral.due_today",
+              "referral.overdue", "referral.reply_late"):
+    notifications.TEXTS[_kind] = (lambda k: lambda p: _sentence(k, p))(_kind)
+
+
+def _email(user: User, kind: str, params: dict, link: str) -> tuple[str, str]:
+    def render():
+        sentence = _sentence(kind, params)
+        subject = _("[caseflow] %(sentence)s", sentence=sentence)
+        body = "\n\n".join([
+            _("Dear %(name)s,", name=user.display_name), sentence,
+            _("Open the referral: %(link)s", link=link),
+            _("This message names the person only by pseudonym. Do not reply to it."),
+        ])
+        return f"{subject[:290]}\x00{body}"
+    subject, body = notifications.in_locale(user, render).split("\x00", 1)
+    return subject, body
+
+
+# -- the sweep ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    stages_sent: int = 0
+    stages_skipped: int = 0
+    notifications: int = 0
+    emails: int = 0
+    digests: int = 0
+
+
+def sweep(*, now: datetime) -> SweepResult:
+    """One pass over what is due as of ``now``; the caller commits."""
+    today = local_date(now)
+    calendar = load_calendar()
+    offsets = Offsets.current()
+    directory = Directory()
+    result = SweepResult()
+    base_url = current_app.config["CASEFLOW_BASE_URL"].rstrip("/")
+    open_values = [s.value for s in OPEN_STATES]
+    # Only open referrals near or past their dates: the work that is due, not the archive.
+    rows = db.session.execute(
+        sa.select(Referral.id, Referral.state, Referral.number, Referral.reply_due_on,
+                  Referral.registration_due_on, Referral.handler_id, Referral.receiver_org_id,
+                  Referral.created_by_id, Referral.received_on, Referral.extended_due_on,
+                  Person.pseudonym)
+        .join(Person, Person.id == Referral.person_id)
+        .where(Referral.state.in_(open_values),
+               sa.or_(Referral.reply_due_on <= today + LOOKAHEAD,
+                      sa.and_(Referral.state == "sent", Referral.registration_due_on < today)))
+        .order_by(Referral.id)).all()
+    for row in rows:
+        stages = stages_for(state=row.state, due=row.reply_due_on,
+                            registration_due=row.registration_due_on,
+                            has_handler=row.handler_id is not None and row.state == "registered",
+                            today=today, calendar=calendar, offsets=offsets)
+        for track in ("registration", "reply"):
+            in_track = [s for s in stages if s.track == track]
+            if not in_track:
+                continue
+            *stale, latest = in_track
+            suffix = f"@{row.received_on}" + (f"+{row.extended_due_on}" if row.extended_due_on else "")
+            for stage in stale:
+                if notifications.claim_stage(subject_type="referral", subject_id=row.id,
+                                             stage=stage.name + suffix, stage_on=stage.on,
+                                             outcome="skipped", now=now):
+                    result.stages_skipped += 1
+            if notifications.claim_stage(subject_type="referral", subject_id=row.id,
+                                         stage=latest.name + suffix, stage_on=latest.on,
+                                         outcome="sent", now=now):
+                result.stages_sent += 1
+                _emit(row, latest, suffix, today=today, now=now, directory=directory,
+                      base_url=base_url, calendar=calendar, result=result)
+    if local_zone() and now.astimezone(local_zone()).hour >= get_setting("digest_hour"):
+        _digests(today=today, now=now, directory=directory, base_url=base_url, result=result)
+    return result
+
+
+def _emit(row, stage: Stage, suffix: str, *, today: date, now: datetime, directory: Directory,
+          base_url: str, calendar: WorkingCalendar, result: SweepResult) -> None:
+    link = f"{base_url}/referrals/{row.id}"
+    params = {"number": row.number, "pseudonym": row.pseudonym, "due": row.reply_due_on.isoformat(),
+              "registration_due": row.registration_due_on.isoformat() if row.registration_due_on else ""}
+    supervisors = directory.supervisors_of(row.receiver_org_id)
+    handler = directory.user(row.handler_id)
+    deliveries: list[tuple[User, str]] = []
+    if stage.name == "registration_late":
+        deliveries = [(u, "referral.registration_late") for u in supervisors]
+    elif stage.name.startswith("due_") and stage.name != "due_today":
+        params["days"] = calendar.working_days_between(today, row.reply_due_on)
+        deliveries = [(handler, "referral.due_soon")] if handler else []
+    elif stage.name == "due_today":
+        deliveries = ([(handler, "referral.due_today")] if handler else []) + [
+            (u, "referral.due_today") for u in supervisors]
+    else:
+        params["days"] = (today - row.reply_due_on).days
+        deliveries = [(u, "referral.overdue") for u in supervisors]
+        if stage.name == "overdue_1":
+            sender = directory.user(row.created_by_id)
+            if sender is not None:
+                deliveries.append((sender, "referral.reply_late"))
+    seen: set[tuple[int, str]] = set()
+    for user, kind in deliveries:
+        if user is None or (user.id, kind) in seen or not user.is_active_account:
+            continue
+        seen.add((user.id, kind))
+        notifications.notify(user, kind=kind, params=params, link=f"/referrals/{row.id}", now=now)
+        result.notifications += 1
+        is_supervisor_stage = user in supervisors and stage.family in DIGESTABLE
+        if is_supervisor_stage and user.email_preference == "digest":
+            continue  # the daily digest carries it
+        subject, body = _email(user, kind, params, link)
+        if notifications.queue_email(dedupe_key=f"referral:{row.id}:{stage.name}{suffix}:{user.id}:{kind}",
+                                     user=user, subject=subject, body=body, now=now):
+            result.emails += 1
+
+
+def _digests(*, today: date, now: datetime, directory: Directory, base_url: str,
+             result: SweepResult) -> None:
+    """One e-mail a day for each supervisor who chose the digest and has something overdue
+    or due within 3 days in their organisation."""
+    from caseflow.core.orgs.services import subtree_ids
+
+    horizon = today + timedelta(days=3)
+    for users in directory.supervisors_by_org.values():
+        for user in users:
+            if user.email_preference != "digest":
+                continue
+            items = db.session.execute(
+                sa.select(Referral.id, Referral.number, Referral.reply_due_on, Person.pseudonym)
+                .join(Person, Person.id == Referral.person_id)
+                .where(Referral.receiver_org_id.in_(subtree_ids(user.organisation_id)),
+                       Referral.state.in_([s.value for s in OPEN_STATES]),
+                       Referral.reply_due_on <= horizon)
+                .order_by(Referral.reply_due_on).limit(200)).all()
+            if not items or not notifications.claim_digest(recipient_id=user.id, day=today,
+                                                           items=len(items), now=now):
+                continue
+
+            def render(items=items, user=user):
+                lines = []
+                for item in items:
+                    left = (item.reply_due_on - today).days
+                    state = (ngettext("%(num)d day overdue", "%(num)d days overdue", -left) if left < 0
+                             else _("due today") if left == 0
+                             else ngettext("%(num)d day left", "%(num)d days left", left))
+                    lines.append(f"- {item.number} {item.pseudonym} · {item.reply_due_on.isoformat()} · "
+                                 f"{state} · {base_url}/referrals/{item.id}")
+                subject = ngettext("[caseflow] Daily digest: %(num)d referral needs attention",
+                                   "[caseflow] Daily digest: %(num)d referrals need attention", len(items))
+                body = "\n\n".join([_("Dear %(name)s,", name=user.display_name),
+                                    _("Referrals of your organisation overdue or due within 3 days:"),
+                                    "\n".join(lines),
+                                    _("This message names the person only by pseudonym. Do not reply to it.")])
+                return f"{subject}\x00{body}"
+            subject, body = notifications.in_locale(user, render).split("\x00", 1)
+            if notifications.queue_email(dedupe_key=f"digest:{user.id}:{today.isoformat()}", user=user,
+                                         subject=subject, body=body, now=now):
+                result.digests += 1
+                result.emails += 1
