@@ -217,3 +217,48 @@ def zh(message: str, plural: str | None = None, n: int | None = None, **variable
         variables.setdefault("num", n)
     assert text != message, f"no Chinese translation for {message!r}"
     return text % variables if variables else text
+
+
+class Mailbox:
+    """What a real SMTP server (aiosmtpd) received."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
+                              "subject": str(message["Subject"]),
+                              "body": message.get_body(("plain",)).get_content()})
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on 127.0.0.1 that the app's outbox delivers to."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    saved = app.config["CASEFLOW_SMTP_HOST"], app.config["CASEFLOW_SMTP_PORT"]
+    app.config["CASEFLOW_SMTP_HOST"], app.config["CASEFLOW_SMTP_PORT"] = "127.0.0.1", port
+    mailbox.controller, mailbox.port = controller, port
+    yield mailbox
+    app.config["CASEFLOW_SMTP_HOST"], app.config["CASEFLOW_SMTP_PORT"] = saved
+    try:
+        controller.stop()
+    except AssertionError:  # already stopped by the test (SMTP down)
+        pass

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
+import sqlalchemy as sa
 
 from caseflow.core.orgs.roles import Role
 from tests import factories
@@ -33,6 +34,8 @@ class Access:
     data: dict = field(default_factory=dict)
     #: (targets) -> the user who may use it on that record (default: a user of ``allowed``).
     right: Callable | None = None
+    #: The record is one user's own (a notification): nobody above sees it either.
+    personal: bool = False
 
 
 ACCESS: dict[str, Access] = {
@@ -149,6 +152,16 @@ ACCESS.update({
         data={"reason": "不属于本院管辖"}),
     "referrals.extend": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/extend",
                                        right=_receiver),
+    "referrals.attention": Access("GET", lambda t: "/referrals/attention", allowed=(R.SUPERVISOR,),
+                                  denied=(*NOT_REFERRALS, R.FEDERATION_OFFICER, R.PROSECUTOR)),
+    "notifications.index": Access("GET", lambda t: "/notifications", signed_in=True),
+    "notifications.read_all": Access("POST", lambda t: "/notifications/read-all", signed_in=True),
+    "notifications.preferences": Access("GET", lambda t: "/account/notifications", signed_in=True),
+    "notifications.read": Access("POST", lambda t: f"/notifications/{t.notification.id}/read",
+                                 allowed=(R.PROSECUTOR,), wrong_org=lambda t: t.sender,
+                                 right=_receiver, personal=True),
+    "notifications.outbox": Access("GET", lambda t: "/admin/outbox", allowed=(R.SYSTEM_ADMIN,),
+                                   denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, R.SUPERVISOR)),
     "referrals.attach": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/attachments",
                                        right=_sender),
 })
@@ -167,6 +180,7 @@ class Targets:
     draft: object = None
     replied: object = None
     attachment: object = None
+    notification: object = None
 
 
 @pytest.fixture
@@ -187,9 +201,18 @@ def targets(world, app, tmp_path, clock):
     replied = cast.registered(clock.now)
     referral_services.reply(replied, actor=cast.prosecutor, now=clock.now, outcome="other",
                             text="已处理", reply_on=clock.now.date())
+    from caseflow.core.notifications.services import notify
+
+    notify(cast.prosecutor, kind="referral.due_today", params={}, link="/", now=clock.now)
+    from caseflow.core.notifications.models import Notification
+    from caseflow.extensions import db
+
+    db.session.flush()
+    notification = db.session.scalars(sa.select(Notification)).one()
     yield Targets(org=world.street_a, user=user, person=person, owner=owner, outsider=outsider,
                   sender=cast.officer, receiver=cast.prosecutor, referral=referral,
-                  draft=cast.draft(clock.now), replied=replied, attachment=attachment)
+                  draft=cast.draft(clock.now), replied=replied, attachment=attachment,
+                  notification=notification)
     app.config["CASEFLOW_ATTACHMENT_DIR"] = None
 
 
@@ -244,7 +267,7 @@ def test_user_of_another_organisation_gets_403(client, login_as, targets, endpoi
     assert 'data-testid="forbidden"' in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("endpoint", WRONG_ORG)
+@pytest.mark.parametrize("endpoint", [e for e in WRONG_ORG if not ACCESS[e].personal])
 def test_user_of_the_organisation_above_gets_the_record(client, login_as, world, targets, endpoint):
     rule = ACCESS[endpoint]
     district_officer = factories.make_user(world, roles={R.FEDERATION_OFFICER}, org=world.federation)
@@ -276,4 +299,4 @@ def test_pages_for_every_signed_in_user(client, login_as, targets, endpoint, rol
     response = _request(client, ACCESS[endpoint], targets, page="/account")
     assert response.status_code in (200, 302)
     if response.status_code == 302:
-        assert endpoint in ("auth.logout", "auth.set_locale")
+        assert endpoint in ("auth.logout", "auth.set_locale", "notifications.read_all")

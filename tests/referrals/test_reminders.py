@@ -1,0 +1,213 @@
+"""Reminders: the sweep walked through every stage by the clock, exactly once, with the
+e-mails delivered to a real SMTP server."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from caseflow.core.db import local_zone
+from caseflow.core.notifications.delivery import deliver_due
+from caseflow.core.notifications.models import Notification, OutboxEmail, ReminderLedger
+from caseflow.extensions import db as _db
+from caseflow.referrals import services
+from caseflow.referrals.reminders import sweep
+from tests.referrals.helpers import Cast
+
+
+def at(day: date, hour: int = 9):
+    return datetime.combine(day, time(hour, 0), tzinfo=local_zone())
+
+
+@pytest.fixture
+def cast(world):
+    return Cast(world)
+
+
+@pytest.fixture
+def registered(cast, clock):
+    # Sent and registered on Fri 2026-11-27: reply due Mon 2026-12-28.
+    return cast.registered(clock.now)
+
+
+def _ledger(db, ref):
+    return {(row.stage.split("@")[0], row.outcome) for row in db.session.scalars(
+        sa.select(ReminderLedger).where(ReminderLedger.subject_id == ref.id))}
+
+
+def _notified(db, user):
+    return [n.kind for n in db.session.scalars(
+        sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))]
+
+
+def _deliver(app, now):
+    return deliver_due(app, now=now)
+
+
+STAGE_DAYS = [
+    # (local day of the sweep, stage sent that day, who hears)
+    (date(2026, 12, 17), "due_7", "handler"),     # 7 working days before Mon 28 Dec
+    (date(2026, 12, 23), "due_3", "handler"),
+    (date(2026, 12, 25), "due_1", "handler"),
+    (date(2026, 12, 28), "due_today", "handler+supervisors"),
+    (date(2026, 12, 29), "overdue_1", "supervisors+sender"),
+    (date(2027, 1, 5), "overdue_w1", "supervisors"),
+    (date(2027, 1, 12), "overdue_w2", "supervisors"),
+]
+
+
+def test_a_referral_walks_through_every_stage_once(app, db, cast, registered, smtp_server):
+    assert registered.reply_due_on == date(2026, 12, 28)
+    sent_stages = []
+    for day, stage, who in STAGE_DAYS:
+        for hour in (7, 9, 15):  # several sweeps a day: only the first does anything
+            result = sweep(now=at(day, hour))
+            sent_stages.extend([stage] * result.stages_sent)
+        assert (stage, "sent") in _ledger(db, registered), day
+    assert sent_stages == [s for _, s, _ in STAGE_DAYS]
+    handler_kinds = _notified(db, cast.prosecutor)
+    assert handler_kinds == ["referral.due_soon"] * 3 + ["referral.due_today"]
+    supervisor_kinds = _notified(db, cast.proc_supervisor)
+    assert supervisor_kinds == ["referral.due_today"] + ["referral.overdue"] * 3
+    assert _notified(db, cast.officer) == ["referral.reply_late"]
+
+    db.session.flush()
+    result = _deliver(app, at(date(2027, 1, 12), 10))
+    assert result.failed == 0
+    arrived = smtp_server.messages
+    assert len(arrived) == result.sent == 4 + 4 + 1
+    handler_mail = [m for m in arrived if m["to"] == [cast.prosecutor.email]]
+    assert len(handler_mail) == 4
+    first = handler_mail[0]
+    assert registered.number in first["subject"] and "7" in first["subject"]
+    assert registered.person.pseudonym in first["body"]
+    assert "陈雨婷" not in first["body"] and "420103" not in first["body"]
+    assert f"http://caseflow.test/referrals/{registered.id}" in first["body"]
+    assert _deliver(app, at(date(2027, 1, 12), 11)).sent == 0  # nothing twice
+    assert len(smtp_server.messages) == 9
+
+
+def test_after_ten_days_down_only_the_overdue_escalation_goes_out(db, cast, registered):
+    result = sweep(now=at(date(2027, 1, 4)))  # first sweep after the system was down
+    assert result.stages_sent == 1
+    ledger = _ledger(db, registered)
+    assert ("overdue_1", "sent") in ledger
+    assert {("due_7", "skipped"), ("due_3", "skipped"), ("due_1", "skipped"),
+            ("due_today", "skipped")} <= ledger
+    assert _notified(db, cast.prosecutor) == []
+    assert sweep(now=at(date(2027, 1, 4), 15)).stages_sent == 0
+
+
+def test_replied_returned_and_withdrawn_referrals_get_no_reminders(db, cast, registered, clock):
+    services.reply(registered, actor=cast.prosecutor, now=clock.now, outcome="other", text="已处理",
+                   reply_on=date(2026, 11, 27))
+    returned = cast.registered(clock.now)
+    services.return_referral(returned, actor=cast.prosecutor, now=clock.now, reason="不属于本院管辖")
+    withdrawn = cast.sent(clock.now)
+    services.withdraw(withdrawn, actor=cast.officer, now=clock.now, reason="当事人撤回")
+    db.session.flush()
+    assert sweep(now=at(date(2027, 1, 20))).stages_sent == 0
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 0
+
+
+def test_an_extension_moves_the_stages(db, cast, registered, clock):
+    sweep(now=at(date(2026, 12, 17)))  # due_7 for the 28th
+    services.extend_deadline(registered, actor=cast.proc_supervisor, now=at(date(2026, 12, 18)),
+                             new_due_on=date(2027, 1, 29), reason="需补充调查")
+    db.session.flush()
+    assert sweep(now=at(date(2026, 12, 29))).stages_sent == 0  # not overdue any more
+    result = sweep(now=at(date(2027, 1, 20)))  # 7 working days before 29 Jan
+    assert result.stages_sent == 1
+    assert _notified(db, cast.prosecutor) == ["referral.due_soon", "referral.due_soon"]
+
+
+def test_a_reassigned_handler_gets_the_next_stage(db, cast, registered):
+    sweep(now=at(date(2026, 12, 17)))
+    services.assign_handler(registered, actor=cast.proc_supervisor, now=at(date(2026, 12, 18)),
+                            handler=cast.other_prosecutor)
+    db.session.flush()
+    sweep(now=at(date(2026, 12, 23)))
+    assert _notified(db, cast.prosecutor) == ["referral.due_soon"]
+    assert _notified(db, cast.other_prosecutor) == ["referral.due_soon"]
+
+
+def test_late_registration_reaches_the_receiving_supervisors(db, cast, clock):
+    ref = cast.sent(clock.now)  # registration due Wed 2 Dec
+    db.session.flush()
+    assert sweep(now=at(date(2026, 12, 2))).stages_sent == 0
+    assert sweep(now=at(date(2026, 12, 3))).stages_sent == 1
+    assert _notified(db, cast.proc_supervisor) == ["referral.registration_late"]
+    assert ref.state == "sent"
+
+
+def test_a_supervisor_who_chose_the_digest_gets_one_daily_message(app, db, cast, registered, smtp_server):
+    cast.proc_supervisor.email_preference = "digest"
+    db.session.flush()
+    sweep(now=at(date(2026, 12, 29), 7))  # before the digest hour: escalation, no digest
+    sweep(now=at(date(2026, 12, 29), 9))
+    sweep(now=at(date(2026, 12, 29), 16))
+    assert _notified(db, cast.proc_supervisor) == ["referral.overdue"]  # in the app at once
+    db.session.flush()
+    _deliver(app, at(date(2026, 12, 29), 17))
+    to_supervisor = [m for m in smtp_server.messages if m["to"] == [cast.proc_supervisor.email]]
+    assert len(to_supervisor) == 1
+    assert registered.number in to_supervisor[0]["body"]
+
+
+def test_smtp_down_retries_then_delivers_each_email_once(app, db, cast, registered, smtp_server):
+    sweep(now=at(date(2026, 12, 28)))
+    db.session.flush()
+    smtp_server.controller.stop()
+    down = _deliver(app, at(date(2026, 12, 28), 10))
+    assert down.sent == 0 and down.failed == 2
+    rows = db.session.scalars(sa.select(OutboxEmail)).all()
+    assert all(r.status == "queued" and r.attempts == 1 and r.last_error for r in rows)
+    assert _deliver(app, at(date(2026, 12, 28), 10)).failed == 0  # waits for its backoff
+    from aiosmtpd.controller import Controller
+
+    restarted = Controller(smtp_server, hostname="127.0.0.1", port=smtp_server.port)
+    restarted.start()
+    try:
+        back = _deliver(app, at(date(2026, 12, 28), 11))
+        assert back.sent == 2 and back.failed == 0
+        assert len(smtp_server.messages) == 2
+        assert _deliver(app, at(date(2026, 12, 28), 12)).sent == 0
+    finally:
+        restarted.stop()
+
+
+def test_the_cli_sweeps_as_of_a_local_time(app, db, cast, registered):
+    db.session.flush()
+    result = app.test_cli_runner().invoke(args=["reminders", "run", "--as-of", "2026-12-17 09:00"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("1 reminders queued")
+    again = app.test_cli_runner().invoke(args=["reminders", "run", "--as-of", "2026-12-17 10:00"])
+    assert again.output.startswith("0 reminders queued")
+
+
+def test_the_bell_and_the_notification_centre(client, login_as, db, cast, registered):
+    sweep(now=at(date(2026, 12, 17)))
+    db.session.flush()
+    login_as(cast.prosecutor)
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-testid="bell-count">1<' in html
+    page = client.get("/notifications").get_data(as_text=True)
+    assert registered.number in page
+    notification = db.session.scalars(sa.select(Notification)).one()
+    response = client.submit(f"/notifications/{notification.id}/read", page="/notifications")
+    assert response.location == f"/referrals/{registered.id}"
+    assert 'data-testid="bell-count">0<' in client.get("/").get_data(as_text=True)
+
+
+def test_supervisors_see_overdue_and_due_soon_referrals(client, login_as, db, cast, clock):
+    from datetime import timedelta
+
+    overdue = cast.sent(clock.now - timedelta(days=40))
+    soon = cast.sent(clock.now - timedelta(days=29))
+    calm = cast.sent(clock.now)
+    db.session.flush()
+    login_as(cast.proc_supervisor)
+    html = client.get("/referrals/attention").get_data(as_text=True)
+    overdue_part, rest = html.split('data-testid="due-soon"')
+    assert overdue.number in overdue_part and soon.number in rest and calm.number not in html
