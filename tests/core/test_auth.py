@@ -10,7 +10,7 @@ from tests import factories
 from tests.conftest import page_text, zh
 
 WRONG = "Wrong username or password."
-LOCKED_NOW = ("Too many failed sign-ins: this account is locked for 15 minutes. "
+LOCKED_NOW = ("Too many failed sign-ins: this account is locked for %(minutes)d minutes. "
               "The security administrator can unlock it sooner.")
 LOCKED_LEFT = ("This account is locked after too many failed sign-ins. Try again in %(num)d minute or ask the security administrator to unlock it.",
                "This account is locked after too many failed sign-ins. Try again in %(num)d minutes or ask the security administrator to unlock it.")
@@ -51,7 +51,7 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(client, world, db, c
     for _ in range(4):
         _sign_in(client, user.username, "Wrong-password-1")
     response = _sign_in(client, user.username, "Wrong-password-1")
-    assert zh(LOCKED_NOW) in page_text(response)
+    assert zh(LOCKED_NOW, minutes=15) in page_text(response)
     # Even the right password is refused while locked, with the minutes left.
     clock.advance(minutes=5)
     response = _sign_in(client, user.username, factories.PASSWORD)

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
+from caseflow.core.auth.passwords import MIN_LENGTH
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -17,7 +18,8 @@ class ChangePasswordForm(FlaskForm):
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(_l("Enter a new password.")), Length(max=200)],
-        description=_l("At least 10 characters, mixing letters, digits and symbols."),
+        description=_l("At least %(count)d characters, mixing letters, digits and symbols.",
+                       count=MIN_LENGTH),
     )
     confirm_password = PasswordField(
         _l("New password again"),

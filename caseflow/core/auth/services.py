@@ -75,8 +75,9 @@ def authenticate(username: str, password: str, *, now: datetime) -> User:
                    actor_name=user.display_name, organisation_id=user.organisation_id,
                    after={"locked_until": user.locked_until})
             raise SignInRefused(
-                _("Too many failed sign-ins: this account is locked for 15 minutes. "
-                  "The security administrator can unlock it sooner.")
+                _("Too many failed sign-ins: this account is locked for %(minutes)d minutes. "
+                  "The security administrator can unlock it sooner.",
+                  minutes=int(LOCKOUT.total_seconds() // 60))
             )
         raise SignInRefused(_("Wrong username or password."))
     if not user.is_active_account:

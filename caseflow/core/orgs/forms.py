@@ -5,6 +5,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, Select
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from caseflow.core.auth.passwords import MIN_LENGTH
 from caseflow.core.orgs.roles import ROLE_LABELS, KIND_LABELS, Role
 
 
@@ -49,8 +50,8 @@ class AccountForm(FlaskForm):
     is_active = BooleanField(_l("Active"), default=True)
     password = PasswordField(
         _l("Temporary password"), validators=[Optional()],
-        description=_l("At least 10 characters, mixing letters, digits and symbols. "
-                       "The user must change it at first sign-in."),
+        description=_l("At least %(count)d characters, mixing letters, digits and symbols. "
+                       "The user must change it at first sign-in.", count=MIN_LENGTH),
     )
 
     def fill_choices(self, tree):
