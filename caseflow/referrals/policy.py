@@ -21,8 +21,12 @@ def on_sender_side(user, referral) -> bool:
 
 
 def on_receiver_side(user, referral) -> bool:
-    return (_referral_worker(user) and referral.state != "draft"
-            and referral.receiver_org_id in visible_organisation_ids(user))
+    """Of the receiving organisation (or above it), or its designated handler, who may
+    sit in a unit below it (a street federation's officer handling for the district)."""
+    if not _referral_worker(user) or referral.state == "draft":
+        return False
+    return (referral.receiver_org_id in visible_organisation_ids(user)
+            or (referral.handler_id is not None and referral.handler_id == user.id))
 
 
 def can_list_referrals(user) -> bool:

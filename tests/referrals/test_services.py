@@ -275,3 +275,23 @@ def test_checked_attachments_are_stored_by_their_sha256(cast, db, clock, app, tm
                 services.add_attachment(ref, actor=cast.officer, now=clock.now, filename=name, data=data)
     finally:
         app.config["CASEFLOW_ATTACHMENT_DIR"] = None
+
+
+def test_a_handler_in_a_unit_below_the_receiver_works_on_the_referral(cast, db, clock, world):
+    from tests import factories
+
+    # The procuratorate refers to the district federation; a street officer handles it.
+    street_handler = factories.make_user(world, roles={"federation_officer"}, org=world.street_a)
+    person = factories.make_person(world, cast.prosecutor, pseudonym="检察院转介的人")
+    ref = services.save_draft(actor=cast.prosecutor, now=clock.now, person=person,
+                              receiver=world.federation, data=referral_input(), submission_token="back")
+    services.send(ref, actor=cast.prosecutor, now=clock.now)
+    services.register(ref, actor=cast.officer, now=clock.now, registration_number="妇登-1",
+                      received_on=ref.received_on, handler=street_handler)
+    assert policy.can_view_referral(street_handler, ref)
+    services.add_note(ref, actor=street_handler, now=clock.now, text="已上门走访")
+    services.reply(ref, actor=street_handler, now=clock.now, outcome="other",
+                   text="已安排心理疏导", reply_on=ref.received_on)
+    assert ref.state == "replied"
+    other_street = factories.make_user(world, roles={"federation_officer"}, org=world.street_b)
+    assert not policy.can_view_referral(other_street, ref)
