@@ -141,8 +141,8 @@ def _sentence(kind: str, p: dict) -> str:
         return _("Referral %(number)s (%(pseudonym)s) is not registered yet; registration was due on %(day)s.",
                  number=p["number"], pseudonym=p["pseudonym"], day=p["registration_due"])
     if kind == "referral.due_soon":
-        return ngettext("The reply to referral %(number)s (%(pseudonym)s) is due in %(num)d working day, on %(due)s.",
-                        "The reply to referral %(number)s (%(pseudonym)s) is due in %(num)d working days, on %(due)s.",
+        return ngettext("The reply to referral %(number)s (%(pseudonym)s) is due in %(num)d day, on %(due)s.",
+                        "The reply to referral %(number)s (%(pseudonym)s) is due in %(num)d days, on %(due)s.",
                         p["days"], number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
     if kind == "referral.due_today":
         return _("The reply to referral %(number)s (%(pseudonym)s) is due today, %(due)s.",
@@ -247,7 +247,8 @@ def _emit(row, stage: Stage, suffix: str, *, today: date, now: datetime, directo
     if stage.name == "registration_late":
         deliveries = [(u, "referral.registration_late") for u in supervisors]
     elif stage.name.startswith("due_") and stage.name != "due_today":
-        params["days"] = calendar.working_days_between(today, row.reply_due_on)
+        # Calendar days: a working-day count can be 0 before a due date on a rest day.
+        params["days"] = (row.reply_due_on - today).days
         deliveries = [(handler, "referral.due_soon")] if handler else []
     elif stage.name == "due_today":
         deliveries = ([(handler, "referral.due_today")] if handler else []) + [

@@ -53,6 +53,8 @@ LATER_PAGES = {
     "calendar.index": ("/admin/calendar", {"sysadmin"}),
     "referrals.index": ("/referrals", {"fed.officer", "fed.minzu", "fed.head", "prosecutor",
                                        "proc.head"}),
+    "referrals.attention": ("/referrals/attention", {"fed.head", "proc.head"}),
+    "notifications.outbox": ("/admin/outbox", {"sysadmin"}),
 }
 DISPLAY_NAMES = {username: display for username, display, _org, _roles in USERS}
 ADMINISTRATORS = {"sysadmin", "secadmin", "auditadmin"}
