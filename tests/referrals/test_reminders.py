@@ -80,7 +80,7 @@ def test_a_referral_walks_through_every_stage_once(app, db, cast, registered, sm
     handler_mail = [m for m in arrived if m["to"] == [cast.prosecutor.email]]
     assert len(handler_mail) == 4
     first = handler_mail[0]
-    assert registered.number in first["subject"] and "7" in first["subject"]
+    assert registered.number in first["subject"] and "11" in first["subject"]  # days to 28 Dec
     assert registered.person.pseudonym in first["body"]
     assert "陈雨婷" not in first["body"] and "420103" not in first["body"]
     assert f"http://caseflow.test/referrals/{registered.id}" in first["body"]
