@@ -88,7 +88,11 @@ def page_of(query, page: int, per_page: int = PAGE_SIZE):
 STATE_ORDER = [s.value for s in ReferralState]
 
 
-def needing_attention(user, today: date, *, within_days: int = 3):
+#: "Due soon" for supervisors: the attention page and the daily digest.
+ATTENTION_DAYS = 3
+
+
+def needing_attention(user, today: date, *, within_days: int = ATTENTION_DAYS):
     """Open referrals received by the user's organisation (and those below) that are
     overdue, due within ``within_days``, or late for registration: the supervisor's list."""
     visible = visible_organisation_ids(user)

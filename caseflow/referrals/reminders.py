@@ -282,7 +282,9 @@ def _digests(*, today: date, now: datetime, directory: Directory, base_url: str,
     or due within 3 days in their organisation."""
     from caseflow.core.orgs.services import subtree_ids
 
-    horizon = today + timedelta(days=3)
+    from caseflow.referrals.queries import ATTENTION_DAYS
+
+    horizon = today + timedelta(days=ATTENTION_DAYS)
     for users in directory.supervisors_by_org.values():
         for user in users:
             if user.email_preference != "digest":
@@ -310,7 +312,9 @@ def _digests(*, today: date, now: datetime, directory: Directory, base_url: str,
                 subject = ngettext("[caseflow] Daily digest: %(num)d referral needs attention",
                                    "[caseflow] Daily digest: %(num)d referrals need attention", len(items))
                 body = "\n\n".join([_("Dear %(name)s,", name=user.display_name),
-                                    _("Referrals of your organisation overdue or due within 3 days:"),
+                                    ngettext("Referrals of your organisation overdue or due within %(num)d day:",
+                                             "Referrals of your organisation overdue or due within %(num)d days:",
+                                             ATTENTION_DAYS),
                                     "\n".join(lines),
                                     _("This message names the person only by pseudonym. Do not reply to it.")])
                 return f"{subject}\x00{body}"

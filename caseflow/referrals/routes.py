@@ -84,7 +84,8 @@ def attention():
     late_registration = [r for r in rows if r.state == "sent" and r.registration_due_on < today]
     due_soon = [r for r in rows if r.reply_due_on >= today]
     return render_template("referrals/attention.html", overdue=overdue, due_soon=due_soon,
-                           late_registration=late_registration, today=today, labels=LABELS)
+                           late_registration=late_registration, today=today, labels=LABELS,
+                           within_days=queries.ATTENTION_DAYS)
 
 
 # -- filing --------------------------------------------------------------------------------

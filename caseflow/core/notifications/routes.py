@@ -1,6 +1,6 @@
 import sqlalchemy as sa
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import RadioField
@@ -53,7 +53,8 @@ def read(notification_id: int):
 def read_all():
     if ConfirmForm().validate_on_submit():
         count = perform(lambda: services.mark_all_read(actor=current_user, now=g.now))
-        flash(_("%(count)d notifications marked as read.", count=count), "success")
+        flash(ngettext("%(num)d notification marked as read.", "%(num)d notifications marked as read.",
+                       count), "success")
     return redirect(safe_next("notifications.index"))
 
 
