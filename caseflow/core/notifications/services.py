@@ -31,15 +31,18 @@ def claim_stage(*, subject_type: str, subject_id: int, stage: str, stage_on: dat
         _insert(ReminderLedger).values(subject_type=subject_type, subject_id=subject_id,
                                        stage=stage, stage_on=stage_on, outcome=outcome,
                                        created_at=now)
-        .on_conflict_do_nothing(index_elements=["subject_type", "subject_id", "stage"]))
-    return result.rowcount == 1
+        .on_conflict_do_nothing(index_elements=["subject_type", "subject_id", "stage"])
+        .returning(ReminderLedger.id))
+    # RETURNING, not rowcount: an ORM-enabled INSERT does not report rowcount everywhere.
+    return result.first() is not None
 
 
 def claim_digest(*, recipient_id: int, day: date, items: int, now: datetime) -> bool:
     result = db.session.execute(
         _insert(DigestLedger).values(recipient_id=recipient_id, day=day, items=items, created_at=now)
-        .on_conflict_do_nothing(index_elements=["recipient_id", "day"]))
-    return result.rowcount == 1
+        .on_conflict_do_nothing(index_elements=["recipient_id", "day"])
+        .returning(DigestLedger.id))
+    return result.first() is not None
 
 
 def notify(user, *, kind: str, params: dict, link: str | None, now: datetime) -> None:
@@ -53,8 +56,9 @@ def queue_email(*, dedupe_key: str, user, subject: str, body: str, now: datetime
         _insert(OutboxEmail).values(dedupe_key=dedupe_key[:120], created_at=now, to_user_id=user.id,
                                     to_address=user.email, subject=subject[:300], body=body,
                                     status="queued", attempts=0, next_attempt_at=now)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return result.rowcount == 1
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxEmail.id))
+    return result.first() is not None
 
 
 # -- how notifications read ---------------------------------------------------------------
