@@ -20,6 +20,10 @@ def init_domains(app: Flask) -> None:
     from caseflow.referrals.routes import bp as referrals_bp
 
     app.register_blueprint(referrals_bp)
+    from caseflow.core.people.policy import SHARED_WITH
+
+    if referral_policy.shares_person not in SHARED_WITH:
+        SHARED_WITH.append(referral_policy.shares_person)
     add_nav_item(NavItem("referrals.index", _l("Referrals"), referral_policy.can_list_referrals,
                          tuple(f"referrals.{name}" for name in (
                              "new", "show", "edit", "letter", "reply_letter"))))

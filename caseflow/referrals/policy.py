@@ -98,3 +98,20 @@ def can_see_notes(user, referral) -> bool:
 
 def can_see_all_referrals(user) -> bool:
     return _referral_worker(user) and user.has_role(Role.SUPERVISOR)
+
+
+def shares_person(user, person) -> bool:
+    """A referral about her, sent to or from the user's side, shares her record: the
+    receiver needs her identity to help, and may refer her on (e.g. back to the
+    federation after granting aid)."""
+    import sqlalchemy as sa
+
+    from caseflow.extensions import db
+    from caseflow.referrals.models import Referral
+
+    visible = visible_organisation_ids(user)
+    return db.session.scalar(
+        sa.select(Referral.id).where(
+            Referral.person_id == person.id, Referral.state != "draft",
+            sa.or_(Referral.receiver_org_id.in_(visible), Referral.sender_org_id.in_(visible),
+                   Referral.handler_id == user.id)).limit(1)) is not None

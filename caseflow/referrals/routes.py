@@ -92,8 +92,12 @@ def attention():
 
 
 def _fill_referral_form(form: ReferralForm) -> None:
+    visible = visible_organisation_ids(current_user)
+    received_about = sa.select(Referral.person_id).where(
+        Referral.state != "draft",
+        sa.or_(Referral.receiver_org_id.in_(visible), Referral.handler_id == current_user.id))
     people = db.session.scalars(sa.select(Person).where(
-        Person.organisation_id.in_(visible_organisation_ids(current_user)))
+        sa.or_(Person.organisation_id.in_(visible), Person.id.in_(received_about)))
         .order_by(Person.pseudonym_pinyin)).all()
     form.person_id.choices = [SelectChoice(0, _("(record a new person below)"))] + [
         SelectChoice(p.id, p.pseudonym) for p in people]

@@ -295,3 +295,31 @@ def test_a_handler_in_a_unit_below_the_receiver_works_on_the_referral(cast, db, 
     assert ref.state == "replied"
     other_street = factories.make_user(world, roles={"federation_officer"}, org=world.street_b)
     assert not policy.can_view_referral(other_street, ref)
+
+
+def test_the_receiver_may_refer_the_same_woman_back(cast, db, clock, world):
+    """After granting aid, the procuratorate refers her to the federation for other help:
+    the person's record reaches the receiver through the referral, identity included."""
+    from caseflow.core.people import policy as people_policy
+    from caseflow.core.people.services import reveal_identity
+
+    received = cast.registered(clock.now)
+    assert people_policy.can_view_person(cast.prosecutor, cast.person)
+    assert reveal_identity(cast.person, actor=cast.prosecutor, now=clock.now,
+                           purpose="司法救助审查").real_name == "陈雨婷"
+    back = services.save_draft(actor=cast.prosecutor, now=clock.now, person=cast.person,
+                               receiver=world.federation, data=referral_input(help_requested=["job_training"]),
+                               submission_token="back-to-federation")
+    services.send(back, actor=cast.prosecutor, now=clock.now)
+    assert back.direction == "to_federation" and back.person_id == received.person_id
+    # A draft shares nothing; an unrelated prosecutor elsewhere sees nothing.
+    from tests import factories
+
+    stranger = factories.make_user(world, roles={"prosecutor"}, org=world.procuratorate)
+    lone = factories.make_person(world, cast.officer, pseudonym="未移送的人")
+    cast_draft = services.save_draft(actor=cast.officer, now=clock.now, person=lone,
+                                     receiver=world.department5, data=referral_input(),
+                                     submission_token="lone")
+    assert cast_draft.state == "draft"
+    assert not people_policy.can_view_person(cast.prosecutor, lone)
+    assert people_policy.can_view_person(stranger, cast.person)  # the procuratorate above sees it

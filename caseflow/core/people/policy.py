@@ -16,8 +16,17 @@ def can_record_person(user) -> bool:
     return can_list_people(user)
 
 
+#: Other ways a person's record reaches a user, added by the domains (the core imports
+#: none): e.g. the receiving side of a referral about her. Each is (user, person) -> bool.
+SHARED_WITH: list = []
+
+
 def can_view_person(user, person) -> bool:
-    return can_list_people(user) and can_see_organisation_records(user, person.organisation_id)
+    if not can_list_people(user):
+        return False
+    if can_see_organisation_records(user, person.organisation_id):
+        return True
+    return any(shared(user, person) for shared in SHARED_WITH)
 
 
 def can_edit_person(user, person) -> bool:
