@@ -678,10 +678,11 @@ def report(backend: str, sizes: list[int], results: dict[int, dict[str, Figures]
 
 def run_backend(backend: str, sizes: list[int], args) -> list:
     url, drop = create_database(backend)
+    files = tempfile.mkdtemp(prefix="caseflow-bench-files-")
     app = None
     try:
         log(f"\n##### {backend}: {sa.make_url(url).render_as_string(hide_password=True)}")
-        app = make_app(url, CASEFLOW_ATTACHMENT_DIR=tempfile.mkdtemp(prefix="caseflow-bench-files-"))
+        app = make_app(url, CASEFLOW_ATTACHMENT_DIR=files)
         started = time.perf_counter()
         migrate_to_head(app)
         now = datetime.now(timezone.utc)
@@ -718,6 +719,7 @@ def run_backend(backend: str, sizes: list[int], args) -> list:
             with app.app_context():
                 db.engine.dispose()
         drop()
+        shutil.rmtree(files, ignore_errors=True)
 
 
 def main(argv=None) -> int:
