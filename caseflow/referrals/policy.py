@@ -52,7 +52,8 @@ def can_send(user, referral) -> bool:
 
 
 def can_withdraw(user, referral) -> bool:
-    return referral.state in ("draft", "sent", "returned") and on_sender_side(user, referral)
+    """Before registration. A draft has not gone anywhere: it simply stays a draft."""
+    return referral.state in ("sent", "returned") and on_sender_side(user, referral)
 
 
 def can_register(user, referral) -> bool:

@@ -323,3 +323,11 @@ def test_the_receiver_may_refer_the_same_woman_back(cast, db, clock, world):
     assert cast_draft.state == "draft"
     assert not people_policy.can_view_person(cast.prosecutor, lone)
     assert people_policy.can_view_person(stranger, cast.person)  # the procuratorate above sees it
+
+
+def test_a_draft_cannot_be_withdrawn_it_stays_a_draft(cast, db, clock):
+    draft = cast.draft(clock.now)
+    assert not policy.can_withdraw(cast.officer, draft)
+    with pytest.raises(NotAllowed):
+        services.withdraw(draft, actor=cast.officer, now=clock.now, reason="不再需要")
+    assert draft.state == "draft"
