@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Two workers (the machines have 2 cores); each has its own databases and live server.
+PYTEST_ARGS ?= -n 2
 PO     := $(wildcard caseflow/translations/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 
