@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/sweep.py [--sizes 10000,1000000] [--backends sqlite,postgresql]
         [--due 1000] [--repeat 3] [--warmup 1] [--upcoming 500] [--batch 10000]
-        [--also auto|none|literal,noidx] [--now 2026-11-27T01:00:00+00:00]
+        [--also noidx|none] [--now 2026-11-27T01:00:00+00:00]
 
 For each backend the script builds a scratch database by the migrations, loads the demo
 organisations and users (not the demo referrals: they would add stages of their own),
@@ -38,14 +38,11 @@ again on their own, fetched to the last row, and EXPLAINed. Memory: tracemalloc'
 and the process's resident high-water mark (VmHWM, reset before the sweeps; getrusage's
 ru_maxrss is printed too, but after fork+exec Linux leaves the parent's in it).
 
-At each size the sweep is measured as it is, and (``--also``, by default) two more ways
-on the same data, shown but not the verdict:
-
-* ``noidx``: as it is, with the two partial indexes of migration 0006 dropped for the
-  measurement (then put back): the "before";
-* ``literal`` (SQLite): with the states in the sweep's and the digest's queries rendered
-  as literals (a bench-local patch, ``use_literal_states``), the query change that lets
-  SQLite use those partial indexes.
+At each size the sweep is measured as it is, and (``--also noidx``, the default) once
+more on the same data with the two partial indexes of migration 0006 dropped for the
+measurement and then put back: the "before", shown but not the verdict. Without them
+both databases walked every referral ever due for the digest's query and scanned the
+whole table for the sweep's selection (seconds at 1,000,000 referrals).
 
 Goal (the issue): the sweep's cost grows with the work that is due, not with the
 archive: at the largest size it costs at most 1.5 times what it costs at the smallest,
@@ -427,45 +424,10 @@ def _reset_hwm() -> bool:
         return False
 
 
-def use_literal_states() -> None:
-    """Bench-local stand-in for the proposed query change: every comparison of
-    ``referrals.state`` with bound values in an ORM SELECT is rendered with the values as
-    literals (``state IN ('sent', 'registered')``, ``state = 'sent'``), which is what lets
-    SQLite use the partial indexes of migration 0006 (it matches a partial index's WHERE
-    only against literal terms; PostgreSQL plans with the values either way)."""
-    from sqlalchemy.orm import Session
-    from sqlalchemy.sql import operators, visitors
-    from sqlalchemy.sql.elements import BinaryExpression, BindParameter
-
-    from caseflow.referrals.models import Referral
-
-    state = Referral.__table__.c.state
-
-    def literal(element):
-        if (isinstance(element, BinaryExpression) and isinstance(element.right, BindParameter)
-                and getattr(element.left, "key", None) == "state"
-                and getattr(element.left, "table", None) is Referral.__table__):
-            value = element.right.effective_value
-            if element.operator is operators.in_op:
-                return state.in_(sa.bindparam(None, list(value), expanding=True, literal_execute=True))
-            if element.operator is operators.eq:
-                return state == sa.bindparam(None, value, literal_execute=True)
-        return None
-
-    @sa.event.listens_for(Session, "do_orm_execute")
-    def _literal_states(orm_execute_state):
-        if orm_execute_state.is_select:
-            orm_execute_state.statement = visitors.replacement_traverse(
-                orm_execute_state.statement, {}, literal)
-
-
-def measure_child(url: str, now: datetime, repeat: int, warmup: int, due: int, out: str,
-                  claims: str = "app") -> None:
+def measure_child(url: str, now: datetime, repeat: int, warmup: int, due: int, out: str) -> None:
     from caseflow.core.notifications.models import Notification, OutboxEmail, ReminderLedger
     from caseflow.referrals import reminders
 
-    if "literal" in claims:
-        use_literal_states()
     app = make_app(url)
     statements: list[tuple[float, str, object]] = []
     recording = {"on": False}
@@ -595,7 +557,7 @@ def measure_child(url: str, now: datetime, repeat: int, warmup: int, due: int, o
         }, handle)
 
 
-def measure(url: str, now: datetime, args, claims: str = "app") -> dict:
+def measure(url: str, now: datetime, args) -> dict:
     """Runs ``measure_child`` in a fresh Python process and returns its figures."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = handle.name
@@ -603,8 +565,7 @@ def measure(url: str, now: datetime, args, claims: str = "app") -> dict:
         load = os.getloadavg()[0]
         subprocess.run([sys.executable, __file__, "--measure-url", url, "--measure-out", out,
                         "--now", now.isoformat(), "--repeat", str(args.repeat),
-                        "--warmup", str(args.warmup), "--due", str(args.due),
-                        "--measure-claims", claims], check=True)
+                        "--warmup", str(args.warmup), "--due", str(args.due)], check=True)
         with open(out) as handle:
             figures = json.load(handle)
         figures["load"] = (load, os.getloadavg()[0])
@@ -616,9 +577,7 @@ def measure(url: str, now: datetime, args, claims: str = "app") -> dict:
 # -- reporting -----------------------------------------------------------------------------------
 
 SWEEP_INDEXES = ("ix_referrals_open_reply_due", "ix_referrals_sent_registration_due")
-VARIANTS = {"app": "as is",
-            "literal": "literal states (bench patch)",
-            "noidx": "as is, without the 0006 indexes"}
+VARIANTS = {"app": "as is", "noidx": "as is, without the 0006 indexes"}
 
 
 def mib(n_bytes: float) -> str:
@@ -730,7 +689,7 @@ def run_backend(backend: str, sizes: list[int], now: datetime, args) -> dict:
                     sweep_indexes(seed_engine, create=False)
                 log(f"  -- measuring the sweep {VARIANTS[variant]} at {size:,} ({args.warmup} warm-up, "
                     f"{args.repeat} timed, 1 traced)")
-                f = measure(url, now, args, claims=variant)
+                f = measure(url, now, args)
                 figures.setdefault(variant, {})[size] = f
                 report_size(backend, variant, size, f, args.due)
                 if variant == "noidx":
@@ -755,34 +714,23 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--now", default=DEFAULT_NOW, help="the sweep's moment (ISO 8601, with offset)")
-    parser.add_argument("--also", default="auto",
-                        help="besides the sweep as it is, measure: literal (the proposed query change, "
-                             "a bench-local patch, see use_literal_states), noidx (the sweep as it is "
-                             "with the indexes of migration 0006 dropped for the measurement, then put "
-                             "back); a comma list, none, or auto (the default): literal on SQLite, "
-                             "noidx everywhere")
+    parser.add_argument("--also", default="noidx",
+                        help="besides the sweep as it is, measure it with the indexes of migration 0006 "
+                             "dropped for the measurement, then put back (noidx, the default), or not (none)")
     parser.add_argument("--measure-url", help=argparse.SUPPRESS)
     parser.add_argument("--measure-out", help=argparse.SUPPRESS)
-    parser.add_argument("--measure-claims", default="app", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     now = datetime.fromisoformat(args.now)
     if args.measure_url:
-        measure_child(args.measure_url, now, args.repeat, args.warmup, args.due, args.measure_out,
-                      args.measure_claims)
+        measure_child(args.measure_url, now, args.repeat, args.warmup, args.due, args.measure_out)
         return 0
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
     if sizes[0] < args.due + args.upcoming:
         parser.error(f"the smallest size must hold the {args.due + args.upcoming:,} due and upcoming referrals")
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     started = time.perf_counter()
-    also = args.also
-    runs = {}
-    for backend in backends:
-        if also == "auto":
-            args.also = (["literal"] if backend == "sqlite" else []) + ["noidx"]
-        else:
-            args.also = [] if also == "none" else [v.strip() for v in also.split(",") if v.strip()]
-        runs[backend] = run_backend(backend, sizes, now, args)
+    args.also = [] if args.also == "none" else [v.strip() for v in args.also.split(",") if v.strip()]
+    runs = {backend: run_backend(backend, sizes, now, args) for backend in backends}
 
     base, top = sizes[0], sizes[-1]
     log(f"\n=== the sweep at {now.astimezone(ZONE):%Y-%m-%d %H:%M %Z} with {args.due:,} referrals due "
