@@ -206,16 +206,17 @@ class Referral(TimestampMixin, db.Model):
         sa.UniqueConstraint("sender_org_id", "number_year", "number_seq", name="uq_referrals_number_seq"),
         sa.UniqueConstraint("receiver_org_id", "registration_number", name="uq_referrals_registration"),
         sa.UniqueConstraint("created_by_id", "submission_token", name="uq_referrals_submission"),
-        sa.Index("ix_referrals_receiver_state_due", "receiver_org_id", "state", "reply_due_on"),
-        sa.Index("ix_referrals_sender_state_due", "sender_org_id", "state", "reply_due_on"),
-        sa.Index("ix_referrals_handler_state_due", "handler_id", "state", "reply_due_on"),
-        # The order of every referral list (queries.referral_list: urgent first, then by
-        # due date, newest first), after the column each box selects on: a page is then
-        # the first rows of one index range instead of a sort of every referral the
-        # organisation ever received (migration 0004, bench/referrals.py). On both
-        # databases; SQLAlchemy cannot reflect SQLite's expression indexes and says so with
-        # an SAWarning, which setup.cfg lets through for these indexes only.
+        # The order of every referral list (queries.LIST_ORDER: urgent first, then by due
+        # date, newest first), after the column each box selects on, and after that column
+        # and the state: a page is then the first rows of a few index ranges instead of a
+        # sort of every referral the organisation ever received (migrations 0004 and 0007,
+        # queries.referral_page, bench/referrals.py). On both databases; SQLAlchemy cannot
+        # reflect SQLite's expression indexes and says so with an SAWarning, which
+        # setup.cfg lets through for these indexes only.
         *(sa.Index(f"ix_referrals_{column}_list_order", column, sa.text("is_urgent DESC"),
+                   sa.text("(reply_due_on IS NULL)"), "reply_due_on", sa.text("id DESC"))
+          for column in ("receiver_org_id", "sender_org_id", "handler_id")),
+        *(sa.Index(f"ix_referrals_{column}_state_list_order", column, "state", sa.text("is_urgent DESC"),
                    sa.text("(reply_due_on IS NULL)"), "reply_due_on", sa.text("id DESC"))
           for column in ("receiver_org_id", "sender_org_id", "handler_id")),
         # The reminder sweep and the daily digest: only the open referrals, so that their

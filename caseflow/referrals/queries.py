@@ -1,7 +1,11 @@
 """The referral lists: one query builder for the inbox, outbox, my referrals and all.
 
-Every list is a single SELECT on indexed columns, paged by LIMIT/OFFSET without a
-COUNT, so its cost does not grow with the size of the table."""
+A page is read without a COUNT and without sorting every match: each list is the union of
+small index ranges, one per (organisation or handler, state), each already in the lists'
+order (migrations 0004 and 0007), cut at the rows the page needs; the database then sorts
+only those few rows. With one flat query and ``IN (...)`` over several organisations or
+states neither database can read an index in order, and the sort grows with the archive
+(bench/referrals.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,6 +21,12 @@ from caseflow.referrals.models import OPEN_STATES, Referral, ReferralState
 
 BOXES = ("inbox", "outbox", "mine", "all")
 PAGE_SIZE = 25
+#: Past this many index ranges a list is read as one query with a sort instead: the union
+#: pays off for the few organisations a supervisor sees, not for hundreds.
+MAX_RANGES = 64
+OPEN_VALUES = tuple(s.value for s in OPEN_STATES)
+LIST_ORDER = (Referral.is_urgent.desc(), Referral.reply_due_on.is_(None),
+              Referral.reply_due_on, Referral.id.desc())
 
 
 @dataclass
@@ -32,48 +42,112 @@ class Filters:
     year: int | None = None
 
 
-def referral_list(user, box: str, filters: Filters, today: date):
-    visible = visible_organisation_ids(user)
-    query = sa.select(Referral).join(Referral.person).options(contains_eager(Referral.person))
+@dataclass(frozen=True)
+class _Side:
+    """One way a referral belongs to a list: ``column`` holds one of ``keys``."""
+    column: sa.ColumnElement
+    keys: tuple[int, ...]
+    extra: tuple = ()
+
+
+def _sides(user, box: str) -> list[_Side]:
+    visible = tuple(sorted(visible_organisation_ids(user)))
+    not_draft = Referral.state != ReferralState.DRAFT.value
     if box == "inbox":
-        query = query.where(Referral.receiver_org_id.in_(visible), Referral.state != "draft")
-    elif box == "outbox":
-        query = query.where(Referral.sender_org_id.in_(visible))
-    elif box == "mine":
-        query = query.where(Referral.handler_id == user.id)
-    else:
-        query = query.where(sa.or_(Referral.sender_org_id.in_(visible),
-                                   sa.and_(Referral.receiver_org_id.in_(visible),
-                                           Referral.state != "draft")))
+        return [_Side(Referral.receiver_org_id, visible, (not_draft,))]
+    if box == "outbox":
+        return [_Side(Referral.sender_org_id, visible)]
+    if box == "mine":
+        return [_Side(Referral.handler_id, (user.id,))]
+    # "all": what the organisations sent, and what they received from outside them (a
+    # referral between two visible organisations is counted once, on the sending side).
+    return [_Side(Referral.sender_org_id, visible),
+            _Side(Referral.receiver_org_id, visible,
+                  (not_draft, Referral.sender_org_id.not_in(visible) if visible else sa.true()))]
+
+
+def _states(filters: Filters) -> tuple[str, ...] | None:
+    """The states a list is limited to, or None when it is not."""
+    states = None
+    if filters.overdue or filters.due_within is not None:
+        states = OPEN_VALUES
     if filters.state:
-        query = query.where(Referral.state == filters.state)
+        states = tuple(s for s in (states or (filters.state,)) if s == filters.state)
+    return states
+
+
+def _conditions(filters: Filters, today: date) -> list:
+    conditions = []
     if filters.direction:
-        query = query.where(Referral.direction == filters.direction)
+        conditions.append(Referral.direction == filters.direction)
     if filters.urgent:
-        query = query.where(Referral.is_urgent.is_(True))
-    open_values = [s.value for s in OPEN_STATES]
+        conditions.append(Referral.is_urgent.is_(True))
     if filters.overdue:
-        query = query.where(Referral.state.in_(open_values), Referral.reply_due_on < today)
+        conditions.append(Referral.reply_due_on < today)
     if filters.due_within is not None:
-        query = query.where(Referral.state.in_(open_values),
-                            Referral.reply_due_on <= today + timedelta(days=filters.due_within))
+        conditions.append(Referral.reply_due_on <= today + timedelta(days=filters.due_within))
     if filters.org:
-        query = query.where(sa.or_(Referral.sender_org_id == filters.org,
-                                   Referral.receiver_org_id == filters.org))
+        conditions.append(sa.or_(Referral.sender_org_id == filters.org,
+                                 Referral.receiver_org_id == filters.org))
     if filters.handler:
-        query = query.where(Referral.handler_id == filters.handler)
+        conditions.append(Referral.handler_id == filters.handler)
     if filters.year:
-        query = query.where(Referral.number_year == filters.year)
+        conditions.append(Referral.number_year == filters.year)
     if filters.q:
         text = filters.q.strip()
-        query = query.where(sa.or_(
+        conditions.append(sa.or_(
             Referral.number.like(f"%{text}%"),
             Referral.registration_number == text,
             Person.pseudonym.like(f"%{text}%"),
             Person.pseudonym_pinyin.like(f"%{pinyin_of(text)}%"),
         ))
-    return query.order_by(Referral.is_urgent.desc(), Referral.reply_due_on.is_(None),
-                          Referral.reply_due_on, Referral.id.desc())
+    return conditions
+
+
+def _with_person(query):
+    return query.join(Referral.person).options(contains_eager(Referral.person))
+
+
+def referral_list(user, box: str, filters: Filters, today: date):
+    """The whole list as one query in the lists' order (exports, and lists over too many
+    index ranges for ``referral_page``)."""
+    states = _states(filters)
+    sides = _sides(user, box)
+    membership = sa.or_(*(sa.and_(side.column.in_(side.keys), *side.extra) for side in sides))
+    query = _with_person(sa.select(Referral)).where(membership, *_conditions(filters, today))
+    if states is not None:
+        query = query.where(Referral.state.in_(states))
+    return query.order_by(*LIST_ORDER)
+
+
+def referral_page(user, box: str, filters: Filters, today: date, page: int,
+                  per_page: int = PAGE_SIZE) -> tuple[list[Referral], bool]:
+    """(rows, has_next) of page ``page`` (1-based) of a list, in the lists' order."""
+    page = max(page, 1)
+    wanted = page * per_page + 1
+    states = _states(filters)
+    sides = _sides(user, box)
+    conditions = _conditions(filters, today)
+    ranges = [(side, key, state) for side in sides for key in side.keys
+              for state in (states if states is not None else (None,))]
+    if not ranges:
+        return [], False
+    if len(ranges) > MAX_RANGES:
+        return page_of(referral_list(user, box, filters, today), page, per_page)
+    branches = []
+    for side, key, state in ranges:
+        branch = sa.select(Referral.id)
+        if filters.q:  # the search looks at the person's pseudonym
+            branch = branch.join(Referral.person)
+        branch = branch.where(side.column == key, *side.extra, *conditions)
+        if state is not None:
+            branch = branch.where(Referral.state == state)
+        inner = branch.order_by(*LIST_ORDER).limit(wanted).subquery()
+        branches.append(sa.select(inner.c.id))
+    candidates = sa.union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
+    query = (_with_person(sa.select(Referral)).join(candidates, candidates.c.id == Referral.id)
+             .order_by(*LIST_ORDER))
+    return page_of(query, page, per_page)
 
 
 def page_of(query, page: int, per_page: int = PAGE_SIZE):
@@ -96,9 +170,8 @@ def needing_attention(user, today: date, *, within_days: int = ATTENTION_DAYS):
     """Open referrals received by the user's organisation (and those below) that are
     overdue, due within ``within_days``, or late for registration: the supervisor's list."""
     visible = visible_organisation_ids(user)
-    open_values = [s.value for s in OPEN_STATES]
-    return (sa.select(Referral).join(Referral.person).options(contains_eager(Referral.person))
-            .where(Referral.receiver_org_id.in_(visible), Referral.state.in_(open_values),
+    return (_with_person(sa.select(Referral))
+            .where(Referral.receiver_org_id.in_(visible), Referral.state.in_(OPEN_VALUES),
                    sa.or_(Referral.reply_due_on <= today + timedelta(days=within_days),
                           sa.and_(Referral.state == "sent", Referral.registration_due_on < today)))
             .order_by(Referral.reply_due_on, Referral.id))

@@ -68,7 +68,7 @@ def index():
         org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data)
     today = local_date(g.now)
     page = request.args.get("page", 1, type=int)
-    rows, has_next = queries.page_of(queries.referral_list(current_user, box, filters, today), page)
+    rows, has_next = queries.referral_page(current_user, box, filters, today, page)
     return render_template("referrals/index.html", box=box, form=form, rows=rows, page=page,
                            has_next=has_next, today=today, labels=LABELS,
                            can_file=policy.can_file_referral(current_user),
