@@ -10,6 +10,10 @@ from caseflow.referrals import models as _referral_models  # noqa: F401
 from caseflow.referrals import services as _referral_services  # noqa: F401
 from caseflow.referrals import jobs as _referral_jobs  # noqa: F401
 from caseflow.referrals import demo as _referral_demo  # noqa: F401
+from caseflow.investigations import models as _investigation_models  # noqa: F401
+from caseflow.investigations import services as _investigation_services  # noqa: F401
+from caseflow.investigations import jobs as _investigation_jobs  # noqa: F401
+from caseflow.investigations import demo as _investigation_demo  # noqa: F401
 
 
 def init_domains(app: Flask) -> None:
@@ -22,8 +26,14 @@ def init_domains(app: Flask) -> None:
     app.register_blueprint(referrals_bp)
     from caseflow.core.people.policy import SHARED_WITH
 
-    if referral_policy.shares_person not in SHARED_WITH:
-        SHARED_WITH.append(referral_policy.shares_person)
+    from caseflow.core.people.policy import MINOR_SHARED_WITH
+    from caseflow.investigations import policy as case_policy
+
+    for hooks, check in ((SHARED_WITH, referral_policy.shares_person),
+                         (SHARED_WITH, case_policy.shares_case_person),
+                         (MINOR_SHARED_WITH, case_policy.on_team_of_minor)):
+        if check not in hooks:
+            hooks.append(check)
     add_nav_item(NavItem("referrals.index", _l("Referrals"), referral_policy.can_list_referrals,
                          tuple(f"referrals.{name}" for name in (
                              "new", "show", "edit", "letter", "reply_letter"))))

@@ -36,6 +36,10 @@ ORGANISATIONS = [
     ("jh-counselling", "江汉区心晴心理咨询服务中心", "心晴心理", OrganisationKind.PARTNER, None, None),
 ]
 
+#: Judicial aid case number prefixes of the procuratorate (its 5th department numbers
+#: under the procuratorate's series).
+AID_CASE_PREFIXES = {"jh-proc": "江汉检救"}
+
 # (username, display name, organisation code, roles)
 USERS = [
     ("fed.officer", "王芳", "jh-fed", {Role.FEDERATION_OFFICER}),
@@ -86,7 +90,8 @@ def load_demo(*, now: datetime, log: Callable[[str], None] = print) -> dict:
         if _org(code) is None:
             org = Organisation(code=code, name=name, short_name=short, kind=kind.value,
                                parent_id=_org(parent).id if parent else None,
-                               referral_prefix=prefix, is_active=True,
+                               referral_prefix=prefix, aid_case_prefix=AID_CASE_PREFIXES.get(code),
+                               is_active=True,
                                created_at=now, updated_at=now)
             db.session.add(org)
             db.session.flush()

@@ -9,9 +9,9 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 
 from caseflow.core.audit.services import changes, record
+from caseflow.core import numbering
 from caseflow.core.calendar.rules import WorkingCalendar
 from caseflow.core.calendar.services import CHANGE_LISTENERS, load_calendar
 from caseflow.core.db import local_date
@@ -233,34 +233,16 @@ def add_attachment(ref: Referral, *, actor, now: datetime, filename: str, data: 
 # -- numbering and deadlines ----------------------------------------------------------
 
 
-def _numbering_org(org: Organisation) -> Organisation:
-    current = org
-    while current is not None:
-        if current.referral_prefix:
-            return current
-        current = current.parent
-    raise ValidationFailed(
-        _("%(org)s has no referral number prefix; the system administrator sets one on the "
-          "organisation page.", org=org.name))
-
-
 def next_number(sender: Organisation, year: int) -> tuple[str, int, Organisation]:
-    """The next number in the sender's series for ``year``: ``江汉妇移〔2026〕3号``.
-
-    The counter row is inserted if missing (ON CONFLICT DO NOTHING) and then incremented
-    with UPDATE … RETURNING, which holds its row lock until the sending transaction ends;
-    two concurrent sends therefore get consecutive numbers, never the same one."""
-    series = _numbering_org(sender)
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReferralCounter)
-    db.session.execute(insert.values(organisation_id=series.id, year=year, last_seq=0)
-                       .on_conflict_do_nothing())
-    seq = db.session.execute(
-        sa.update(ReferralCounter)
-        .where(ReferralCounter.organisation_id == series.id, ReferralCounter.year == year)
-        .values(last_seq=ReferralCounter.last_seq + 1)
-        .returning(ReferralCounter.last_seq)).scalar_one()
-    return f"{series.referral_prefix}〔{year}〕{seq}号", seq, series
+    """The next number in the sender's series for ``year``: ``江汉妇移〔2026〕3号``; two
+    concurrent sends never share one (``core.numbering``)."""
+    series = numbering.series_owner(sender, "referral_prefix")
+    if series is None:
+        raise ValidationFailed(
+            _("%(org)s has no referral number prefix; the system administrator sets one on the "
+              "organisation page.", org=sender.name))
+    seq = numbering.next_in_series(ReferralCounter, series.id, year)
+    return numbering.official_number(series.referral_prefix, year, seq), seq, series
 
 
 def _set_clock(ref: Referral, received_on: date, calendar: WorkingCalendar) -> None:

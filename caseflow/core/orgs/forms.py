@@ -26,6 +26,10 @@ class OrganisationForm(FlaskForm):
         _l("Referral number prefix"), validators=[Optional(), Length(max=20)],
         description=_l("For referral letter numbers, e.g. 江汉妇移 gives 江汉妇移〔2026〕3号."),
     )
+    aid_case_prefix = StringField(
+        _l("Judicial aid case number prefix"), validators=[Optional(), Length(max=20)],
+        description=_l("For a procuratorate's judicial aid cases, e.g. 江汉检救 gives 江汉检救〔2026〕1号."),
+    )
     is_active = BooleanField(_l("Active"), default=True)
 
     def fill_choices(self, tree, exclude_ids=frozenset()):
@@ -47,6 +51,10 @@ class AccountForm(FlaskForm):
         Length(max=254),
     ])
     organisation_id = SelectField(_l("Organisation"), coerce=int, choices=[])
+    aid_case_prefix = StringField(
+        _l("Judicial aid case number prefix"), validators=[Optional(), Length(max=20)],
+        description=_l("For a procuratorate's judicial aid cases, e.g. 江汉检救 gives 江汉检救〔2026〕1号."),
+    )
     is_active = BooleanField(_l("Active"), default=True)
     password = PasswordField(
         _l("Temporary password"), validators=[Optional()],

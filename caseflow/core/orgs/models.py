@@ -33,6 +33,8 @@ class Organisation(TimestampMixin, db.Model):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     #: The prefix of this organisation's referral letter numbers, e.g. 江汉妇移.
     referral_prefix: Mapped[str | None] = mapped_column(sa.String(20))
+    #: The prefix of a procuratorate's judicial aid case numbers, e.g. 江汉检救.
+    aid_case_prefix: Mapped[str | None] = mapped_column(sa.String(20))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     parent: Mapped[Organisation | None] = relationship(remote_side=[id], back_populates="children")

@@ -48,6 +48,7 @@ def new_organisation():
                 name=form.name.data.strip(), short_name=form.short_name.data.strip(),
                 kind=form.kind.data, parent=db.session.get(Organisation, form.parent_id.data),
                 referral_prefix=(form.referral_prefix.data or "").strip(),
+                aid_case_prefix=(form.aid_case_prefix.data or "").strip(),
             ))
         except DomainError as error:
             _refused(form, error)
@@ -70,6 +71,7 @@ def edit_organisation(org_id: int):
                 name=form.name.data.strip(), short_name=form.short_name.data.strip(),
                 kind=form.kind.data, parent=db.session.get(Organisation, form.parent_id.data),
                 referral_prefix=(form.referral_prefix.data or "").strip(),
+                aid_case_prefix=(form.aid_case_prefix.data or "").strip(),
                 is_active=form.is_active.data,
             ))
         except DomainError as error:

@@ -61,6 +61,7 @@ def _org_snapshot(org: Organisation) -> dict:
         "kind": org.kind,
         "parent_id": org.parent_id,
         "referral_prefix": org.referral_prefix,
+        "aid_case_prefix": org.aid_case_prefix,
         "is_active": org.is_active,
     }
 
@@ -93,7 +94,7 @@ def _check_org_fields(*, code, name, kind, parent, org=None):
 
 def create_organisation(
     *, actor, now: datetime, code: str, name: str, short_name: str, kind: str,
-    parent: Organisation | None, referral_prefix: str | None,
+    parent: Organisation | None, referral_prefix: str | None, aid_case_prefix: str | None = None,
 ) -> Organisation:
     if not policy.can_manage_organisations(actor):
         raise NotAllowed(_("Only the system administrator manages organisations."))
@@ -101,7 +102,7 @@ def create_organisation(
     org = Organisation(
         code=code, name=name, short_name=short_name, kind=kind,
         parent_id=parent.id if parent else None, referral_prefix=referral_prefix or None,
-        is_active=True, created_at=now, updated_at=now,
+        aid_case_prefix=aid_case_prefix or None, is_active=True, created_at=now, updated_at=now,
     )
     db.session.add(org)
     db.session.flush()
@@ -113,6 +114,7 @@ def create_organisation(
 def update_organisation(
     org: Organisation, *, actor, now: datetime, code: str, name: str, short_name: str,
     kind: str, parent: Organisation | None, referral_prefix: str | None, is_active: bool,
+    aid_case_prefix: str | None = None,
 ) -> Organisation:
     if not policy.can_manage_organisations(actor):
         raise NotAllowed(_("Only the system administrator manages organisations."))
@@ -121,6 +123,7 @@ def update_organisation(
     org.code, org.name, org.short_name, org.kind = code, name, short_name, kind
     org.parent_id = parent.id if parent else None
     org.referral_prefix = referral_prefix or None
+    org.aid_case_prefix = aid_case_prefix or None
     org.is_active = is_active
     org.updated_at = now
     old, new = changes(before, _org_snapshot(org))

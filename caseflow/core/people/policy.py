@@ -19,6 +19,9 @@ def can_record_person(user) -> bool:
 #: Other ways a person's record reaches a user, added by the domains (the core imports
 #: none): e.g. the receiving side of a referral about her. Each is (user, person) -> bool.
 SHARED_WITH: list = []
+#: Who else may see a minor's identity unmasked, added by the domains: e.g. the team of
+#: the judicial aid case whose household she belongs to. Each is (user, person) -> bool.
+MINOR_SHARED_WITH: list = []
 
 
 def can_view_person(user, person) -> bool:
@@ -39,5 +42,6 @@ def can_view_identity(user, person) -> bool:
     if not can_view_person(user, person):
         return False
     if person.is_minor:
-        return user.has_role(Role.SUPERVISOR) or person.created_by_id == user.id
+        return (user.has_role(Role.SUPERVISOR) or person.created_by_id == user.id
+                or any(shared(user, person) for shared in MINOR_SHARED_WITH))
     return True

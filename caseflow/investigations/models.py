@@ -1,0 +1,490 @@
+"""Judicial aid cases (司法救助案件) and their joint investigations (联合调查).
+
+A case belongs to a procuratorate. It may come from a registered referral (the referral's
+formal reply then points to it) or directly. Its state moves only through the service
+functions in ``services.py`` along ``TRANSITIONS``; each move writes a timeline event and
+an audit row. The database keeps the invariants that matter whatever the code does:
+amounts positive with two decimals, nobody reviews their own proposal, a decided case
+has its amount and date, a paid case its payment.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.people.models import Person
+from caseflow.extensions import db
+
+#: Yuan with two decimals, stored exactly (NUMERIC; SQLite keeps the text form's value
+#: through SQLAlchemy's Decimal conversion).
+Money = sa.Numeric(12, 2, asdecimal=True)
+
+
+class CaseState(str, enum.Enum):
+    INVESTIGATING = "investigating"
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DECIDED = "decided"
+    PAID = "paid"
+
+    @property
+    def label(self) -> str:
+        return str(CASE_STATE_LABELS[self])
+
+
+CASE_STATE_LABELS = {
+    CaseState.INVESTIGATING: _l("Being investigated"),
+    CaseState.PROPOSED: _l("Proposal awaiting approval"),
+    CaseState.APPROVED: _l("Approved, awaiting decision"),
+    CaseState.REJECTED: _l("Rejected"),
+    CaseState.DECIDED: _l("Decided, awaiting payment"),
+    CaseState.PAID: _l("Paid"),
+}
+
+#: The one map of allowed moves: (from, to) -> the service that makes it.
+TRANSITIONS = {
+    (CaseState.INVESTIGATING, CaseState.PROPOSED): "propose",
+    (CaseState.PROPOSED, CaseState.APPROVED): "approve",
+    (CaseState.PROPOSED, CaseState.REJECTED): "reject",
+    (CaseState.PROPOSED, CaseState.INVESTIGATING): "return_proposal",
+    (CaseState.APPROVED, CaseState.DECIDED): "decide",
+    (CaseState.DECIDED, CaseState.PAID): "record_payment",
+}
+
+
+class PlaceKind(str, enum.Enum):
+    STREET_OFFICE = "street_office"
+    COMMUNITY = "community"
+    HOME = "home"
+    HOSPITAL = "hospital"
+    SCHOOL = "school"
+    EMPLOYER = "employer"
+    OTHER = "other"
+
+
+PLACE_LABELS = {
+    PlaceKind.STREET_OFFICE: _l("Street office"),
+    PlaceKind.COMMUNITY: _l("Community"),
+    PlaceKind.HOME: _l("Home"),
+    PlaceKind.HOSPITAL: _l("Hospital"),
+    PlaceKind.SCHOOL: _l("School"),
+    PlaceKind.EMPLOYER: _l("Employer"),
+    PlaceKind.OTHER: _l("Other place"),
+}
+
+
+class MeasureKind(str, enum.Enum):
+    COUNSELLING = "counselling"
+    LEGAL_AID = "legal_aid"
+    JOB_TRAINING = "job_training"
+    SKILLS_TRAINING = "skills_training"
+    SOCIAL_ASSISTANCE = "social_assistance"
+    FOLLOW_UP = "follow_up"
+
+
+MEASURE_LABELS = {
+    MeasureKind.COUNSELLING: _l("Psychological counselling"),
+    MeasureKind.LEGAL_AID: _l("Legal aid"),
+    MeasureKind.JOB_TRAINING: _l("Job training"),
+    MeasureKind.SKILLS_TRAINING: _l("Skills training"),
+    MeasureKind.SOCIAL_ASSISTANCE: _l("Social assistance"),
+    MeasureKind.FOLLOW_UP: _l("Follow-up"),
+}
+
+
+class MeasureState(str, enum.Enum):
+    #: Part of a proposal not yet approved.
+    RECOMMENDED = "recommended"
+    #: The decision was approved: waiting for the assistance module to take it over.
+    READY = "ready"
+    #: An assistance item now carries it.
+    TAKEN_OVER = "taken_over"
+    #: The proposal was rejected.
+    DROPPED = "dropped"
+
+
+class PaymentMethod(str, enum.Enum):
+    BANK_TRANSFER = "bank_transfer"
+    CASH = "cash"
+    OTHER = "other"
+
+
+PAYMENT_LABELS = {
+    PaymentMethod.BANK_TRANSFER: _l("Bank transfer"),
+    PaymentMethod.CASH: _l("Cash"),
+    PaymentMethod.OTHER: _l("Other"),
+}
+
+
+class ReviewOutcome(str, enum.Enum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    RETURN = "return"
+
+
+class CaseEventKind(str, enum.Enum):
+    OPENED = "opened"
+    DOCUMENT_ADDED = "document_added"
+    INVESTIGATION_STARTED = "investigation_started"
+    TEAM_CHANGED = "team_changed"
+    VISIT_RECORDED = "visit_recorded"
+    VISIT_CORRECTED = "visit_corrected"
+    VISIT_VOIDED = "visit_voided"
+    HOUSEHOLD_SAVED = "household_saved"
+    MEMBER_SAVED = "member_saved"
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    DECIDED = "decided"
+    PAID = "paid"
+
+
+CASE_EVENT_LABELS = {
+    CaseEventKind.OPENED: _l("Case opened"),
+    CaseEventKind.DOCUMENT_ADDED: _l("Document added"),
+    CaseEventKind.INVESTIGATION_STARTED: _l("Joint investigation started"),
+    CaseEventKind.TEAM_CHANGED: _l("Team changed"),
+    CaseEventKind.VISIT_RECORDED: _l("Visit recorded"),
+    CaseEventKind.VISIT_CORRECTED: _l("Visit corrected"),
+    CaseEventKind.VISIT_VOIDED: _l("Visit marked void"),
+    CaseEventKind.HOUSEHOLD_SAVED: _l("Household assessment saved"),
+    CaseEventKind.MEMBER_SAVED: _l("Household member saved"),
+    CaseEventKind.PROPOSED: _l("Aid proposed"),
+    CaseEventKind.APPROVED: _l("Proposal approved"),
+    CaseEventKind.REJECTED: _l("Proposal rejected"),
+    CaseEventKind.RETURNED: _l("Proposal returned"),
+    CaseEventKind.DECIDED: _l("Decision recorded"),
+    CaseEventKind.PAID: _l("Payment recorded"),
+}
+
+
+class AidCase(TimestampMixin, db.Model):
+    __tablename__ = "aid_cases"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("state", CaseState), name="state_known"),
+        sa.CheckConstraint("proposed_amount IS NULL OR proposed_amount > 0", name="proposed_positive"),
+        sa.CheckConstraint("granted_amount IS NULL OR granted_amount > 0", name="granted_positive"),
+        sa.CheckConstraint("paid_amount IS NULL OR paid_amount > 0", name="paid_positive"),
+        sa.CheckConstraint("state = 'investigating' OR proposed_amount IS NOT NULL",
+                           name="proposal_has_amount"),
+        # Nobody approves (or rejects) their own proposal.
+        sa.CheckConstraint("reviewed_by_id IS NULL OR reviewed_by_id <> proposed_by_id",
+                           name="reviewer_not_proposer"),
+        sa.CheckConstraint("state NOT IN ('approved', 'rejected', 'decided', 'paid') "
+                           "OR reviewed_by_id IS NOT NULL", name="reviewed_when_approved"),
+        sa.CheckConstraint("state NOT IN ('decided', 'paid') "
+                           "OR (granted_amount IS NOT NULL AND decided_on IS NOT NULL)",
+                           name="decision_complete"),
+        sa.CheckConstraint("state <> 'paid' OR (paid_amount IS NOT NULL AND paid_on IS NOT NULL "
+                           "AND payment_method IS NOT NULL)", name="payment_complete"),
+        sa.UniqueConstraint("numbering_org_id", "number_year", "number_seq", name="uq_aid_cases_number_seq"),
+        sa.Index("ix_aid_cases_org_state", "organisation_id", "state"),
+        sa.Index("ix_aid_cases_handler_state", "handler_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    number_year: Mapped[int] = mapped_column()
+    number_seq: Mapped[int] = mapped_column()
+    numbering_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    #: The procuratorate (department) that handles the case.
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    #: The registered referral it came from; at most one case per referral.
+    referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id"), unique=True)
+    applicant_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"), index=True)
+    handler_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(sa.String(16), default=CaseState.INVESTIGATING.value)
+
+    criminal_case_number: Mapped[str | None] = mapped_column(sa.String(80))
+    offence: Mapped[str | None] = mapped_column(sa.String(120))
+    offence_on: Mapped[date | None] = mapped_column(sa.Date)
+    application_received_on: Mapped[date] = mapped_column(sa.Date)
+    summary: Mapped[str] = mapped_column(sa.Text)
+
+    #: Findings and recommendation.
+    findings: Mapped[str | None] = mapped_column(sa.Text)
+    proposed_amount: Mapped[Decimal | None] = mapped_column(Money)
+    proposal_reasons: Mapped[str | None] = mapped_column(sa.Text)
+    proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The supervisor's review: approval, rejection, or the last return.
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_comment: Mapped[str | None] = mapped_column(sa.Text)
+
+    granted_amount: Mapped[Decimal | None] = mapped_column(Money)
+    decided_on: Mapped[date | None] = mapped_column(sa.Date)
+    decision_text: Mapped[str | None] = mapped_column(sa.Text)
+    paid_amount: Mapped[Decimal | None] = mapped_column(Money)
+    paid_on: Mapped[date | None] = mapped_column(sa.Date)
+    payment_method: Mapped[str | None] = mapped_column(sa.String(20))
+    payment_reference: Mapped[str | None] = mapped_column(sa.String(120))
+
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
+
+    organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id], lazy="joined")
+    applicant: Mapped[Person] = relationship(lazy="joined")
+    handler: Mapped[User] = relationship(foreign_keys=[handler_id], lazy="joined")
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+    referral = relationship("Referral", foreign_keys=[referral_id])
+    investigation: Mapped[Investigation | None] = relationship(back_populates="case", uselist=False)
+    assessment: Mapped[HouseholdAssessment | None] = relationship(back_populates="case", uselist=False)
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    measures: Mapped[list[RecommendedMeasure]] = relationship(
+        back_populates="case", order_by="RecommendedMeasure.id")
+    documents: Mapped[list[CaseDocument]] = relationship(
+        back_populates="case", order_by="CaseDocument.id",
+        primaryjoin="and_(CaseDocument.case_id == AidCase.id, CaseDocument.visit_id.is_(None))",
+        viewonly=True)
+
+    @property
+    def state_enum(self) -> CaseState:
+        return CaseState(self.state)
+
+    def __repr__(self) -> str:
+        return f"<AidCase {self.id} {self.number} {self.state}>"
+
+
+class AidCaseCounter(db.Model):
+    """The last aid case number of a procuratorate in a year (see ``core.numbering``)."""
+
+    __tablename__ = "aid_case_counters"
+
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(default=0)
+
+
+class CaseEvent(db.Model):
+    """One line of a case's timeline."""
+
+    __tablename__ = "aid_case_events"
+    __table_args__ = (sa.CheckConstraint(check_in("kind", CaseEventKind), name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("aid_cases.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(sa.String(100))
+    actor_org_name: Mapped[str | None] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    from_state: Mapped[str | None] = mapped_column(sa.String(16))
+    to_state: Mapped[str | None] = mapped_column(sa.String(16))
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    data: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    case: Mapped[AidCase] = relationship(back_populates="events")
+
+    @property
+    def kind_label(self) -> str:
+        return str(CASE_EVENT_LABELS[CaseEventKind(self.kind)])
+
+
+class Investigation(TimestampMixin, db.Model):
+    """The joint investigation of a case: a team from both sides, and a plan."""
+
+    __tablename__ = "investigations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("aid_cases.id"), unique=True)
+    plan: Mapped[str] = mapped_column(sa.Text)
+    started_on: Mapped[date] = mapped_column(sa.Date)
+    started_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+    case: Mapped[AidCase] = relationship(back_populates="investigation")
+    members: Mapped[list[InvestigationMember]] = relationship(
+        back_populates="investigation", order_by="InvestigationMember.id", lazy="selectin")
+    visits: Mapped[list[Visit]] = relationship(back_populates="investigation",
+                                               order_by="(Visit.visited_on, Visit.id)")
+
+
+class InvestigationMember(db.Model):
+    __tablename__ = "investigation_members"
+    __table_args__ = (sa.UniqueConstraint("investigation_id", "user_id", name="uq_investigation_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(sa.ForeignKey("investigations.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: "federation" or "procuratorate", from the member's organisation when added.
+    side: Mapped[str] = mapped_column(sa.String(20))
+
+    investigation: Mapped[Investigation] = relationship(back_populates="members")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Visit(TimestampMixin, db.Model):
+    """A visit (走访). Never deleted: corrected with a reason, or marked void with one."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("place_kind", PlaceKind), name="place_known"),
+        sa.CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void_has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(sa.ForeignKey("investigations.id"), index=True)
+    visited_on: Mapped[date] = mapped_column(sa.Date)
+    place_kind: Mapped[str] = mapped_column(sa.String(20))
+    address: Mapped[str] = mapped_column(sa.String(300))
+    #: The team members who went (user ids), and anyone else by name.
+    visitor_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+    other_visitors: Mapped[str | None] = mapped_column(sa.String(300))
+    met: Mapped[str] = mapped_column(sa.Text)
+    notes: Mapped[str] = mapped_column(sa.Text)
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    void_reason: Mapped[str | None] = mapped_column(sa.Text)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
+
+    investigation: Mapped[Investigation] = relationship(back_populates="visits")
+    documents: Mapped[list[CaseDocument]] = relationship(back_populates="visit", order_by="CaseDocument.id")
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+
+class CaseDocument(db.Model):
+    """A file of the case (the application and its documents) or of one of its visits,
+    stored outside the database by its SHA-256 (``referrals.attachments``)."""
+
+    __tablename__ = "aid_case_documents"
+    __table_args__ = (
+        sa.CheckConstraint("size_bytes > 0", name="not_empty"),
+        sa.CheckConstraint("content_type IN ('application/pdf', 'image/jpeg', 'image/png')",
+                           name="type_allowed"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("aid_cases.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(40))
+    size_bytes: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+    case: Mapped[AidCase] = relationship(foreign_keys=[case_id])
+    visit: Mapped[Visit | None] = relationship(back_populates="documents")
+
+
+class HouseholdAssessment(TimestampMixin, db.Model):
+    """The household's means, recorded during the visits: one per case."""
+
+    __tablename__ = "household_assessments"
+    __table_args__ = tuple(
+        sa.CheckConstraint(f"{name} IS NULL OR {name} >= 0", name=f"{name}_not_negative")
+        for name in ("medical_costs", "schooling_costs", "housing_costs", "other_costs",
+                     "income_lost"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("aid_cases.id"), unique=True)
+    medical_costs: Mapped[Decimal | None] = mapped_column(Money)
+    schooling_costs: Mapped[Decimal | None] = mapped_column(Money)
+    housing_costs: Mapped[Decimal | None] = mapped_column(Money)
+    other_costs: Mapped[Decimal | None] = mapped_column(Money)
+    #: Monthly income the household lost because of the crime.
+    income_lost: Mapped[Decimal | None] = mapped_column(Money)
+    qualifies_minimum_allowance: Mapped[bool | None] = mapped_column()
+    minimum_allowance_reason: Mapped[str | None] = mapped_column(sa.Text)
+    other_help: Mapped[str | None] = mapped_column(sa.Text)
+    updated_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
+
+    case: Mapped[AidCase] = relationship(back_populates="assessment")
+    members: Mapped[list[HouseholdMember]] = relationship(
+        back_populates="assessment", order_by="HouseholdMember.id", lazy="selectin")
+
+    @property
+    def monthly_costs(self) -> Decimal:
+        return sum((c or Decimal("0") for c in (self.medical_costs, self.schooling_costs,
+                                                self.housing_costs, self.other_costs)), Decimal("0"))
+
+    @property
+    def monthly_income(self) -> Decimal:
+        return sum((m.monthly_income or Decimal("0") for m in self.members), Decimal("0"))
+
+    @property
+    def monthly_gap(self) -> Decimal:
+        """Income less costs: negative when the household cannot cover its costs."""
+        return self.monthly_income - self.monthly_costs
+
+    @property
+    def minors(self) -> list[HouseholdMember]:
+        return [m for m in self.members if m.is_minor]
+
+
+class HouseholdMember(TimestampMixin, db.Model):
+    """A member of the household. Identity (name, birth date, ID number) lives in the
+    linked ``Person``, sealed and masked like everyone's; a minor's is restricted to the
+    case's team and supervisors (``policy.on_case_team`` widens the people policy)."""
+
+    __tablename__ = "household_members"
+    __table_args__ = (
+        sa.CheckConstraint("age_years IS NULL OR (age_years >= 0 AND age_years <= 120)",
+                           name="age_possible"),
+        sa.CheckConstraint("monthly_income IS NULL OR monthly_income >= 0", name="income_not_negative"),
+        sa.CheckConstraint("NOT is_minor OR age_years < 18", name="minor_under_18"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(sa.ForeignKey("household_assessments.id"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"), index=True)
+    relation: Mapped[str] = mapped_column(sa.String(40))
+    #: Age when the assessment recorded it (from the birth date when known).
+    age_years: Mapped[int | None] = mapped_column()
+    is_minor: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    schooling: Mapped[str | None] = mapped_column(sa.String(120))
+    work: Mapped[str | None] = mapped_column(sa.String(120))
+    monthly_income: Mapped[Decimal | None] = mapped_column(Money)
+    income_source: Mapped[str | None] = mapped_column(sa.String(60))
+    health: Mapped[str | None] = mapped_column(sa.String(200))
+    disability: Mapped[str | None] = mapped_column(sa.String(200))
+
+    assessment: Mapped[HouseholdAssessment] = relationship(back_populates="members")
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class RecommendedMeasure(db.Model):
+    """A measure recommended with the aid amount (counselling, skills training, ...), with
+    the agency proposed to give it. Once the decision is approved it waits, ``ready``,
+    for the assistance module to take it over as a service item without re-typing."""
+
+    __tablename__ = "recommended_measures"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("kind", MeasureKind), name="kind_known"),
+        sa.CheckConstraint(check_in("state", MeasureState), name="state_known"),
+        sa.Index("ix_recommended_measures_ready", "state", "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("aid_cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    details: Mapped[str | None] = mapped_column(sa.Text)
+    state: Mapped[str] = mapped_column(sa.String(12), default=MeasureState.RECOMMENDED.value)
+    #: Filled by the assistance module when it takes the measure over.
+    taken_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    assistance_ref: Mapped[str | None] = mapped_column(sa.String(60))
+
+    case: Mapped[AidCase] = relationship(back_populates="measures")
+    agency: Mapped[Organisation | None] = relationship(lazy="joined")
+
+    @property
+    def kind_label(self) -> str:
+        return str(MEASURE_LABELS[MeasureKind(self.kind)])
