@@ -243,7 +243,7 @@ class AidCase(TimestampMixin, db.Model):
     assessment: Mapped[HouseholdAssessment | None] = relationship(back_populates="case", uselist=False)
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
     measures: Mapped[list[RecommendedMeasure]] = relationship(
-        back_populates="case", order_by="RecommendedMeasure.id")
+        back_populates="case", order_by="RecommendedMeasure.id", cascade="all, delete-orphan")
     documents: Mapped[list[CaseDocument]] = relationship(
         back_populates="case", order_by="CaseDocument.id",
         primaryjoin="and_(CaseDocument.case_id == AidCase.id, CaseDocument.visit_id.is_(None))",
@@ -305,7 +305,8 @@ class Investigation(TimestampMixin, db.Model):
 
     case: Mapped[AidCase] = relationship(back_populates="investigation")
     members: Mapped[list[InvestigationMember]] = relationship(
-        back_populates="investigation", order_by="InvestigationMember.id", lazy="selectin")
+        back_populates="investigation", order_by="InvestigationMember.id", lazy="selectin",
+        cascade="all, delete-orphan")
     visits: Mapped[list[Visit]] = relationship(back_populates="investigation",
                                                order_by="(Visit.visited_on, Visit.id)")
 

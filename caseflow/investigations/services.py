@@ -201,7 +201,6 @@ def case_for_referral(referral) -> AidCase | None:
     return db.session.scalar(sa.select(AidCase).where(AidCase.referral_id == referral.id))
 
 
-@_state_change
 def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
               applicant: Person | None = None, referral=None) -> AidCase:
     """Open a case from a registered referral (its person is the applicant) or directly
@@ -321,13 +320,10 @@ def start_investigation(case: AidCase, *, actor, now: datetime, plan: str, membe
     members = _check_team(case, members)
     investigation = Investigation(case_id=case.id, plan=plan, started_on=local_date(now),
                                   started_by_id=actor.id, created_at=now, updated_at=now)
-    db.session.add(investigation)
+    case.investigation = investigation
+    investigation.members = [InvestigationMember(user_id=m.id, side=m.organisation.kind)
+                             for m in members]
     db.session.flush()
-    for member in members:
-        db.session.add(InvestigationMember(investigation_id=investigation.id, user_id=member.id,
-                                           side=member.organisation.kind))
-    db.session.flush()
-    db.session.refresh(case)
     names = [m.display_name for m in members]
     _event(case, CaseEventKind.INVESTIGATION_STARTED, actor=actor, now=now, text=plan,
            data={"members": names})
@@ -344,16 +340,11 @@ def change_team(case: AidCase, *, actor, now: datetime, members: list[User], rea
     investigation = case.investigation
     before = sorted(m.user_id for m in investigation.members)
     wanted = {m.id: m for m in members}
-    for row in list(investigation.members):
-        if row.user_id not in wanted:
-            db.session.delete(row)
-    for user_id, user in wanted.items():
-        if user_id not in before:
-            db.session.add(InvestigationMember(investigation_id=investigation.id, user_id=user_id,
-                                               side=user.organisation.kind))
+    kept = [row for row in investigation.members if row.user_id in wanted]
+    investigation.members = kept + [InvestigationMember(user_id=user_id, side=user.organisation.kind)
+                                    for user_id, user in wanted.items() if user_id not in before]
     investigation.updated_at = now
     db.session.flush()
-    db.session.expire(investigation, ["members"])
     _event(case, CaseEventKind.TEAM_CHANGED, actor=actor, now=now, text=reason,
            data={"members": [m.display_name for m in members]})
     _audit("aid_case.team_changed", case, actor=actor, now=now, before={"members": before},
@@ -501,7 +492,7 @@ def save_household(case: AidCase, *, actor, now: datetime, data: HouseholdInput,
     if assessment is None:
         assessment = HouseholdAssessment(case_id=case.id, updated_by_id=actor.id,
                                          created_at=now, updated_at=now)
-        db.session.add(assessment)
+        case.assessment = assessment
         before = {}
     else:
         before = _household_snapshot(assessment)
@@ -579,8 +570,8 @@ def save_member(case: AidCase, *, actor, now: datetime, data: MemberInput,
     if member is None:
         person = people.record_person(actor=actor, now=now, pseudonym=data.pseudonym,
                                       identity=identity, organisation=case.organisation)
-        member = HouseholdMember(assessment_id=assessment.id, person_id=person.id, created_at=now)
-        db.session.add(member)
+        member = HouseholdMember(person_id=person.id, created_at=now)
+        assessment.members.append(member)
         before = {}
     else:
         person = member.person
@@ -597,7 +588,6 @@ def save_member(case: AidCase, *, actor, now: datetime, data: MemberInput,
         # Known only by age: the person's record is restricted as a minor's all the same.
         person.is_minor = True
     db.session.flush()
-    db.session.expire(assessment, ["members"])
     old, new = changes(before, _member_snapshot(member))
     _event(case, CaseEventKind.MEMBER_SAVED, actor=actor, now=now, text=f"{relation} {person.pseudonym}",
            data={"member_id": member.id, "fields": sorted(new)})
@@ -646,21 +636,15 @@ def propose(case: AidCase, *, actor, now: datetime, data: ProposalInput) -> AidC
         if measure.agency is not None and measure.agency.id not in allowed_agencies:
             raise ValidationFailed(_("Measures are given by a partner agency or the federation."),
                                    field="measures")
-    for old in case.measures:
-        if old.state == MeasureState.RECOMMENDED.value:
-            db.session.delete(old)
     case.findings, case.proposed_amount, case.proposal_reasons = findings, amount, reasons
     case.proposed_by_id, case.proposed_at = actor.id, now
     case.reviewed_by_id, case.reviewed_at = None, None
-    for measure in data.measures:
-        db.session.add(RecommendedMeasure(case_id=case.id, kind=measure.kind,
-                                          agency_id=measure.agency.id if measure.agency else None,
-                                          details=_optional(measure.details),
-                                          state=MeasureState.RECOMMENDED.value))
+    case.measures = [m for m in case.measures if m.state != MeasureState.RECOMMENDED.value] + [
+        RecommendedMeasure(kind=measure.kind, agency_id=measure.agency.id if measure.agency else None,
+                           details=_optional(measure.details), state=MeasureState.RECOMMENDED.value)
+        for measure in data.measures]
     _move(case, CaseState.PROPOSED, actor=actor, now=now, kind=CaseEventKind.PROPOSED, text=reasons,
           data={"amount": amount, "measures": [m.kind for m in data.measures]})
-    db.session.flush()
-    db.session.expire(case, ["measures"])
     return case
 
 
