@@ -20,15 +20,19 @@ def init_domains(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     from caseflow.core.navigation import NavItem, add_nav_item
+    from caseflow.core.people.policy import MINOR_SHARED_WITH, SHARED_WITH
+    from caseflow.investigations import policy as case_policy
+    from caseflow.investigations.routes import bp as investigations_bp
     from caseflow.referrals import policy as referral_policy
     from caseflow.referrals.routes import bp as referrals_bp
 
     app.register_blueprint(referrals_bp)
-    from caseflow.core.people.policy import SHARED_WITH
+    app.register_blueprint(investigations_bp)
+    from caseflow.investigations.routes import referral_links
+    from caseflow.referrals.routes import RELATED_LINKS
 
-    from caseflow.core.people.policy import MINOR_SHARED_WITH
-    from caseflow.investigations import policy as case_policy
-
+    if referral_links not in RELATED_LINKS:
+        RELATED_LINKS.append(referral_links)
     for hooks, check in ((SHARED_WITH, referral_policy.shares_person),
                          (SHARED_WITH, case_policy.shares_case_person),
                          (MINOR_SHARED_WITH, case_policy.on_team_of_minor)):
@@ -39,3 +43,8 @@ def init_domains(app: Flask) -> None:
                              "new", "show", "edit", "letter", "reply_letter"))))
     add_nav_item(NavItem("referrals.attention", _l("Overdue and due soon"),
                          referral_policy.can_see_all_referrals))
+    add_nav_item(NavItem("investigations.index", _l("Aid cases"), case_policy.can_list_cases,
+                         tuple(f"investigations.{name}" for name in (
+                             "new", "show", "household", "correct_visit", "report", "decision_letter"))))
+    add_nav_item(NavItem("investigations.approvals", _l("Awaiting approval"),
+                         case_policy.can_review_queue))

@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import wraps
 
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from caseflow.core import numbering
@@ -154,6 +155,15 @@ def _check_version(record_version: int, expected: int | None) -> None:
         raise Conflict(str(CONFLICT_MESSAGE))
 
 
+def _flush_versioned() -> None:
+    """Flush a versioned record: a concurrent writer that saved first (the UPDATE finds no
+    row of the version read) is a Conflict for the user, not a server error."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(str(CONFLICT_MESSAGE)) from None
+
+
 # -- opening a case ------------------------------------------------------------------
 
 
@@ -170,11 +180,12 @@ def handlers_for(org: Organisation) -> list[User]:
     """Who may handle a case of ``org``: its prosecutors and supervisors, and those below."""
     from caseflow.core.orgs.models import UserRole
 
+    has_role = sa.exists().where(UserRole.user_id == User.id,
+                                 UserRole.role.in_([Role.PROSECUTOR.value, Role.SUPERVISOR.value]))
     return db.session.scalars(
-        sa.select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(User.organisation_id.in_(subtree_ids(org.id)), User.is_active_account,
-               UserRole.role.in_([Role.PROSECUTOR.value, Role.SUPERVISOR.value]))
-        .distinct().order_by(User.display_name)).all()
+        sa.select(User).where(User.organisation_id.in_(subtree_ids(org.id)), User.is_active_account,
+                              has_role)
+        .order_by(User.display_name)).all()
 
 
 def _check_handler(org: Organisation, handler: User | None) -> User:
@@ -287,14 +298,14 @@ def team_candidates(case: AidCase) -> list[User]:
     """Who may join a case's team: case workers of the federation and the procuratorate."""
     from caseflow.core.orgs.models import UserRole
 
+    has_role = sa.exists().where(UserRole.user_id == User.id,
+                                 UserRole.role.in_([r.value for r in policy.CASE_ROLES]))
     return db.session.scalars(
         sa.select(User).join(Organisation, Organisation.id == User.organisation_id)
-        .join(UserRole, UserRole.user_id == User.id)
         .where(Organisation.kind.in_([OrganisationKind.FEDERATION.value,
                                       OrganisationKind.PROCURATORATE.value]),
-               User.is_active_account,
-               UserRole.role.in_([r.value for r in policy.CASE_ROLES]))
-        .distinct().order_by(Organisation.kind, User.display_name)).all()
+               User.is_active_account, has_role)
+        .order_by(Organisation.kind, User.display_name)).all()
 
 
 def _check_team(case: AidCase, members: list[User]) -> list[User]:
@@ -367,7 +378,11 @@ def _check_visit(case: AidCase, data: VisitInput, *, today: date) -> VisitInput:
     if data.visited_on is None:
         raise ValidationFailed(_("Enter the date of the visit."), field="visited_on")
     _not_future(data.visited_on, today, "visited_on", _("A visit cannot be recorded for a future date."))
-    if data.visited_on < case.investigation.started_on.replace(year=case.investigation.started_on.year - 1):
+    started = case.investigation.started_on
+    # A year back; from 29 February, the 28th (``replace`` would fail on a leap day).
+    year_before = started.replace(year=started.year - 1,
+                                  day=28 if (started.month, started.day) == (2, 29) else started.day)
+    if data.visited_on < year_before:
         raise ValidationFailed(_("The visit date is more than a year before the investigation "
                                  "started; check the year."), field="visited_on")
     if data.place_kind not in {p.value for p in PlaceKind}:
@@ -423,7 +438,7 @@ def correct_visit(visit: Visit, *, actor, now: datetime, data: VisitInput, reaso
     old, new = changes(before, _visit_snapshot(visit))
     if not new:
         return visit
-    db.session.flush()  # the version check happens here too, against concurrent writers
+    _flush_versioned()  # the version check happens here too, against concurrent writers
     _event(case, CaseEventKind.VISIT_CORRECTED, actor=actor, now=now, text=reason,
            data={"visit_id": visit.id, "fields": sorted(new)})
     _audit("aid_case.visit_corrected", case, actor=actor, now=now, before=old, after=new, reason=reason)
@@ -502,7 +517,7 @@ def save_household(case: AidCase, *, actor, now: datetime, data: HouseholdInput,
     assessment.minimum_allowance_reason = reason
     assessment.other_help = _optional(data.other_help)
     assessment.updated_by_id, assessment.updated_at = actor.id, now
-    db.session.flush()  # the version check happens here too, against concurrent writers
+    _flush_versioned()  # the version check happens here too, against concurrent writers
     old, new = changes(before, _household_snapshot(assessment))
     _event(case, CaseEventKind.HOUSEHOLD_SAVED, actor=actor, now=now, data={"fields": sorted(new)})
     _audit("aid_case.household_saved", case, actor=actor, now=now, before=old, after=new)
@@ -526,6 +541,11 @@ class MemberInput:
 
 
 def _age(data: MemberInput, today: date) -> int:
+    if data.birth_date is None and data.resident_id:
+        # The resident ID number holds the birth date: the age must agree with it.
+        from caseflow.core.people.validation import birth_date_from_resident_id, normalise_resident_id
+
+        data.birth_date = birth_date_from_resident_id(normalise_resident_id(data.resident_id))
     if data.birth_date is not None:
         if data.birth_date > today:
             raise ValidationFailed(_("A birth date cannot be in the future."), field="birth_date")

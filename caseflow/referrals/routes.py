@@ -35,6 +35,11 @@ LABELS = {name: {key.value: label for key, label in table.items()} for name, tab
     "help": HELP_LABELS, "consent": CONSENT_LABELS, "outcome": OUTCOME_LABELS}.items()}
 
 
+#: Links from a referral to what later modules made of it (e.g. the judicial aid case it
+#: opened), added by the domains: each is (user, referral) -> [(label, url, test id)].
+RELATED_LINKS: list = []
+
+
 def _refused(form, error: DomainError) -> None:
     if not attach_error(form, error):
         flash(error.message, "danger")
@@ -200,6 +205,7 @@ def _detail(ref: Referral, status: int = 200, **forms):
     reply_form = forms.get("reply_form") or ReplyForm(reply_on=local_date(g.now))
     return render_template(
         "referrals/show.html", ref=ref, labels=LABELS, today=local_date(g.now),
+        related=[link for links in RELATED_LINKS for link in links(current_user, ref)],
         events=services.visible_events(ref, current_user), policy=policy,
         register_form=register_form, assign_form=assign_form, reply_form=reply_form,
         return_form=forms.get("return_form") or ReasonForm(),

@@ -1,0 +1,57 @@
+"""The lists of judicial aid cases: what a user may see, filtered, newest first."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from caseflow.core.orgs.policy import visible_organisation_ids
+from caseflow.core.people.models import Person
+from caseflow.core.people.services import pinyin_of
+from caseflow.investigations.models import AidCase, CaseState, Investigation, InvestigationMember
+from caseflow.referrals.models import Referral
+from caseflow.referrals.queries import page_of  # noqa: F401  (the same paging)
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class CaseFilters:
+    state: str = ""
+    handler: int = 0
+    year: int | None = None
+    q: str = ""
+    awaiting_approval: bool = False
+
+
+def visible_cases(user):
+    """The cases of the user's procuratorate (and below), those they handle or are on the
+    team of, and those opened from referrals their side sent (a street federation's too)."""
+    visible = visible_organisation_ids(user)
+    on_team = (sa.select(Investigation.case_id)
+               .join(InvestigationMember, InvestigationMember.investigation_id == Investigation.id)
+               .where(InvestigationMember.user_id == user.id))
+    referred = sa.select(Referral.id).where(Referral.sender_org_id.in_(visible))
+    return sa.or_(AidCase.organisation_id.in_(visible), AidCase.handler_id == user.id,
+                  AidCase.id.in_(on_team), AidCase.referral_id.in_(referred))
+
+
+def case_list(user, filters: CaseFilters):
+    query = (sa.select(AidCase).join(AidCase.applicant).options(contains_eager(AidCase.applicant))
+             .where(visible_cases(user)))
+    if filters.awaiting_approval:
+        query = query.where(AidCase.state == CaseState.PROPOSED.value)
+    elif filters.state:
+        query = query.where(AidCase.state == filters.state)
+    if filters.handler:
+        query = query.where(AidCase.handler_id == filters.handler)
+    if filters.year:
+        query = query.where(AidCase.number_year == filters.year)
+    if filters.q:
+        text = filters.q.strip()
+        query = query.where(sa.or_(AidCase.number.like(f"%{text}%"), Person.pseudonym.like(f"%{text}%"),
+                                   Person.pseudonym_pinyin.like(f"%{pinyin_of(text)}%")))
+    if filters.awaiting_approval:
+        return query.order_by(AidCase.proposed_at, AidCase.id)
+    return query.order_by(AidCase.id.desc())

@@ -1,0 +1,510 @@
+"""Judicial aid case pages: thin handlers that load, authorize, validate, call one service."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from caseflow.core.db import local_date
+from caseflow.core.errors import DomainError, ValidationFailed
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.orgs.roles import Role
+from caseflow.core.people.models import Person
+from caseflow.core.people.policy import can_view_person
+from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.extensions import db
+from caseflow.investigations import policy, queries, services
+from caseflow.investigations.forms import (
+    CaseFilterForm, CaseForm, DecisionForm, DocumentForm, HouseholdForm, InvestigationForm, MemberForm,
+    PaymentForm, ProposalForm, ReviewForm, TeamForm, VisitForm, VoidForm,
+)
+from caseflow.investigations.models import (
+    CASE_STATE_LABELS, MEASURE_LABELS, PAYMENT_LABELS, PLACE_LABELS, AidCase, CaseDocument,
+    HouseholdMember, Visit,
+)
+from caseflow.referrals import attachments
+from caseflow.referrals import policy as referral_policy
+from caseflow.referrals.models import Referral
+
+bp = Blueprint("investigations", __name__, url_prefix="/cases", template_folder="templates")
+WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
+LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
+    "state": CASE_STATE_LABELS, "place": PLACE_LABELS, "measure": MEASURE_LABELS,
+    "payment": PAYMENT_LABELS}.items()}
+
+
+def _refused(form, error: DomainError) -> None:
+    if not attach_error(form, error):
+        flash(error.message, "danger")
+
+
+def _upload(form, name="attachment"):
+    upload = getattr(form, name).data
+    if upload and getattr(upload, "filename", ""):
+        return upload.filename, upload.read()
+    return None
+
+
+def referral_links(user, referral) -> list[tuple[str, str, str]]:
+    """On a referral's page: the case it opened, or the button to open one."""
+    case = services.case_for_referral(referral) if referral.state != "draft" else None
+    if case is not None:
+        if policy.can_view_case(user, case):
+            return [(_("Judicial aid case %(number)s", number=case.number),
+                     url_for("investigations.show", case_id=case.id), "aid-case-link")]
+        return []
+    if (referral.state in ("registered", "replied") and policy.can_open_case(user)
+            and referral_policy.on_receiver_side(user, referral)):
+        return [(_("Open a judicial aid case"), url_for("investigations.new", referral=referral.id),
+                 "open-aid-case")]
+    return []
+
+
+# -- lists ---------------------------------------------------------------------------------
+
+
+def _list(filters: queries.CaseFilters, form, *, queue: bool):
+    page = request.args.get("page", 1, type=int)
+    rows, has_next = queries.page_of(queries.case_list(current_user, filters), page)
+    return render_template("investigations/index.html", rows=rows, has_next=has_next, page=page,
+                           form=form, labels=LABELS, queue=queue, today=local_date(g.now),
+                           can_open=policy.can_open_case(current_user))
+
+
+@bp.get("")
+@requires(policy.can_list_cases, roles=WORKERS)
+def index():
+    form = CaseFilterForm(request.args)
+    handlers = db.session.scalars(
+        sa.select(User).join(AidCase, AidCase.handler_id == User.id)
+        .where(queries.visible_cases(current_user)).distinct().order_by(User.display_name)).all()
+    form.handler.choices = [SelectChoice(0, _("Any handler"))] + [
+        SelectChoice(u.id, u.display_name) for u in handlers]
+    form.validate()
+    filters = queries.CaseFilters(
+        state=form.state.data or "", handler=form.handler.data or 0,
+        year=form.year.data if not form.year.errors else None, q=form.q.data or "",
+        awaiting_approval=request.args.get("awaiting") == "1")
+    return _list(filters, form, queue=False)
+
+
+@bp.get("/approvals")
+@requires(policy.can_review_queue, roles=(Role.SUPERVISOR,))
+def approvals():
+    """The supervisor's queue: proposals waiting for a review, oldest first."""
+    return _list(queries.CaseFilters(awaiting_approval=True), None, queue=True)
+
+
+# -- opening ---------------------------------------------------------------------------------
+
+
+def _fill_case_form(form: CaseForm, referral: Referral | None) -> None:
+    if referral is not None:
+        form.applicant_id.choices = [SelectChoice(referral.person_id, referral.person.pseudonym)]
+    else:
+        from caseflow.core.orgs.policy import visible_organisation_ids
+
+        people = db.session.scalars(sa.select(Person).where(
+            Person.organisation_id.in_(visible_organisation_ids(current_user)))
+            .order_by(Person.pseudonym_pinyin).limit(500)).all()
+        form.applicant_id.choices = [SelectChoice(p.id, p.pseudonym) for p in people]
+    form.handler_id.choices = [SelectChoice(u.id, f"{u.display_name}（{u.organisation.short_name}）")
+                               for u in services.handlers_for(current_user.organisation)]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(policy.can_open_case, roles=(Role.PROSECUTOR, Role.SUPERVISOR))
+def new():
+    referral_id = request.values.get("referral", type=int) or request.form.get("referral_id", type=int)
+    referral = None
+    if referral_id:
+        referral = load_or_404(Referral, referral_id, check=referral_policy.can_view_referral)
+    form = CaseForm()
+    _fill_case_form(form, referral)
+    if request.method == "GET":
+        form.handler_id.data = referral.handler_id if referral and referral.handler_id else current_user.id
+        form.application_received_on.data = local_date(g.now)
+        if referral is not None:
+            form.referral_id.data = str(referral.id)
+            form.criminal_case_number.data = referral.criminal_case_number
+            form.offence.data, form.offence_on.data = referral.offence, referral.offence_on
+            form.summary.data = referral.circumstances
+    if form.validate_on_submit():
+        def save():
+            applicant = db.session.get(Person, form.applicant_id.data) if form.applicant_id.data else None
+            case = services.open_case(
+                actor=current_user, now=g.now, referral=referral, applicant=applicant,
+                handler=db.session.get(User, form.handler_id.data),
+                data=services.CaseInput(
+                    summary=form.summary.data, application_received_on=form.application_received_on.data,
+                    criminal_case_number=form.criminal_case_number.data, offence=form.offence.data,
+                    offence_on=form.offence_on.data))
+            upload = _upload(form, "document")
+            if upload:
+                services.add_document(case, actor=current_user, now=g.now, filename=upload[0], data=upload[1])
+            return case
+        try:
+            case = perform(save)
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Case %(number)s opened.", number=case.number), "success")
+            return redirect(url_for("investigations.show", case_id=case.id))
+    return render_template("investigations/new.html", form=form, referral=referral), (
+        400 if request.method == "POST" else 200)
+
+
+# -- the case page and its actions --------------------------------------------------------------
+
+
+def _team_choices(case: AidCase):
+    return [SelectChoice(u.id, f"{u.display_name}（{u.organisation.short_name}）")
+            for u in services.team_candidates(case)]
+
+
+def _visitor_choices(case: AidCase):
+    if case.investigation is None:
+        return []
+    return [SelectChoice(m.user_id, m.user.display_name) for m in case.investigation.members]
+
+
+def _proposal_form(case: AidCase, form: ProposalForm | None = None) -> ProposalForm:
+    if form is None:
+        form = ProposalForm(findings=case.findings, reasons=case.proposal_reasons,
+                            amount=f"{case.proposed_amount:.2f}" if case.proposed_amount else "")
+    agency_choices = [SelectChoice(0, _("(to be decided)"))] + [
+        SelectChoice(o.id, o.name) for o in services.agencies()]
+    for entry in form.measures:
+        entry.form.agency_id.choices = agency_choices
+    return form
+
+
+def _detail(case: AidCase, status: int = 200, **forms):
+    investigation_form = forms.get("investigation_form") or InvestigationForm()
+    investigation_form.members.choices = _team_choices(case)
+    team_form = forms.get("team_form") or TeamForm(
+        members=[m.user_id for m in case.investigation.members] if case.investigation else [])
+    team_form.members.choices = _team_choices(case)
+    visit_form = forms.get("visit_form") or VisitForm(visited_on=local_date(g.now),
+                                                      visitor_ids=[current_user.id])
+    visit_form.visitor_ids.choices = _visitor_choices(case)
+    visits = case.investigation.visits if case.investigation else []
+    return render_template(
+        "investigations/show.html", case=case, labels=LABELS, policy=policy, visits=visits,
+        users={u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(
+            {uid for v in visits for uid in v.visitor_ids})))},
+        investigation_form=investigation_form, team_form=team_form, visit_form=visit_form,
+        referral_policy_view=referral_policy.can_view_referral,
+        proposal_form=_proposal_form(case, forms.get("proposal_form")),
+        review_form=forms.get("review_form") or ReviewForm(),
+        decision_form=forms.get("decision_form") or DecisionForm(
+            granted_amount=f"{case.proposed_amount:.2f}" if case.proposed_amount else "",
+            decided_on=local_date(g.now)),
+        payment_form=forms.get("payment_form") or PaymentForm(
+            paid_amount=f"{case.granted_amount:.2f}" if case.granted_amount else "", paid_on=local_date(g.now)),
+        document_form=forms.get("document_form") or DocumentForm(),
+        void_form=VoidForm(),
+    ), status
+
+
+@bp.get("/<int:case_id>")
+@requires(policy.can_list_cases, roles=WORKERS)
+def show(case_id: int):
+    return _detail(load_or_404(AidCase, case_id, check=policy.can_view_case))
+
+
+def _action(case_id: int, form_cls, form_name: str, call, done_message: str, prepare=None):
+    """One action from the case page: on refusal, the page again with the error beside
+    the form that caused it and the user's input kept."""
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    form = form_cls()
+    if prepare:
+        prepare(case, form)
+    if form.validate_on_submit():
+        try:
+            perform(lambda: call(case, form))
+        except DomainError as error:
+            if not attach_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(done_message, "success")
+            return redirect(url_for("investigations.show", case_id=case.id))
+    return _detail(case, status=400, **{form_name: form})
+
+
+def _members(ids) -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(User.id.in_(ids or []))))
+
+
+@bp.post("/<int:case_id>/investigation")
+@requires(policy.can_list_cases, roles=WORKERS)
+def start_investigation(case_id: int):
+    return _action(case_id, InvestigationForm, "investigation_form",
+                   lambda case, f: services.start_investigation(
+                       case, actor=current_user, now=g.now, plan=f.plan.data,
+                       members=_members(f.members.data)),
+                   _("Joint investigation started."),
+                   prepare=lambda case, f: setattr(f.members, "choices", _team_choices(case)))
+
+
+@bp.post("/<int:case_id>/team")
+@requires(policy.can_list_cases, roles=WORKERS)
+def change_team(case_id: int):
+    return _action(case_id, TeamForm, "team_form",
+                   lambda case, f: services.change_team(
+                       case, actor=current_user, now=g.now, members=_members(f.members.data),
+                       reason=f.reason.data),
+                   _("Team changed."),
+                   prepare=lambda case, f: setattr(f.members, "choices", _team_choices(case)))
+
+
+def _visit_input(form: VisitForm) -> services.VisitInput:
+    return services.VisitInput(
+        visited_on=form.visited_on.data, place_kind=form.place_kind.data or "",
+        address=form.address.data, visitor_ids=list(form.visitor_ids.data or []),
+        other_visitors=form.other_visitors.data, met=form.met.data, notes=form.notes.data)
+
+
+@bp.post("/<int:case_id>/visits")
+@requires(policy.can_list_cases, roles=WORKERS)
+def add_visit(case_id: int):
+    def record(case, form):
+        visit = services.record_visit(case, actor=current_user, now=g.now, data=_visit_input(form))
+        upload = _upload(form)
+        if upload:
+            services.add_document(case, actor=current_user, now=g.now, filename=upload[0],
+                                  data=upload[1], visit=visit)
+    return _action(case_id, VisitForm, "visit_form", record, _("Visit recorded."),
+                   prepare=lambda case, f: setattr(f.visitor_ids, "choices", _visitor_choices(case)))
+
+
+def _load_visit(case: AidCase, visit_id: int) -> Visit:
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or case.investigation is None or visit.investigation_id != case.investigation.id:
+        abort(404)
+    return visit
+
+
+@bp.route("/<int:case_id>/visits/<int:visit_id>/correct", methods=["GET", "POST"])
+@requires(policy.can_list_cases, roles=WORKERS)
+def correct_visit(case_id: int, visit_id: int):
+    case = load_or_404(AidCase, case_id, check=policy.can_record_findings)
+    visit = _load_visit(case, visit_id)
+    if request.method == "GET":
+        form = VisitForm(obj=visit, version=visit.version)
+    else:
+        form = VisitForm()
+    form.visitor_ids.choices = _visitor_choices(case)
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.correct_visit(
+                visit, actor=current_user, now=g.now, data=_visit_input(form), reason=form.reason.data,
+                expected_version=int(form.version.data or 0)))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Visit corrected."), "success")
+            return redirect(url_for("investigations.show", case_id=case.id, _anchor=f"visit-{visit.id}"))
+    return render_template("investigations/visit_form.html", case=case, visit=visit, form=form), (
+        400 if request.method == "POST" else 200)
+
+
+@bp.post("/<int:case_id>/visits/<int:visit_id>/void")
+@requires(policy.can_list_cases, roles=WORKERS)
+def void_visit(case_id: int, visit_id: int):
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    visit = _load_visit(case, visit_id)
+    form = VoidForm()
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.void_visit(visit, actor=current_user, now=g.now,
+                                                reason=form.void_reason.data))
+        except DomainError as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("Visit marked void."), "success")
+    return redirect(url_for("investigations.show", case_id=case.id, _anchor=f"visit-{visit.id}"))
+
+
+# -- the household -------------------------------------------------------------------------
+
+
+def _household_page(case: AidCase, status=200, household_form=None, member_form=None):
+    assessment = case.assessment
+    if household_form is None:
+        household_form = HouseholdForm(obj=assessment, version=assessment.version if assessment else "")
+        if assessment is not None:
+            household_form.qualifies_minimum_allowance.data = {
+                True: "yes", False: "no", None: ""}[assessment.qualifies_minimum_allowance]
+            for name in services.HOUSEHOLD_AMOUNTS:
+                value = getattr(assessment, name)
+                getattr(household_form, name).data = f"{value:.2f}" if value is not None else ""
+    return render_template("investigations/household.html", case=case, assessment=assessment,
+                           household_form=household_form, member_form=member_form or MemberForm(),
+                           can_edit=policy.can_record_findings(current_user, case),
+                           people_policy_view=can_view_person), status
+
+
+@bp.get("/<int:case_id>/household")
+@requires(policy.can_list_cases, roles=WORKERS)
+def household(case_id: int):
+    return _household_page(load_or_404(AidCase, case_id, check=policy.can_view_case))
+
+
+@bp.post("/<int:case_id>/household")
+@requires(policy.can_list_cases, roles=WORKERS)
+def save_household(case_id: int):
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    form = HouseholdForm()
+    if form.validate_on_submit():
+        qualifies = {"yes": True, "no": False}.get(form.qualifies_minimum_allowance.data)
+        try:
+            perform(lambda: services.save_household(
+                case, actor=current_user, now=g.now, expected_version=int(form.version.data) if form.version.data else None,
+                data=services.HouseholdInput(
+                    **{name: getattr(form, name).data for name in services.HOUSEHOLD_AMOUNTS},
+                    qualifies_minimum_allowance=qualifies,
+                    minimum_allowance_reason=form.minimum_allowance_reason.data,
+                    other_help=form.other_help.data)))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Household assessment saved."), "success")
+            return redirect(url_for("investigations.household", case_id=case.id))
+    return _household_page(case, 400, household_form=form)
+
+
+@bp.post("/<int:case_id>/household/members")
+@requires(policy.can_list_cases, roles=WORKERS)
+def save_member(case_id: int):
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    form = MemberForm()
+    member = None
+    if form.member_id.data:
+        member = db.session.get(HouseholdMember, int(form.member_id.data))
+        if member is None:
+            abort(404)
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.save_member(
+                case, actor=current_user, now=g.now, member=member,
+                data=services.MemberInput(
+                    pseudonym=form.pseudonym.data, relation=form.relation.data,
+                    real_name=form.real_name.data, birth_date=form.birth_date.data,
+                    resident_id=form.resident_id.data, age_years=form.age_years.data,
+                    schooling=form.schooling.data, work=form.work.data,
+                    monthly_income=form.monthly_income.data, income_source=form.income_source.data,
+                    health=form.health.data, disability=form.disability.data)))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Household member saved."), "success")
+            return redirect(url_for("investigations.household", case_id=case.id))
+    return _household_page(case, 400, member_form=form)
+
+
+# -- proposal, review, decision, payment -----------------------------------------------------
+
+
+def _measures(form: ProposalForm) -> list[services.MeasureInput]:
+    return [services.MeasureInput(kind=entry.form.kind.data,
+                                  agency=db.session.get(Organisation, entry.form.agency_id.data)
+                                  if entry.form.agency_id.data else None,
+                                  details=entry.form.details.data)
+            for entry in form.measures if entry.form.kind.data]
+
+
+@bp.post("/<int:case_id>/proposal")
+@requires(policy.can_list_cases, roles=WORKERS)
+def propose(case_id: int):
+    return _action(case_id, ProposalForm, "proposal_form",
+                   lambda case, f: services.propose(
+                       case, actor=current_user, now=g.now, data=services.ProposalInput(
+                           findings=f.findings.data, amount=f.amount.data, reasons=f.reasons.data,
+                           measures=_measures(f))),
+                   _("Proposal sent for approval."),
+                   prepare=lambda case, f: _proposal_form(case, f))
+
+
+@bp.post("/<int:case_id>/review")
+@requires(policy.can_list_cases, roles=WORKERS)
+def review(case_id: int):
+    return _action(case_id, ReviewForm, "review_form",
+                   lambda case, f: services.review(case, actor=current_user, now=g.now,
+                                                   outcome=f.outcome.data or "", comment=f.comment.data),
+                   _("Review recorded."))
+
+
+@bp.post("/<int:case_id>/decision")
+@requires(policy.can_list_cases, roles=WORKERS)
+def decide(case_id: int):
+    return _action(case_id, DecisionForm, "decision_form",
+                   lambda case, f: services.decide(case, actor=current_user, now=g.now,
+                                                   amount=f.granted_amount.data, decided_on=f.decided_on.data,
+                                                   text=f.decision_text.data),
+                   _("Decision recorded."))
+
+
+@bp.post("/<int:case_id>/payment")
+@requires(policy.can_list_cases, roles=WORKERS)
+def pay(case_id: int):
+    return _action(case_id, PaymentForm, "payment_form",
+                   lambda case, f: services.record_payment(
+                       case, actor=current_user, now=g.now, amount=f.paid_amount.data,
+                       paid_on=f.paid_on.data, method=f.payment_method.data or "",
+                       reference=f.payment_reference.data),
+                   _("Payment recorded."))
+
+
+@bp.post("/<int:case_id>/documents")
+@requires(policy.can_list_cases, roles=WORKERS)
+def add_document(case_id: int):
+    def add(case, form):
+        upload = _upload(form)
+        if not upload:
+            raise ValidationFailed(_("Choose a file."), field="attachment")
+        services.add_document(case, actor=current_user, now=g.now, filename=upload[0], data=upload[1])
+    return _action(case_id, DocumentForm, "document_form", add, _("Document added."))
+
+
+@bp.get("/<int:case_id>/documents/<int:document_id>")
+@requires(policy.can_list_cases, roles=WORKERS)
+def document(case_id: int, document_id: int):
+    from urllib.parse import quote
+
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    row = db.session.get(CaseDocument, document_id)
+    if row is None or row.case_id != case.id:
+        abort(404)
+    return Response(attachments.read(row.sha256), mimetype=row.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}",
+        "X-Content-Type-Options": "nosniff"})
+
+
+# -- print views -------------------------------------------------------------------------------
+
+
+@bp.get("/<int:case_id>/report")
+@requires(policy.can_list_cases, roles=WORKERS)
+def report(case_id: int):
+    """The investigation report (联合调查报告), A4."""
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    if case.investigation is None:
+        abort(404)
+    visits = [v for v in case.investigation.visits if not v.is_void]
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(
+        {uid for v in visits for uid in v.visitor_ids})))}
+    return render_template("investigations/report.html", case=case, visits=visits, users=users,
+                           labels=LABELS, today=local_date(g.now))
+
+
+@bp.get("/<int:case_id>/decision-letter")
+@requires(policy.can_list_cases, roles=WORKERS)
+def decision_letter(case_id: int):
+    """The judicial aid decision (司法救助决定书), A4."""
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    if case.decided_on is None:
+        abort(404)
+    return render_template("investigations/decision_letter.html", case=case, labels=LABELS)
