@@ -232,9 +232,11 @@ def reminders_group():
               help="Sweep as of this local time instead of now.")
 @with_appcontext
 def reminders_run(as_of: str | None):
-    """Run one reminder sweep and print how many reminders it queued."""
+    """Run one reminder sweep (referral deadlines, then proposals waiting for approval)
+    and print how many reminders it queued."""
     from caseflow.core.db import local_zone, utcnow
     from caseflow.extensions import db
+    from caseflow.investigations.reminders import sweep_approvals
     from caseflow.referrals.reminders import sweep
 
     if as_of:
@@ -248,9 +250,15 @@ def reminders_run(as_of: str | None):
         now = utcnow()
     result = sweep(now=now)
     db.session.commit()
+    approvals = sweep_approvals(now)
+    db.session.commit()
+    # One line, the referral counts first: scripts read "N reminders queued (…)" from it.
     click.echo(f"{result.stages_sent} reminders queued ({result.stages_skipped} stale stages skipped, "
                f"{result.notifications} notifications, {result.emails} e-mails, "
-               f"{result.digests} digests)")
+               f"{result.digests} digests); "
+               f"{approvals.stages_sent} approval reminders queued "
+               f"({approvals.stages_skipped} stale stages skipped, "
+               f"{approvals.notifications} notifications, {approvals.emails} e-mails)")
 
 
 @click.group("outbox")

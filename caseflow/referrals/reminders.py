@@ -30,8 +30,10 @@ from caseflow.core.calendar.rules import WorkingCalendar
 from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date, local_zone
 from caseflow.core.notifications import services as notifications
-from caseflow.core.orgs.models import Organisation, User
-from caseflow.core.orgs.roles import Role
+from caseflow.core.notifications.reminders import (
+    Directory, DigestSection, register_digest_section, remind, send_digests,
+)
+from caseflow.core.orgs.models import User
 from caseflow.core.people.models import Person
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
@@ -107,37 +109,6 @@ def stages_for(*, state: str, due: date, registration_due: date | None, has_hand
     return sorted((s for s in stages if s.on <= today), key=lambda s: s.on)
 
 
-# -- recipients ---------------------------------------------------------------------------
-
-
-class Directory:
-    """Users and the organisation tree, loaded once per sweep."""
-
-    def __init__(self):
-        self.parent = dict(db.session.execute(sa.select(Organisation.id, Organisation.parent_id)).all())
-        self.supervisors_by_org: dict[int, list[User]] = {}
-        for user in db.session.scalars(sa.select(User).where(User.is_active_account)):
-            if user.has_role(Role.SUPERVISOR) and user.admin_role is None:
-                self.supervisors_by_org.setdefault(user.organisation_id, []).append(user)
-        self._users: dict[int, User] = {}
-
-    def supervisors_of(self, org_id: int) -> list[User]:
-        """The supervisors of the organisation, or of the nearest one above that has some."""
-        current = org_id
-        while current is not None:
-            if self.supervisors_by_org.get(current):
-                return self.supervisors_by_org[current]
-            current = self.parent.get(current)
-        return []
-
-    def user(self, user_id: int | None) -> User | None:
-        if user_id is None:
-            return None
-        if user_id not in self._users:
-            self._users[user_id] = db.session.get(User, user_id)
-        return self._users[user_id]
-
-
 # -- what the reminders say ------------------------------------------------------------------
 
 
@@ -168,18 +139,8 @@ for _kind in ("referral.registration_late", "referral.due_soon", "referral.due_t
     notifications.TEXTS[_kind] = (lambda k: lambda p: _sentence(k, p))(_kind)
 
 
-def _email(user: User, kind: str, params: dict, link: str) -> tuple[str, str]:
-    def render():
-        sentence = _sentence(kind, params)
-        subject = _("[caseflow] %(sentence)s", sentence=sentence)
-        body = "\n\n".join([
-            _("Dear %(name)s,", name=user.display_name), sentence,
-            _("Open the referral: %(link)s", link=link),
-            _("This message names the person only by pseudonym. Do not reply to it."),
-        ])
-        return f"{subject[:290]}\x00{body}"
-    subject, body = notifications.in_locale(user, render).split("\x00", 1)
-    return subject, body
+def _open_referral(link: str) -> str:
+    return _("Open the referral: %(link)s", link=link)
 
 
 # -- the sweep ----------------------------------------------------------------------------------
@@ -236,13 +197,14 @@ def sweep(*, now: datetime) -> SweepResult:
                 _emit(row, latest, suffix, today=today, now=now, directory=directory,
                       base_url=base_url, calendar=calendar, result=result)
     if local_zone() and now.astimezone(local_zone()).hour >= get_setting("digest_hour"):
-        _digests(today=today, now=now, directory=directory, base_url=base_url, result=result)
+        digests = send_digests(directory=directory, today=today, now=now, base_url=base_url)
+        result.digests += digests
+        result.emails += digests
     return result
 
 
 def _emit(row, stage: Stage, suffix: str, *, today: date, now: datetime, directory: Directory,
           base_url: str, calendar: WorkingCalendar, result: SweepResult) -> None:
-    link = f"{base_url}/referrals/{row.id}"
     params = {"number": row.number, "pseudonym": row.pseudonym, "due": row.reply_due_on.isoformat(),
               "registration_due": row.registration_due_on.isoformat() if row.registration_due_on else ""}
     supervisors = directory.supervisors_of(row.receiver_org_id)
@@ -269,61 +231,48 @@ def _emit(row, stage: Stage, suffix: str, *, today: date, now: datetime, directo
         if user is None or (user.id, kind) in seen or not user.is_active_account:
             continue
         seen.add((user.id, kind))
-        notifications.notify(user, kind=kind, params=params, link=f"/referrals/{row.id}", now=now)
         result.notifications += 1
-        is_supervisor_stage = user in supervisors and stage.family in DIGESTABLE
-        if is_supervisor_stage and user.email_preference == "digest":
-            continue  # the daily digest carries it
-        subject, body = _email(user, kind, params, link)
-        if notifications.queue_email(dedupe_key=f"referral:{row.id}:{stage.name}{suffix}:{user.id}:{kind}",
-                                     user=user, subject=subject, body=body, now=now):
+        if remind(user, kind=kind, params=params, path=f"/referrals/{row.id}", base_url=base_url,
+                  dedupe_key=f"referral:{row.id}:{stage.name}{suffix}:{user.id}:{kind}",
+                  open_line=_open_referral,
+                  digestable=user in supervisors and stage.family in DIGESTABLE, now=now):
             result.emails += 1
 
 
-def _digests(*, today: date, now: datetime, directory: Directory, base_url: str,
-             result: SweepResult) -> None:
-    """One e-mail a day for each supervisor who chose the digest and has something overdue
-    or due within 3 days in their organisation."""
-    from caseflow.core.orgs.services import subtree_ids
+# -- the daily digest's part ---------------------------------------------------------------
 
+
+def _digest_items(user: User, org_ids: frozenset[int], today: date):
+    """Open referrals of the supervisor's organisation overdue or due within 3 days."""
     from caseflow.referrals.queries import ATTENTION_DAYS
 
-    horizon = today + timedelta(days=ATTENTION_DAYS)
-    for users in directory.supervisors_by_org.values():
-        for user in users:
-            if user.email_preference != "digest":
-                continue
-            items = db.session.execute(
-                sa.select(Referral.id, Referral.number, Referral.reply_due_on, Person.pseudonym)
-                .join(Person, Person.id == Referral.person_id)
-                .where(Referral.receiver_org_id.in_(subtree_ids(user.organisation_id)),
-                       OPEN_LITERAL,
-                       Referral.reply_due_on <= horizon)
-                .order_by(Referral.reply_due_on).limit(200)).all()
-            if not items or not notifications.claim_digest(recipient_id=user.id, day=today,
-                                                           items=len(items), now=now):
-                continue
+    return db.session.execute(
+        sa.select(Referral.id, Referral.number, Referral.reply_due_on, Person.pseudonym)
+        .join(Person, Person.id == Referral.person_id)
+        .where(Referral.receiver_org_id.in_(org_ids), OPEN_LITERAL,
+               Referral.reply_due_on <= today + timedelta(days=ATTENTION_DAYS))
+        .order_by(Referral.reply_due_on).limit(200)).all()
 
-            def render(items=items, user=user):
-                lines = []
-                for item in items:
-                    left = (item.reply_due_on - today).days
-                    state = (ngettext("%(num)d day overdue", "%(num)d days overdue", -left) if left < 0
-                             else _("due today") if left == 0
-                             else ngettext("%(num)d day left", "%(num)d days left", left))
-                    lines.append(f"- {item.number} {item.pseudonym} · {item.reply_due_on.isoformat()} · "
-                                 f"{state} · {base_url}/referrals/{item.id}")
-                subject = ngettext("[caseflow] Daily digest: %(num)d referral needs attention",
-                                   "[caseflow] Daily digest: %(num)d referrals need attention", len(items))
-                body = "\n\n".join([_("Dear %(name)s,", name=user.display_name),
-                                    ngettext("Referrals of your organisation overdue or due within %(num)d day:",
-                                             "Referrals of your organisation overdue or due within %(num)d days:",
-                                             ATTENTION_DAYS),
-                                    "\n".join(lines),
-                                    _("This message names the person only by pseudonym. Do not reply to it.")])
-                return f"{subject}\x00{body}"
-            subject, body = notifications.in_locale(user, render).split("\x00", 1)
-            if notifications.queue_email(dedupe_key=f"digest:{user.id}:{today.isoformat()}", user=user,
-                                         subject=subject, body=body, now=now):
-                result.digests += 1
-                result.emails += 1
+
+def _digest_heading() -> str:
+    from caseflow.referrals.queries import ATTENTION_DAYS
+
+    return ngettext("Referrals of your organisation overdue or due within %(num)d day:",
+                    "Referrals of your organisation overdue or due within %(num)d days:",
+                    ATTENTION_DAYS)
+
+
+def _digest_line(item, today: date, base_url: str) -> str:
+    left = (item.reply_due_on - today).days
+    state = (ngettext("%(num)d day overdue", "%(num)d days overdue", -left) if left < 0
+             else _("due today") if left == 0
+             else ngettext("%(num)d day left", "%(num)d days left", left))
+    return (f"- {item.number} {item.pseudonym} · {item.reply_due_on.isoformat()} · "
+            f"{state} · {base_url}/referrals/{item.id}")
+
+
+register_digest_section(DigestSection(
+    name="referrals", collect=_digest_items, heading=_digest_heading, line=_digest_line,
+    subject=lambda count: ngettext("[caseflow] Daily digest: %(num)d referral needs attention",
+                                   "[caseflow] Daily digest: %(num)d referrals need attention",
+                                   count)))
