@@ -36,6 +36,8 @@ class Access:
     right: Callable | None = None
     #: The record is one user's own (a notification): nobody above sees it either.
     personal: bool = False
+    #: Whether a user of the organisation above may use it (not: work reserved to a team).
+    above: bool = True
 
 
 ACCESS: dict[str, Access] = {
@@ -167,6 +169,47 @@ ACCESS.update({
 })
 
 
+NOT_CASES = (*ADMINS, R.PARTNER_WORKER)
+
+
+def _case_rule(method, path, *, data=None, above=True):
+    """A case's page or action: its handler may, a street federation that did not refer it
+    may not, the district federation that referred it may see it."""
+    return Access(method, path, allowed=(R.PROSECUTOR,), denied=NOT_CASES,
+                  wrong_org=lambda t: t.outsider, right=lambda t: t.receiver, data=data or {},
+                  above=above)
+
+
+ACCESS.update({
+    "investigations.index": Access("GET", lambda t: "/cases", allowed=CASE_WORKERS, denied=NOT_CASES),
+    "investigations.approvals": Access("GET", lambda t: "/cases/approvals", allowed=(R.SUPERVISOR,),
+                                       denied=(*NOT_CASES, R.FEDERATION_OFFICER, R.PROSECUTOR),
+                                       right=lambda t: t.proc_supervisor),
+    "investigations.new": Access("GET", lambda t: "/cases/new", allowed=(R.PROSECUTOR,),
+                                 denied=(*NOT_CASES, R.FEDERATION_OFFICER)),
+    "investigations.show": _case_rule("GET", lambda t: f"/cases/{t.case.id}"),
+    "investigations.household": _case_rule("GET", lambda t: f"/cases/{t.open_case.id}/household"),
+    "investigations.report": _case_rule("GET", lambda t: f"/cases/{t.case.id}/report"),
+    "investigations.decision_letter": _case_rule("GET", lambda t: f"/cases/{t.case.id}/decision-letter"),
+    "investigations.document": _case_rule(
+        "GET", lambda t: f"/cases/{t.open_case.id}/documents/{t.case_document.id}"),
+    "investigations.correct_visit": _case_rule(
+        "GET", lambda t: f"/cases/{t.open_case.id}/visits/{t.visit.id}/correct", above=False),
+    "investigations.void_visit": _case_rule(
+        "POST", lambda t: f"/cases/{t.open_case.id}/visits/{t.visit.id}/void"),
+    "investigations.start_investigation": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/investigation"),
+    "investigations.change_team": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/team"),
+    "investigations.add_visit": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/visits"),
+    "investigations.save_household": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/household"),
+    "investigations.save_member": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/household/members"),
+    "investigations.propose": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/proposal"),
+    "investigations.review": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/review"),
+    "investigations.decide": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/decision"),
+    "investigations.pay": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/payment"),
+    "investigations.add_document": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/documents"),
+})
+
+
 @dataclass
 class Targets:
     org: object
@@ -181,6 +224,43 @@ class Targets:
     replied: object = None
     attachment: object = None
     notification: object = None
+    proc_supervisor: object = None
+    case: object = None
+    open_case: object = None
+    visit: object = None
+    case_document: object = None
+
+
+def _aid_cases(world, cast, clock):
+    """A paid case and one under investigation (with a visit, a household and a
+    document), both opened from referrals the district federation sent."""
+    from caseflow.investigations import services as case_services
+
+    world.procuratorate.aid_case_prefix = "测检救"
+    now, today = clock.now, clock.now.date()
+    cases = []
+    for _ in range(2):
+        case = case_services.open_case(
+            actor=cast.prosecutor, now=now, referral=cast.registered(now), handler=cast.prosecutor,
+            data=case_services.CaseInput(summary="申请", application_received_on=today))
+        case_services.start_investigation(case, actor=cast.prosecutor, now=now, plan="走访",
+                                          members=[cast.prosecutor, cast.officer])
+        cases.append(case)
+    paid, open_case = cases
+    case_services.propose(paid, actor=cast.prosecutor, now=now, data=case_services.ProposalInput(
+        findings="属实", amount="1000", reasons="困难"))
+    case_services.review(paid, actor=cast.proc_supervisor, now=now, outcome="approve", comment=None)
+    case_services.decide(paid, actor=cast.prosecutor, now=now, amount="1000", decided_on=today)
+    case_services.record_payment(paid, actor=cast.prosecutor, now=now, amount="1000", paid_on=today,
+                                 method="bank_transfer")
+    visit = case_services.record_visit(open_case, actor=cast.prosecutor, now=now, data=case_services.VisitInput(
+        visited_on=today, place_kind="home", address="某社区", visitor_ids=[cast.prosecutor.id],
+        met="本人", notes="困难"))
+    case_services.save_household(open_case, actor=cast.prosecutor, now=now,
+                                 data=case_services.HouseholdInput(medical_costs="100"), expected_version=None)
+    document = case_services.add_document(open_case, actor=cast.prosecutor, now=now,
+                                          filename="申请书.pdf", data=b"%PDF-1.4 application")
+    return paid, open_case, visit, document
 
 
 @pytest.fixture
@@ -209,10 +289,12 @@ def targets(world, app, tmp_path, clock):
 
     db.session.flush()
     notification = db.session.scalars(sa.select(Notification)).one()
+    case, open_case, visit, case_document = _aid_cases(world, cast, clock)
     yield Targets(org=world.street_a, user=user, person=person, owner=owner, outsider=outsider,
                   sender=cast.officer, receiver=cast.prosecutor, referral=referral,
                   draft=cast.draft(clock.now), replied=replied, attachment=attachment,
-                  notification=notification)
+                  notification=notification, proc_supervisor=cast.proc_supervisor, case=case,
+                  open_case=open_case, visit=visit, case_document=case_document)
     app.config["CASEFLOW_ATTACHMENT_DIR"] = None
 
 
@@ -267,7 +349,7 @@ def test_user_of_another_organisation_gets_403(client, login_as, targets, endpoi
     assert 'data-testid="forbidden"' in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("endpoint", [e for e in WRONG_ORG if not ACCESS[e].personal])
+@pytest.mark.parametrize("endpoint", [e for e in WRONG_ORG if not ACCESS[e].personal and ACCESS[e].above])
 def test_user_of_the_organisation_above_gets_the_record(client, login_as, world, targets, endpoint):
     rule = ACCESS[endpoint]
     district_officer = factories.make_user(world, roles={R.FEDERATION_OFFICER}, org=world.federation)
