@@ -55,6 +55,9 @@ LATER_PAGES = {
                                        "proc.head"}),
     "referrals.attention": ("/referrals/attention", {"fed.head", "proc.head"}),
     "notifications.outbox": ("/admin/outbox", {"sysadmin"}),
+    "investigations.index": ("/cases", {"fed.officer", "fed.minzu", "fed.head", "prosecutor",
+                                        "proc.head"}),
+    "investigations.approvals": ("/cases/approvals", {"proc.head"}),
 }
 DISPLAY_NAMES = {username: display for username, display, _org, _roles in USERS}
 ADMINISTRATORS = {"sysadmin", "secadmin", "auditadmin"}
