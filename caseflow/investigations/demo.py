@@ -272,7 +272,7 @@ class _DemoCases:
                 "城市低保的户籍条件；户籍地因其常年不在当地居住，也未纳入农村低保。"),
             other_help="街道为两个孩子申请了教育资助（学杂费减免）；社区逢年过节走访慰问。"),
             members=[
-                M(pseudonym="小雨", relation="本人（申请人）", birth_date=date(1985, 3, 12),
+                M(pseudonym="小雨", relation="本人（申请人）", is_applicant=True,
                   work="无业（因病无法工作）", monthly_income="0.00",
                   health="严重脊柱疾病，行走困难，需长期治疗", disability="肢体功能受限"),
                 M(pseudonym="小雨之女", relation="女儿", real_name="王子涵",
@@ -356,7 +356,7 @@ class _DemoCases:
                 "出院后视家庭收入情况可再申请。"),
             other_help="民族街妇联已协助申请临时救助，尚在审批中。"),
             members=[
-                M(pseudonym="阿兰", relation="本人（申请人）", birth_date=date(1989, 5, 17),
+                M(pseudonym="阿兰", relation="本人（申请人）", is_applicant=True,
                   work="服装店营业员（受伤后停工）", monthly_income="0.00",
                   health="颅脑损伤术后，住院治疗中"),
                 M(pseudonym="阿兰之母", relation="母亲", real_name="徐桂芝", age_years=68,

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    DateField, FieldList, FormField, HiddenField, IntegerField, RadioField, SelectField, StringField,
+    BooleanField, DateField, FieldList, FormField, HiddenField, IntegerField, RadioField, SelectField, StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -58,11 +58,11 @@ class VisitForm(FlaskForm):
     version = HiddenField()
     visited_on = DateField(_l("Date of the visit"), validators=[Optional()])
     place_kind = SelectField(_l("Place"), choices=_choices(PLACE_LABELS, blank=_l("(choose)")))
-    address = StringField(_l("Address"), validators=[Length(max=300)])
+    address = StringField(_l("Address visited"), validators=[Length(max=300)])
     visitor_ids = MultiCheckboxField(_l("Who went"), coerce=int, choices=[])
     other_visitors = StringField(_l("Others who went"), validators=[Optional(), Length(max=300)])
     met = TextAreaField(_l("Who was met"), validators=[Length(max=2000)], render_kw={"rows": 2})
-    notes = TextAreaField(_l("Notes"), validators=[Length(max=10000)], render_kw={"rows": 5})
+    notes = TextAreaField(_l("What the visit found"), validators=[Length(max=10000)], render_kw={"rows": 5})
     attachment = FileField(_l("Attachment"), description=_l("PDF, JPEG or PNG, at most 10 MB."))
     reason = StringField(_l("What the correction is for"), validators=[Optional(), Length(max=500)])
 
@@ -77,18 +77,20 @@ class HouseholdForm(FlaskForm):
     schooling_costs = StringField(_l("Schooling costs per month (yuan)"))
     housing_costs = StringField(_l("Housing costs per month (yuan)"))
     other_costs = StringField(_l("Other costs per month (yuan)"))
-    income_lost = StringField(_l("Income lost because of the crime, per month (yuan)"))
+    income_lost = StringField(_l("Income lost to the crime, per month (yuan)"))
     qualifies_minimum_allowance = RadioField(
         _l("Qualifies for the minimum living allowance"),
         choices=[SelectChoice("", _l("Not assessed")), SelectChoice("yes", _l("Yes")),
                  SelectChoice("no", _l("No"))], default="")
-    minimum_allowance_reason = TextAreaField(_l("Why"), validators=[Length(max=2000)], render_kw={"rows": 2})
+    minimum_allowance_reason = TextAreaField(_l("Why it does or does not qualify"), validators=[Length(max=2000)], render_kw={"rows": 2})
     other_help = TextAreaField(_l("Other help already received"), validators=[Length(max=2000)],
                                render_kw={"rows": 2})
 
 
 class MemberForm(FlaskForm):
     member_id = HiddenField()
+    is_applicant = BooleanField(_l("This member is the applicant herself"),
+                                description=_l("Her own record is used; name and ID need not be entered again."))
     pseudonym = StringField(_l("Pseudonym"), validators=[Length(max=60)])
     relation = StringField(_l("Relation to the applicant"), validators=[Length(max=40)])
     real_name = StringField(_l("Real name"), validators=[Optional(), Length(max=60)])
@@ -127,9 +129,9 @@ class ProposalForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     outcome = RadioField(_l("Review"), choices=[
-        SelectChoice("approve", _l("Approve")), SelectChoice("return", _l("Return for more work")),
+        SelectChoice("approve", _l("Approve")), SelectChoice("return", _l("Return for further investigation")),
         SelectChoice("reject", _l("Reject"))])
-    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)], render_kw={"rows": 2},
+    comment = TextAreaField(_l("Review comment"), validators=[Length(max=2000)], render_kw={"rows": 2},
                             description=_l("Required to reject or return."))
 
 

@@ -73,7 +73,7 @@ class PlaceKind(str, enum.Enum):
 PLACE_LABELS = {
     PlaceKind.STREET_OFFICE: _l("Street office"),
     PlaceKind.COMMUNITY: _l("Community"),
-    PlaceKind.HOME: _l("Home"),
+    PlaceKind.HOME: _l("The family's home"),
     PlaceKind.HOSPITAL: _l("Hospital"),
     PlaceKind.SCHOOL: _l("School"),
     PlaceKind.EMPLOYER: _l("Employer"),
@@ -441,6 +441,7 @@ class HouseholdMember(TimestampMixin, db.Model):
                            name="age_possible"),
         sa.CheckConstraint("monthly_income IS NULL OR monthly_income >= 0", name="income_not_negative"),
         sa.CheckConstraint("NOT is_minor OR age_years < 18", name="minor_under_18"),
+        sa.UniqueConstraint("assessment_id", "person_id", name="uq_household_members_person"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

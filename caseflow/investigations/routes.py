@@ -396,7 +396,8 @@ def save_member(case_id: int):
                     resident_id=form.resident_id.data, age_years=form.age_years.data,
                     schooling=form.schooling.data, work=form.work.data,
                     monthly_income=form.monthly_income.data, income_source=form.income_source.data,
-                    health=form.health.data, disability=form.disability.data)))
+                    health=form.health.data, disability=form.disability.data,
+                    is_applicant=bool(form.is_applicant.data))))
         except DomainError as error:
             _refused(form, error)
         else:

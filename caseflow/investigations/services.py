@@ -34,7 +34,7 @@ from caseflow.referrals import attachments
 
 register(SettingSpec(
     key="aid_amount_maximum",
-    label=_l("Judicial aid amount: maximum (yuan)"),
+    label=_l("Maximum judicial aid amount (yuan)"),
     help=_l("No proposal, decision or payment may exceed this amount."),
     minimum=1, maximum=10_000_000, config_default="CASEFLOW_AID_AMOUNT_MAXIMUM", fallback=200_000,
 ))
@@ -141,7 +141,11 @@ def _state_change(func):
     @wraps(func)
     def wrapper(*args, **kwargs):
         with db.session.no_autoflush:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+        # Two supervisors approving at once: the second UPDATE finds the version changed,
+        # and hears so as a Conflict instead of a server error at commit.
+        _flush_versioned()
+        return result
     return wrapper
 
 
@@ -538,6 +542,8 @@ class MemberInput:
     income_source: str | None = None
     health: str | None = None
     disability: str | None = None
+    #: The member is the applicant herself: her existing record, not a new person.
+    is_applicant: bool = False
 
 
 def _age(data: MemberInput, today: date) -> int:
@@ -555,13 +561,13 @@ def _age(data: MemberInput, today: date) -> int:
                                      n=OLDEST_AGE), field="birth_date")
         if data.age_years is not None and data.age_years != age:
             raise ValidationFailed(
-                _("The age (%(age)d) does not match the birth date (%(computed)d years today).",
+                _("The age (%(age)d) does not match the birth date, which gives %(computed)d today.",
                   age=data.age_years, computed=age), field="age_years")
         return age
     if data.age_years is None:
         raise ValidationFailed(_("Enter the age or the birth date."), field="age_years")
     if not 0 <= data.age_years <= OLDEST_AGE:
-        raise ValidationFailed(_("An age is between 0 and %(n)d.", n=OLDEST_AGE), field="age_years")
+        raise ValidationFailed(_("The age must be between 0 and %(n)d.", n=OLDEST_AGE), field="age_years")
     return data.age_years
 
 
@@ -582,22 +588,31 @@ def save_member(case: AidCase, *, actor, now: datetime, data: MemberInput,
     if member is not None and member.assessment_id != assessment.id:
         raise NotAllowed(_("That household member belongs to another case."))
     today = local_date(now)
+    is_applicant = data.is_applicant or (member is not None and member.person_id == case.applicant_id)
+    if is_applicant:
+        if member is None and any(m.person_id == case.applicant_id for m in assessment.members):
+            raise Conflict(_("The applicant is already a member of this household."))
+        if data.birth_date is None and data.age_years is None:
+            # Her age comes from her own record; the form need not repeat it.
+            data.birth_date = people.read_identity(case.applicant).birth_date
     relation = _text(data.relation, "relation", _("Say how this member is related to the applicant."))
     age = _age(data, today)
     income = parse_optional_amount(data.monthly_income, field_name="monthly_income")
     identity = people.Identity(real_name=data.real_name, birth_date=data.birth_date,
                                resident_id=data.resident_id)
     if member is None:
-        person = people.record_person(actor=actor, now=now, pseudonym=data.pseudonym,
-                                      identity=identity, organisation=case.organisation)
+        person = case.applicant if is_applicant else people.record_person(
+            actor=actor, now=now, pseudonym=data.pseudonym, identity=identity,
+            organisation=case.organisation)
         member = HouseholdMember(person_id=person.id, created_at=now)
         assessment.members.append(member)
         before = {}
     else:
         person = member.person
-        current = people.read_identity(person)
-        identity.gender, identity.phone, identity.address = current.gender, current.phone, current.address
-        people.update_person(person, actor=actor, now=now, pseudonym=data.pseudonym, identity=identity)
+        if not is_applicant:  # the applicant's identity is edited on her own record
+            current = people.read_identity(person)
+            identity.gender, identity.phone, identity.address = current.gender, current.phone, current.address
+            people.update_person(person, actor=actor, now=now, pseudonym=data.pseudonym, identity=identity)
         before = _member_snapshot(member)
     member.relation, member.age_years, member.is_minor = relation, age, age < people.ADULT_AGE
     member.schooling, member.work = _optional(data.schooling), _optional(data.work)
@@ -677,7 +692,7 @@ def review(case: AidCase, *, actor, now: datetime, outcome: str, comment: str | 
              _("A supervisor of the procuratorate reviews the proposal."))
     comment = _optional(comment)
     if outcome not in {o.value for o in ReviewOutcome}:
-        raise ValidationFailed(_("Choose approve, reject or return."), field="outcome")
+        raise ValidationFailed(_("Choose approve, return or reject."), field="outcome")
     if outcome != ReviewOutcome.APPROVE.value and comment is None:
         raise ValidationFailed(_("Say why the proposal is rejected or returned."), field="comment")
     case.review_comment = comment

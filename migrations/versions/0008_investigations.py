@@ -185,6 +185,7 @@ def upgrade():
     sa.CheckConstraint('monthly_income IS NULL OR monthly_income >= 0', name=op.f('ck_household_members_income_not_negative')),
     sa.ForeignKeyConstraint(['assessment_id'], ['household_assessments.id'], name=op.f('fk_household_members_assessment_id_household_assessments')),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_household_members_person_id_persons')),
+    sa.UniqueConstraint('assessment_id', 'person_id', name=op.f('uq_household_members_person')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_household_members'))
     )
     with op.batch_alter_table('household_members', schema=None) as batch_op:

@@ -111,9 +111,10 @@ def test_xiaoyus_case_tells_the_story_and_the_demo_loads_once(app, db, clock):
     mother = members["婆婆"]
     assert mother.age_years > 80 and not mother.is_minor
     assert mother.monthly_income == YUAN("2000.00") and mother.income_source == "养老金"
-    # Her own identity stays in the referral's record; the members' are sealed in new ones.
-    assert herself.person_id != case.applicant_id
-    assert all(m.person.organisation_id == case.organisation_id for m in household.members)
+    # She is a member through her own record; the others' identities are sealed in new ones.
+    assert herself.person_id == case.applicant_id
+    assert all(m.person.organisation_id == case.organisation_id for m in household.members
+               if m.person_id != case.applicant_id)
 
     # The figures, exact to the fen.
     assert household.income_lost == YUAN("3200.00")
