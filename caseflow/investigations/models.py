@@ -253,6 +253,14 @@ class AidCase(TimestampMixin, db.Model):
     def state_enum(self) -> CaseState:
         return CaseState(self.state)
 
+    @property
+    def current_measures(self) -> list[RecommendedMeasure]:
+        """The measures of the current proposal (a returned proposal's are dropped); for a
+        rejected case, what was rejected."""
+        if self.state == CaseState.REJECTED.value:
+            return list(self.measures)
+        return [m for m in self.measures if m.state != MeasureState.DROPPED.value]
+
     def __repr__(self) -> str:
         return f"<AidCase {self.id} {self.number} {self.state}>"
 

@@ -674,10 +674,14 @@ def propose(case: AidCase, *, actor, now: datetime, data: ProposalInput) -> AidC
     case.findings, case.proposed_amount, case.proposal_reasons = findings, amount, reasons
     case.proposed_by_id, case.proposed_at = actor.id, now
     case.reviewed_by_id, case.reviewed_at = None, None
-    case.measures = [m for m in case.measures if m.state != MeasureState.RECOMMENDED.value] + [
+    # A returned proposal's measures are kept, dropped, beside the new ones: nothing is deleted.
+    for old in case.measures:
+        if old.state == MeasureState.RECOMMENDED.value:
+            old.state = MeasureState.DROPPED.value
+    case.measures.extend(
         RecommendedMeasure(kind=measure.kind, agency_id=measure.agency.id if measure.agency else None,
                            details=_optional(measure.details), state=MeasureState.RECOMMENDED.value)
-        for measure in data.measures]
+        for measure in data.measures)
     _move(case, CaseState.PROPOSED, actor=actor, now=now, kind=CaseEventKind.PROPOSED, text=reasons,
           data={"amount": amount, "measures": [m.kind for m in data.measures]})
     return case

@@ -859,7 +859,8 @@ def test_a_returned_proposal_goes_back_to_investigating(cast, db, clock, world):
     [audit] = audit_rows(db, row, "aid_case.returned")
     assert audit.actor_id == cast.proc_supervisor.id and audit.reason == "请补充子女就学费用"
     assert audit.before == {"state": "proposed"} and audit.after == {"state": "investigating"}
-    # The team works on and proposes again; the new measures replace the old ones.
+    # The team works on and proposes again; the new measures replace the old ones, which
+    # are kept, dropped, not deleted.
     services.record_visit(row, actor=cast.officer, now=later,
                           data=visit_input(cast, place_kind="school"))
     services.propose(row, actor=cast.prosecutor, now=later, data=proposal_input(
@@ -867,7 +868,9 @@ def test_a_returned_proposal_goes_back_to_investigating(cast, db, clock, world):
         measures=[services.MeasureInput(kind="skills_training", agency=world.federation)]))
     row = _reloaded(db, row)
     assert row.state == "proposed" and row.proposed_amount == Decimal("32000.00")
-    assert [(m.kind, m.state) for m in row.measures] == [("skills_training", "recommended")]
+    assert [(m.kind, m.state) for m in row.measures] == [("counselling", "dropped"),
+                                                          ("skills_training", "recommended")]
+    assert [m.kind for m in row.current_measures] == ["skills_training"]
     assert len(audit_rows(db, row, "aid_case.proposed")) == 2
 
 
