@@ -14,6 +14,12 @@ from caseflow.investigations import models as _investigation_models  # noqa: F40
 from caseflow.investigations import services as _investigation_services  # noqa: F401
 from caseflow.investigations import jobs as _investigation_jobs  # noqa: F401
 from caseflow.investigations import demo as _investigation_demo  # noqa: F401
+from caseflow.assistance import models as _assistance_models  # noqa: F401
+from caseflow.assistance import services as _assistance_services  # noqa: F401
+from caseflow.assistance import jobs as _assistance_jobs  # noqa: F401
+from caseflow.assistance import demo as _assistance_demo  # noqa: F401
+from caseflow.training import models as _training_models  # noqa: F401
+from caseflow.training import demo as _training_demo  # noqa: F401
 
 
 def init_domains(app: Flask) -> None:
@@ -48,3 +54,18 @@ def init_domains(app: Flask) -> None:
                              "new", "show", "household", "correct_visit", "report", "decision_letter"))))
     add_nav_item(NavItem("investigations.approvals", _l("Awaiting approval"),
                          case_policy.can_review_queue))
+    from caseflow.assistance import policy as assistance_policy
+    from caseflow.assistance.routes import bp as assistance_bp, case_section
+    from caseflow.investigations.routes import CASE_SECTIONS
+
+    app.register_blueprint(assistance_bp)
+    if case_section not in CASE_SECTIONS:
+        CASE_SECTIONS.append(case_section)
+    add_nav_item(NavItem("assistance.index", _l("Assistance"), assistance_policy.can_list_assistance,
+                         tuple(f"assistance.{name}" for name in ("new", "show", "item"))))
+    from caseflow.training import policy as training_policy
+    from caseflow.training.routes import bp as training_bp
+
+    app.register_blueprint(training_bp)
+    add_nav_item(NavItem("training.index", _l("Joint training"), training_policy.can_list_sessions,
+                         tuple(f"training.{name}" for name in ("new", "show", "edit", "report"))))

@@ -47,6 +47,11 @@ def _upload(form, name="attachment"):
     return None
 
 
+#: Sections that later modules add to the case page (the assistance that followed), added
+#: by the domains: each is (user, case) -> Markup or None.
+CASE_SECTIONS: list = []
+
+
 def referral_links(user, referral) -> list[tuple[str, str, str]]:
     """On a referral's page: the case it opened, or the button to open one."""
     case = services.case_for_referral(referral) if referral.state != "draft" else None
@@ -197,6 +202,7 @@ def _detail(case: AidCase, status: int = 200, **forms):
             {uid for v in visits for uid in v.visitor_ids})))},
         investigation_form=investigation_form, team_form=team_form, visit_form=visit_form,
         referral_policy_view=referral_policy.can_view_referral,
+        sections=[html for section in CASE_SECTIONS if (html := section(current_user, case))],
         proposal_form=_proposal_form(case, forms.get("proposal_form")),
         review_form=forms.get("review_form") or ReviewForm(),
         decision_form=forms.get("decision_form") or DecisionForm(

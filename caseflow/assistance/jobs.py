@@ -1,0 +1,1 @@
+"""Scheduled jobs of the assistance package (filled in by the reminder work of issue 6)."""

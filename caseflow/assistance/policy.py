@@ -1,0 +1,88 @@
+"""Who may see and do what with an assistance plan and its items.
+
+The plan belongs to the federation organisation that runs it (and those above). The
+procuratorate sees the plans opened from its aid cases. A partner agency's workers see
+only the items sent to their agency, with the pseudonym only, unless the item needs the
+identity (legal aid). Administrators see none of it."""
+from __future__ import annotations
+
+from caseflow.core.orgs.policy import can_work_on_cases, visible_organisation_ids
+from caseflow.core.orgs.roles import OrganisationKind, Role
+
+OFFICER_ROLES = (Role.FEDERATION_OFFICER, Role.SUPERVISOR)
+CASE_ROLES = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
+
+
+def _case_worker(user) -> bool:
+    return can_work_on_cases(user) and user.has_role(*CASE_ROLES)
+
+
+def _partner_worker(user) -> bool:
+    return can_work_on_cases(user) and user.has_role(Role.PARTNER_WORKER)
+
+
+def can_list_assistance(user) -> bool:
+    return _case_worker(user) or _partner_worker(user)
+
+
+def can_open_plan(user) -> bool:
+    return (_case_worker(user) and user.has_role(*OFFICER_ROLES)
+            and user.organisation.kind == OrganisationKind.FEDERATION.value)
+
+
+def runs_plan(user, plan) -> bool:
+    """Of the organisation running the plan (or above), or its officer."""
+    return _case_worker(user) and (plan.organisation_id in visible_organisation_ids(user)
+                                   or plan.officer_id == user.id)
+
+
+def sees_through_aid_case(user, plan) -> bool:
+    """The procuratorate of the aid case the plan came from."""
+    return (_case_worker(user) and plan.aid_case is not None
+            and plan.aid_case.organisation_id in visible_organisation_ids(user))
+
+
+def can_view_plan(user, plan) -> bool:
+    return runs_plan(user, plan) or sees_through_aid_case(user, plan)
+
+
+def can_manage_plan(user, plan) -> bool:
+    """Add items, send them, change them, close the plan: those running it."""
+    return plan.is_open and runs_plan(user, plan) and user.has_role(*OFFICER_ROLES)
+
+
+def is_provider_of(user, item) -> bool:
+    """A worker of the agency the item was sent to (a partner, or the federation itself
+    when it gives the help)."""
+    return (can_work_on_cases(user) and item.state != "planned"
+            and item.provider_org_id in visible_organisation_ids(user)
+            and user.has_role(Role.PARTNER_WORKER, *OFFICER_ROLES))
+
+
+def can_view_item(user, item) -> bool:
+    return is_provider_of(user, item) or can_view_plan(user, item.plan)
+
+
+def can_manage_item(user, item) -> bool:
+    return can_manage_plan(user, item.plan) or (item.officer_id == user.id and item.plan.is_open)
+
+
+def can_respond(user, item) -> bool:
+    """Accept or decline: the provider's workers, while the item waits for them."""
+    return item.state == "sent" and is_provider_of(user, item)
+
+
+def can_record_session(user, item) -> bool:
+    return item.state in ("accepted", "active") and (
+        is_provider_of(user, item) or can_manage_item(user, item))
+
+
+def can_update_legal_matter(user, item) -> bool:
+    return item.kind == "legal_aid" and item.state not in ("declined", "cancelled") and (
+        is_provider_of(user, item) or can_manage_item(user, item))
+
+
+def can_see_identity_for_item(user, item) -> bool:
+    """A provider sees the identity of the beneficiary only when the item needs it."""
+    return item.needs_identity and item.state in ("accepted", "active", "completed") \
+        and is_provider_of(user, item)

@@ -1,0 +1,310 @@
+"""Assistance pages: thin handlers that load, authorize, validate, call one service."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from wtforms.fields.choices import SelectChoice
+
+from caseflow.assistance import policy, queries, services
+from caseflow.assistance.forms import (
+    CloseForm, ConfirmForm, FrequencyForm, ItemFilterForm, ItemForm, LegalForm, OutcomeForm, PlanFilterForm,
+    PlanForm, ReasonForm, SessionForm,
+)
+from caseflow.assistance.models import (
+    FREQUENCY_LABELS, ITEM_KIND_LABELS, ITEM_STATE_LABELS, PLAN_STATE_LABELS, AssistancePlan, ServiceItem,
+)
+from caseflow.core.db import local_date
+from caseflow.core.errors import DomainError
+from caseflow.core.orgs.models import Organisation, User
+from caseflow.core.orgs.policy import visible_organisation_ids
+from caseflow.core.orgs.roles import Role
+from caseflow.core.people.models import Person
+from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.extensions import db
+
+bp = Blueprint("assistance", __name__, url_prefix="/assistance", template_folder="templates")
+WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR, Role.PARTNER_WORKER)
+OFFICERS = (Role.FEDERATION_OFFICER, Role.SUPERVISOR)
+LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
+    "kind": ITEM_KIND_LABELS, "state": ITEM_STATE_LABELS, "frequency": FREQUENCY_LABELS,
+    "plan_state": PLAN_STATE_LABELS}.items()}
+
+
+def _refused(form, error: DomainError) -> None:
+    if not attach_error(form, error):
+        flash(error.message, "danger")
+
+
+# -- lists -------------------------------------------------------------------------------
+
+
+@bp.get("")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def index():
+    today = local_date(g.now)
+    page = request.args.get("page", 1, type=int)
+    if current_user.has_role(Role.PARTNER_WORKER) and not current_user.has_role(*policy.CASE_ROLES):
+        form = ItemFilterForm(request.args)
+        rows, has_next = queries.page_of(queries.provider_items(current_user, state=form.state.data or ""), page)
+        return render_template("assistance/provider_items.html", rows=rows, has_next=has_next, page=page,
+                               form=form, labels=LABELS, today=today)
+    form = PlanFilterForm(request.args)
+    rows, has_next = queries.page_of(queries.plan_list(
+        current_user, state=form.state.data if form.state.data is not None else "open",
+        overdue=form.overdue.data == "y", q=form.q.data or "", today=today), page)
+    return render_template("assistance/index.html", rows=rows, has_next=has_next, page=page, form=form,
+                           labels=LABELS, today=today,
+                           overdue=queries.overdue_plan_ids([p.id for p in rows], today),
+                           can_open=policy.can_open_plan(current_user))
+
+
+# -- plans ---------------------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(policy.can_open_plan, roles=OFFICERS)
+def new():
+    form = PlanForm()
+    people = db.session.scalars(sa.select(Person).where(
+        Person.organisation_id.in_(visible_organisation_ids(current_user)), Person.is_minor.is_(False))
+        .order_by(Person.pseudonym_pinyin).limit(500)).all()
+    form.person_id.choices = [SelectChoice(p.id, p.pseudonym) for p in people]
+    if request.method == "GET" and request.args.get("person", type=int):
+        form.person_id.data = request.args.get("person", type=int)
+    if form.validate_on_submit():
+        try:
+            plan = perform(lambda: services.open_plan(
+                actor=current_user, now=g.now, person=db.session.get(Person, form.person_id.data),
+                summary=form.summary.data))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Assistance plan opened."), "success")
+            return redirect(url_for("assistance.show", plan_id=plan.id))
+    return render_template("assistance/new.html", form=form), (400 if request.method == "POST" else 200)
+
+
+@bp.post("/from-case/<int:case_id>")
+@requires(policy.can_open_plan, roles=OFFICERS)
+def from_case(case_id: int):
+    from caseflow.investigations import policy as case_policy
+    from caseflow.investigations.models import AidCase
+
+    case = load_or_404(AidCase, case_id, check=case_policy.can_view_case)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("investigations.show", case_id=case.id))
+    try:
+        plan = perform(lambda: services.plan_from_aid_case(case, actor=current_user, now=g.now))
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("investigations.show", case_id=case.id))
+    flash(_("The approved measures are now items of the assistance plan."), "success")
+    return redirect(url_for("assistance.show", plan_id=plan.id))
+
+
+def _item_form(plan: AssistancePlan, form: ItemForm | None = None) -> ItemForm:
+    form = form or ItemForm(officer_id=current_user.id, starts_on=local_date(g.now), beneficiary_id=plan.person_id)
+    form.beneficiary_id.choices = [
+        SelectChoice(p.id, p.pseudonym + (f"（{_('minor')}）" if p.is_minor else ""))
+        for p in services.beneficiaries_for(plan)]
+    form.provider_org_id.choices = [SelectChoice(o.id, o.name) for o in services.providers()]
+    form.officer_id.choices = [SelectChoice(u.id, u.display_name) for u in services.officers_for(plan)]
+    return form
+
+
+def _plan_page(plan: AssistancePlan, status=200, **forms):
+    today = local_date(g.now)
+    return render_template(
+        "assistance/show.html", plan=plan, labels=LABELS, today=today, policy=policy,
+        item_form=_item_form(plan, forms.get("item_form")) if policy.can_manage_plan(current_user, plan) else None,
+        close_form=forms.get("close_form") or CloseForm(), confirm_form=ConfirmForm()), status
+
+
+@bp.get("/<int:plan_id>")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def show(plan_id: int):
+    return _plan_page(load_or_404(AssistancePlan, plan_id, check=policy.can_view_plan))
+
+
+@bp.post("/<int:plan_id>/items")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def add_item(plan_id: int):
+    plan = load_or_404(AssistancePlan, plan_id, check=policy.can_view_plan)
+    form = _item_form(plan, ItemForm())
+    if form.validate_on_submit():
+        try:
+            item = perform(lambda: services.add_item(plan, actor=current_user, now=g.now, data=services.ItemInput(
+                kind=form.kind.data or "", beneficiary=db.session.get(Person, form.beneficiary_id.data),
+                provider=db.session.get(Organisation, form.provider_org_id.data),
+                officer=db.session.get(User, form.officer_id.data), frequency=form.frequency.data or "",
+                starts_on=form.starts_on.data, ends_on=form.ends_on.data, details=form.details.data,
+                legal_matter=form.legal_matter.data)))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Service item added. Send it to the provider when it is ready."), "success")
+            return redirect(url_for("assistance.item", item_id=item.id))
+    return _plan_page(plan, 400, item_form=form)
+
+
+@bp.post("/<int:plan_id>/close")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def close(plan_id: int):
+    plan = load_or_404(AssistancePlan, plan_id, check=policy.can_view_plan)
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.close_plan(plan, actor=current_user, now=g.now,
+                                                summary=form.closing_summary.data))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Plan closed."), "success")
+            return redirect(url_for("assistance.show", plan_id=plan.id))
+    return _plan_page(plan, 400, close_form=form)
+
+
+# -- items -----------------------------------------------------------------------------------
+
+
+def _item_page(item: ServiceItem, status=200, identity=None, **forms):
+    return render_template(
+        "assistance/item.html", item=item, plan=item.plan, labels=LABELS, today=local_date(g.now),
+        policy=policy, identity=identity, events=[e for e in item.plan.events if e.item_id == item.id],
+        session_form=forms.get("session_form") or SessionForm(held_on=local_date(g.now)),
+        frequency_form=forms.get("frequency_form") or FrequencyForm(frequency=item.frequency),
+        decline_form=forms.get("decline_form") or ReasonForm(),
+        cancel_form=forms.get("cancel_form") or ReasonForm(),
+        complete_form=forms.get("complete_form") or OutcomeForm(),
+        legal_form=forms.get("legal_form") or LegalForm(legal_matter=item.legal_matter,
+                                                        lawsuit_outcome=item.lawsuit_outcome),
+        confirm_form=ConfirmForm()), status
+
+
+@bp.get("/items/<int:item_id>")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def item(item_id: int):
+    return _item_page(load_or_404(ServiceItem, item_id, check=policy.can_view_item))
+
+
+def _action(item_id: int, form_cls, form_name: str, call, done: str):
+    item = load_or_404(ServiceItem, item_id, check=policy.can_view_item)
+    form = form_cls()
+    if form.validate_on_submit():
+        try:
+            perform(lambda: call(item, form))
+        except DomainError as error:
+            if form_name == "confirm_form":
+                flash(error.message, "danger")
+                return redirect(url_for("assistance.item", item_id=item.id))
+            if not attach_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(done, "success")
+            return redirect(url_for("assistance.item", item_id=item.id))
+    return _item_page(item, 400, **{form_name: form})
+
+
+@bp.post("/items/<int:item_id>/send")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def send(item_id: int):
+    return _action(item_id, ConfirmForm, "confirm_form",
+                   lambda item, f: services.send_to_provider(item, actor=current_user, now=g.now),
+                   _("Sent to the provider."))
+
+
+@bp.post("/items/<int:item_id>/accept")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def accept(item_id: int):
+    return _action(item_id, ConfirmForm, "confirm_form",
+                   lambda item, f: services.accept(item, actor=current_user, now=g.now), _("Item accepted."))
+
+
+@bp.post("/items/<int:item_id>/decline")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def decline(item_id: int):
+    return _action(item_id, ReasonForm, "decline_form",
+                   lambda item, f: services.decline(item, actor=current_user, now=g.now, reason=f.reason.data),
+                   _("Item declined."))
+
+
+@bp.post("/items/<int:item_id>/sessions")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def record_session(item_id: int):
+    return _action(item_id, SessionForm, "session_form",
+                   lambda item, f: services.record_session(item, actor=current_user, now=g.now, data=services.SessionInput(
+                       held_on=f.held_on.data, attended=f.attended.data, notes=f.notes.data,
+                       seen_separately={"yes": True, "no": False}.get(f.seen_separately.data),
+                       outcome=f.outcome.data)),
+                   _("Session recorded."))
+
+
+@bp.post("/items/<int:item_id>/frequency")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def change_frequency(item_id: int):
+    return _action(item_id, FrequencyForm, "frequency_form",
+                   lambda item, f: services.change_frequency(item, actor=current_user, now=g.now,
+                                                             frequency=f.frequency.data, reason=f.reason.data),
+                   _("Frequency changed."))
+
+
+@bp.post("/items/<int:item_id>/legal")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def legal(item_id: int):
+    return _action(item_id, LegalForm, "legal_form",
+                   lambda item, f: services.update_legal_matter(item, actor=current_user, now=g.now,
+                                                                matter=f.legal_matter.data,
+                                                                lawsuit_outcome=f.lawsuit_outcome.data),
+                   _("Legal matter saved."))
+
+
+@bp.post("/items/<int:item_id>/complete")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def complete(item_id: int):
+    return _action(item_id, OutcomeForm, "complete_form",
+                   lambda item, f: services.complete(item, actor=current_user, now=g.now, outcome=f.outcome.data),
+                   _("Item completed."))
+
+
+@bp.post("/items/<int:item_id>/cancel")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def cancel(item_id: int):
+    return _action(item_id, ReasonForm, "cancel_form",
+                   lambda item, f: services.cancel(item, actor=current_user, now=g.now, reason=f.reason.data),
+                   _("Item cancelled."))
+
+
+@bp.post("/items/<int:item_id>/identity")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def identity(item_id: int):
+    """Show the beneficiary's identity to a provider whose item needs it (legal aid)."""
+    item = load_or_404(ServiceItem, item_id, check=policy.can_view_item)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("assistance.item", item_id=item.id))
+    try:
+        shown = perform(lambda: services.reveal_beneficiary(item, actor=current_user, now=g.now, purpose=None))
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("assistance.item", item_id=item.id))
+    return _item_page(item, identity=shown)
+
+
+# -- on the aid case's page ------------------------------------------------------------------
+
+
+def case_section(user, case) -> Markup | None:
+    """The aid case page's view of the help that followed: every item across agencies,
+    its state and what is overdue; or the button that takes the approved measures over."""
+    from caseflow.investigations.models import MeasureState
+
+    plans = db.session.scalars(sa.select(AssistancePlan).where(AssistancePlan.aid_case_id == case.id)).all()
+    ready = [m for m in case.measures if m.state == MeasureState.READY.value]
+    if not plans and not (ready and policy.can_open_plan(user)):
+        return None
+    return Markup(render_template("assistance/_case_section.html", plans=plans, ready=ready, case=case,
+                                  labels=LABELS, today=local_date(g.now), policy=policy,
+                                  can_take_over=bool(ready) and policy.can_open_plan(user),
+                                  confirm_form=ConfirmForm()))

@@ -1,0 +1,443 @@
+"""Every change to an assistance plan and its items: one function per action, each
+checking permission (``policy``), validating its input and writing its timeline event and
+audit row in the caller's transaction. Items move only along ``ITEM_TRANSITIONS``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import wraps
+
+import sqlalchemy as sa
+from flask_babel import gettext as _, lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from caseflow.core.audit.services import changes, record, record_access
+from caseflow.core.calendar.rules import add_months
+from caseflow.core.calendar.services import load_calendar
+from caseflow.core.db import local_date
+from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from caseflow.core.orgs.models import Organisation, User, UserRole
+from caseflow.core.orgs.roles import OrganisationKind, Role
+from caseflow.core.orgs.services import subtree_ids
+from caseflow.core.people import services as people
+from caseflow.core.people.models import Person
+from caseflow.core.settings.services import SettingSpec, get_setting, register
+from caseflow.extensions import db
+from caseflow.assistance import policy
+from caseflow.assistance.models import (
+    IDENTITY_KINDS, ITEM_TRANSITIONS, AssistanceEvent, AssistancePlan, EventKind, Frequency,
+    ItemKind, ItemState, PlanState, ServiceItem, ServiceSession,
+)
+
+register(SettingSpec(
+    key="acceptance_working_days",
+    label=_l("Providers answer a service item within (working days)"),
+    help=_l("A partner agency accepts or declines an item sent to it within this many working days."),
+    minimum=1, maximum=20, config_default="CASEFLOW_ACCEPTANCE_WORKING_DAYS", fallback=3,
+))
+
+CONFLICT_MESSAGE = _l("Someone else changed this item while you were editing it. Your changes "
+                      "are still in the form below: compare them with the current version "
+                      "(reload the page in another tab) and save again.")
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise NotAllowed(message)
+
+
+def _text(value: str | None, field_name: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationFailed(message, field=field_name)
+    return value
+
+
+def _optional(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+def _event(plan: AssistancePlan, kind: EventKind, *, actor, now: datetime, item: ServiceItem | None = None,
+           from_state=None, to_state=None, text=None, data=None) -> AssistanceEvent:
+    event = AssistanceEvent(plan_id=plan.id, item_id=item.id if item else None, occurred_at=now,
+                            actor_id=actor.id, actor_name=actor.display_name,
+                            actor_org_name=actor.organisation.name, kind=kind.value,
+                            from_state=from_state, to_state=to_state, text=text, data=data)
+    db.session.add(event)
+    return event
+
+
+def _label(plan: AssistancePlan, item: ServiceItem | None = None) -> str:
+    return f"{plan.person.pseudonym} #{plan.id}" + (f"/{item.id}" if item else "")
+
+
+def _audit(action: str, plan: AssistancePlan, *, actor, now: datetime, item: ServiceItem | None = None,
+           before=None, after=None, reason=None):
+    record(action, actor=actor, now=now, obj=item or plan, object_label=_label(plan, item),
+           organisation_id=plan.organisation_id, before=before, after=after, reason=reason)
+
+
+def _move(item: ServiceItem, to: ItemState, *, actor, now: datetime, kind: EventKind,
+          text: str | None = None, data: dict | None = None) -> None:
+    current = item.state_enum
+    if (current, to) not in ITEM_TRANSITIONS:
+        raise InvalidTransition(_("A service item that is “%(state)s” cannot become “%(target)s”.",
+                                  state=current.label, target=to.label))
+    item.state = to.value
+    item.updated_at = now
+    _event(item.plan, kind, actor=actor, now=now, item=item, from_state=current.value,
+           to_state=to.value, text=text, data=data)
+    _audit(f"assistance.{kind.value}", item.plan, actor=actor, now=now, item=item,
+           before={"state": current.value}, after={"state": to.value, **(data or {})}, reason=text)
+
+
+def _flush_versioned() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(str(CONFLICT_MESSAGE)) from None
+
+
+def _state_change(func):
+    """A transition sets columns the CHECK constraints relate to the state: nothing may
+    reach the database before the state is set too; then the item's version is checked."""
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        with db.session.no_autoflush:
+            result = func(*args, **kwargs)
+        _flush_versioned()
+        return result
+    return wrapper
+
+
+def next_due(after: date, frequency: str) -> date | None:
+    """When the next session falls due after one on ``after``."""
+    if frequency == Frequency.WEEKLY.value:
+        return after + timedelta(days=7)
+    if frequency == Frequency.BIWEEKLY.value:
+        return after + timedelta(days=14)
+    if frequency == Frequency.MONTHLY.value:
+        return add_months(after, 1)
+    return None
+
+
+def _last_session_on(item: ServiceItem) -> date | None:
+    return db.session.scalar(sa.select(sa.func.max(ServiceSession.held_on))
+                             .where(ServiceSession.item_id == item.id))
+
+
+# -- plans ---------------------------------------------------------------------------
+
+
+def open_plan_for(person: Person) -> AssistancePlan | None:
+    return db.session.scalar(sa.select(AssistancePlan).where(
+        AssistancePlan.person_id == person.id, AssistancePlan.state == PlanState.OPEN.value))
+
+
+def open_plan(*, actor, now: datetime, person: Person, summary: str | None = None,
+              aid_case=None) -> AssistancePlan:
+    from caseflow.core.people.policy import can_view_person
+
+    _require(policy.can_open_plan(actor), _("Assistance plans are opened by federation officers."))
+    if person is None or not can_view_person(actor, person):
+        raise ValidationFailed(_("Choose the person from those you can see."), field="person_id")
+    existing = open_plan_for(person)
+    if existing is not None:
+        raise Conflict(_("%(pseudonym)s already has an open assistance plan.", pseudonym=person.pseudonym))
+    plan = AssistancePlan(person_id=person.id, organisation_id=actor.organisation_id, officer_id=actor.id,
+                          aid_case_id=aid_case.id if aid_case is not None else None,
+                          state=PlanState.OPEN.value, summary=_optional(summary),
+                          created_at=now, updated_at=now)
+    db.session.add(plan)
+    db.session.flush()
+    _event(plan, EventKind.PLAN_OPENED, actor=actor, now=now, text=plan.summary,
+           data={"aid_case": aid_case.number if aid_case is not None else None})
+    _audit("assistance.plan_opened", plan, actor=actor, now=now,
+           after={"person_id": person.id, "aid_case_id": plan.aid_case_id})
+    return plan
+
+
+def close_plan(plan: AssistancePlan, *, actor, now: datetime, summary: str) -> AssistancePlan:
+    _require(policy.can_manage_plan(actor, plan), _("The plan's officer or a supervisor closes the plan."))
+    summary = _text(summary, "closing_summary", _("Write a closing summary."))
+    still_open = [i for i in plan.items if i.state_enum not in (ItemState.COMPLETED, ItemState.DECLINED,
+                                                                 ItemState.CANCELLED)]
+    if still_open:
+        raise ValidationFailed(
+            _("Complete or cancel these items first: %(items)s.",
+              items="、".join(f"{i.kind_label}（{i.provider.short_name}）" for i in still_open)),
+            field="closing_summary")
+    plan.state, plan.closed_at, plan.closing_summary, plan.updated_at = PlanState.CLOSED.value, now, summary, now
+    db.session.flush()
+    _event(plan, EventKind.PLAN_CLOSED, actor=actor, now=now, text=summary)
+    _audit("assistance.plan_closed", plan, actor=actor, now=now, after={"state": "closed"}, reason=summary)
+    return plan
+
+
+# -- items -----------------------------------------------------------------------------
+
+
+@dataclass
+class ItemInput:
+    kind: str
+    beneficiary: Person | None
+    provider: Organisation | None
+    officer: User | None
+    frequency: str
+    starts_on: date | None
+    ends_on: date | None = None
+    details: str | None = None
+    legal_matter: str | None = None
+
+
+def providers() -> list[Organisation]:
+    """Who gives help: the partner agencies and the federation's organisations."""
+    return db.session.scalars(
+        sa.select(Organisation).where(Organisation.is_active, Organisation.kind.in_(
+            [OrganisationKind.PARTNER.value, OrganisationKind.FEDERATION.value]))
+        .order_by(Organisation.kind.desc(), Organisation.code)).all()
+
+
+def officers_for(plan: AssistancePlan) -> list[User]:
+    """Who may be responsible for an item: the federation officers and supervisors of the
+    plan's organisation and those below it."""
+    has_role = sa.exists().where(UserRole.user_id == User.id,
+                                 UserRole.role.in_([r.value for r in policy.OFFICER_ROLES]))
+    return db.session.scalars(sa.select(User).where(
+        User.organisation_id.in_(subtree_ids(plan.organisation_id)), User.is_active_account, has_role)
+        .order_by(User.display_name)).all()
+
+
+def beneficiaries_for(plan: AssistancePlan) -> list[Person]:
+    """The woman, and the members of her aid case's household (her children)."""
+    people_ids = [plan.person_id]
+    if plan.aid_case is not None and plan.aid_case.assessment is not None:
+        people_ids += [m.person_id for m in plan.aid_case.assessment.members]
+    people_ids += [i.beneficiary_id for i in plan.items]
+    return db.session.scalars(sa.select(Person).where(Person.id.in_(people_ids)).order_by(Person.id)).all()
+
+
+def _check_item(plan: AssistancePlan, data: ItemInput) -> None:
+    if data.kind not in {k.value for k in ItemKind}:
+        raise ValidationFailed(_("Choose the kind of help."), field="kind")
+    if data.beneficiary is None or data.beneficiary.id not in {p.id for p in beneficiaries_for(plan)}:
+        raise ValidationFailed(_("Choose who benefits: the woman or one of her children."),
+                               field="beneficiary_id")
+    if data.provider is None or data.provider.id not in {o.id for o in providers()}:
+        raise ValidationFailed(_("Choose the agency that gives the help."), field="provider_org_id")
+    if data.officer is None or data.officer.id not in {u.id for u in officers_for(plan)}:
+        raise ValidationFailed(_("Choose the responsible officer from the plan's organisation."),
+                               field="officer_id")
+    if data.frequency not in {f.value for f in Frequency}:
+        raise ValidationFailed(_("Choose how often."), field="frequency")
+    if data.starts_on is None:
+        raise ValidationFailed(_("Enter the start date."), field="starts_on")
+    if data.ends_on is not None and data.ends_on < data.starts_on:
+        raise ValidationFailed(_("The end date cannot be before the start."), field="ends_on")
+
+
+def add_item(plan: AssistancePlan, *, actor, now: datetime, data: ItemInput, measure=None) -> ServiceItem:
+    _require(policy.can_manage_plan(actor, plan),
+             _("Items are added by those running the plan, while it is open."))
+    _check_item(plan, data)
+    item = ServiceItem(
+        plan_id=plan.id, kind=data.kind, beneficiary_id=data.beneficiary.id, provider_org_id=data.provider.id,
+        officer_id=data.officer.id, frequency=data.frequency, starts_on=data.starts_on, ends_on=data.ends_on,
+        state=ItemState.PLANNED.value, details=_optional(data.details),
+        legal_matter=_optional(data.legal_matter), needs_identity=data.kind in IDENTITY_KINDS,
+        measure_id=measure.id if measure is not None else None, created_at=now, updated_at=now)
+    plan.items.append(item)
+    db.session.flush()
+    _event(plan, EventKind.ITEM_ADDED, actor=actor, now=now, item=item, to_state=item.state,
+           data={"kind": item.kind, "provider": data.provider.name, "frequency": item.frequency,
+                 "beneficiary": data.beneficiary.pseudonym})
+    _audit("assistance.item_added", plan, actor=actor, now=now, item=item,
+           after={"kind": item.kind, "provider_org_id": item.provider_org_id,
+                  "beneficiary_id": item.beneficiary_id, "frequency": item.frequency,
+                  "starts_on": item.starts_on.isoformat(), "measure_id": item.measure_id})
+    return item
+
+
+def plan_from_aid_case(case, *, actor, now: datetime) -> AssistancePlan:
+    """Take over an approved aid decision's recommended measures: the woman's plan (opened
+    if she has none) gains one planned item per measure, with the agency proposed."""
+    from caseflow.investigations.models import MeasureState
+
+    ready = [m for m in case.measures if m.state == MeasureState.READY.value]
+    if not ready:
+        raise ValidationFailed(_("This case has no approved measures waiting to be taken over."))
+    plan = open_plan_for(case.applicant)
+    if plan is None:
+        plan = open_plan(actor=actor, now=now, person=case.applicant, aid_case=case,
+                         summary=_("From judicial aid case %(number)s.", number=case.number))
+    elif plan.aid_case_id is None:
+        plan.aid_case_id = case.id
+    federation = actor.organisation
+    today = local_date(now)
+    for measure in ready:
+        kind = measure.kind if measure.kind in {k.value for k in ItemKind} else ItemKind.OTHER.value
+        frequency = (Frequency.MONTHLY if kind in (ItemKind.COUNSELLING.value, ItemKind.FOLLOW_UP.value)
+                     else Frequency.ONCE).value
+        item = add_item(plan, actor=actor, now=now, measure=measure, data=ItemInput(
+            kind=kind, beneficiary=case.applicant, provider=measure.agency or federation, officer=actor,
+            frequency=frequency, starts_on=today, details=measure.details))
+        measure.state, measure.taken_over_at = MeasureState.TAKEN_OVER.value, now
+        measure.assistance_ref = f"{plan.id}/{item.id}"
+    return plan
+
+
+@_state_change
+def send_to_provider(item: ServiceItem, *, actor, now: datetime) -> ServiceItem:
+    _require(policy.can_manage_item(actor, item), _("The plan's officers send its items."))
+    today = local_date(now)
+    item.sent_on = today
+    item.acceptance_due_on = load_calendar().add_working_days(today, get_setting("acceptance_working_days")).day
+    _move(item, ItemState.SENT, actor=actor, now=now, kind=EventKind.SENT,
+          data={"provider": item.provider.name, "acceptance_due_on": item.acceptance_due_on.isoformat()})
+    return item
+
+
+@_state_change
+def accept(item: ServiceItem, *, actor, now: datetime) -> ServiceItem:
+    if not policy.is_provider_of(actor, item):
+        raise NotAllowed(_("Only the workers of %(agency)s answer this item.", agency=item.provider.name))
+    _require(policy.can_respond(actor, item), _("This item is not waiting for an answer."))
+    item.responded_at, item.responded_by_id = now, actor.id
+    item.next_session_due_on = max(item.starts_on, local_date(now))
+    _move(item, ItemState.ACCEPTED, actor=actor, now=now, kind=EventKind.ACCEPTED,
+          data={"next_session_due_on": item.next_session_due_on.isoformat()})
+    return item
+
+
+@_state_change
+def decline(item: ServiceItem, *, actor, now: datetime, reason: str) -> ServiceItem:
+    if not policy.is_provider_of(actor, item):
+        raise NotAllowed(_("Only the workers of %(agency)s answer this item.", agency=item.provider.name))
+    _require(policy.can_respond(actor, item), _("This item is not waiting for an answer."))
+    item.decline_reason = _text(reason, "reason", _("Say why the item is declined."))
+    item.responded_at, item.responded_by_id = now, actor.id
+    _move(item, ItemState.DECLINED, actor=actor, now=now, kind=EventKind.DECLINED, text=item.decline_reason)
+    return item
+
+
+@dataclass
+class SessionInput:
+    held_on: date | None
+    attended: str
+    notes: str
+    seen_separately: bool | None = None
+    outcome: str | None = None
+
+
+@_state_change
+def record_session(item: ServiceItem, *, actor, now: datetime, data: SessionInput) -> ServiceSession:
+    if item.is_running and not policy.can_record_session(actor, item):
+        raise NotAllowed(_("Sessions of this item are recorded by %(agency)s or the plan's officers.",
+                           agency=item.provider.name))
+    _require(policy.can_record_session(actor, item),
+             _("Sessions are recorded once the provider has accepted the item."))
+    today = local_date(now)
+    if data.held_on is None:
+        raise ValidationFailed(_("Enter the date of the session."), field="held_on")
+    if data.held_on > today:
+        raise ValidationFailed(_("A session cannot be recorded for a future date."), field="held_on")
+    if data.held_on < item.starts_on:
+        raise ValidationFailed(_("The session cannot be before the item started (%(day)s).",
+                                 day=item.starts_on.isoformat()), field="held_on")
+    attended = _text(data.attended, "attended", _("Say who attended."))
+    notes = _text(data.notes, "notes", _("Write what happened in the session."))
+    session = ServiceSession(item_id=item.id, held_on=data.held_on, attended=attended,
+                             seen_separately=data.seen_separately, notes=notes,
+                             outcome=_optional(data.outcome), recorded_by_id=actor.id, recorded_at=now)
+    item.sessions.append(session)
+    last = max([s.held_on for s in item.sessions])
+    item.next_session_due_on = next_due(last, item.frequency)
+    item.updated_at = now
+    event_data = {"held_on": data.held_on.isoformat(), "seen_separately": data.seen_separately,
+                  "next_session_due_on": item.next_session_due_on.isoformat() if item.next_session_due_on else None}
+    if item.state == ItemState.ACCEPTED.value:
+        _move(item, ItemState.ACTIVE, actor=actor, now=now, kind=EventKind.SESSION, text=notes, data=event_data)
+    else:
+        _event(item.plan, EventKind.SESSION, actor=actor, now=now, item=item, text=notes, data=event_data)
+        _audit("assistance.session", item.plan, actor=actor, now=now, item=item, after=event_data)
+    return session
+
+
+@_state_change
+def change_frequency(item: ServiceItem, *, actor, now: datetime, frequency: str, reason: str) -> ServiceItem:
+    """Monthly to weekly (as for Xiaoli after the joint review), with the reason."""
+    _require(policy.can_manage_item(actor, item) and item.state_enum not in (
+        ItemState.COMPLETED, ItemState.DECLINED, ItemState.CANCELLED),
+        _("The plan's officers change the frequency of an item still running."))
+    if frequency not in {f.value for f in Frequency}:
+        raise ValidationFailed(_("Choose how often."), field="frequency")
+    reason = _text(reason, "reason", _("Say why the frequency changes."))
+    if frequency == item.frequency:
+        raise ValidationFailed(_("That is the frequency already."), field="frequency")
+    before = {"frequency": item.frequency,
+              "next_session_due_on": item.next_session_due_on.isoformat() if item.next_session_due_on else None}
+    item.frequency = frequency
+    if item.is_running:
+        last = _last_session_on(item)
+        item.next_session_due_on = (next_due(last, frequency) if last is not None
+                                    else item.next_session_due_on)
+    item.updated_at = now
+    after = {"frequency": frequency,
+             "next_session_due_on": item.next_session_due_on.isoformat() if item.next_session_due_on else None}
+    _event(item.plan, EventKind.FREQUENCY_CHANGED, actor=actor, now=now, item=item, text=reason,
+           data={"from": before["frequency"], "to": frequency})
+    _audit("assistance.frequency_changed", item.plan, actor=actor, now=now, item=item, before=before,
+           after=after, reason=reason)
+    return item
+
+
+@_state_change
+def update_legal_matter(item: ServiceItem, *, actor, now: datetime, matter: str | None,
+                        lawsuit_outcome: str | None) -> ServiceItem:
+    _require(policy.can_update_legal_matter(actor, item),
+             _("The legal matter is recorded on legal aid items by the provider or the plan's officers."))
+    before = {"legal_matter": item.legal_matter, "lawsuit_outcome": item.lawsuit_outcome}
+    item.legal_matter, item.lawsuit_outcome = _optional(matter), _optional(lawsuit_outcome)
+    old, new = changes(before, {"legal_matter": item.legal_matter, "lawsuit_outcome": item.lawsuit_outcome})
+    if new:
+        item.updated_at = now
+        _event(item.plan, EventKind.LEGAL_MATTER, actor=actor, now=now, item=item,
+               text=item.lawsuit_outcome or item.legal_matter)
+        _audit("assistance.legal_matter", item.plan, actor=actor, now=now, item=item, before=old, after=new)
+    return item
+
+
+@_state_change
+def complete(item: ServiceItem, *, actor, now: datetime, outcome: str) -> ServiceItem:
+    _require(policy.can_manage_item(actor, item) or (
+        item.is_running and policy.is_provider_of(actor, item)),
+        _("The provider or the plan's officers complete an item."))
+    item.outcome = _text(outcome, "outcome", _("Write the outcome."))
+    item.next_session_due_on = None
+    _move(item, ItemState.COMPLETED, actor=actor, now=now, kind=EventKind.COMPLETED, text=item.outcome)
+    return item
+
+
+@_state_change
+def cancel(item: ServiceItem, *, actor, now: datetime, reason: str) -> ServiceItem:
+    _require(policy.can_manage_item(actor, item), _("The plan's officers cancel an item."))
+    item.cancel_reason = _text(reason, "reason", _("Say why the item is cancelled."))
+    item.next_session_due_on = None
+    _move(item, ItemState.CANCELLED, actor=actor, now=now, kind=EventKind.CANCELLED, text=item.cancel_reason)
+    return item
+
+
+def reveal_beneficiary(item: ServiceItem, *, actor, now: datetime, purpose: str | None) -> people.Identity:
+    """The identity a provider needs (legal aid), in the clear; the view is logged."""
+    if policy.can_see_identity_for_item(actor, item):
+        identity = people.read_identity(item.beneficiary)
+        shown = [k for k, v in identity.as_text().items() if v]
+        record_access(actor=actor, person=item.beneficiary, fields=shown, now=now,
+                      purpose=purpose or _("Service item %(id)s", id=item.id))
+        return identity
+    if policy.is_provider_of(actor, item):
+        raise NotAllowed(_("This item does not need the person's identity; you see the pseudonym only."))
+    return people.reveal_identity(item.beneficiary, actor=actor, now=now, purpose=purpose)

@@ -1,0 +1,108 @@
+"""The assistance pages, through the app as officers and partner workers use them."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from caseflow.assistance.models import AssistancePlan, ServiceItem, ServiceSession
+from caseflow.core.audit.models import AccessEvent, AuditEvent
+from caseflow.core.orgs.roles import Role
+from tests import factories
+from tests.conftest import page_text
+from tests.referrals.helpers import Cast
+
+
+@pytest.fixture
+def cast(world, db):
+    return Cast(world)
+
+
+def _switch(client, login_as, user):
+    client.submit("/logout", page="/")
+    login_as(user)
+
+
+def test_an_item_from_the_officer_to_the_agency_and_back(client, login_as, cast, db, clock, world):
+    login_as(cast.officer)
+    response = client.submit("/assistance/new", {"person_id": str(cast.person.id), "summary": "心理疏导和法律援助"},
+                             page="/assistance/new")
+    assert response.status_code == 302, page_text(response)[:600]
+    plan = db.session.scalars(sa.select(AssistancePlan)).one()
+    page = f"/assistance/{plan.id}"
+    # bad input: no provider chosen, nothing saved, the form keeps what was typed
+    response = client.submit(f"{page}/items", {"kind": "legal_aid", "beneficiary_id": str(cast.person.id),
+                                               "provider_org_id": "0", "officer_id": str(cast.officer.id),
+                                               "frequency": "once", "starts_on": "2026-11-20",
+                                               "details": "车辆权属纠纷", "legal_matter": "车辆所有权纠纷"}, page=page)
+    assert response.status_code == 400 and "车辆所有权纠纷" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(ServiceItem.id))) == 0
+    response = client.submit(f"{page}/items", {"kind": "legal_aid", "beneficiary_id": str(cast.person.id),
+                                               "provider_org_id": str(world.justice_bureau.id),
+                                               "officer_id": str(cast.officer.id), "frequency": "monthly",
+                                               "starts_on": "2026-11-20", "details": "",
+                                               "legal_matter": "车辆所有权纠纷"}, page=page)
+    assert response.status_code == 302, page_text(response)[:600]
+    item = db.session.scalars(sa.select(ServiceItem)).one()
+    item_page = f"/assistance/items/{item.id}"
+    assert client.submit(f"{item_page}/send", {}, page=item_page).status_code == 302
+
+    worker = factories.make_user(world, roles={Role.PARTNER_WORKER}, org=world.justice_bureau)
+    _switch(client, login_as, worker)
+    listing = page_text(client.get("/assistance"))
+    assert cast.person.pseudonym in listing
+    assert client.get(page).status_code == 403  # the plan is not theirs, only the item
+    text = page_text(client.get(item_page))
+    assert "车辆所有权纠纷" in text
+    assert client.submit(f"{item_page}/accept", {}, page=item_page).status_code == 302
+    # legal aid needs her identity: shown on request, and logged
+    response = client.submit(f"{item_page}/identity", {}, page=item_page)
+    assert response.status_code == 200 and 'data-testid="identity"' in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(AccessEvent.id)).where(
+        AccessEvent.actor_id == worker.id, AccessEvent.person_id == cast.person.id)) == 1
+    # a session in the future is refused with nothing saved
+    response = client.submit(f"{item_page}/sessions", {"held_on": "2026-12-30", "attended": "本人",
+                                                       "seen_separately": "", "notes": "咨询"}, page=item_page)
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count(ServiceSession.id))) == 0
+    response = client.submit(f"{item_page}/sessions", {"held_on": "2026-11-26", "attended": "本人",
+                                                       "seen_separately": "", "notes": "法律咨询，准备起诉材料",
+                                                       "outcome": ""}, page=item_page)
+    assert response.status_code == 302, page_text(response)[:600]
+    db.session.expire_all()
+    item = db.session.get(ServiceItem, item.id)
+    assert item.state == "active" and item.next_session_due_on.isoformat() == "2026-12-26"
+
+    _switch(client, login_as, cast.officer)
+    response = client.submit(f"{item_page}/frequency", {"frequency": "weekly", "reason": ""}, page=item_page)
+    assert response.status_code == 400
+    response = client.submit(f"{item_page}/frequency", {"frequency": "weekly", "reason": "联合评估后加密"},
+                             page=item_page)
+    assert response.status_code == 302
+    db.session.expire_all()
+    item = db.session.get(ServiceItem, item.id)
+    assert item.frequency == "weekly" and item.next_session_due_on.isoformat() == "2026-12-03"
+    actions = set(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("assistance.%"))))
+    assert {"assistance.plan_opened", "assistance.item_added", "assistance.sent", "assistance.accepted",
+            "assistance.session", "assistance.frequency_changed"} <= actions
+    # the plan cannot close with an item still running
+    response = client.submit(f"{page}/close", {"closing_summary": "已结束"}, page=page)
+    assert response.status_code == 400
+    assert db.session.get(AssistancePlan, plan.id).state == "open"
+
+
+def test_a_partner_worker_of_another_agency_sees_nothing(client, login_as, cast, db, clock, world):
+    from caseflow.assistance import services
+
+    plan = services.open_plan(actor=cast.officer, now=clock.now, person=cast.person)
+    item = services.add_item(plan, actor=cast.officer, now=clock.now, data=services.ItemInput(
+        kind="counselling", beneficiary=cast.person, provider=world.justice_bureau, officer=cast.officer,
+        frequency="monthly", starts_on=clock.now.date()))
+    services.send_to_provider(item, actor=cast.officer, now=clock.now)
+    other_agency = factories.make_org("测试区就业服务中心", factories.OrganisationKind.PARTNER, now=clock.now)
+    stranger = factories.make_user(world, roles={Role.PARTNER_WORKER}, org=other_agency)
+    login_as(stranger)
+    assert client.get(f"/assistance/items/{item.id}").status_code == 403
+    assert client.submit(f"/assistance/items/{item.id}/accept", {}, page="/assistance").status_code == 403
+    assert cast.person.pseudonym not in page_text(client.get("/assistance"))
