@@ -210,6 +210,38 @@ ACCESS.update({
 })
 
 
+NOT_TRAINING = (*ADMINS, R.PARTNER_WORKER)
+
+
+def _training_rule(method, path, *, data=None):
+    """A training session's page or action: the district federation officer of the
+    organisers may, a street federation neither organising nor invited may not."""
+    return Access(method, path, allowed=(R.FEDERATION_OFFICER,), denied=NOT_TRAINING,
+                  wrong_org=lambda t: t.outsider, right=lambda t: t.sender, data=data or {})
+
+
+ACCESS.update({
+    "training.index": Access("GET", lambda t: "/training", allowed=CASE_WORKERS, denied=NOT_TRAINING),
+    "training.report": Access("GET", lambda t: "/training/report", allowed=CASE_WORKERS,
+                              denied=NOT_TRAINING),
+    "training.new": Access("GET", lambda t: "/training/new", allowed=CASE_WORKERS, denied=NOT_TRAINING),
+    "training.show": _training_rule("GET", lambda t: f"/training/{t.training_session.id}"),
+    "training.edit": _training_rule("GET", lambda t: f"/training/{t.training_session.id}/edit"),
+    "training.cancel": _training_rule("POST", lambda t: f"/training/{t.training_session.id}/cancel",
+                                      data={"reason": "改期"}),
+    "training.invite": _training_rule("POST", lambda t: f"/training/{t.training_session.id}/invitations"),
+    "training.withdraw_invitation": _training_rule(
+        "POST", lambda t: f"/training/{t.training_session.id}/invitations/{t.training_invitation.id}/withdraw"),
+    "training.record_attendance": _training_rule(
+        "POST", lambda t: f"/training/{t.training_session.id}/attendance"),
+    "training.correct_attendance": _training_rule(
+        "POST", lambda t: f"/training/{t.training_session.id}/attendance/{t.training_attendance.id}",
+        data={"status": "excused"}),
+    "training.add_material": _training_rule("POST", lambda t: f"/training/{t.training_session.id}/materials"),
+    "training.material": _training_rule(
+        "GET", lambda t: f"/training/{t.training_session.id}/materials/{t.training_material.id}"),
+})
+
 @dataclass
 class Targets:
     org: object
@@ -224,6 +256,10 @@ class Targets:
     replied: object = None
     attachment: object = None
     notification: object = None
+    training_session: object = None
+    training_invitation: object = None
+    training_attendance: object = None
+    training_material: object = None
     proc_supervisor: object = None
     case: object = None
     open_case: object = None
@@ -263,6 +299,27 @@ def _aid_cases(world, cast, clock):
     return paid, open_case, visit, document
 
 
+
+def _training(world, cast, clock) -> dict:
+    """A session the district federation and the 5th department held a week ago, street
+    federation A invited, its officer present, a material handed out."""
+    from datetime import time, timedelta
+
+    from caseflow.training import services as training_services
+
+    now = clock.now
+    session = training_services.create_session(actor=cast.officer, now=now, data=training_services.SessionInput(
+        title="联合培训", held_on=now.date() - timedelta(days=7), start_time=time(14), end_time=time(16),
+        place="会议室", trainers="张明", organisers=[world.federation, world.department5],
+        topics=["spotting_leads"]))
+    [invitation] = training_services.invite(session, actor=cast.officer, now=now, organisations=[world.street_a])
+    attendance = training_services.record_attendance(session, actor=cast.officer, now=now,
+                                                     user=cast.street_officer, status="present")
+    material = training_services.add_material(session, actor=cast.officer, now=now, filename="课件.pdf",
+                                              data=b"%PDF-1.4 slides")
+    return {"training_session": session, "training_invitation": invitation,
+            "training_attendance": attendance, "training_material": material}
+
 @pytest.fixture
 def targets(world, app, tmp_path, clock):
     from caseflow.referrals import services as referral_services
@@ -289,8 +346,9 @@ def targets(world, app, tmp_path, clock):
 
     db.session.flush()
     notification = db.session.scalars(sa.select(Notification)).one()
+    training = _training(world, cast, clock)
     case, open_case, visit, case_document = _aid_cases(world, cast, clock)
-    yield Targets(org=world.street_a, user=user, person=person, owner=owner, outsider=outsider,
+    yield Targets(**training, org=world.street_a, user=user, person=person, owner=owner, outsider=outsider,
                   sender=cast.officer, receiver=cast.prosecutor, referral=referral,
                   draft=cast.draft(clock.now), replied=replied, attachment=attachment,
                   notification=notification, proc_supervisor=cast.proc_supervisor, case=case,

@@ -58,6 +58,8 @@ LATER_PAGES = {
     "investigations.index": ("/cases", {"fed.officer", "fed.minzu", "fed.head", "prosecutor",
                                         "proc.head"}),
     "investigations.approvals": ("/cases/approvals", {"proc.head"}),
+    "training.index": ("/training", {"fed.officer", "fed.minzu", "fed.head", "prosecutor",
+                                     "proc.head"}),
 }
 DISPLAY_NAMES = {username: display for username, display, _org, _roles in USERS}
 ADMINISTRATORS = {"sysadmin", "secadmin", "auditadmin"}
