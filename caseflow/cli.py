@@ -232,8 +232,10 @@ def reminders_group():
               help="Sweep as of this local time instead of now.")
 @with_appcontext
 def reminders_run(as_of: str | None):
-    """Run one reminder sweep (referral deadlines, then proposals waiting for approval)
-    and print how many reminders it queued."""
+    """Run one reminder sweep (referral deadlines, then proposals waiting for approval,
+    then assistance items unanswered or with a missed session) and print how many
+    reminders it queued."""
+    from caseflow.assistance.reminders import sweep_assistance
     from caseflow.core.db import local_zone, utcnow
     from caseflow.extensions import db
     from caseflow.investigations.reminders import sweep_approvals
@@ -252,13 +254,18 @@ def reminders_run(as_of: str | None):
     db.session.commit()
     approvals = sweep_approvals(now)
     db.session.commit()
+    assistance = sweep_assistance(now)
+    db.session.commit()
     # One line, the referral counts first: scripts read "N reminders queued (…)" from it.
     click.echo(f"{result.stages_sent} reminders queued ({result.stages_skipped} stale stages skipped, "
                f"{result.notifications} notifications, {result.emails} e-mails, "
                f"{result.digests} digests); "
                f"{approvals.stages_sent} approval reminders queued "
                f"({approvals.stages_skipped} stale stages skipped, "
-               f"{approvals.notifications} notifications, {approvals.emails} e-mails)")
+               f"{approvals.notifications} notifications, {approvals.emails} e-mails); "
+               f"{assistance.stages_sent} assistance reminders queued "
+               f"({assistance.stages_skipped} stale stages skipped, "
+               f"{assistance.notifications} notifications, {assistance.emails} e-mails)")
 
 
 @click.group("outbox")

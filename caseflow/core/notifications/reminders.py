@@ -29,10 +29,16 @@ class Directory:
     def __init__(self):
         self.parent = dict(db.session.execute(sa.select(Organisation.id, Organisation.parent_id)).all())
         self.supervisors_by_org: dict[int, list[User]] = {}
-        for user in db.session.scalars(sa.select(User).where(User.is_active_account)):
-            if user.has_role(Role.SUPERVISOR) and user.admin_role is None:
-                self.supervisors_by_org.setdefault(user.organisation_id, []).append(user)
+        #: Every active account that may see case records (no administrator), by organisation.
+        self.workers_by_org: dict[int, list[User]] = {}
         self._users: dict[int, User] = {}
+        for user in db.session.scalars(sa.select(User).where(User.is_active_account)):
+            self._users[user.id] = user
+            if user.admin_role is not None:
+                continue
+            self.workers_by_org.setdefault(user.organisation_id, []).append(user)
+            if user.has_role(Role.SUPERVISOR):
+                self.supervisors_by_org.setdefault(user.organisation_id, []).append(user)
         self._children: dict[int | None, list[int]] | None = None
 
     def supervisors_of(self, org_id: int, *, excluding: int | None = None) -> list[User]:
@@ -45,6 +51,11 @@ class Directory:
                 return found
             current = self.parent.get(current)
         return []
+
+    def members_of(self, org_id: int, *roles: Role) -> list[User]:
+        """The active users of the organisation itself (not those above or below it) who
+        hold one of ``roles``; never an administrator."""
+        return [u for u in self.workers_by_org.get(org_id, ()) if u.has_role(*roles)]
 
     def subtree(self, org_id: int) -> frozenset[int]:
         """The organisation and every one below it (``core.orgs.services.subtree_ids``
