@@ -210,6 +210,40 @@ ACCESS.update({
 })
 
 
+def _plan_rule(method, path, *, data=None):
+    """A plan's page or action: the district federation officer who runs it may, a street
+    federation that does not may not; partner workers never reach a plan."""
+    return Access(method, path, allowed=(R.FEDERATION_OFFICER,), denied=(*NOT_CASES, R.PROSECUTOR),
+                  wrong_org=lambda t: t.outsider, right=lambda t: t.sender, data=data or {})
+
+
+def _item_rule(method, path, *, data=None):
+    """An item sent to the justice bureau: its partner workers reach it, a worker of another
+    agency does not, nor does a prosecutor unrelated to the plan."""
+    return Access(method, path, allowed=(R.PARTNER_WORKER,), denied=(*ADMINS, R.PROSECUTOR),
+                  wrong_org=lambda t: t.other_partner, right=lambda t: t.partner, data=data or {})
+
+
+ACCESS.update({
+    "assistance.index": Access("GET", lambda t: "/assistance", allowed=(*CASE_WORKERS, R.PARTNER_WORKER),
+                               denied=ADMINS),
+    "assistance.new": Access("GET", lambda t: "/assistance/new", allowed=(R.FEDERATION_OFFICER,),
+                             denied=(*NOT_CASES, R.PROSECUTOR)),
+    "assistance.from_case": Access("POST", lambda t: f"/assistance/from-case/{t.case.id}",
+                                   allowed=(R.FEDERATION_OFFICER,), denied=(*NOT_CASES, R.PROSECUTOR),
+                                   wrong_org=lambda t: t.outsider, right=lambda t: t.sender),
+    "assistance.show": _plan_rule("GET", lambda t: f"/assistance/{t.plan.id}"),
+    "assistance.add_item": _plan_rule("POST", lambda t: f"/assistance/{t.plan.id}/items"),
+    "assistance.close": _plan_rule("POST", lambda t: f"/assistance/{t.plan.id}/close"),
+    "assistance.item": _item_rule("GET", lambda t: f"/assistance/items/{t.item.id}"),
+    **{f"assistance.{name}": _item_rule("POST", lambda t, path=path: f"/assistance/items/{t.item.id}/{path}")
+       for name, path in (("send", "send"), ("accept", "accept"), ("decline", "decline"),
+                          ("record_session", "sessions"), ("change_frequency", "frequency"),
+                          ("legal", "legal"), ("complete", "complete"), ("cancel", "cancel"),
+                          ("identity", "identity"))},
+})
+
+
 NOT_TRAINING = (*ADMINS, R.PARTNER_WORKER)
 
 
@@ -265,6 +299,10 @@ class Targets:
     open_case: object = None
     visit: object = None
     case_document: object = None
+    plan: object = None
+    item: object = None
+    other_partner: object = None
+    partner: object = None
 
 
 def _aid_cases(world, cast, clock):
@@ -348,12 +386,31 @@ def targets(world, app, tmp_path, clock):
     notification = db.session.scalars(sa.select(Notification)).one()
     training = _training(world, cast, clock)
     case, open_case, visit, case_document = _aid_cases(world, cast, clock)
+    plan, item, other_partner = _assistance(world, cast, clock, person)
+    partner = factories.make_user(world, roles={R.PARTNER_WORKER}, org=world.justice_bureau)
     yield Targets(**training, org=world.street_a, user=user, person=person, owner=owner, outsider=outsider,
                   sender=cast.officer, receiver=cast.prosecutor, referral=referral,
                   draft=cast.draft(clock.now), replied=replied, attachment=attachment,
                   notification=notification, proc_supervisor=cast.proc_supervisor, case=case,
-                  open_case=open_case, visit=visit, case_document=case_document)
+                  open_case=open_case, visit=visit, case_document=case_document, plan=plan, item=item,
+                  other_partner=other_partner, partner=partner)
     app.config["CASEFLOW_ATTACHMENT_DIR"] = None
+
+
+def _assistance(world, cast, clock, person):
+    """The district federation's plan for a woman, with a legal aid item sent to the
+    justice bureau; and a partner worker of another agency."""
+    from caseflow.assistance import services as assistance_services
+    from caseflow.core.orgs.roles import OrganisationKind
+
+    plan = assistance_services.open_plan(actor=cast.officer, now=clock.now, person=cast.person)
+    item = assistance_services.add_item(plan, actor=cast.officer, now=clock.now, data=assistance_services.ItemInput(
+        kind="legal_aid", beneficiary=cast.person, provider=world.justice_bureau, officer=cast.officer,
+        frequency="monthly", starts_on=clock.now.date(), legal_matter="车辆所有权纠纷"))
+    assistance_services.send_to_provider(item, actor=cast.officer, now=clock.now)
+    agency = factories.make_org("测试区就业服务中心", OrganisationKind.PARTNER, now=clock.now)
+    other_partner = factories.make_user(world, roles={R.PARTNER_WORKER}, org=agency)
+    return plan, item, other_partner
 
 
 def _request(client, rule: Access, targets, *, page="/login"):

@@ -193,9 +193,13 @@ class ServiceItem(TimestampMixin, db.Model):
         sa.CheckConstraint("state NOT IN ('sent', 'accepted', 'active') OR sent_on IS NOT NULL",
                            name="sent_has_date"),
         sa.Index("ix_assistance_items_provider_state", "provider_org_id", "state"),
+        # The reminder sweep reads only the items that are running or waiting for an
+        # answer; SQLite uses these only when the query names the states as literals.
         sa.Index("ix_assistance_items_running_due", "next_session_due_on",
                  postgresql_where=sa.text("state IN ('accepted', 'active')"),
                  sqlite_where=sa.text("state IN ('accepted', 'active')")),
+        sa.Index("ix_assistance_items_sent_acceptance_due", "acceptance_due_on",
+                 postgresql_where=sa.text("state = 'sent'"), sqlite_where=sa.text("state = 'sent'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -163,9 +163,8 @@ def _columns():
 
 
 def unanswered_query(today: date) -> sa.Select:
-    """Items sent and not answered by their due date. No index serves ``state = 'sent'``
-    yet: this scans the items table (an index on ``acceptance_due_on`` where the state is
-    sent would need a migration)."""
+    """Items sent and not answered by their due date, read through the partial index
+    ``ix_assistance_items_sent_acceptance_due`` (migration 0010; the state as a literal)."""
     return (sa.select(*_columns())
             .join(Person, Person.id == ServiceItem.beneficiary_id)
             .join(Organisation, Organisation.id == ServiceItem.provider_org_id)

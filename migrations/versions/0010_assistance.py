@@ -93,6 +93,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_assistance_items_plan_id'), ['plan_id'], unique=False)
         batch_op.create_index('ix_assistance_items_provider_state', ['provider_org_id', 'state'], unique=False)
         batch_op.create_index('ix_assistance_items_running_due', ['next_session_due_on'], unique=False, postgresql_where=sa.text("state IN ('accepted', 'active')"), sqlite_where=sa.text("state IN ('accepted', 'active')"))
+        batch_op.create_index('ix_assistance_items_sent_acceptance_due', ['acceptance_due_on'], unique=False, postgresql_where=sa.text("state = 'sent'"), sqlite_where=sa.text("state = 'sent'"))
 
     op.create_table('assistance_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -149,6 +150,7 @@ def downgrade():
 
     op.drop_table('assistance_events')
     with op.batch_alter_table('assistance_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_assistance_items_sent_acceptance_due', postgresql_where=sa.text("state = 'sent'"), sqlite_where=sa.text("state = 'sent'"))
         batch_op.drop_index('ix_assistance_items_running_due', postgresql_where=sa.text("state IN ('accepted', 'active')"), sqlite_where=sa.text("state IN ('accepted', 'active')"))
         batch_op.drop_index('ix_assistance_items_provider_state')
         batch_op.drop_index(batch_op.f('ix_assistance_items_plan_id'))

@@ -60,6 +60,8 @@ LATER_PAGES = {
     "investigations.approvals": ("/cases/approvals", {"proc.head"}),
     "training.index": ("/training", {"fed.officer", "fed.minzu", "fed.head", "prosecutor",
                                      "proc.head"}),
+    "assistance.index": ("/assistance", {"fed.officer", "fed.minzu", "fed.head", "prosecutor",
+                                         "proc.head", "justice.worker"}),
 }
 DISPLAY_NAMES = {username: display for username, display, _org, _roles in USERS}
 ADMINISTRATORS = {"sysadmin", "secadmin", "auditadmin"}
