@@ -234,6 +234,7 @@ ACCESS.update({
                                    wrong_org=lambda t: t.outsider, right=lambda t: t.sender),
     "assistance.show": _plan_rule("GET", lambda t: f"/assistance/{t.plan.id}"),
     "assistance.add_item": _plan_rule("POST", lambda t: f"/assistance/{t.plan.id}/items"),
+    "assistance.add_member": _plan_rule("POST", lambda t: f"/assistance/{t.plan.id}/members"),
     "assistance.close": _plan_rule("POST", lambda t: f"/assistance/{t.plan.id}/close"),
     "assistance.item": _item_rule("GET", lambda t: f"/assistance/items/{t.item.id}"),
     **{f"assistance.{name}": _item_rule("POST", lambda t, path=path: f"/assistance/items/{t.item.id}/{path}")

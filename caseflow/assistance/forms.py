@@ -36,6 +36,14 @@ class ItemFilterForm(FlaskForm):
     state = SelectField(_l("State"), choices=_choices(ITEM_STATE_LABELS, blank=_l("Any state")))
 
 
+class MemberForm(FlaskForm):
+    person_id = SelectField(_l("Person already recorded"), coerce=int, choices=[])
+    pseudonym = StringField(_l("Or a new person: pseudonym"), validators=[Optional(), Length(max=60)])
+    real_name = StringField(_l("Real name"), validators=[Optional(), Length(max=60)])
+    birth_date = DateField(_l("Birth date"), validators=[Optional()])
+    relation = StringField(_l("Relation to her"), validators=[Length(max=40)])
+
+
 class ItemForm(FlaskForm):
     kind = SelectField(_l("Kind of help"), choices=_choices(ITEM_KIND_LABELS, blank=_l("(choose)")))
     beneficiary_id = SelectField(_l("Who benefits"), coerce=int, choices=[])

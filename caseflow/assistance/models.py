@@ -117,6 +117,7 @@ FINISHED_STATES = (ItemState.COMPLETED, ItemState.DECLINED, ItemState.CANCELLED)
 class EventKind(str, enum.Enum):
     PLAN_OPENED = "plan_opened"
     PLAN_CLOSED = "plan_closed"
+    MEMBER_ADDED = "member_added"
     ITEM_ADDED = "item_added"
     SENT = "sent"
     ACCEPTED = "accepted"
@@ -131,6 +132,7 @@ class EventKind(str, enum.Enum):
 EVENT_LABELS = {
     EventKind.PLAN_OPENED: _l("Plan opened"),
     EventKind.PLAN_CLOSED: _l("Plan closed"),
+    EventKind.MEMBER_ADDED: _l("Family member added"),
     EventKind.ITEM_ADDED: _l("Service item added"),
     EventKind.SENT: _l("Sent to the provider"),
     EventKind.ACCEPTED: _l("Accepted by the provider"),
@@ -172,11 +174,29 @@ class AssistancePlan(TimestampMixin, db.Model):
     officer: Mapped[User] = relationship(lazy="joined")
     aid_case = relationship("AidCase")
     items: Mapped[list[ServiceItem]] = relationship(back_populates="plan", order_by="ServiceItem.id")
+    members: Mapped[list[PlanMember]] = relationship(back_populates="plan", order_by="PlanMember.id")
     events: Mapped[list[AssistanceEvent]] = relationship(back_populates="plan", order_by="AssistanceEvent.id")
 
     @property
     def is_open(self) -> bool:
         return self.state == PlanState.OPEN.value
+
+
+class PlanMember(db.Model):
+    """A member of the woman's family the plan also helps (a child), with the relation."""
+
+    __tablename__ = "assistance_plan_members"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "person_id", name="uq_assistance_plan_members_person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("assistance_plans.id"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"))
+    relation: Mapped[str] = mapped_column(sa.String(40))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+    plan: Mapped[AssistancePlan] = relationship(back_populates="members")
+    person: Mapped[Person] = relationship(lazy="joined")
 
 
 class ServiceItem(TimestampMixin, db.Model):

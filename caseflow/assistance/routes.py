@@ -10,8 +10,8 @@ from wtforms.fields.choices import SelectChoice
 
 from caseflow.assistance import policy, queries, services
 from caseflow.assistance.forms import (
-    CloseForm, ConfirmForm, FrequencyForm, ItemFilterForm, ItemForm, LegalForm, OutcomeForm, PlanFilterForm,
-    PlanForm, ReasonForm, SessionForm,
+    CloseForm, ConfirmForm, FrequencyForm, ItemFilterForm, ItemForm, LegalForm, MemberForm, OutcomeForm,
+    PlanFilterForm, PlanForm, ReasonForm, SessionForm,
 )
 from caseflow.assistance.models import (
     FREQUENCY_LABELS, ITEM_KIND_LABELS, ITEM_STATE_LABELS, PLAN_STATE_LABELS, AssistancePlan, ServiceItem,
@@ -115,11 +115,24 @@ def _item_form(plan: AssistancePlan, form: ItemForm | None = None) -> ItemForm:
     return form
 
 
+def _member_form(plan: AssistancePlan, form: MemberForm | None = None) -> MemberForm:
+    form = form or MemberForm()
+    known = db.session.scalars(sa.select(Person).where(
+        Person.organisation_id.in_(visible_organisation_ids(current_user)),
+        Person.id.not_in([plan.person_id] + [m.person_id for m in plan.members]))
+        .order_by(Person.pseudonym_pinyin).limit(500)).all()
+    form.person_id.choices = [SelectChoice(0, _("(record a new person below)"))] + [
+        SelectChoice(p.id, p.pseudonym) for p in known]
+    return form
+
+
 def _plan_page(plan: AssistancePlan, status=200, **forms):
     today = local_date(g.now)
+    manage = policy.can_manage_plan(current_user, plan)
     return render_template(
         "assistance/show.html", plan=plan, labels=LABELS, today=today, policy=policy,
-        item_form=_item_form(plan, forms.get("item_form")) if policy.can_manage_plan(current_user, plan) else None,
+        item_form=_item_form(plan, forms.get("item_form")) if manage else None,
+        member_form=_member_form(plan, forms.get("member_form")) if manage else None,
         close_form=forms.get("close_form") or CloseForm(), confirm_form=ConfirmForm()), status
 
 
@@ -148,6 +161,28 @@ def add_item(plan_id: int):
             flash(_("Service item added. Send it to the provider when it is ready."), "success")
             return redirect(url_for("assistance.item", item_id=item.id))
     return _plan_page(plan, 400, item_form=form)
+
+
+@bp.post("/<int:plan_id>/members")
+@requires(policy.can_list_assistance, roles=WORKERS)
+def add_member(plan_id: int):
+    from caseflow.core.people.services import Identity
+
+    plan = load_or_404(AssistancePlan, plan_id, check=policy.can_view_plan)
+    form = _member_form(plan, MemberForm())
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.add_family_member(
+                plan, actor=current_user, now=g.now, relation=form.relation.data,
+                person=db.session.get(Person, form.person_id.data) if form.person_id.data else None,
+                pseudonym=form.pseudonym.data,
+                identity=Identity(real_name=form.real_name.data, birth_date=form.birth_date.data)))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            flash(_("Family member added."), "success")
+            return redirect(url_for("assistance.show", plan_id=plan.id))
+    return _plan_page(plan, 400, member_form=form)
 
 
 @bp.post("/<int:plan_id>/close")

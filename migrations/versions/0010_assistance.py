@@ -45,6 +45,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_assistance_plans_person_id'), ['person_id'], unique=False)
         batch_op.create_index('uq_assistance_plans_open_person', ['person_id'], unique=True, postgresql_where=sa.text("state = 'open'"), sqlite_where=sa.text("state = 'open'"))
 
+    op.create_table('assistance_plan_members',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('relation', sa.String(length=40), nullable=False),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('added_by_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['added_by_id'], ['users.id'], name=op.f('fk_assistance_plan_members_added_by_id_users')),
+    sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_assistance_plan_members_person_id_persons')),
+    sa.ForeignKeyConstraint(['plan_id'], ['assistance_plans.id'], name=op.f('fk_assistance_plan_members_plan_id_assistance_plans')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assistance_plan_members')),
+    sa.UniqueConstraint('plan_id', 'person_id', name='uq_assistance_plan_members_person')
+    )
+    with op.batch_alter_table('assistance_plan_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_assistance_plan_members_plan_id'), ['plan_id'], unique=False)
+
     op.create_table('assistance_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('plan_id', sa.Integer(), nullable=False),
@@ -108,7 +124,7 @@ def upgrade():
     sa.Column('to_state', sa.String(length=10), nullable=True),
     sa.Column('text', sa.Text(), nullable=True),
     sa.Column('data', sa.JSON(), nullable=True),
-    sa.CheckConstraint("kind IN ('plan_opened', 'plan_closed', 'item_added', 'sent', 'accepted', 'declined', 'session', 'frequency_changed', 'legal_matter', 'completed', 'cancelled')", name=op.f('ck_assistance_events_kind_known')),
+    sa.CheckConstraint("kind IN ('plan_opened', 'plan_closed', 'member_added', 'item_added', 'sent', 'accepted', 'declined', 'session', 'frequency_changed', 'legal_matter', 'completed', 'cancelled')", name=op.f('ck_assistance_events_kind_known')),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_assistance_events_actor_id_users')),
     sa.ForeignKeyConstraint(['item_id'], ['assistance_items.id'], name=op.f('fk_assistance_events_item_id_assistance_items')),
     sa.ForeignKeyConstraint(['plan_id'], ['assistance_plans.id'], name=op.f('fk_assistance_events_plan_id_assistance_plans')),
@@ -157,6 +173,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_assistance_items_officer_id'))
 
     op.drop_table('assistance_items')
+    with op.batch_alter_table('assistance_plan_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_assistance_plan_members_plan_id'))
+
+    op.drop_table('assistance_plan_members')
     with op.batch_alter_table('assistance_plans', schema=None) as batch_op:
         batch_op.drop_index('uq_assistance_plans_open_person', postgresql_where=sa.text("state = 'open'"), sqlite_where=sa.text("state = 'open'"))
         batch_op.drop_index(batch_op.f('ix_assistance_plans_person_id'))

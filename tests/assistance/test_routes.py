@@ -106,3 +106,26 @@ def test_a_partner_worker_of_another_agency_sees_nothing(client, login_as, cast,
     assert client.get(f"/assistance/items/{item.id}").status_code == 403
     assert client.submit(f"/assistance/items/{item.id}/accept", {}, page="/assistance").status_code == 403
     assert cast.person.pseudonym not in page_text(client.get("/assistance"))
+
+
+def test_a_child_joins_the_plan_and_benefits_from_an_item(client, login_as, cast, db, clock, world):
+    from caseflow.assistance import services
+
+    plan = services.open_plan(actor=cast.officer, now=clock.now, person=cast.person)
+    login_as(cast.officer)
+    page = f"/assistance/{plan.id}"
+    response = client.submit(f"{page}/members", {"person_id": "0", "pseudonym": "小雨之女", "real_name": "",
+                                                 "birth_date": "2016-04-18", "relation": ""}, page=page)
+    assert response.status_code == 400 and "小雨之女" in response.get_data(as_text=True)
+    assert client.submit(f"{page}/members", {"person_id": "0", "pseudonym": "小雨之女", "real_name": "",
+                                             "birth_date": "2016-04-18", "relation": "女儿"},
+                         page=page).status_code == 302
+    db.session.expire_all()
+    [member] = db.session.get(AssistancePlan, plan.id).members
+    assert member.person.is_minor and member.relation == "女儿"
+    assert client.submit(f"{page}/items", {
+        "kind": "counselling", "beneficiary_id": str(member.person_id), "provider_org_id": str(world.justice_bureau.id),
+        "officer_id": str(cast.officer.id), "frequency": "weekly", "starts_on": "2026-11-20"},
+        page=page).status_code == 302
+    item = db.session.scalars(sa.select(ServiceItem)).one()
+    assert item.beneficiary_id == member.person_id
