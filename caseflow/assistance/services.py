@@ -26,7 +26,7 @@ from caseflow.extensions import db
 from caseflow.assistance import policy
 from caseflow.assistance.models import (
     IDENTITY_KINDS, ITEM_TRANSITIONS, AssistanceEvent, AssistancePlan, EventKind, Frequency,
-    ItemKind, ItemState, PlanState, ServiceItem, ServiceSession,
+    ItemKind, ItemState, PlanMember, PlanState, ServiceItem, ServiceSession,
 )
 
 register(SettingSpec(
@@ -80,12 +80,19 @@ def _audit(action: str, plan: AssistancePlan, *, actor, now: datetime, item: Ser
            organisation_id=plan.organisation_id, before=before, after=after, reason=reason)
 
 
-def _move(item: ServiceItem, to: ItemState, *, actor, now: datetime, kind: EventKind,
-          text: str | None = None, data: dict | None = None) -> None:
+def _check_move(item: ServiceItem, to: ItemState) -> None:
+    """Refuse a move the map does not allow; called before a transition sets any column, so
+    that a refused move leaves the item as it was."""
     current = item.state_enum
     if (current, to) not in ITEM_TRANSITIONS:
         raise InvalidTransition(_("A service item that is “%(state)s” cannot become “%(target)s”.",
                                   state=current.label, target=to.label))
+
+
+def _move(item: ServiceItem, to: ItemState, *, actor, now: datetime, kind: EventKind,
+          text: str | None = None, data: dict | None = None) -> None:
+    current = item.state_enum
+    _check_move(item, to)
     item.state = to.value
     item.updated_at = now
     _event(item.plan, kind, actor=actor, now=now, item=item, from_state=current.value,
@@ -177,6 +184,33 @@ def close_plan(plan: AssistancePlan, *, actor, now: datetime, summary: str) -> A
     return plan
 
 
+def add_family_member(plan: AssistancePlan, *, actor, now: datetime, relation: str,
+                      person: Person | None = None, pseudonym: str | None = None,
+                      identity: people.Identity | None = None) -> Person:
+    """A child (or another family member) the plan also helps: a person already recorded,
+    or a new one recorded here with her identity sealed."""
+    from caseflow.core.people.policy import can_view_person
+
+    _require(policy.can_manage_plan(actor, plan),
+             _("Family members are added by those running the plan, while it is open."))
+    relation = _text(relation, "relation", _("Say how this person is related to her."))
+    if person is None:
+        person = people.record_person(actor=actor, now=now, pseudonym=pseudonym or "",
+                                      identity=identity or people.Identity(), organisation=plan.organisation)
+    elif not can_view_person(actor, person):
+        raise ValidationFailed(_("Choose the person from those you can see."), field="person_id")
+    if person.id == plan.person_id or person.id in {m.person_id for m in plan.members}:
+        raise Conflict(_("%(pseudonym)s is already in this plan.", pseudonym=person.pseudonym),
+                       field="person_id")
+    plan.members.append(PlanMember(person_id=person.id, relation=relation, added_at=now, added_by_id=actor.id))
+    db.session.flush()
+    _event(plan, EventKind.MEMBER_ADDED, actor=actor, now=now, text=f"{relation} {person.pseudonym}",
+           data={"person_id": person.id, "minor": person.is_minor})
+    _audit("assistance.member_added", plan, actor=actor, now=now,
+           after={"person_id": person.id, "relation": relation, "is_minor": person.is_minor})
+    return person
+
+
 # -- items -----------------------------------------------------------------------------
 
 
@@ -212,8 +246,9 @@ def officers_for(plan: AssistancePlan) -> list[User]:
 
 
 def beneficiaries_for(plan: AssistancePlan) -> list[Person]:
-    """The woman, and the members of her aid case's household (her children)."""
-    people_ids = [plan.person_id]
+    """The woman, the family members added to her plan, and the members of her aid case's
+    household (her children)."""
+    people_ids = [plan.person_id] + [m.person_id for m in plan.members]
     if plan.aid_case is not None and plan.aid_case.assessment is not None:
         people_ids += [m.person_id for m in plan.aid_case.assessment.members]
     people_ids += [i.beneficiary_id for i in plan.items]
@@ -292,6 +327,7 @@ def plan_from_aid_case(case, *, actor, now: datetime) -> AssistancePlan:
 @_state_change
 def send_to_provider(item: ServiceItem, *, actor, now: datetime) -> ServiceItem:
     _require(policy.can_manage_item(actor, item), _("The plan's officers send its items."))
+    _check_move(item, ItemState.SENT)
     today = local_date(now)
     item.sent_on = today
     item.acceptance_due_on = load_calendar().add_working_days(today, get_setting("acceptance_working_days")).day
@@ -415,6 +451,7 @@ def complete(item: ServiceItem, *, actor, now: datetime, outcome: str) -> Servic
     _require(policy.can_manage_item(actor, item) or (
         item.is_running and policy.is_provider_of(actor, item)),
         _("The provider or the plan's officers complete an item."))
+    _check_move(item, ItemState.COMPLETED)
     item.outcome = _text(outcome, "outcome", _("Write the outcome."))
     item.next_session_due_on = None
     _move(item, ItemState.COMPLETED, actor=actor, now=now, kind=EventKind.COMPLETED, text=item.outcome)
@@ -424,6 +461,7 @@ def complete(item: ServiceItem, *, actor, now: datetime, outcome: str) -> Servic
 @_state_change
 def cancel(item: ServiceItem, *, actor, now: datetime, reason: str) -> ServiceItem:
     _require(policy.can_manage_item(actor, item), _("The plan's officers cancel an item."))
+    _check_move(item, ItemState.CANCELLED)
     item.cancel_reason = _text(reason, "reason", _("Say why the item is cancelled."))
     item.next_session_due_on = None
     _move(item, ItemState.CANCELLED, actor=actor, now=now, kind=EventKind.CANCELLED, text=item.cancel_reason)
