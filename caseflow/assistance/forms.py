@@ -21,7 +21,7 @@ class PlanFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    state = SelectField(_l("State"), choices=[SelectChoice("open", _l("Open")),
+    state = SelectField(_l("State"), choices=[SelectChoice("open", _l("In progress")),
                                                SelectChoice("closed", _l("Closed")),
                                                SelectChoice("", _l("Any state"))], default="open")
     overdue = SelectField(_l("Overdue"), choices=[SelectChoice("", _l("All plans")),

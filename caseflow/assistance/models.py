@@ -27,7 +27,7 @@ class PlanState(str, enum.Enum):
     CLOSED = "closed"
 
 
-PLAN_STATE_LABELS = {PlanState.OPEN: _l("Open"), PlanState.CLOSED: _l("Closed")}
+PLAN_STATE_LABELS = {PlanState.OPEN: _l("In progress"), PlanState.CLOSED: _l("Closed")}
 
 
 class ItemKind(str, enum.Enum):
