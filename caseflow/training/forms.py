@@ -23,7 +23,7 @@ class SessionForm(FlaskForm):
     held_on = DateField(_l("Date"), validators=[Optional()])
     start_time = TimeField(_l("Starts at"), validators=[Optional()])
     end_time = TimeField(_l("Ends at"), validators=[Optional()])
-    place = StringField(_l("Place"), validators=[Length(max=200)])
+    place = StringField(_l("Venue"), validators=[Length(max=200)])
     organiser_ids = MultiCheckboxField(_l("Organised by"), coerce=int, choices=[])
     trainers = StringField(_l("Trainers"), validators=[Length(max=300)],
                            description=_l("Names and where they come from, e.g. 张明（第五检察部检察官）."))
@@ -77,7 +77,7 @@ class CorrectAttendanceForm(FlaskForm):
 
 
 class MaterialForm(FlaskForm):
-    attachment = FileField(_l("Material"), description=_l("PDF, JPEG or PNG, at most 10 MB."))
+    attachment = FileField(_l("Material file"), description=_l("PDF, JPEG or PNG, at most 10 MB."))
 
 
 class ReportForm(FlaskForm):
