@@ -59,12 +59,18 @@ def is_provider_of(user, item) -> bool:
             and user.has_role(Role.PARTNER_WORKER, *OFFICER_ROLES))
 
 
+def is_item_officer(user, item) -> bool:
+    """The officer responsible for the item: she may be of a street federation below the
+    plan's organisation, and hears the item's reminders."""
+    return _case_worker(user) and item.officer_id == user.id
+
+
 def can_view_item(user, item) -> bool:
-    return is_provider_of(user, item) or can_view_plan(user, item.plan)
+    return is_provider_of(user, item) or is_item_officer(user, item) or can_view_plan(user, item.plan)
 
 
 def can_manage_item(user, item) -> bool:
-    return can_manage_plan(user, item.plan) or (item.officer_id == user.id and item.plan.is_open)
+    return can_manage_plan(user, item.plan) or (is_item_officer(user, item) and item.plan.is_open)
 
 
 def can_respond(user, item) -> bool:

@@ -311,13 +311,16 @@ def plan_from_aid_case(case, *, actor, now: datetime) -> AssistancePlan:
     elif plan.aid_case_id is None:
         plan.aid_case_id = case.id
     federation = actor.organisation
+    # The actor may run the plan from above (the district, for a street federation's plan):
+    # the items then stay with the plan's own officer, as only its organisation's may hold them.
+    officer = actor if actor.id in {u.id for u in officers_for(plan)} else plan.officer
     today = local_date(now)
     for measure in ready:
         kind = measure.kind if measure.kind in {k.value for k in ItemKind} else ItemKind.OTHER.value
         frequency = (Frequency.MONTHLY if kind in (ItemKind.COUNSELLING.value, ItemKind.FOLLOW_UP.value)
                      else Frequency.ONCE).value
         item = add_item(plan, actor=actor, now=now, measure=measure, data=ItemInput(
-            kind=kind, beneficiary=case.applicant, provider=measure.agency or federation, officer=actor,
+            kind=kind, beneficiary=case.applicant, provider=measure.agency or federation, officer=officer,
             frequency=frequency, starts_on=today, details=measure.details))
         measure.state, measure.taken_over_at = MeasureState.TAKEN_OVER.value, now
         measure.assistance_ref = f"{plan.id}/{item.id}"
