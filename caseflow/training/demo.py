@@ -85,7 +85,8 @@ def ensure_chairs(now: datetime) -> int:
 
 
 def _session_exists(title: str) -> bool:
-    return db.session.scalar(sa.select(TrainingSession.id).where(TrainingSession.title == title).limit(1)) is not None
+    query = sa.select(TrainingSession.id).where(TrainingSession.title == title).limit(1)
+    return db.session.scalar(query) is not None
 
 
 def _streets() -> list[Organisation]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import (
+    DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField, TimeField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
@@ -31,7 +33,8 @@ class SessionForm(FlaskForm):
     content = TextAreaField(_l("Training content"), validators=[Optional(), Length(max=5000)],
                             render_kw={"rows": 4},
                             description=_l("The outline, the cases discussed, what was handed out."))
-    material = FileField(_l("Material"), description=_l("PDF, JPEG or PNG, at most 10 MB. More can be added later."))
+    material = FileField(_l("Material"),
+                         description=_l("PDF, JPEG or PNG, at most 10 MB. More can be added later."))
 
 
 class SessionFilterForm(FlaskForm):

@@ -5,7 +5,7 @@ with the rows and the audit row it leaves (or does not); who may see what; and t
 "who has been trained" counts the database makes."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 
 import pytest
 import sqlalchemy as sa
