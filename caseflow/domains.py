@@ -69,3 +69,8 @@ def init_domains(app: Flask) -> None:
     app.register_blueprint(training_bp)
     add_nav_item(NavItem("training.index", _l("Joint training"), training_policy.can_list_sessions,
                          tuple(f"training.{name}" for name in ("new", "show", "edit", "report"))))
+    from caseflow.reports import policy as report_policy
+    from caseflow.reports.routes import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
+    add_nav_item(NavItem("reports.index", _l("Report"), report_policy.can_see_report, ("reports.print_view",)))

@@ -1,0 +1,286 @@
+"""The report put together: the period, every figure of ``definitions`` for one
+organisation's subtree, the link behind each figure, and the charts' geometry (drawn as
+inline SVG by the templates: no script, no style attribute, nothing from the internet)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask import url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+
+from caseflow.assistance.models import ITEM_KIND_LABELS, ITEM_STATE_LABELS, ItemKind
+from caseflow.reports import definitions as d
+from caseflow.referrals.models import DIRECTION_LABELS, SOURCE_LABELS, Direction
+
+PERIOD_KINDS = ("year", "quarter", "month", "custom")
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str
+    start: date
+    end: date
+
+    @property
+    def is_calendar_year(self) -> bool:
+        return (self.start.month, self.start.day, self.end.month, self.end.day) == (1, 1, 12, 31) \
+            and self.start.year == self.end.year
+
+    @property
+    def label(self) -> str:
+        if self.is_calendar_year:
+            return _("%(year)d", year=self.start.year)
+        if self.kind == "quarter":
+            return _("Q%(quarter)d %(year)d", quarter=(self.start.month - 1) // 3 + 1, year=self.start.year)
+        if self.kind == "month":
+            return _("%(year)d-%(month)02d", year=self.start.year, month=self.start.month)
+        return _("%(start)s to %(end)s", start=self.start.isoformat(), end=self.end.isoformat())
+
+    def months(self) -> list[str]:
+        months, day = [], self.start.replace(day=1)
+        while day <= self.end:
+            months.append(f"{day.year:04d}-{day.month:02d}")
+            day = (day + timedelta(days=32)).replace(day=1)
+        return months
+
+
+def period_of(kind: str, year: int, quarter: int | None = None, month: int | None = None,
+              start: date | None = None, end: date | None = None) -> Period:
+    if kind == "quarter" and quarter:
+        first = date(year, 3 * (quarter - 1) + 1, 1)
+        return Period(kind, first, (first + timedelta(days=95)).replace(day=1) - timedelta(days=1))
+    if kind == "month" and month:
+        first = date(year, month, 1)
+        return Period(kind, first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+    if kind == "custom" and start and end and start <= end:
+        return Period(kind, start, end)
+    return Period("year", date(year, 1, 1), date(year, 12, 31))
+
+
+@dataclass
+class Figure:
+    """One number of the report, with the list behind it. ``exact``: the list applies
+    the same filters, so it shows as many rows; otherwise it is the closest list."""
+    key: str
+    label: str
+    value: object
+    href: str | None = None
+    exact: bool = False
+    definition: str = ""
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    tables: list = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    period: Period
+    organisation: object
+    sections: list[Section]
+    charts: dict
+
+
+MECHANISMS = {
+    "referral": _l("Lead referral"),
+    "feedback": _l("Fast transfer, fast feedback"),
+    "collaboration": _l("Case collaboration"),
+    "training": _l("Joint training"),
+}
+
+
+class _Links:
+    """The list pages behind the figures, with the filters each list supports."""
+
+    def __init__(self, user, organisation, period: Period, is_leaf: bool):
+        self.year = period.end.year
+        self.year_exact = period.is_calendar_year
+        own = organisation.id == user.organisation_id
+        self.org_exact = own or is_leaf
+        self.org = {} if own else {"org": organisation.id}
+
+    def referrals(self, box: str, *, exact: bool, with_year: bool = True, **filters):
+        params = {"box": box, **filters, **self.org}
+        if with_year:
+            params["year"] = self.year
+        return url_for("referrals.index", **params), exact and self.org_exact and (
+            self.year_exact or not with_year)
+
+    def cases(self, **filters):
+        return url_for("investigations.index", year=self.year, **filters), False
+
+    def assistance(self):
+        return url_for("assistance.index", state=""), False
+
+    def training(self, endpoint: str, *, exact: bool = False, **filters):
+        return url_for(endpoint, year=self.year, **filters), exact and self.year_exact and not self.org
+
+
+def _fig(key, label, value, link=(None, False)) -> Figure:
+    title, _text = d.DEFINITIONS.get(key, (None, ""))
+    return Figure(key, str(label), value, link[0], link[1], str(_text))
+
+
+def _percent(share: d.Share) -> str:
+    return "—" if share.percent is None else f"{share.percent}%（{share.part}/{share.whole}）"
+
+
+def _days(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value.normalize():f}"
+
+
+def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: bool) -> Report:
+    start, end = period.start, period.end
+    links = _Links(user, organisation, period, is_leaf)
+    directions = d.referrals_by_direction(org_ids, start, end)
+
+    referral = Section("referral", str(MECHANISMS["referral"]))
+    for side, box, label in ((d.SENT, "outbox", _("Sent")), (d.RECEIVED, "inbox", _("Received"))):
+        for direction in Direction:
+            referral.figures.append(_fig(
+                "referrals", f"{label} · {DIRECTION_LABELS[direction]}", directions[side][direction.value],
+                links.referrals(box, exact=True, direction=direction.value)))
+    sources = d.referrals_by_source(org_ids, start, end)
+    referral.tables.append(("by_source", _("By source"), [
+        (str(label), sources.get(source.value, 0), links.referrals("all", exact=False))
+        for source, label in SOURCE_LABELS.items()]))
+    referral.tables.append(("by_organisation", _("By organisation"), [
+        (row.name, f"{row.sent} / {row.received}", links.referrals("all", exact=False) if row.organisation_id
+         == organisation.id else (url_for("referrals.index", box="all", org=row.organisation_id,
+                                          year=links.year), False))
+        for row in d.referrals_by_organisation(org_ids, start, end)]))
+
+    feedback = Section("feedback", str(MECHANISMS["feedback"]))
+    for side, box, label in ((d.RECEIVED, "inbox", _("Referrals we received")),
+                             (d.SENT, "outbox", _("Referrals we sent"))):
+        spread = d.days_to_reply(org_ids, start, end, side)
+        feedback.figures += [
+            _fig("registered_on_time", f"{label} · {d.DEFINITIONS['registered_on_time'][0]}",
+                 _percent(d.registered_on_time(org_ids, start, end, today, side)),
+                 links.referrals(box, exact=False)),
+            _fig("replied_on_time", f"{label} · {d.DEFINITIONS['replied_on_time'][0]}",
+                 _percent(d.replied_on_time(org_ids, start, end, today, side)), links.referrals(box, exact=False)),
+            _fig("days_to_reply", f"{label} · {_('Median days to reply')}", _days(spread.median),
+                 links.referrals(box, exact=False, state="replied")),
+            _fig("days_to_reply", f"{label} · {_('90th percentile of days to reply')}", _days(spread.p90),
+                 links.referrals(box, exact=False, state="replied")),
+            _fig("overdue_now", f"{label} · {d.DEFINITIONS['overdue_now'][0]}", d.overdue_now(org_ids, today, side),
+                 links.referrals(box, exact=True, with_year=False, overdue="y")),
+            _fig("extensions", f"{label} · {d.DEFINITIONS['extensions'][0]}",
+                 d.extensions_granted(org_ids, start, end, side), links.referrals(box, exact=False)),
+        ]
+
+    collaboration = Section("collaboration", str(MECHANISMS["collaboration"]))
+    collaboration.figures += [
+        _fig("cases_opened", d.DEFINITIONS["cases_opened"][0], d.cases_opened(org_ids, start, end), links.cases()),
+        _fig("cases_decided", d.DEFINITIONS["cases_decided"][0], d.cases_decided(org_ids, start, end),
+             links.cases()),
+        _fig("women_helped", d.DEFINITIONS["women_helped"][0], d.women_helped(org_ids, start, end), links.cases()),
+        _fig("aid_granted", d.DEFINITIONS["aid_granted"][0], f"{d.aid_granted(org_ids, start, end):,.2f}",
+             links.cases()),
+        _fig("aid_paid", d.DEFINITIONS["aid_paid"][0], f"{d.aid_paid(org_ids, start, end):,.2f}",
+             links.cases(state="paid")),
+        _fig("investigations", d.DEFINITIONS["investigations"][0], d.investigations_started(org_ids, start, end),
+             links.cases()),
+        _fig("visits", d.DEFINITIONS["visits"][0], d.visits_made(org_ids, start, end), links.cases()),
+        _fig("sessions", d.DEFINITIONS["sessions"][0], d.sessions_held(org_ids, start, end), links.assistance()),
+        _fig("follow_ups", d.DEFINITIONS["follow_ups"][0], d.follow_ups_done(org_ids, start, end),
+             links.assistance()),
+    ]
+    items = d.items_by_kind_and_state(org_ids, start, end)
+    by_kind = {kind.value: 0 for kind in ItemKind}
+    for (kind, _state), n in items.items():
+        by_kind[kind] = by_kind.get(kind, 0) + n
+    collaboration.tables.append(("items", str(d.DEFINITIONS["items"][0]), [
+        (f"{ITEM_KIND_LABELS[ItemKind(kind)]} · {ITEM_STATE_LABELS[_state_enum(state)]}", n, links.assistance())
+        for (kind, state), n in sorted(items.items())]))
+
+    training = Section("training", str(MECHANISMS["training"]))
+    training.figures += [
+        _fig("training_sessions", d.DEFINITIONS["training_sessions"][0], d.training_sessions_held(org_ids, start, end),
+             links.training("training.index", state="held")),
+        _fig("people_trained", d.DEFINITIONS["people_trained"][0], d.people_trained(org_ids, start, end),
+             links.training("training.report")),
+        _fig("not_trained", d.DEFINITIONS["not_trained"][0], d.organisations_not_trained(org_ids, end.year),
+             links.training("training.report", exact=True)),
+    ]
+
+    months = period.months()
+    per_month = d.referrals_per_month(org_ids, start, end)
+    on_time = {side: d.replied_on_time_per_month(org_ids, start, end, today, side) for side in (d.RECEIVED, d.SENT)}
+    charts = {
+        "per_month": bar_chart(
+            [(m[2:], [per_month.get((m, direction.value), 0) for direction in Direction]) for m in months],
+            [str(DIRECTION_LABELS[direction]) for direction in Direction]),
+        "on_time": bar_chart(
+            [(m[2:], [on_time[side].get(m, d.Share(0, 0)).percent for side in (d.RECEIVED, d.SENT)])
+             for m in months],
+            [_("Our replies"), _("Their replies")], maximum=100, unit="%"),
+        "items": bar_chart([(str(ITEM_KIND_LABELS[ItemKind(kind)]), [n]) for kind, n in by_kind.items()],
+                           [_("Items")], horizontal=True),
+    }
+    return Report(period, organisation, [referral, feedback, collaboration, training], charts)
+
+
+def _state_enum(state: str):
+    from caseflow.assistance.models import ItemState
+
+    return ItemState(state)
+
+
+# -- charts ----------------------------------------------------------------------------------
+
+#: Series colours (SVG fill attributes, allowed by the Content-Security-Policy).
+COLOURS = ("#8b1e3f", "#2f6f9f", "#6c757d")
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    value: object
+    series: int
+    colour: str
+    label: str
+
+
+def bar_chart(groups: list[tuple[str, list]], series: list[str], *, maximum=None, unit: str = "",
+              horizontal: bool = False) -> dict:
+    """Geometry of a grouped bar chart in a 600-wide viewBox. ``groups``: (label, values
+    per series); a value of None (nothing to measure) draws no bar."""
+    values = [v for _label, vs in groups for v in vs if v is not None]
+    top = maximum or max([float(v) for v in values] + [1])
+    bars, ticks = [], []
+    if horizontal:
+        row, left, width = 24, 150, 400
+        height = row * len(groups) + 20
+        for i, (label, vs) in enumerate(groups):
+            value = vs[0] or 0
+            length = width * float(value) / top
+            bars.append(Bar(left, 10 + i * row, round(length, 1), row - 8, value, 0, COLOURS[0], label))
+            ticks.append((left - 6, 10 + i * row + (row - 8) / 2 + 4, label))
+        return {"width": 600, "height": height, "bars": bars, "ticks": ticks, "series": series,
+                "horizontal": True, "unit": unit, "left": left, "colours": COLOURS}
+    height, bottom, left, plot = 220, 190, 30, 560
+    slot = plot / max(len(groups), 1)
+    bar_width = min(28, (slot - 8) / max(len(series), 1))
+    for i, (label, vs) in enumerate(groups):
+        x0 = left + i * slot + (slot - bar_width * len(series)) / 2
+        for s, value in enumerate(vs):
+            if value is None:
+                continue
+            h = 160 * float(value) / top
+            bars.append(Bar(round(x0 + s * bar_width, 1), round(bottom - h, 1), round(bar_width - 1, 1),
+                            round(h, 1), value, s, COLOURS[s % len(COLOURS)], label))
+        ticks.append((round(left + i * slot + slot / 2, 1), bottom + 16, label))
+    return {"width": 600, "height": height, "bars": bars, "ticks": ticks, "series": series,
+            "horizontal": False, "unit": unit, "left": left, "bottom": bottom, "top": top,
+            "colours": COLOURS}

@@ -1,0 +1,25 @@
+"""Who may see the reports and export the ledgers. Routes, templates and tests ask these.
+
+(Sections by topic; each module of ``reports`` keeps to its own.)"""
+from __future__ import annotations
+
+
+# -- the four-mechanisms report --------------------------------------------------------------
+# Supervisors of a federation or a procuratorate read the report for their organisation or
+# one below it. Officers, prosecutors and partner workers do not; administrators never do.
+
+
+def can_see_report(user) -> bool:
+    from caseflow.core.orgs.policy import can_work_on_cases
+    from caseflow.core.orgs.roles import OrganisationKind, Role
+
+    return (can_work_on_cases(user) and user.has_role(Role.SUPERVISOR)
+            and user.organisation.kind in (OrganisationKind.FEDERATION.value,
+                                           OrganisationKind.PROCURATORATE.value))
+
+
+def can_report_on(user, organisation_id: int) -> bool:
+    """The user's own organisation or one below it."""
+    from caseflow.core.orgs.policy import visible_organisation_ids
+
+    return can_see_report(user) and organisation_id in visible_organisation_ids(user)

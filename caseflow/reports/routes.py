@@ -1,0 +1,90 @@
+"""The four-mechanisms report (四项制度报表): a period and an organisation, every figure of
+``definitions`` with the list behind it, the charts, the definitions, and an A4 print view."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, g, render_template, request
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import NumberRange, Optional
+
+from caseflow.core.db import local_date
+from caseflow.core.errors import NotAllowed
+from caseflow.core.orgs.models import Organisation
+from caseflow.core.orgs.policy import visible_organisation_ids
+from caseflow.core.orgs.roles import Role
+from caseflow.core.orgs.services import subtree_ids
+from caseflow.core.web import requires
+from caseflow.extensions import db
+from caseflow.reports import definitions, figures, policy
+from caseflow.training.policy import TRAINING_KINDS
+
+bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
+SUPERVISORS = (Role.SUPERVISOR,)
+
+
+class PeriodForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    period = SelectField(_l("Period"), choices=[
+        SelectChoice("year", _l("Year")), SelectChoice("quarter", _l("Quarter")),
+        SelectChoice("month", _l("Month")), SelectChoice("custom", _l("From … to …"))], default="year")
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)])
+    quarter = SelectField(_l("Quarter"), coerce=int, choices=[SelectChoice(q, f"Q{q}") for q in range(1, 5)],
+                          validators=[Optional()])
+    month = SelectField(_l("Month"), coerce=int, choices=[SelectChoice(m, str(m)) for m in range(1, 13)],
+                        validators=[Optional()])
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    org = SelectField(_l("Organisation"), coerce=int, choices=[], validators=[Optional()])
+
+
+def _report():
+    """The form, read from the query string, and the report it asks for."""
+    today = local_date(g.now)
+    form = PeriodForm(request.args)
+    organisations = db.session.scalars(
+        sa.select(Organisation).where(Organisation.id.in_(visible_organisation_ids(current_user)),
+                                      Organisation.kind.in_(TRAINING_KINDS))
+        .order_by(Organisation.code)).all()
+    form.org.choices = [SelectChoice(o.id, o.name) for o in organisations]
+    form.validate()
+    org_id = request.args.get("org", current_user.organisation_id, type=int)
+    if not policy.can_report_on(current_user, org_id):
+        raise NotAllowed(_("This organisation is outside what your organisation may report on."))
+    organisation = db.session.get(Organisation, org_id)
+    year = form.year.data if form.year.data and not form.year.errors else today.year
+    period = figures.period_of(form.period.data or "year", year, form.quarter.data, form.month.data,
+                               form.start.data, form.end.data)
+    form.period.data, form.year.data, form.org.data = period.kind, period.end.year, org_id
+    form.start.data, form.end.data = period.start, period.end
+    if period.kind == "quarter":
+        form.quarter.data = (period.start.month - 1) // 3 + 1
+    if period.kind == "month":
+        form.month.data = period.start.month
+    ids = subtree_ids(org_id)
+    is_leaf = ids == frozenset({org_id})
+    report = figures.build(current_user, organisation, ids, period, today, is_leaf=is_leaf)
+    return form, report, today
+
+
+def _render(template: str):
+    form, report, today = _report()
+    return render_template(template, form=form, report=report, today=today,
+                           definitions=definitions.DEFINITIONS, query=request.query_string.decode())
+
+
+@bp.get("")
+@requires(policy.can_see_report, roles=SUPERVISORS)
+def index():
+    return _render("reports/report.html")
+
+
+@bp.get("/print")
+@requires(policy.can_see_report, roles=SUPERVISORS)
+def print_view():
+    return _render("reports/report_print.html")
