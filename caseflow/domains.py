@@ -20,6 +20,7 @@ from caseflow.assistance import jobs as _assistance_jobs  # noqa: F401
 from caseflow.assistance import demo as _assistance_demo  # noqa: F401
 from caseflow.training import models as _training_models  # noqa: F401
 from caseflow.training import demo as _training_demo  # noqa: F401
+from caseflow.reports import dashboards as _report_dashboards  # noqa: F401  (home page panels)
 
 
 def init_domains(app: Flask) -> None:

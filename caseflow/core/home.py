@@ -13,11 +13,13 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from caseflow.core.audit.models import AuditEvent
+from caseflow.core.notifications.models import OutboxEmail
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people import policy as people_policy
 from caseflow.core.people.models import Person
 from caseflow.core.scheduler.models import JobRun
+from caseflow.core.scheduler.registry import JOBS
 from caseflow.extensions import db
 
 bp = Blueprint("home", __name__)
@@ -65,10 +67,37 @@ def _system_admin_panel(user):
         "inactive_count": db.session.scalar(
             sa.select(sa.func.count(User.id)).where(User.is_active_account.is_(False))
         ),
-        "last_runs": db.session.scalars(
-            sa.select(JobRun).order_by(JobRun.started_at.desc()).limit(5)
-        ).all(),
+        "jobs": _job_health(),
+        **_outbox_counts(),
     }
+
+
+#: A job is late when its last run started more than this many of its intervals ago.
+LATE_AFTER_INTERVALS = 2
+
+
+def _job_health() -> list[dict]:
+    """Each registered job with its last run (one statement) and whether it is late."""
+    from caseflow.core.db import utcnow
+
+    now = utcnow()
+    latest = (sa.select(JobRun.job, sa.func.max(JobRun.started_at).label("started_at"))
+              .group_by(JobRun.job).subquery())
+    last = {run.job: run for run in db.session.scalars(sa.select(JobRun).join(
+        latest, sa.and_(JobRun.job == latest.c.job, JobRun.started_at == latest.c.started_at)))}
+    return [{"job": job, "last": last.get(name),
+             "late": name not in last or (now - last[name].started_at).total_seconds()
+             > LATE_AFTER_INTERVALS * job.every_seconds}
+            for name, job in sorted(JOBS.items())]
+
+
+def _outbox_counts() -> dict:
+    """The e-mails waiting and those failing (as the outbox page's filters count them)."""
+    queued, failing = db.session.execute(sa.select(
+        sa.func.count(sa.case((OutboxEmail.status == "queued", 1))),
+        sa.func.count(sa.case((OutboxEmail.attempts > 0, 1))),
+    ).where(OutboxEmail.status.in_(("queued", "sending")))).one()
+    return {"outbox_queued": queued, "outbox_failing": failing}
 
 
 @home_panel("home/panel_security_admin.html", applies=policy.can_manage_security, order=10)
