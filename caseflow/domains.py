@@ -70,6 +70,9 @@ def init_domains(app: Flask) -> None:
     app.register_blueprint(training_bp)
     add_nav_item(NavItem("training.index", _l("Joint training"), training_policy.can_list_sessions,
                          tuple(f"training.{name}" for name in ("new", "show", "edit", "report"))))
+    from caseflow.reports.export_routes import bp as exports_bp
+
+    app.register_blueprint(exports_bp)
     from caseflow.reports import policy as report_policy
     from caseflow.reports.routes import bp as reports_bp
 

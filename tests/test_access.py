@@ -277,6 +277,17 @@ ACCESS.update({
         "GET", lambda t: f"/training/{t.training_session.id}/materials/{t.training_material.id}"),
 })
 
+
+# Ledger exports: who may list the records may export them (the rows are the list's);
+# partner workers only the assistance items sent to their agency; administrators nothing.
+EXPORTERS = {"referrals": (REFERRAL_WORKERS, NOT_REFERRALS), "cases": (CASE_WORKERS, NOT_CASES),
+             "assistance": ((*CASE_WORKERS, R.PARTNER_WORKER), ADMINS)}
+ACCESS.update({
+    f"exports.{name}_{fmt}": Access("GET", lambda t, path=f"/exports/{name}.{fmt}": path,
+                                    allowed=allowed, denied=denied)
+    for name, (allowed, denied) in EXPORTERS.items() for fmt in ("xlsx", "csv")
+})
+
 @dataclass
 class Targets:
     org: object

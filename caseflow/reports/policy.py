@@ -3,6 +3,30 @@
 (Sections by topic; each module of ``reports`` keeps to its own.)"""
 from __future__ import annotations
 
+# -- ledger exports ------------------------------------------------------------------------
+# An export shows what the list page shows: whoever may list referrals (cases, assistance)
+# may export that ledger, and the query decides which rows. Partner agencies never list
+# referrals or cases, so never export them; their assistance ledger holds only the items
+# sent to their agency. Administrators see no case records and export nothing.
+
+
+def can_export_referrals(user) -> bool:
+    from caseflow.referrals import policy
+
+    return policy.can_list_referrals(user)
+
+
+def can_export_cases(user) -> bool:
+    from caseflow.investigations import policy
+
+    return policy.can_list_cases(user)
+
+
+def can_export_assistance(user) -> bool:
+    from caseflow.assistance import policy
+
+    return policy.can_list_assistance(user)
+
 
 # -- the four-mechanisms report --------------------------------------------------------------
 # Supervisors of a federation or a procuratorate read the report for their organisation or
