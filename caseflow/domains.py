@@ -18,6 +18,7 @@ from caseflow.assistance import models as _assistance_models  # noqa: F401
 from caseflow.assistance import services as _assistance_services  # noqa: F401
 from caseflow.assistance import jobs as _assistance_jobs  # noqa: F401
 from caseflow.assistance import demo as _assistance_demo  # noqa: F401
+from caseflow.assistance import home as _assistance_home  # noqa: F401
 from caseflow.training import models as _training_models  # noqa: F401
 from caseflow.training import demo as _training_demo  # noqa: F401
 from caseflow.reports import dashboards as _report_dashboards  # noqa: F401  (home page panels)

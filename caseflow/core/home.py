@@ -53,12 +53,6 @@ def _people_panel(user):
     return {"people_count": count, "organisation_count": len(visible)}
 
 
-@home_panel("home/panel_partner.html", applies=lambda u: policy.can_work_on_cases(u)
-            and not people_policy.can_list_people(u), order=50)
-def _partner_panel(user):
-    return {}
-
-
 @home_panel("home/panel_system_admin.html", applies=policy.can_manage_accounts, order=10)
 def _system_admin_panel(user):
     return {

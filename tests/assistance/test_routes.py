@@ -129,3 +129,20 @@ def test_a_child_joins_the_plan_and_benefits_from_an_item(client, login_as, cast
         page=page).status_code == 302
     item = db.session.scalars(sa.select(ServiceItem)).one()
     assert item.beneficiary_id == member.person_id
+
+
+def test_the_partner_home_page_counts_what_waits_for_their_answer(client, login_as, cast, db, clock, world):
+    from caseflow.assistance import services
+
+    plan = services.open_plan(actor=cast.officer, now=clock.now, person=cast.person)
+    for kind in ("legal_aid", "counselling"):
+        item = services.add_item(plan, actor=cast.officer, now=clock.now, data=services.ItemInput(
+            kind=kind, beneficiary=cast.person, provider=world.justice_bureau, officer=cast.officer,
+            frequency="monthly", starts_on=clock.now.date()))
+    services.send_to_provider(item, actor=cast.officer, now=clock.now)  # the other stays planned
+    worker = factories.make_user(world, roles={Role.PARTNER_WORKER}, org=world.justice_bureau)
+    login_as(worker)
+    html = client.get("/").get_data(as_text=True)
+    waiting = re.search(r'data-testid="partner-waiting">([^<]*)<', html).group(1)
+    assert waiting.strip().startswith("1")
+    assert html.count(f"/assistance/items/{item.id}") == 1 and cast.person.pseudonym in html
