@@ -288,6 +288,14 @@ ACCESS.update({
     for name, (allowed, denied) in EXPORTERS.items() for fmt in ("xlsx", "csv")
 })
 
+# The four-mechanisms report: supervisors of federations and procuratorates only (another
+# organisation than theirs or one below it: tests/reports/test_report_pages.py).
+NOT_REPORTS = (R.FEDERATION_OFFICER, R.PROSECUTOR, R.PARTNER_WORKER, *ADMINS)
+ACCESS.update({
+    "reports.index": Access("GET", lambda t: "/reports", allowed=(R.SUPERVISOR,), denied=NOT_REPORTS),
+    "reports.print_view": Access("GET", lambda t: "/reports/print", allowed=(R.SUPERVISOR,), denied=NOT_REPORTS),
+})
+
 @dataclass
 class Targets:
     org: object

@@ -62,6 +62,7 @@ LATER_PAGES = {
                                      "proc.head"}),
     "assistance.index": ("/assistance", {"fed.officer", "fed.minzu", "fed.head", "prosecutor",
                                          "proc.head", "justice.worker"}),
+    "reports.index": ("/reports", {"fed.head", "proc.head"}),
 }
 DISPLAY_NAMES = {username: display for username, display, _org, _roles in USERS}
 ADMINISTRATORS = {"sysadmin", "secadmin", "auditadmin"}

@@ -1,0 +1,139 @@
+"""The four-mechanisms report page and its print view (issue 7), on the demo data: who may
+see it, the period switching, and figures whose list filters exactly leading to as many
+rows."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from caseflow.core.orgs.models import Organisation, User
+from tests import factories
+
+TODAY = date(2026, 11, 27)
+DEMO_PASSWORD = "Caseflow-demo-2026"
+
+
+@pytest.fixture
+def demo(app, db, clock):
+    from tests.referrals.test_demo import load
+
+    load(app, TODAY.isoformat())
+    return {o.code: o for o in db.session.scalars(sa.select(Organisation))}
+
+
+def sign_in(client, username):
+    response = client.submit("/login", {"username": username, "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+
+
+def figures(html: str) -> dict[str, list[tuple[str, str, str]]]:
+    """{key: [(value, href, exact)]} of the page's figures."""
+    found: dict[str, list] = {}
+    for key, cell in re.findall(r'data-testid="figure" data-key="([^"]+)">.*?<td[^>]*>(.*?)</td>', html, re.S):
+        link = re.search(r'href="([^"]+)" data-testid="figure-link" data-exact="(\w+)">([^<]*)<', cell)
+        found.setdefault(key, []).append((link.group(3), link.group(1).replace("&amp;", "&"), link.group(2))
+                                         if link else (cell.strip(), None, None))
+    return found
+
+
+def test_the_report_shows_the_four_mechanisms_charts_and_definitions(client, demo):
+    sign_in(client, "fed.head")
+    response = client.get("/reports")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    for key in ("referral", "feedback", "collaboration", "training"):
+        assert f'data-testid="section-{key}"' in html
+    for chart in ("chart-per-month", "chart-on-time", "chart-items"):
+        assert re.search(rf'data-testid="{chart}".*?<svg[^>]*>.*?<rect', html, re.S), chart
+    assert 'style="' not in html and "<script>" not in html  # the CSP allows neither
+    assert 'data-testid="definition-replied_on_time"' in html and 'data-testid="definition-period"' in html
+    assert 'data-testid="report-period">2026<' in html
+    found = figures(html)
+    assert [v for v, _h, _e in found["referrals"]] == ["12", "0", "0", "5"]
+    assert found["women_helped"][0][0] == "1"
+    assert found["aid_granted"][0][0] == "50,000.00"
+
+
+def test_the_period_switches(client, demo):
+    sign_in(client, "proc.head")
+    quarter = client.get("/reports?period=quarter&year=2026&quarter=3").get_data(as_text=True)
+    assert "2026-07-01" in quarter and "2026-09-30" in quarter
+    # July to September: referrals 1 to 5 were received by the department (3 to it, 2 from it)
+    assert [v for v, _h, _e in figures(quarter)["referrals"]] == ["0", "2", "3", "0"]
+    month = client.get("/reports?period=month&year=2026&month=8").get_data(as_text=True)
+    assert [v for v, _h, _e in figures(month)["referrals"]] == ["0", "0", "1", "0"]
+    custom = client.get("/reports?period=custom&start=2026-11-01&end=2026-11-30").get_data(as_text=True)
+    assert [v for v, _h, _e in figures(custom)["referrals"]] == ["0", "1", "3", "0"]
+    # a custom period ending before it starts is a year
+    wrong = client.get("/reports?period=custom&start=2026-12-01&end=2026-11-30").get_data(as_text=True)
+    assert "2026-01-01" in wrong
+    last_year = client.get("/reports?year=2025").get_data(as_text=True)
+    assert [v for v, _h, _e in figures(last_year)["referrals"]] == ["0", "0", "0", "0"]
+    # links from a period that is not a calendar year are marked as the closest list
+    assert {e for _v, _h, e in figures(quarter)["referrals"]} == {"no"}
+
+
+@pytest.mark.parametrize("username", ["fed.head", "proc.head"])
+def test_an_exact_figure_leads_to_a_list_with_that_many_rows(client, demo, username):
+    sign_in(client, username)
+    found = figures(client.get("/reports?year=2026").get_data(as_text=True))
+    checked = 0
+    for key in ("referrals", "overdue_now"):
+        for value, href, exact in found[key]:
+            assert exact == "yes", (key, href)
+            rows = client.get(href).get_data(as_text=True).count('data-testid="referral-row"')
+            assert rows == int(value), (key, href)
+            checked += 1
+    assert checked == 6
+
+
+def test_a_street_federation_is_reported_alone(client, demo):
+    sign_in(client, "fed.head")
+    minzu = demo["jh-fed-minzu"]
+    html = client.get(f"/reports?org={minzu.id}").get_data(as_text=True)
+    found = figures(html)
+    assert [v for v, _h, _e in found["referrals"]] == ["5", "0", "0", "0"]
+    value, href, exact = found["referrals"][0]
+    assert exact == "yes" and f"org={minzu.id}" in href
+    assert client.get(href).get_data(as_text=True).count('data-testid="referral-row"') == 5
+
+
+def test_who_may_see_the_report(client, demo, db):
+    for username in ("fed.officer", "prosecutor", "justice.worker", "sysadmin", "auditadmin"):
+        sign_in(client, username)
+        assert client.get("/reports").status_code == 403, username
+        assert client.get("/reports/print").status_code == 403, username
+        client.submit("/logout", page="/account/password")
+    sign_in(client, "proc.head")
+    # an organisation that is not the user's nor below it
+    assert client.get(f"/reports?org={demo['jh-fed'].id}").status_code == 403
+    assert client.get(f"/reports?org={demo['jh-proc-5'].id}").status_code == 200
+    # a street federation's supervisor reports on hers, not on the district's
+    chair = factories.make_user(factories.World(None, *[demo[c] for c in (
+        "jh-fed", "jh-fed-minzu", "jh-fed-hualou", "jh-proc", "jh-proc-5", "jh-justice")]),
+        roles={"supervisor", "federation_officer"}, org=demo["jh-fed-hualou"], now=demo["jh-fed"].created_at)
+    client.submit("/logout", page="/account/password")
+    assert client.submit("/login", {"username": chair.username, "password": factories.PASSWORD}).status_code == 302
+    assert client.get("/reports").status_code == 200
+    assert client.get(f"/reports?org={demo['jh-fed'].id}").status_code == 403
+
+
+def test_the_print_view_is_an_a4_sheet_with_the_figures(client, demo):
+    sign_in(client, "fed.head")
+    response = client.get("/reports/print?period=quarter&year=2026&quarter=4")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "css/letter.css" in html
+    assert 'data-testid="report-print"' in html and "<svg" in html and 'style="' not in html
+    assert "2026-10-01" in html and "2026-12-31" in html
+    assert "江汉区妇女联合会" in html
+
+
+def test_the_menu_shows_the_report_to_supervisors_only(client, demo):
+    sign_in(client, "fed.head")
+    assert 'href="/reports"' in client.get("/").get_data(as_text=True)
+    client.submit("/logout", page="/account/password")
+    sign_in(client, "fed.officer")
+    assert 'href="/reports"' not in client.get("/").get_data(as_text=True)
