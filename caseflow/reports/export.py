@@ -35,7 +35,7 @@ DATE_FORMAT = "yyyy-mm-dd"
 AMOUNT_FORMAT = "0.00"
 #: The headings' row in the XLSX (after the title, who/when and the filter).
 HEADER_ROW = 4
-SPOOL_BYTES = 8 * 1024 * 1024
+SPOOL_BYTES = 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 BOM = "\ufeff"
 #: What a spreadsheet reads as the start of a formula (tab and CR too: some strip them first).
