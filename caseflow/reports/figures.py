@@ -157,6 +157,8 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
         for row in d.referrals_by_organisation(org_ids, start, end)]))
 
     feedback = Section("feedback", str(MECHANISMS["feedback"]))
+    # Outside the f-strings below: pybabel does not extract calls inside f-strings.
+    median_label, p90_label = _("Median days to reply"), _("90th percentile of days to reply")
     for side, box, label in ((d.RECEIVED, "inbox", _("Referrals we received")),
                              (d.SENT, "outbox", _("Referrals we sent"))):
         spread = d.days_to_reply(org_ids, start, end, side)
@@ -166,9 +168,9 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
                  links.referrals(box, exact=False)),
             _fig("replied_on_time", f"{label} · {d.DEFINITIONS['replied_on_time'][0]}",
                  _percent(d.replied_on_time(org_ids, start, end, today, side)), links.referrals(box, exact=False)),
-            _fig("days_to_reply", f"{label} · {_('Median days to reply')}", _days(spread.median),
+            _fig("days_to_reply", f"{label} · {median_label}", _days(spread.median),
                  links.referrals(box, exact=False, state="replied")),
-            _fig("days_to_reply", f"{label} · {_('90th percentile of days to reply')}", _days(spread.p90),
+            _fig("days_to_reply", f"{label} · {p90_label}", _days(spread.p90),
                  links.referrals(box, exact=False, state="replied")),
             _fig("overdue_now", f"{label} · {d.DEFINITIONS['overdue_now'][0]}", d.overdue_now(org_ids, today, side),
                  links.referrals(box, exact=True, with_year=False, overdue="y")),
