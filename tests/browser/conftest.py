@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 #: Playwright's default wait (30 s) would let one stuck step eat the whole time budget.
-TIMEOUT_MS = 5_000
+TIMEOUT_MS = 15_000
 
 
 def _browser_required() -> bool:
