@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from caseflow.core.orgs.models import Organisation, User
 from tests import factories
+from tests.conftest import zh
 
 TODAY = date(2026, 11, 27)
 DEMO_PASSWORD = "Caseflow-demo-2026"
@@ -50,7 +51,7 @@ def test_the_report_shows_the_four_mechanisms_charts_and_definitions(client, dem
         assert re.search(rf'data-testid="{chart}".*?<svg[^>]*>.*?<rect', html, re.S), chart
     assert 'style="' not in html and "<script>" not in html  # the CSP allows neither
     assert 'data-testid="definition-replied_on_time"' in html and 'data-testid="definition-period"' in html
-    assert 'data-testid="report-period">2026<' in html
+    assert f'data-testid="report-period">{zh("%(year)d", year=2026)}<' in html  # 2026年
     found = figures(html)
     assert [v for v, _h, _e in found["referrals"]] == ["12", "0", "0", "5"]
     assert found["women_helped"][0][0] == "1"
