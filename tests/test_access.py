@@ -378,8 +378,7 @@ def _training(world, cast, clock) -> dict:
     return {"training_session": session, "training_invitation": invitation,
             "training_attendance": attendance, "training_material": material}
 
-@pytest.fixture
-def targets(world, app, tmp_path, clock):
+def _build_targets(world, app, clock) -> Targets:
     from caseflow.referrals import services as referral_services
     from tests.referrals.helpers import Cast
 
@@ -389,32 +388,99 @@ def targets(world, app, tmp_path, clock):
                                    org=world.street_b)
     user = factories.make_user(world, roles={R.PROSECUTOR})
     cast = Cast(world)
-    app.config["CASEFLOW_ATTACHMENT_DIR"] = str(tmp_path)
     referral = cast.sent(clock.now)
     attachment = referral_services.add_attachment(referral, actor=cast.officer, now=clock.now,
                                                   filename="材料.pdf", data=b"%PDF-1.4 test")
     replied = cast.registered(clock.now)
     referral_services.reply(replied, actor=cast.prosecutor, now=clock.now, outcome="other",
                             text="已处理", reply_on=clock.now.date())
-    from caseflow.core.notifications.services import notify
-
-    notify(cast.prosecutor, kind="referral.due_today", params={}, link="/", now=clock.now)
     from caseflow.core.notifications.models import Notification
+    from caseflow.core.notifications.services import notify
     from caseflow.extensions import db
 
+    notify(cast.prosecutor, kind="referral.due_today", params={}, link="/", now=clock.now)
     db.session.flush()
     notification = db.session.scalars(sa.select(Notification)).one()
     training = _training(world, cast, clock)
     case, open_case, visit, case_document = _aid_cases(world, cast, clock)
     plan, item, other_partner = _assistance(world, cast, clock, person)
     partner = factories.make_user(world, roles={R.PARTNER_WORKER}, org=world.justice_bureau)
-    yield Targets(**training, org=world.street_a, user=user, person=person, owner=owner, outsider=outsider,
-                  sender=cast.officer, receiver=cast.prosecutor, referral=referral,
-                  draft=cast.draft(clock.now), replied=replied, attachment=attachment,
-                  notification=notification, proc_supervisor=cast.proc_supervisor, case=case,
-                  open_case=open_case, visit=visit, case_document=case_document, plan=plan, item=item,
-                  other_partner=other_partner, partner=partner)
-    app.config["CASEFLOW_ATTACHMENT_DIR"] = None
+    return Targets(**training, org=world.street_a, user=user, person=person, owner=owner, outsider=outsider,
+                   sender=cast.officer, receiver=cast.prosecutor, referral=referral,
+                   draft=cast.draft(clock.now), replied=replied, attachment=attachment,
+                   notification=notification, proc_supervisor=cast.proc_supervisor, case=case,
+                   open_case=open_case, visit=visit, case_document=case_document, plan=plan, item=item,
+                   other_partner=other_partner, partner=partner)
+
+
+@dataclass
+class Shared:
+    connection: object
+    clock: object
+    world: object
+    targets: Targets
+
+
+@pytest.fixture(scope="module")
+def shared(app, tmp_path_factory):
+    """The district and every target record, built once per database for the whole
+    table (some 1,300 checks): each test then runs inside a SAVEPOINT that ``db`` rolls
+    back, so what one check changes (a POST that works) never reaches the next."""
+    from caseflow.extensions import db as _db
+    from tests.conftest import DEFAULT_NOW, BoundSession, Clock
+
+    clock = Clock(DEFAULT_NOW)
+    app.config["CASEFLOW_CLOCK"] = clock
+    app.config["CASEFLOW_ATTACHMENT_DIR"] = str(tmp_path_factory.mktemp("attachments"))
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        original = _db.session
+        _db.session = _db._make_scoped_session({
+            "class_": BoundSession, "bind": connection,
+            "join_transaction_mode": "create_savepoint",
+        })
+        try:
+            world = factories.build_world(now=clock.now)
+            targets = _build_targets(world, app, clock)
+            _db.session.commit()  # releases the session's savepoint; the outer transaction holds it
+            yield Shared(connection, clock, world, targets)
+        finally:
+            _db.session.remove()
+            _db.session = original
+            outer.rollback()
+            connection.close()
+            app.config.pop("CASEFLOW_CLOCK", None)
+            app.config["CASEFLOW_ATTACHMENT_DIR"] = None
+
+
+@pytest.fixture
+def db(shared):
+    from caseflow.extensions import db as _db
+
+    test_savepoint = shared.connection.begin_nested()
+    try:
+        yield _db
+    finally:
+        _db.session.rollback()
+        if test_savepoint.is_active:
+            test_savepoint.rollback()
+        _db.session.expire_all()
+
+
+@pytest.fixture
+def clock(shared):
+    return shared.clock
+
+
+@pytest.fixture
+def world(shared, db):
+    return shared.world
+
+
+@pytest.fixture
+def targets(shared, db):
+    return shared.targets
 
 
 def _assistance(world, cast, clock, person):

@@ -103,6 +103,9 @@ def test_password_set_by_an_administrator_must_be_changed_first(client, world, d
     assert response.status_code == 302
     db.session.refresh(user)
     assert not user.must_change_password and user.password_changed_at == clock.now
+    # The new password is stored at the app's full work factor (test users are created
+    # with a cheaper one), and only the new password signs in.
+    assert user.password_hash.startswith("scrypt:32768:8:1$")
     assert client.get("/people").status_code == 200
     assert "auth.password_changed" in _actions(db, user)
 
