@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date, local_zone
-from caseflow.core.demo import DEMO_PASSWORD, DEMO_STEPS, STREETS, DemoStep
+from caseflow.core.demo import DEMO_PASSWORD, DEMO_STEPS, STREETS, DemoStep, demo_password_hash
 from caseflow.core.orgs import services as org_services
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
@@ -79,7 +79,8 @@ def ensure_chairs(now: datetime) -> int:
             org_services.create_account(
                 actor=None, now=now, username=username, display_name=name,
                 email=f"{username}@demo.example.com", organisation=_org(f"jh-fed-{code}"),
-                password=DEMO_PASSWORD, roles=frozenset({Role.FEDERATION_OFFICER}), is_demo=True)
+                password=DEMO_PASSWORD, roles=frozenset({Role.FEDERATION_OFFICER}), is_demo=True,
+                password_hash=demo_password_hash())
             created += 1
     return created
 
