@@ -89,6 +89,14 @@ def can_update_legal_matter(user, item) -> bool:
 
 
 def can_see_identity_for_item(user, item) -> bool:
-    """A provider sees the identity of the beneficiary only when the item needs it."""
+    """A provider sees the identity of the beneficiary only when the item needs it, and
+    never a child's: minors' identities stay with the case team and the supervisors
+    (``people.policy.can_view_identity``); the responsible officer hands what a lawyer
+    needs over in person."""
     return item.needs_identity and item.state in ("accepted", "active", "completed") \
-        and is_provider_of(user, item)
+        and is_provider_of(user, item) and not item.beneficiary.is_minor
+
+
+def is_withheld_minor(user, item) -> bool:
+    """The provider of an item that needs the identity, whose beneficiary is a child."""
+    return item.needs_identity and item.beneficiary.is_minor and is_provider_of(user, item)

@@ -479,6 +479,8 @@ def reveal_beneficiary(item: ServiceItem, *, actor, now: datetime, purpose: str 
         record_access(actor=actor, person=item.beneficiary, fields=shown, now=now,
                       purpose=purpose or _("Service item %(id)s", id=item.id))
         return identity
+    if policy.is_withheld_minor(actor, item):
+        raise NotAllowed(_("A child's identity is not shown to agencies; the responsible officer gives you what the legal aid needs."))
     if policy.is_provider_of(actor, item):
         raise NotAllowed(_("This item does not need the person's identity; you see the pseudonym only."))
     return people.reveal_identity(item.beneficiary, actor=actor, now=now, purpose=purpose)

@@ -146,3 +146,33 @@ def test_the_partner_home_page_counts_what_waits_for_their_answer(client, login_
     waiting = re.search(r'data-testid="partner-waiting">([^<]*)<', html).group(1)
     assert waiting.strip().startswith("1")
     assert html.count(f"/assistance/items/{item.id}") == 1 and cast.person.pseudonym in html
+
+
+def test_the_lawyer_of_a_childs_legal_aid_item_is_told_why_no_identity_is_shown(client, login_as, cast, db,
+                                                                                clock, world):
+    from datetime import date
+
+    from caseflow.assistance import services
+    from caseflow.core.people.services import Identity
+    from tests.conftest import zh
+
+    plan = services.open_plan(actor=cast.officer, now=clock.now, person=cast.person)
+    child = services.add_family_member(plan, actor=cast.officer, now=clock.now, relation="女儿",
+                                       pseudonym="小妹", identity=Identity(real_name="陈小妹",
+                                                                          birth_date=date(2016, 4, 18)))
+    item = services.add_item(plan, actor=cast.officer, now=clock.now, data=services.ItemInput(
+        kind="legal_aid", beneficiary=child, provider=world.justice_bureau, officer=cast.officer,
+        frequency="once", starts_on=clock.now.date(), legal_matter="抚养费纠纷"))
+    services.send_to_provider(item, actor=cast.officer, now=clock.now)
+    lawyer = factories.make_user(world, roles={Role.PARTNER_WORKER}, org=world.justice_bureau)
+    services.accept(item, actor=lawyer, now=clock.now)
+    login_as(lawyer)
+    message = zh("A child's identity is not shown to agencies; the responsible officer gives you what "
+                 "the legal aid needs.")
+    html = client.get(f"/assistance/items/{item.id}").get_data(as_text=True)
+    assert 'data-testid="identity-withheld"' in html and 'data-testid="show-identity"' not in html
+    assert message in page_text(client.get(f"/assistance/items/{item.id}"))
+    response = client.submit(f"/assistance/items/{item.id}/identity", page=f"/assistance/items/{item.id}",
+                             follow_redirects=True)
+    assert message in page_text(response) and "陈小妹" not in page_text(response)
+    assert db.session.scalar(sa.select(sa.func.count(AccessEvent.id))) == 0

@@ -18,6 +18,7 @@ from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, Valida
 from caseflow.core.orgs.roles import OrganisationKind, Role
 from caseflow.investigations.models import RecommendedMeasure
 from tests import factories
+from tests.conftest import zh
 from tests.assistance.helpers import (
     STARTS_ON, AssistCast, all_audit, at, audit_rows, event_kinds, events, measure,
 )
@@ -742,6 +743,34 @@ def test_the_legal_aid_provider_sees_the_identity_and_the_view_is_logged(cast, d
     services.reveal_beneficiary(item, actor=cast.justice_worker, now=clock.now, purpose="准备起诉材料")
     db.session.flush()
     assert _count(db, AccessEvent, AccessEvent.purpose == "准备起诉材料") == 1
+
+
+def test_a_childs_identity_is_never_shown_to_the_legal_aid_provider(cast, db, clock):
+    from caseflow.core.people.services import Identity
+
+    plan = cast.plan(clock.now)
+    child = services.add_family_member(plan, actor=cast.officer, now=clock.now, relation="儿子",
+                                       pseudonym="小弟", identity=Identity(
+                                           real_name="陈小弟", birth_date=date(2015, 3, 2)))
+    item = _legal(cast, plan, clock.now, "accepted_item", beneficiary=child)
+    assert item.needs_identity and child.is_minor
+    assert not policy.can_see_identity_for_item(cast.justice_worker, item)
+    assert policy.is_withheld_minor(cast.justice_worker, item)
+    with pytest.raises(NotAllowed) as refused:
+        services.reveal_beneficiary(item, actor=cast.justice_worker, now=clock.now, purpose="准备起诉材料")
+    assert refused.value.message == zh("A child's identity is not shown to agencies; the responsible "
+                                       "officer gives you what the legal aid needs.")
+    db.session.flush()
+    assert _count(db, AccessEvent) == 0
+    # Her mother's legal aid item still shows the mother's identity to the same lawyer.
+    mothers = _legal(cast, plan, clock.now, "accepted_item")
+    assert services.reveal_beneficiary(mothers, actor=cast.justice_worker, now=clock.now,
+                                       purpose=None).real_name == "陈雨婷"
+    # The officer who recorded the child sees it, logged.
+    assert services.reveal_beneficiary(item, actor=cast.officer, now=clock.now,
+                                       purpose="核实").real_name == "陈小弟"
+    db.session.flush()
+    assert _count(db, AccessEvent, AccessEvent.person_id == child.id) == 1
 
 
 def test_other_providers_see_the_pseudonym_only(cast, db, clock):
