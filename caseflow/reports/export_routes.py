@@ -49,14 +49,13 @@ def _export(name: str, fmt: str) -> Response:
         lines = export.preamble(
             ledger, exported_by=f"{user.display_name}（{user.organisation.name}）",
             exported_at=to_local(g.now).strftime("%Y-%m-%d %H:%M"))
-        source, size = export.xlsx_file(ledger, ledger.rows(db.session), lines=lines)
-        response = Response(export.file_chunks(source), mimetype=export.XLSX_MIMETYPE,
-                            direct_passthrough=True)
-        response.content_length = size
+        chunks = export.xlsx_chunks(ledger, ledger.rows(db.session), lines=lines, created=g.now)
+        mimetype = export.XLSX_MIMETYPE
     else:
-        # The rows are read while the body is sent, in the request's context kept alive.
-        response = Response(stream_with_context(export.csv_chunks(ledger, ledger.rows(db.session))),
-                            content_type=export.CSV_MIMETYPE)
+        chunks = export.csv_chunks(ledger, ledger.rows(db.session))
+        mimetype = export.CSV_MIMETYPE
+    # The rows are read while the body is sent, in the request's context kept alive.
+    response = Response(stream_with_context(chunks), content_type=mimetype)
     response.headers["Content-Disposition"] = content_disposition(filename, fallback)
     response.headers["Cache-Control"] = "no-store"
     return response
