@@ -21,6 +21,7 @@ from caseflow.assistance import demo as _assistance_demo  # noqa: F401
 from caseflow.assistance import home as _assistance_home  # noqa: F401
 from caseflow.training import models as _training_models  # noqa: F401
 from caseflow.training import demo as _training_demo  # noqa: F401
+from caseflow.reports import demo as _report_demo  # noqa: F401  (last: the story's year)
 from caseflow.reports import dashboards as _report_dashboards  # noqa: F401  (home page panels)
 
 
