@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
@@ -133,6 +134,68 @@ def db(app, clock):
             _db.session = original
             outer.rollback()
             connection.close()
+
+
+@dataclass
+class SharedDatabase:
+    connection: object
+    clock: Clock
+    built: object
+
+
+def module_database(build):
+    """Fixtures for a test module whose tests all start from the same records, built once
+    per database: ``shared, db, clock = module_database(build)`` at the module's top.
+
+    ``build(app=, clock=, tmp_path_factory=)`` runs inside a transaction that outlives the
+    module's tests (its result is ``shared.built``); each test then runs inside a
+    SAVEPOINT that is rolled back after it, so what one test changes (a POST that works, a
+    clock moved) never reaches the next. Requests share the connection as with ``db``.
+    """
+
+    @pytest.fixture(scope="module", name="shared")
+    def shared_fixture(app, tmp_path_factory):
+        config = dict(app.config)  # what ``build`` sets (an attachment folder) ends with the module
+        clock = Clock(DEFAULT_NOW)
+        app.config["CASEFLOW_CLOCK"] = clock
+        with app.app_context():
+            connection = _db.engine.connect()
+            outer = connection.begin()
+            original = _db.session
+            _db.session = _db._make_scoped_session({
+                "class_": BoundSession, "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+            })
+            try:
+                built = build(app=app, clock=clock, tmp_path_factory=tmp_path_factory)
+                _db.session.commit()  # releases the session's savepoint; ``outer`` holds it all
+                yield SharedDatabase(connection, clock, built)
+            finally:
+                _db.session.remove()
+                _db.session = original
+                outer.rollback()
+                connection.close()
+                app.config.clear()
+                app.config.update(config)
+
+    @pytest.fixture(name="db")
+    def db_fixture(shared):
+        test_savepoint = shared.connection.begin_nested()
+        try:
+            yield _db
+        finally:
+            _db.session.rollback()
+            if test_savepoint.is_active:
+                test_savepoint.rollback()
+            _db.session.expire_all()
+
+    @pytest.fixture(name="clock")
+    def clock_fixture(shared):
+        start = shared.clock.now
+        yield shared.clock
+        shared.clock.set(start)
+
+    return shared_fixture, db_fixture, clock_fixture
 
 
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from caseflow.core.orgs.roles import Role
 from tests import factories
+from tests.conftest import module_database
 
 R = Role
 ADMINS = (R.SYSTEM_ADMIN, R.SECURITY_ADMIN, R.AUDIT_ADMIN)
@@ -413,74 +414,25 @@ def _build_targets(world, app, clock) -> Targets:
                    other_partner=other_partner, partner=partner)
 
 
-@dataclass
-class Shared:
-    connection: object
-    clock: object
-    world: object
-    targets: Targets
-
-
-@pytest.fixture(scope="module")
-def shared(app, tmp_path_factory):
-    """The district and every target record, built once per database for the whole
-    table (some 1,300 checks): each test then runs inside a SAVEPOINT that ``db`` rolls
-    back, so what one check changes (a POST that works) never reaches the next."""
-    from caseflow.extensions import db as _db
-    from tests.conftest import DEFAULT_NOW, BoundSession, Clock
-
-    clock = Clock(DEFAULT_NOW)
-    app.config["CASEFLOW_CLOCK"] = clock
+def _build(*, app, clock, tmp_path_factory) -> tuple:
     app.config["CASEFLOW_ATTACHMENT_DIR"] = str(tmp_path_factory.mktemp("attachments"))
-    with app.app_context():
-        connection = _db.engine.connect()
-        outer = connection.begin()
-        original = _db.session
-        _db.session = _db._make_scoped_session({
-            "class_": BoundSession, "bind": connection,
-            "join_transaction_mode": "create_savepoint",
-        })
-        try:
-            world = factories.build_world(now=clock.now)
-            targets = _build_targets(world, app, clock)
-            _db.session.commit()  # releases the session's savepoint; the outer transaction holds it
-            yield Shared(connection, clock, world, targets)
-        finally:
-            _db.session.remove()
-            _db.session = original
-            outer.rollback()
-            connection.close()
-            app.config.pop("CASEFLOW_CLOCK", None)
-            app.config["CASEFLOW_ATTACHMENT_DIR"] = None
+    world = factories.build_world(now=clock.now)
+    return world, _build_targets(world, app, clock)
 
 
-@pytest.fixture
-def db(shared):
-    from caseflow.extensions import db as _db
-
-    test_savepoint = shared.connection.begin_nested()
-    try:
-        yield _db
-    finally:
-        _db.session.rollback()
-        if test_savepoint.is_active:
-            test_savepoint.rollback()
-        _db.session.expire_all()
-
-
-@pytest.fixture
-def clock(shared):
-    return shared.clock
+#: The district and every target record, built once per database for the whole table (some
+#: 1,300 checks); each check runs inside a SAVEPOINT rolled back after it.
+shared, db, clock = module_database(_build)
 
 
 @pytest.fixture
 def world(shared, db):
-    return shared.world
+    return shared.built[0]
 
 
 @pytest.fixture
 def targets(shared, db):
-    return shared.targets
+    return shared.built[1]
 
 
 def _assistance(world, cast, clock, person):
