@@ -11,17 +11,24 @@ import sqlalchemy as sa
 
 from caseflow.core.orgs.models import Organisation, User
 from tests import factories
-from tests.conftest import zh
+from tests.conftest import module_database, zh
 
 TODAY = date(2026, 11, 27)
 DEMO_PASSWORD = "Caseflow-demo-2026"
 
 
-@pytest.fixture
-def demo(app, db, clock):
+def _load_demo(*, app, **_):
     from tests.referrals.test_demo import load
 
     load(app, TODAY.isoformat())
+
+
+#: The demo, loaded once per database for the module; each test in a SAVEPOINT.
+shared, db, clock = module_database(_load_demo)
+
+
+@pytest.fixture
+def demo(db):
     return {o.code: o for o in db.session.scalars(sa.select(Organisation))}
 
 
