@@ -27,6 +27,7 @@ from caseflow.core.orgs.models import Organisation
 from caseflow.extensions import db
 from caseflow.investigations.models import AidCase, Investigation, Visit
 from caseflow.referrals.models import OPEN_STATES, Direction, Referral, ReferralState
+from caseflow.referrals.queries import ATTENTION_DAYS
 from caseflow.training.models import (
     AttendanceStatus, SessionState, TrainingAttendance, TrainingOrganiser, TrainingSession,
 )
@@ -85,10 +86,12 @@ def days_between(later, earlier):
 
 
 def month_of(column):
-    """'YYYY-MM' of a DATE column."""
+    """'YYYY-MM' of a DATE column. SQLite holds a date as its ISO text, whose first seven
+    characters are the month (cheaper than strftime on every row); PostgreSQL formats it
+    as a timestamp without time zone (not the implicit cast to one with the session's)."""
     if _dialect() == "sqlite":
-        return sa.func.strftime("%Y-%m", column)
-    return sa.func.to_char(column, "YYYY-MM")
+        return sa.func.substr(column, 1, 7)
+    return sa.func.to_char(sa.cast(column, sa.DateTime), "YYYY-MM")
 
 
 def local_day(column):
@@ -153,6 +156,27 @@ class Spread:
 
 
 # -- lead referral ---------------------------------------------------------------------------
+#
+# Every referral figure of a period but the days to reply comes from ONE statement,
+# ``referral_figures``: the report's referrals of the period are read once (the sent side
+# and the received side, each by its own index range or scan, as a UNION ALL instead of an
+# OR that SQLite answers by a row lookup per referral) and grouped, then every figure is a
+# sum over those groups in the same statement. The functions below each return one of its
+# parts; the conditions (``_registration_counted``, ``REPLIED_ON_TIME``, ...) are written once.
+
+
+#: The referral columns the report's aggregates read, after the organisation of a side and
+#: the received date: ``referral_figures`` and ``days_to_reply`` read each side of a
+#: subtree's period as index ranges of one of the two indexes below (one per organisation),
+#: never the table. Without them SQLite looks up the table row of every referral of the
+#: period and PostgreSQL scans the table (bench/reports.py; migration 0011). Declared here,
+#: beside the queries they serve; the referral model holds the lists' indexes.
+REPORT_INDEX_COLUMNS = ("received_on", "state", "direction", "source", "reply_on", "reply_due_on",
+                        "registered_at", "registration_due_on", "extended_due_on")
+for _side_column, _other_column in (("sender_org_id", "receiver_org_id"), ("receiver_org_id", "sender_org_id")):
+    sa.Index(f"ix_referrals_{_side_column}_report", Referral.__table__.c[_side_column],
+             Referral.__table__.c["received_on"], Referral.__table__.c[_other_column],
+             *(Referral.__table__.c[name] for name in REPORT_INDEX_COLUMNS[1:]))
 
 
 def _received_in(start: date, end: date):
@@ -164,8 +188,131 @@ def _side(org_ids, side: str):
     return column.in_(tuple(org_ids))
 
 
-def _involved(org_ids):
-    return sa.or_(_side(org_ids, SENT), _side(org_ids, RECEIVED))
+def _registration_counted(today: date):
+    """Registered, or still waiting after its registration due date."""
+    return sa.or_(Referral.registered_at.is_not(None),
+                  sa.and_(Referral.state == ReferralState.SENT.value, Referral.registration_due_on < today))
+
+
+#: Registered on time: on or before the registration due date, by the district's day.
+def _registered_on_time():
+    return sa.and_(Referral.registered_at.is_not(None),
+                   local_day(Referral.registered_at) <= Referral.registration_due_on)
+
+
+def _reply_counted(today: date):
+    """Replied, or still open after its reply due date (it can no longer be on time)."""
+    return sa.or_(Referral.reply_on.is_not(None),
+                  sa.and_(Referral.state.in_(OPEN_VALUES), Referral.reply_due_on < today))
+
+
+#: Replied on time: the reply date is on or before the reply due date, which is the
+#: extended due date when the deadline was extended, else the statutory one.
+REPLIED_ON_TIME = Referral.reply_on <= Referral.reply_due_on
+
+
+@dataclass(frozen=True)
+class ReferralFigures:
+    """The referral figures of one organisation's subtree and period (``referral_figures``)."""
+    #: {"sent": {direction: n}, "received": {direction: n}}, every direction present
+    by_direction: dict[str, dict[str, int]]
+    #: {source: n} of the referrals sent or received (each once)
+    by_source: dict[str, int]
+    by_organisation: list
+    #: {("YYYY-MM", direction): n} of the referrals sent or received (each once)
+    per_month: dict[tuple[str, str], int]
+    #: per side ("sent", "received")
+    registered_on_time: dict[str, Share]
+    replied_on_time: dict[str, Share]
+    replied_on_time_per_month: dict[str, dict[str, Share]]
+    extensions: dict[str, int]
+
+
+#: The groupings ``referral_figures`` makes of its grouped rows, in one statement: a tag
+#: joined to every row picks the keys it groups by (SQLite has no GROUPING SETS).
+_GROUPINGS = ("direction", "source", "organisation", "month", "sent_month", "received_month",
+              "sent", "received")
+
+
+def referral_figures(org_ids, start: date, end: date, today: date) -> ReferralFigures:
+    """Every referral figure of the period but the days to reply, by one statement.
+
+    The referrals of the report are those an organisation of ``org_ids`` sent (``is_sent``)
+    and those one of them received that none of them sent (so that a referral between two of
+    them is read once, as sent and received). Both halves are grouped at once by month,
+    direction, source and the organisation of the report it belongs to, with the tallies of
+    the feedback figures; the outer query adds those groups up for each figure."""
+    ids = tuple(org_ids)
+    month = month_of(Referral.received_on)
+
+    def half(sent: bool):
+        if sent:
+            ours, where = Referral.sender_org_id, (_side(ids, SENT),)
+            is_sent, is_received = sa.literal(1), sa.case((_side(ids, RECEIVED), 1), else_=0)
+            also = (is_received,)
+        else:
+            ours, where = Referral.receiver_org_id, (_side(ids, RECEIVED), Referral.sender_org_id.not_in(ids))
+            is_sent, is_received, also = sa.literal(0), sa.literal(1), ()
+        return (sa.select(month.label("month"), Referral.direction.label("direction"),
+                          Referral.source.label("source"), ours.label("org"), is_sent.label("is_sent"),
+                          is_received.label("is_received"), sa.func.count().label("n"),
+                          _tally(_registered_on_time()).label("reg_part"),
+                          _tally(_registration_counted(today)).label("reg_whole"),
+                          _tally(sa.and_(_reply_counted(today), REPLIED_ON_TIME)).label("reply_part"),
+                          _tally(_reply_counted(today)).label("reply_whole"),
+                          _tally(Referral.extended_due_on.is_not(None)).label("extensions"))
+                .where(*where, _received_in(start, end))
+                .group_by(month, Referral.direction, Referral.source, ours, *also))
+
+    groups = sa.union_all(half(True), half(False)).subquery("groups")
+    tags = sa.union_all(*(sa.select(sa.literal(tag, sa.String).label("tag")) for tag in _GROUPINGS)
+                        ).subquery("tags")
+    tag, g = tags.c.tag, groups.c
+    nothing = sa.cast(sa.null(), sa.String)
+    key1 = sa.case((tag == "direction", g.direction), (tag == "source", g.source),
+                   (tag == "organisation", sa.cast(g.org, sa.String)),
+                   (tag.in_(("month", "sent_month", "received_month")), g.month), else_=nothing)
+    key2 = sa.case((tag == "month", g.direction), else_=nothing)
+    # the rows a grouping adds up: a side's groupings only that side's referrals
+    weight = sa.case((tag.in_(("sent", "sent_month")), g.is_sent),
+                     (tag.in_(("received", "received_month")), g.is_received), else_=1)
+
+    def total(column):
+        return sa.func.coalesce(sa.func.sum(column * weight), 0)
+
+    rows = db.session.execute(
+        sa.select(tag, key1, key2, total(g.n), total(g.n * g.is_sent), total(g.n * g.is_received),
+                  total(g.reg_part), total(g.reg_whole), total(g.reply_part), total(g.reply_whole),
+                  total(g.extensions))
+        .select_from(groups.join(tags, sa.true())).group_by(tag, key1, key2)).all()
+
+    by_direction = {SENT: {d.value: 0 for d in Direction}, RECEIVED: {d.value: 0 for d in Direction}}
+    by_source, organisations, per_month = {}, {}, {}
+    registered = {SENT: Share(0, 0), RECEIVED: Share(0, 0)}
+    replied = dict(registered)
+    per_month_on_time = {SENT: {}, RECEIVED: {}}
+    extensions = {SENT: 0, RECEIVED: 0}
+    for kind, k1, k2, n, sent, received, reg_part, reg_whole, reply_part, reply_whole, ext in rows:
+        if kind == "direction":
+            by_direction[SENT][k1], by_direction[RECEIVED][k1] = int(sent), int(received)
+        elif kind == "source":
+            by_source[k1] = int(n)
+        elif kind == "organisation":
+            organisations[int(k1)] = (int(sent), int(received))
+        elif kind == "month":
+            per_month[(k1, k2)] = int(n)
+        elif kind in (SENT, RECEIVED) and n:
+            registered[kind] = Share(int(reg_part), int(reg_whole))
+            replied[kind] = Share(int(reply_part), int(reply_whole))
+            extensions[kind] = int(ext)
+        elif kind in ("sent_month", "received_month") and reply_whole:
+            per_month_on_time[kind.split("_")[0]][k1] = Share(int(reply_part), int(reply_whole))
+    by_organisation = [
+        OrganisationCount(org_id, name, *organisations[org_id]) for org_id, name in db.session.execute(
+            sa.select(Organisation.id, Organisation.short_name).where(Organisation.id.in_(tuple(organisations)))
+            .order_by(Organisation.code))] if organisations else []
+    return ReferralFigures(by_direction, by_source, by_organisation, per_month, registered, replied,
+                           per_month_on_time, extensions)
 
 
 @defined("referrals", _l("Referrals sent and received"), _l(
@@ -174,23 +321,14 @@ def _involved(org_ids):
     "are counted by direction (federation → procuratorate, procuratorate → federation)."))
 def referrals_by_direction(org_ids, start: date, end: date) -> dict[str, dict[str, int]]:
     """{"sent": {direction: n}, "received": {direction: n}}, every direction present."""
-    rows = db.session.execute(
-        sa.select(Referral.direction, _tally(_side(org_ids, SENT)), _tally(_side(org_ids, RECEIVED)))
-        .where(_involved(org_ids), _received_in(start, end)).group_by(Referral.direction)).all()
-    result = {SENT: {d.value: 0 for d in Direction}, RECEIVED: {d.value: 0 for d in Direction}}
-    for direction, sent, received in rows:
-        result[SENT][direction], result[RECEIVED][direction] = int(sent), int(received)
-    return result
+    return referral_figures(org_ids, start, end, end).by_direction
 
 
 @defined("by_source", _l("Referrals by source"), _l(
     "The referrals sent or received in the period, by where the lead came from (petition "
     "reception, hotline, community visit, case handling, other)."))
 def referrals_by_source(org_ids, start: date, end: date) -> dict[str, int]:
-    rows = db.session.execute(
-        sa.select(Referral.source, sa.func.count()).where(_involved(org_ids), _received_in(start, end))
-        .group_by(Referral.source)).all()
-    return {source: int(n) for source, n in rows}
+    return referral_figures(org_ids, start, end, end).by_source
 
 
 @dataclass(frozen=True)
@@ -206,34 +344,17 @@ class OrganisationCount:
     "them (or, for those it did not send, received them): a street federation's own referrals "
     "are its own line."))
 def referrals_by_organisation(org_ids, start: date, end: date) -> list[OrganisationCount]:
-    ours = sa.case((_side(org_ids, SENT), Referral.sender_org_id), else_=Referral.receiver_org_id)
-    counts = (sa.select(ours.label("organisation_id"), _tally(_side(org_ids, SENT)).label("sent"),
-                        _tally(_side(org_ids, RECEIVED)).label("received"))
-              .where(_involved(org_ids), _received_in(start, end)).group_by(ours)).subquery()
-    rows = db.session.execute(
-        sa.select(Organisation.id, Organisation.short_name, counts.c.sent, counts.c.received)
-        .join(counts, counts.c.organisation_id == Organisation.id).order_by(Organisation.code)).all()
-    return [OrganisationCount(org_id, name, int(sent), int(received)) for org_id, name, sent, received in rows]
+    return referral_figures(org_ids, start, end, end).by_organisation
 
 
 @defined("per_month", _l("Referrals per month"), _l(
     "The referrals sent or received, by the month of their received date and by direction."))
 def referrals_per_month(org_ids, start: date, end: date) -> dict[tuple[str, str], int]:
     """{("YYYY-MM", direction): n}."""
-    month = month_of(Referral.received_on)
-    rows = db.session.execute(
-        sa.select(month, Referral.direction, sa.func.count())
-        .where(_involved(org_ids), _received_in(start, end)).group_by(month, Referral.direction)).all()
-    return {(m, direction): int(n) for m, direction, n in rows}
+    return referral_figures(org_ids, start, end, end).per_month
 
 
 # -- fast transfer, fast feedback --------------------------------------------------------------
-
-
-def _registration_counted(today: date):
-    """Registered, or still waiting after its registration due date."""
-    return sa.or_(Referral.registered_at.is_not(None),
-                  sa.and_(Referral.state == ReferralState.SENT.value, Referral.registration_due_on < today))
 
 
 @defined("registered_on_time", _l("Registered within the deadline"), _l(
@@ -242,23 +363,7 @@ def _registration_counted(today: date):
     "date (the day of registration in the district's time). Referrals returned or withdrawn "
     "before registration are not counted."))
 def registered_on_time(org_ids, start: date, end: date, today: date, side: str = RECEIVED) -> Share:
-    on_time = sa.and_(Referral.registered_at.is_not(None),
-                      local_day(Referral.registered_at) <= Referral.registration_due_on)
-    part, whole = db.session.execute(
-        sa.select(_tally(on_time), sa.func.count())
-        .where(_side(org_ids, side), _received_in(start, end), _registration_counted(today))).one()
-    return Share(int(part), int(whole))
-
-
-def _reply_counted(today: date):
-    """Replied, or still open after its reply due date (it can no longer be on time)."""
-    return sa.or_(Referral.reply_on.is_not(None),
-                  sa.and_(Referral.state.in_(OPEN_VALUES), Referral.reply_due_on < today))
-
-
-#: Replied on time: the reply date is on or before the reply due date, which is the
-#: extended due date when the deadline was extended, else the statutory one.
-REPLIED_ON_TIME = Referral.reply_on <= Referral.reply_due_on
+    return referral_figures(org_ids, start, end, today).registered_on_time[side]
 
 
 @defined("replied_on_time", _l("Replied within the deadline"), _l(
@@ -269,37 +374,31 @@ REPLIED_ON_TIME = Referral.reply_on <= Referral.reply_due_on
     "date but on or before the extended one is on time. A reply on the due date itself is on "
     "time."))
 def replied_on_time(org_ids, start: date, end: date, today: date, side: str = RECEIVED) -> Share:
-    part, whole = db.session.execute(
-        sa.select(_tally(REPLIED_ON_TIME), sa.func.count())
-        .where(_side(org_ids, side), _received_in(start, end), _reply_counted(today))).one()
-    return Share(int(part), int(whole))
+    return referral_figures(org_ids, start, end, today).replied_on_time[side]
 
 
 @defined("on_time_per_month", _l("On-time replies per month"), _l(
     "The share replied within the deadline, as above, by the month of the received date."))
 def replied_on_time_per_month(org_ids, start: date, end: date, today: date,
                               side: str = RECEIVED) -> dict[str, Share]:
-    month = month_of(Referral.received_on)
-    rows = db.session.execute(
-        sa.select(month, _tally(REPLIED_ON_TIME), sa.func.count())
-        .where(_side(org_ids, side), _received_in(start, end), _reply_counted(today))
-        .group_by(month)).all()
-    return {m: Share(int(part), int(whole)) for m, part, whole in rows}
+    return referral_figures(org_ids, start, end, today).replied_on_time_per_month[side]
 
 
 #: The quantiles, as exact fractions (numerator, denominator): no floating point, no floor().
 MEDIAN, P90 = (1, 2), (9, 10)
 
 
-def _quantile_weight(row_number, count, fraction):
-    """The weight (times the fraction's denominator) of the row numbered ``row_number``
-    in the linear interpolation of ``percentile_cont``: the value is at position
-    1 + p(n - 1), between the rows ``lo`` and ``lo + 1``."""
+def _quantile_weight(first_rank, last_rank, count, fraction):
+    """The weight (times the fraction's denominator) of the value held by the rows ranked
+    ``first_rank`` to ``last_rank`` (of ``count``, in order) in the linear interpolation of
+    ``percentile_cont``: the value is at position 1 + p(n - 1), between the rows ``lo`` and
+    ``lo + 1``, weighted ``den - rest`` and ``rest``."""
     num, den = fraction
     scaled = (count - 1) * num
     lo = scaled // den + 1  # integer division on both databases
     rest = scaled % den
-    return sa.case((row_number == lo, den - rest), (row_number == lo + 1, rest), else_=0)
+    return (sa.case((sa.and_(first_rank <= lo, lo <= last_rank), den - rest), else_=0)
+            + sa.case((sa.and_(first_rank <= lo + 1, lo + 1 <= last_rank), rest), else_=0))
 
 
 @defined("days_to_reply", _l("Days to reply: median and 90th percentile"), _l(
@@ -308,18 +407,47 @@ def _quantile_weight(row_number, count, fraction):
     "(half replied faster), the 90th percentile the value nine in ten replies did not exceed; "
     "between two referrals the value is interpolated, as PostgreSQL's percentile_cont does."))
 def days_to_reply(org_ids, start: date, end: date, side: str = RECEIVED) -> Spread:
+    """By the number of referrals for each number of days (a few dozen groups, not a sort of
+    every referral): the ranks of a group's referrals run from the running total before it
+    plus one to the running total with it."""
     days = days_between(Referral.reply_on, Referral.received_on).label("days")
-    ranked = (sa.select(days, sa.func.row_number().over(order_by=days).label("rn"),
-                        sa.func.count().over().label("n"))
+    counts = (sa.select(days, sa.func.count().label("n"))
               .where(_side(org_ids, side), _received_in(start, end), Referral.reply_on.is_not(None))
-              ).subquery()
+              .group_by(days)).subquery()
+    # PostgreSQL's SUM of counts is a numeric: cast, so that // stays integer division
+    ranked = sa.select(counts.c.days, counts.c.n,
+                       sa.cast(sa.func.sum(counts.c.n).over(order_by=counts.c.days), sa.Integer).label("upto"),
+                       sa.cast(sa.func.sum(counts.c.n).over(), sa.Integer).label("total")).subquery()
+    first, last, total = ranked.c.upto - ranked.c.n + 1, ranked.c.upto, ranked.c.total
     count, median, p90 = db.session.execute(sa.select(
-        sa.func.max(ranked.c.n),
-        sa.func.sum(ranked.c.days * _quantile_weight(ranked.c.rn, ranked.c.n, MEDIAN)),
-        sa.func.sum(ranked.c.days * _quantile_weight(ranked.c.rn, ranked.c.n, P90)))).one()
+        sa.func.max(total),
+        sa.func.sum(ranked.c.days * _quantile_weight(first, last, total, MEDIAN)),
+        sa.func.sum(ranked.c.days * _quantile_weight(first, last, total, P90)))).one()
     if not count:
         return Spread(0, None, None)
     return Spread(int(count), Decimal(int(median)) / MEDIAN[1], Decimal(int(p90)) / P90[1])
+
+
+@dataclass(frozen=True)
+class OpenReferrals:
+    """The open referrals of one side of an organisation's subtree, today."""
+    overdue: int
+    due_soon: int
+    registration_late: int
+
+
+def open_referrals(org_ids, today: date, side: str = RECEIVED, *,
+                   within_days: int = ATTENTION_DAYS) -> OpenReferrals:
+    """One statement over the open referrals of the side: overdue now (the report's figure,
+    below), due within ``within_days`` (the overdue included) and waiting for registration
+    after its due date. The supervisor's dashboard shows these three; the report the first."""
+    soon = today + timedelta(days=within_days)
+    overdue, due_soon, late = db.session.execute(
+        sa.select(*(sa.func.count(sa.case((condition, 1))) for condition in (
+            Referral.reply_due_on < today, Referral.reply_due_on <= soon,
+            sa.and_(Referral.state == ReferralState.SENT.value, Referral.registration_due_on < today))))
+        .where(_side(org_ids, side), Referral.state.in_(OPEN_VALUES))).one()
+    return OpenReferrals(int(overdue), int(due_soon), int(late))
 
 
 @defined("overdue_now", _l("Overdue now"), _l(
@@ -327,62 +455,81 @@ def days_to_reply(org_ids, start: date, end: date, side: str = RECEIVED) -> Spre
     "date is before today, whenever they were received: the same as the referral list's "
     "'Overdue only'."))
 def overdue_now(org_ids, today: date, side: str = RECEIVED) -> int:
-    return _count(_side(org_ids, side), Referral.state.in_(OPEN_VALUES), Referral.reply_due_on < today,
-                  of=sa.func.count(Referral.id))
+    return open_referrals(org_ids, today, side).overdue
 
 
 @defined("extensions", _l("Extensions granted"), _l(
     "Referrals received in the period whose reply deadline a supervisor extended."))
 def extensions_granted(org_ids, start: date, end: date, side: str = RECEIVED) -> int:
-    return _count(_side(org_ids, side), _received_in(start, end), Referral.extended_due_on.is_not(None),
-                  of=sa.func.count(Referral.id))
+    return referral_figures(org_ids, start, end, end).extensions[side]
 
 
 # -- case collaboration ------------------------------------------------------------------------
 
 
 def _cases_of(org_ids):
-    referred = sa.select(Referral.id).where(Referral.sender_org_id.in_(tuple(org_ids)))
-    return sa.or_(AidCase.organisation_id.in_(tuple(org_ids)), AidCase.referral_id.in_(referred))
+    """Handled by one of the organisations, or come from a referral one of them sent (looked
+    up by the case's referral: a case is one of a few hundred referrals, not all of them)."""
+    ids = tuple(org_ids)
+    referred = sa.exists().where(Referral.id == AidCase.referral_id, Referral.sender_org_id.in_(ids))
+    return sa.or_(AidCase.organisation_id.in_(ids), referred)
 
 
 def _between(column, start: date, end: date):
     return sa.and_(column >= start, column <= end)
 
 
+@dataclass(frozen=True)
+class CaseFigures:
+    opened: int
+    decided: int
+    women_helped: int
+    aid_granted: Decimal
+    aid_paid: Decimal
+
+
+def case_figures(org_ids, start: date, end: date) -> CaseFigures:
+    """The judicial aid case figures below, by one statement over the report's cases."""
+    decided = _between(AidCase.decided_on, start, end)
+    opened, decided_n, women, granted, paid = db.session.execute(sa.select(
+        _tally(_between(AidCase.application_received_on, start, end)), _tally(decided),
+        sa.func.count(sa.distinct(sa.case((sa.and_(decided, AidCase.granted_amount.is_not(None)),
+                                           AidCase.applicant_id)))),
+        _fen_sum(sa.case((decided, AidCase.granted_amount))),
+        _fen_sum(sa.case((_between(AidCase.paid_on, start, end), AidCase.paid_amount))))
+        .where(_cases_of(org_ids))).one()
+    return CaseFigures(int(opened), int(decided_n), int(women), _yuan(granted), _yuan(paid))
+
+
 @defined("cases_opened", _l("Judicial aid cases opened"), _l(
     "Judicial aid cases whose application was received in the period."))
 def cases_opened(org_ids, start: date, end: date) -> int:
-    return _count(_cases_of(org_ids), _between(AidCase.application_received_on, start, end),
-                  of=sa.func.count(AidCase.id))
+    return case_figures(org_ids, start, end).opened
 
 
 @defined("cases_decided", _l("Judicial aid cases decided"), _l(
     "Judicial aid cases whose aid decision is dated in the period (decided, paid or not)."))
 def cases_decided(org_ids, start: date, end: date) -> int:
-    return _count(_cases_of(org_ids), _between(AidCase.decided_on, start, end), of=sa.func.count(AidCase.id))
+    return case_figures(org_ids, start, end).decided
 
 
 @defined("women_helped", _l("Women helped"), _l(
     "The number of different women (applicants) granted judicial aid by a decision dated in "
     "the period. A woman granted aid twice in the period is counted once."))
 def women_helped(org_ids, start: date, end: date) -> int:
-    return _count(_cases_of(org_ids), _between(AidCase.decided_on, start, end),
-                  AidCase.granted_amount.is_not(None), of=sa.func.count(sa.distinct(AidCase.applicant_id)))
+    return case_figures(org_ids, start, end).women_helped
 
 
 @defined("aid_granted", _l("Aid granted"), _l(
     "The sum of the amounts granted by the decisions dated in the period, in yuan (exact)."))
 def aid_granted(org_ids, start: date, end: date) -> Decimal:
-    return _yuan(db.session.execute(sa.select(_fen_sum(AidCase.granted_amount)).where(
-        _cases_of(org_ids), _between(AidCase.decided_on, start, end))).scalar())
+    return case_figures(org_ids, start, end).aid_granted
 
 
 @defined("aid_paid", _l("Aid paid"), _l(
     "The sum of the amounts paid on a date in the period, in yuan (exact)."))
 def aid_paid(org_ids, start: date, end: date) -> Decimal:
-    return _yuan(db.session.execute(sa.select(_fen_sum(AidCase.paid_amount)).where(
-        _cases_of(org_ids), _between(AidCase.paid_on, start, end))).scalar())
+    return case_figures(org_ids, start, end).aid_paid
 
 
 @defined("investigations", _l("Joint investigations"), _l(
@@ -420,23 +567,27 @@ def items_by_kind_and_state(org_ids, start: date, end: date) -> dict[tuple[str, 
     return {(kind, state): int(n) for kind, state, n in rows}
 
 
-def _sessions(org_ids, start: date, end: date, *kind):
-    return _scalar(sa.select(sa.func.count(ServiceSession.id))
-                   .join(ServiceItem, ServiceItem.id == ServiceSession.item_id)
-                   .join(AssistancePlan, AssistancePlan.id == ServiceItem.plan_id)
-                   .where(_plans_of(org_ids), _between(ServiceSession.held_on, start, end), *kind))
+def session_counts(org_ids, start: date, end: date) -> tuple[int, int]:
+    """(sessions held, follow-ups done), by one statement: the two figures below."""
+    follow_up = ServiceItem.kind == FOLLOW_UP
+    sessions, follow_ups = db.session.execute(
+        sa.select(_tally(ServiceItem.kind != FOLLOW_UP), _tally(follow_up)).select_from(ServiceSession)
+        .join(ServiceItem, ServiceItem.id == ServiceSession.item_id)
+        .join(AssistancePlan, AssistancePlan.id == ServiceItem.plan_id)
+        .where(_plans_of(org_ids), _between(ServiceSession.held_on, start, end))).one()
+    return int(sessions), int(follow_ups)
 
 
 @defined("sessions", _l("Sessions held"), _l(
     "Sessions recorded with a date in the period, of every kind of help but follow-up."))
 def sessions_held(org_ids, start: date, end: date) -> int:
-    return _sessions(org_ids, start, end, ServiceItem.kind != FOLLOW_UP)
+    return session_counts(org_ids, start, end)[0]
 
 
 @defined("follow_ups", _l("Follow-ups done"), _l(
     "Follow-up contacts recorded with a date in the period (the sessions of follow-up items)."))
 def follow_ups_done(org_ids, start: date, end: date) -> int:
-    return _sessions(org_ids, start, end, ServiceItem.kind == FOLLOW_UP)
+    return session_counts(org_ids, start, end)[1]
 
 
 # -- joint training --------------------------------------------------------------------------

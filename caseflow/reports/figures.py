@@ -138,7 +138,8 @@ def _days(value: Decimal | None) -> str:
 def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: bool) -> Report:
     start, end = period.start, period.end
     links = _Links(user, organisation, period, is_leaf)
-    directions = d.referrals_by_direction(org_ids, start, end)
+    referrals = d.referral_figures(org_ids, start, end, today)
+    directions = referrals.by_direction
 
     referral = Section("referral", str(MECHANISMS["referral"]))
     for side, box, label in ((d.SENT, "outbox", _("Sent")), (d.RECEIVED, "inbox", _("Received"))):
@@ -146,7 +147,7 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
             referral.figures.append(_fig(
                 "referrals", f"{label} · {DIRECTION_LABELS[direction]}", directions[side][direction.value],
                 links.referrals(box, exact=True, direction=direction.value)))
-    sources = d.referrals_by_source(org_ids, start, end)
+    sources = referrals.by_source
     referral.tables.append(("by_source", _("By source"), [
         (str(label), sources.get(source.value, 0), links.referrals("all", exact=False))
         for source, label in SOURCE_LABELS.items()]))
@@ -154,7 +155,7 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
         (row.name, f"{row.sent} / {row.received}", links.referrals("all", exact=False) if row.organisation_id
          == organisation.id else (url_for("referrals.index", box="all", org=row.organisation_id,
                                           year=links.year), False))
-        for row in d.referrals_by_organisation(org_ids, start, end)]))
+        for row in referrals.by_organisation]))
 
     feedback = Section("feedback", str(MECHANISMS["feedback"]))
     # Outside the f-strings below: pybabel does not extract calls inside f-strings.
@@ -164,36 +165,33 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
         spread = d.days_to_reply(org_ids, start, end, side)
         feedback.figures += [
             _fig("registered_on_time", f"{label} · {d.DEFINITIONS['registered_on_time'][0]}",
-                 _percent(d.registered_on_time(org_ids, start, end, today, side)),
-                 links.referrals(box, exact=False)),
+                 _percent(referrals.registered_on_time[side]), links.referrals(box, exact=False)),
             _fig("replied_on_time", f"{label} · {d.DEFINITIONS['replied_on_time'][0]}",
-                 _percent(d.replied_on_time(org_ids, start, end, today, side)), links.referrals(box, exact=False)),
+                 _percent(referrals.replied_on_time[side]), links.referrals(box, exact=False)),
             _fig("days_to_reply", f"{label} · {median_label}", _days(spread.median),
                  links.referrals(box, exact=False, state="replied")),
             _fig("days_to_reply", f"{label} · {p90_label}", _days(spread.p90),
                  links.referrals(box, exact=False, state="replied")),
             _fig("overdue_now", f"{label} · {d.DEFINITIONS['overdue_now'][0]}", d.overdue_now(org_ids, today, side),
                  links.referrals(box, exact=True, with_year=False, overdue="y")),
-            _fig("extensions", f"{label} · {d.DEFINITIONS['extensions'][0]}",
-                 d.extensions_granted(org_ids, start, end, side), links.referrals(box, exact=False)),
+            _fig("extensions", f"{label} · {d.DEFINITIONS['extensions'][0]}", referrals.extensions[side],
+                 links.referrals(box, exact=False)),
         ]
 
     collaboration = Section("collaboration", str(MECHANISMS["collaboration"]))
+    cases = d.case_figures(org_ids, start, end)
+    sessions, follow_ups = d.session_counts(org_ids, start, end)
     collaboration.figures += [
-        _fig("cases_opened", d.DEFINITIONS["cases_opened"][0], d.cases_opened(org_ids, start, end), links.cases()),
-        _fig("cases_decided", d.DEFINITIONS["cases_decided"][0], d.cases_decided(org_ids, start, end),
-             links.cases()),
-        _fig("women_helped", d.DEFINITIONS["women_helped"][0], d.women_helped(org_ids, start, end), links.cases()),
-        _fig("aid_granted", d.DEFINITIONS["aid_granted"][0], f"{d.aid_granted(org_ids, start, end):,.2f}",
-             links.cases()),
-        _fig("aid_paid", d.DEFINITIONS["aid_paid"][0], f"{d.aid_paid(org_ids, start, end):,.2f}",
-             links.cases(state="paid")),
+        _fig("cases_opened", d.DEFINITIONS["cases_opened"][0], cases.opened, links.cases()),
+        _fig("cases_decided", d.DEFINITIONS["cases_decided"][0], cases.decided, links.cases()),
+        _fig("women_helped", d.DEFINITIONS["women_helped"][0], cases.women_helped, links.cases()),
+        _fig("aid_granted", d.DEFINITIONS["aid_granted"][0], f"{cases.aid_granted:,.2f}", links.cases()),
+        _fig("aid_paid", d.DEFINITIONS["aid_paid"][0], f"{cases.aid_paid:,.2f}", links.cases(state="paid")),
         _fig("investigations", d.DEFINITIONS["investigations"][0], d.investigations_started(org_ids, start, end),
              links.cases()),
         _fig("visits", d.DEFINITIONS["visits"][0], d.visits_made(org_ids, start, end), links.cases()),
-        _fig("sessions", d.DEFINITIONS["sessions"][0], d.sessions_held(org_ids, start, end), links.assistance()),
-        _fig("follow_ups", d.DEFINITIONS["follow_ups"][0], d.follow_ups_done(org_ids, start, end),
-             links.assistance()),
+        _fig("sessions", d.DEFINITIONS["sessions"][0], sessions, links.assistance()),
+        _fig("follow_ups", d.DEFINITIONS["follow_ups"][0], follow_ups, links.assistance()),
     ]
     items = d.items_by_kind_and_state(org_ids, start, end)
     by_kind = {kind.value: 0 for kind in ItemKind}
@@ -214,8 +212,7 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
     ]
 
     months = period.months()
-    per_month = d.referrals_per_month(org_ids, start, end)
-    on_time = {side: d.replied_on_time_per_month(org_ids, start, end, today, side) for side in (d.RECEIVED, d.SENT)}
+    per_month, on_time = referrals.per_month, referrals.replied_on_time_per_month
     charts = {
         "per_month": bar_chart(
             [(m[2:], [per_month.get((m, direction.value), 0) for direction in Direction]) for m in months],

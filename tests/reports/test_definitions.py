@@ -182,6 +182,64 @@ def test_median_and_90th_percentile_of_days_to_reply(db, app, world, cast):
         assert (Decimal(str(median)), Decimal(str(p90))) == (spread.median, spread.p90)
 
 
+def test_days_to_reply_with_several_referrals_on_the_same_number_of_days(db, app, world, cast):
+    """The quantiles are read from the count of referrals per number of days: ranks that
+    share a number of days, and the interpolation between two such groups."""
+    received = date(Y, 5, 4)
+    for days in (2, 5, 2, 2, 9, 9):
+        referral(cast, received_on=received, state="replied", reply_on=received + timedelta(days=days))
+    # sorted 2 2 2 5 9 9: the median at 3.5 between 2 and 5 -> 3.5; the 90th at 5.5 -> 9
+    assert d.days_to_reply(proc(world), *YEAR) == d.Spread(6, Decimal("3.5"), Decimal(9))
+    referral(cast, received_on=received, state="replied", reply_on=received)  # 0 days
+    # 0 2 2 2 5 9 9: the median is the 4th, 2; the 90th at 6.4 between 9 and 9 -> 9
+    assert d.days_to_reply(proc(world), *YEAR) == d.Spread(7, Decimal(2), Decimal(9))
+    if app.config["TEST_BACKEND"] == "postgresql":
+        median, p90 = _db.session.execute(sa.text(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY reply_on - received_on), "
+            "percentile_cont(0.9) WITHIN GROUP (ORDER BY reply_on - received_on) "
+            "FROM referrals WHERE reply_on IS NOT NULL")).one()
+        assert (Decimal(str(median)), Decimal(str(p90))) == (Decimal(2), Decimal(9))
+
+
+def test_a_referral_between_two_organisations_of_the_report_counts_once_and_on_both_sides(db, world, cast):
+    """Sent by one organisation of the report and received by another: one referral of the
+    report (by source, per month, its sender's line) but sent and received (by direction,
+    and in each side's feedback figures)."""
+    both = fed(world) | proc(world)
+    received = date(Y, 3, 2)
+    referral(cast, received_on=received, state="replied", reply_on=received + timedelta(days=10),
+             extended_due_on=received + timedelta(days=40), source="hotline")
+    referral(cast, received_on=received, sender=world.street_a, receiver=world.justice_bureau, source="other")
+    figures = d.referral_figures(both, *YEAR, TODAY)
+    assert figures.by_direction == {"sent": {"to_procuratorate": 2, "to_federation": 0},
+                                    "received": {"to_procuratorate": 1, "to_federation": 0}}
+    assert figures.by_source == {"hotline": 1, "other": 1}
+    assert figures.per_month == {(f"{Y}-03", "to_procuratorate"): 2}
+    assert {(row.organisation_id, row.sent, row.received) for row in figures.by_organisation} == {
+        (world.federation.id, 1, 1), (world.street_a.id, 1, 0)}
+    # the street federation's referral is late: still open after its due date
+    assert figures.replied_on_time == {d.SENT: d.Share(1, 2), d.RECEIVED: d.Share(1, 1)}
+    assert figures.registered_on_time[d.RECEIVED] == d.Share(1, 1)
+    assert figures.extensions == {d.SENT: 1, d.RECEIVED: 1}
+    assert figures.replied_on_time_per_month == {d.SENT: {f"{Y}-03": d.Share(1, 2)},
+                                                 d.RECEIVED: {f"{Y}-03": d.Share(1, 1)}}
+    # the same as each side alone
+    assert d.replied_on_time(fed(world), *YEAR, TODAY, d.SENT) == d.Share(1, 2)
+    assert d.referrals_by_direction(proc(world), *YEAR)["received"]["to_procuratorate"] == 1
+
+
+def test_the_referral_figures_of_a_period_are_one_aggregate_statement(db, world, cast):
+    from tests.reports.test_dashboards import statements
+
+    referral(cast, received_on=date(Y, 3, 2), state="replied", reply_on=date(Y, 3, 20))
+    ids = fed(world)
+    with statements(db) as seen:
+        d.referral_figures(ids, *YEAR, TODAY)
+    referrals = [s for s in seen if "FROM referrals" in s]
+    assert len(referrals) == 1 and "GROUP BY" in referrals[0], seen
+    assert len(seen) == 2  # and the names of the organisations of its lines, by primary key
+
+
 def test_every_figure_has_its_definition_as_docstring():
     functions = [getattr(d, name) for name in dir(d) if hasattr(getattr(d, name), "definition_key")]
     assert len(functions) >= 20
