@@ -8,7 +8,9 @@
 
 The definitions are those of the lists the panels link to (``referrals.queries``,
 ``investigations.queries``, ``assistance.queries``), so a count equals the rows behind its
-link. Each panel costs a fixed number of statements: one aggregate for the counts (COUNT
+link; where a panel shows a figure of the four-mechanisms report (the supervisor's overdue
+referrals: the report's "overdue now" of the referrals the subtree received), the same
+function of ``reports.definitions`` computes both. Each panel costs a fixed number of statements: one aggregate for the counts (COUNT
 over indexed conditions) and one ``LIMIT`` query for the rows, whose relations are loaded
 in the same statement.
 
@@ -37,6 +39,7 @@ from caseflow.investigations.queries import CaseFilters, case_list, visible_case
 from caseflow.referrals import policy as referral_policy
 from caseflow.referrals.models import Referral
 from caseflow.referrals.queries import ATTENTION_DAYS, OPEN_VALUES, needing_attention
+from caseflow.reports import definitions
 
 #: Rows shown in a panel; the link leads to the rest.
 ROWS = 5
@@ -102,19 +105,14 @@ def _my_work(user):
             order=15)
 def _organisation_work(user):
     today = _today()
-    soon = today + timedelta(days=ATTENTION_DAYS)
-    received = sa.and_(Referral.receiver_org_id.in_(visible_organisation_ids(user)),
-                       Referral.state.in_(OPEN_VALUES))
-    overdue, due_soon, late_registration = db.session.execute(
-        sa.select(*_counted(Referral.reply_due_on < today, Referral.reply_due_on <= soon,
-                            sa.and_(Referral.state == "sent",
-                                    Referral.registration_due_on < today)))
-        .where(received)).one()
+    # the report's own definition: "overdue now" of the referrals received by the subtree
+    counts = definitions.open_referrals(visible_organisation_ids(user), today, definitions.RECEIVED,
+                                        within_days=ATTENTION_DAYS)
     referrals = db.session.scalars(needing_attention(user, today).limit(ROWS)).unique().all()
 
     context = {
-        "today": today, "within_days": ATTENTION_DAYS, "overdue": overdue, "due_soon": due_soon,
-        "late_registration": late_registration, "referrals": referrals,
+        "today": today, "within_days": ATTENTION_DAYS, "overdue": counts.overdue, "due_soon": counts.due_soon,
+        "late_registration": counts.registration_late, "referrals": referrals,
         "show_items": assistance_policy.can_list_assistance(user),
     }
     if context["show_items"]:

@@ -172,6 +172,32 @@ def test_the_supervisor_sees_overdue_and_due_soon_work_of_the_organisation(
     assert link(html, "org-attention-all") == "/referrals/attention"
 
 
+def test_the_supervisors_overdue_is_the_reports_overdue_now(client, login_as, cast, today, db):
+    """One definition: the dashboard's overdue referrals are the report's "overdue now" of the
+    referrals the supervisor's organisation and those below it received, the same day, and
+    as many as the rows of the list the count links to."""
+    from caseflow.core.orgs.services import subtree_ids
+    from caseflow.reports import definitions
+
+    overdue = [registered(cast, today, -4), registered(cast, today, -1)]
+    registered(cast, today, 0)  # due today: not overdue yet
+    registered(cast, today, 2)
+    above = registered(cast, today, -2)
+    above.receiver_org_id = cast.world.procuratorate.id  # above the supervisor's department
+    db.session.flush()
+
+    login_as(cast.proc_supervisor)
+    html = html_of(client)
+    department = subtree_ids(cast.proc_supervisor.organisation_id)
+    assert count(html, "org-overdue") == definitions.overdue_now(department, today) == len(overdue)
+    assert len(referral_rows(client, link(html, "org-overdue"))) == len(overdue)
+    counts = definitions.open_referrals(department, today)
+    assert (count(html, "org-due-soon"), count(html, "org-registration-late")) == (
+        counts.due_soon, counts.registration_late) == (4, 0)
+    # the report's figure for the district procuratorate counts the one received above too
+    assert definitions.overdue_now(subtree_ids(cast.world.procuratorate.id), today) == 3
+
+
 def test_the_supervisor_sees_only_five_rows_and_the_link_to_the_rest(client, login_as, cast, today):
     for days in range(-7, 0):
         registered(cast, today, days)
