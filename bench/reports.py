@@ -5,6 +5,7 @@ referrals, on SQLite and PostgreSQL: the page against its SQL alone, in the same
     .venv/bin/python bench/reports.py [--sizes 1000,100000,1000000]
         [--backends sqlite,postgresql] [--requests 20] [--warmup 2] [--explain]
         [--candidate-index] [--page-budget 120] [--batch 10000]
+        [--keep TAG [--seed-only] | --reuse TAG]
 
 For each backend the script builds a scratch database by the migrations, loads the demo
 organisations and users (and the demo's own cases, plans and training), then grows the
@@ -47,7 +48,7 @@ rounds, then ``--requests`` timed ones (fewer, but at least 5, once a user has u
   again back to back on one connection of the same engine through the DBAPI
   (``exec_driver_sql``, every row fetched): the page's queries alone, no ORM, no template;
 * ``defs``  the aggregate functions of ``caseflow/reports/definitions.py`` that the report
-  calls (29 calls), called directly in an app context: the figures without routing,
+  calls (12 calls), called directly in an app context: the figures without routing,
   form, links or rendering.
 
 It prints p50/p95 in ms of each, the ratios page/sql and page/defs (p50 and p95), the
@@ -59,6 +60,16 @@ covering index on the referral columns the report reads (``CANDIDATE``; created,
 PostgreSQL vacuumed for index-only scans, measured, dropped): the rows marked ``+idx``,
 shown, not the verdict. Goal (issue 7): the page costs at most 1.5 times its queries (p50 page /
 p50 sql).
+
+Seeding a million referrals takes a while (10-30 minutes per backend), and a measurement
+should run the code as it is now: ``--keep TAG`` leaves a copy of the database at each size
+(SQLite: ``caseflow-bench-TAG-N.db`` in the temporary folder, by ``VACUUM INTO``;
+PostgreSQL: database ``caseflow_bench_TAG_N``, by ``CREATE DATABASE ... TEMPLATE``), with
+``--seed-only`` nothing is measured, and ``--reuse TAG`` measures on those copies without
+seeding, after bringing them to the current migrations and ``ANALYZE`` (on PostgreSQL
+``VACUUM ANALYZE``, the visibility map that autovacuum would have written after a bulk
+load and that index-only scans need). The copies stay until removed by hand (``rm``,
+``DROP DATABASE``).
 
 PostgreSQL: CASEFLOW_TEST_DATABASE_URL or postgresql+psycopg://postgres@127.0.0.1:5432/test
 is used only to create (and at the end drop) a scratch database. SQLite: a temporary file.
@@ -507,23 +518,16 @@ def run_definitions(org_ids, start: date, end: date, today: date) -> None:
     """The definitions' calls that ``figures.build`` makes, in its order."""
     from caseflow.reports import definitions as d
 
-    d.referrals_by_direction(org_ids, start, end)
-    d.referrals_by_source(org_ids, start, end)
-    d.referrals_by_organisation(org_ids, start, end)
+    d.referral_figures(org_ids, start, end, today)
     for side in (d.RECEIVED, d.SENT):
         d.days_to_reply(org_ids, start, end, side)
-        d.registered_on_time(org_ids, start, end, today, side)
-        d.replied_on_time(org_ids, start, end, today, side)
         d.overdue_now(org_ids, today, side)
-        d.extensions_granted(org_ids, start, end, side)
-    for function in (d.cases_opened, d.cases_decided, d.women_helped, d.aid_granted, d.aid_paid,
-                     d.investigations_started, d.visits_made, d.sessions_held, d.follow_ups_done,
-                     d.items_by_kind_and_state, d.training_sessions_held, d.people_trained):
+    d.case_figures(org_ids, start, end)
+    d.session_counts(org_ids, start, end)
+    for function in (d.investigations_started, d.visits_made, d.items_by_kind_and_state,
+                     d.training_sessions_held, d.people_trained):
         function(org_ids, start, end)
     d.organisations_not_trained(org_ids, end.year)
-    d.referrals_per_month(org_ids, start, end)
-    for side in (d.RECEIVED, d.SENT):
-        d.replied_on_time_per_month(org_ids, start, end, today, side)
 
 
 def measure(app, statements, username: str, year: int, args) -> Timings:
@@ -641,7 +645,109 @@ def candidate_index(engine, *, create: bool) -> None:
     log(f"  -- candidate index {'created' if create else 'dropped'} ({time.perf_counter() - started:.1f}s)")
 
 
+def snapshot_url(backend: str, tag: str, size: int) -> str:
+    """Where ``--keep TAG`` leaves (and ``--reuse TAG`` finds) the database grown to ``size``."""
+    if backend == "sqlite":
+        return f"sqlite:///{Path(tempfile.gettempdir()) / f'caseflow-bench-{tag}-{size}.db'}"
+    admin = sa.make_url(os.environ.get("CASEFLOW_TEST_DATABASE_URL") or seeding.DEFAULT_PG_URL)
+    if admin.drivername == "postgresql":
+        admin = admin.set(drivername="postgresql+psycopg")
+    return admin.set(database=f"caseflow_bench_{tag}_{size}").render_as_string(hide_password=False)
+
+
+def keep_snapshot(backend: str, url: str, tag: str, size: int) -> None:
+    """A copy of the scratch database as it is now (every engine on it disposed first)."""
+    started = time.perf_counter()
+    target = snapshot_url(backend, tag, size)
+    if backend == "sqlite":
+        path = Path(sa.make_url(target).database)
+        path.unlink(missing_ok=True)
+        import sqlite3
+
+        conn = sqlite3.connect(sa.make_url(url).database, isolation_level=None)
+        conn.execute(f"VACUUM INTO '{path}'")
+        conn.close()
+    else:
+        source, name = sa.make_url(url).database, sa.make_url(target).database
+        admin = sa.create_engine(sa.make_url(target).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        admin.dispose()
+    log(f"  -- kept as {sa.make_url(target).render_as_string(hide_password=True)} "
+        f"({time.perf_counter() - started:.0f}s)")
+
+
+def measure_size(app, engine, statements, backend: str, size: int, year: int, args) -> list[dict]:
+    rows = []
+    with app.app_context():
+        counts = {name: db.session.scalar(sa.text(f"SELECT count(*) FROM {name}")) for name in (
+            "referrals", "aid_cases", "visits", "assistance_plans", "assistance_items",
+            "assistance_sessions", "training_sessions", "training_attendances")}
+        in_year = db.session.scalar(sa.text(
+            "SELECT count(*) FROM referrals WHERE state <> 'draft' "
+            "AND received_on >= :a AND received_on <= :b"),
+            {"a": date(year, 1, 1), "b": date(year, 12, 31)})
+    log("     " + ", ".join(f"{n} {c:,}" for n, c in counts.items()) + f"; referrals received in {year}: "
+        f"{in_year:,}")
+    log(f"  -- measuring the {year} report at {size:,} ({args.warmup} warm-up + up to {args.requests} "
+        f"rounds of page, sql, defs per user; load {load()})")
+    timings = {}
+    for who, username in USERS:
+        timings[who] = measure(app, statements, username, year, args)
+        rows.append(show(backend, size, who, timings[who]))
+    if args.candidate_index:
+        candidate_index(engine, create=True)
+        for who, username in USERS:
+            rows.append(show(backend, size, f"{who}+idx", measure(app, statements, username, year, args)))
+        candidate_index(engine, create=False)
+    if args.explain and size == args.explain_size:
+        for who, t in timings.items():
+            statement, times = max(t.by_statement.items(), key=lambda kv: statistics.median(kv[1]))
+            log(f"\n  -- {who}: slowest statement ({statistics.median(times) * 1000:.1f} ms median)")
+            log("  " + " ".join(statement.split())[:2000])
+            for line in explain(engine, statement, t.params[statement]):
+                log("    " + line)
+    return rows
+
+
+def reuse_backend(backend: str, sizes: list[int], args) -> list[dict]:
+    """Measure on the databases an earlier ``--keep TAG`` run left, brought to the current
+    migrations (and analysed) first; nothing is seeded and nothing is dropped."""
+    rows = []
+    files = tempfile.mkdtemp(prefix="caseflow-bench-files-")
+    try:
+        for size in sizes:
+            url = snapshot_url(backend, args.reuse, size)
+            log(f"\n##### {backend} {size:,}: {sa.make_url(url).render_as_string(hide_password=True)} "
+                f"(load {load()})")
+            app = make_app(url, CASEFLOW_ATTACHMENT_DIR=files)
+            started = time.perf_counter()
+            migrate_to_head(app)
+            with app.app_context():
+                engine = db.engine
+                if backend == "postgresql":  # as autovacuum leaves a table some time after a bulk load
+                    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                        conn.exec_driver_sql("VACUUM ANALYZE")
+                else:
+                    with engine.begin() as conn:
+                        conn.exec_driver_sql("ANALYZE")
+            log(f"  migrations and {'VACUUM ' if backend == 'postgresql' else ''}ANALYZE: "
+                f"{time.perf_counter() - started:.1f}s")
+            statements = seeding.StatementLog()
+            statements.attach(engine)
+            year = datetime.now(timezone.utc).astimezone(ZONE).year
+            rows += measure_size(app, engine, statements, backend, size, year, args)
+            with app.app_context():
+                db.engine.dispose()
+        return rows
+    finally:
+        shutil.rmtree(files, ignore_errors=True)
+
+
 def run_backend(backend: str, sizes: list[int], args) -> list[dict]:
+    if args.reuse:
+        return reuse_backend(backend, sizes, args)
     url, drop = seeding.create_database(backend)
     files = tempfile.mkdtemp(prefix="caseflow-bench-files-")
     app = None
@@ -670,34 +776,12 @@ def run_backend(backend: str, sizes: list[int], args) -> list[dict]:
             seed_engine.dispose()
             log(f"  -- seeded {grown['rows']:,} referral rows in {grown['total_seconds']:.0f}s and {more['rows']:,} "
                 f"case, assistance and training rows in {more['seconds']:.0f}s")
-            with app.app_context():
-                counts = {name: db.session.scalar(sa.text(f"SELECT count(*) FROM {name}")) for name in (
-                    "referrals", "aid_cases", "visits", "assistance_plans", "assistance_items",
-                    "assistance_sessions", "training_sessions", "training_attendances")}
-                in_year = db.session.scalar(sa.text(
-                    "SELECT count(*) FROM referrals WHERE state <> 'draft' "
-                    "AND received_on >= :a AND received_on <= :b"),
-                    {"a": date(year, 1, 1), "b": date(year, 12, 31)})
-            log("     " + ", ".join(f"{n} {c:,}" for n, c in counts.items()) + f"; referrals received in {year}: "
-                f"{in_year:,}")
-            log(f"  -- measuring the {year} report at {size:,} ({args.warmup} warm-up + up to {args.requests} "
-                f"rounds of page, sql, defs per user)")
-            timings = {}
-            for who, username in USERS:
-                timings[who] = measure(app, statements, username, year, args)
-                rows.append(show(backend, size, who, timings[who]))
-            if args.candidate_index:
-                candidate_index(seed_engine, create=True)
-                for who, username in USERS:
-                    rows.append(show(backend, size, f"{who}+idx", measure(app, statements, username, year, args)))
-                candidate_index(seed_engine, create=False)
-            if args.explain and size == sizes[-1]:
-                for who, t in timings.items():
-                    statement, times = max(t.by_statement.items(), key=lambda kv: statistics.median(kv[1]))
-                    log(f"\n  -- {who}: slowest statement ({statistics.median(times) * 1000:.1f} ms median)")
-                    log("  " + " ".join(statement.split())[:2000])
-                    for line in explain(engine, statement, t.params[statement]):
-                        log("    " + line)
+            if args.keep:
+                with app.app_context():
+                    db.engine.dispose()
+                keep_snapshot(backend, url, args.keep, size)
+            if not args.seed_only:
+                rows += measure_size(app, engine, statements, backend, size, year, args)
         return rows
     finally:
         if app is not None:
@@ -722,8 +806,18 @@ def main(argv=None) -> int:
                              "report reads (created, then dropped)")
     parser.add_argument("--explain", action="store_true",
                         help="print the plan of the page's slowest statement at the largest size")
+    parser.add_argument("--keep", metavar="TAG",
+                        help="keep a copy of the database at each size (SQLite: caseflow-bench-TAG-N.db in the "
+                             "temporary folder; PostgreSQL: database caseflow_bench_TAG_N), for --reuse")
+    parser.add_argument("--reuse", metavar="TAG",
+                        help="seed nothing: measure on the copies an earlier --keep TAG run left (migrated to "
+                             "head and analysed first; they are not dropped)")
+    parser.add_argument("--seed-only", action="store_true", help="with --keep: seed and keep, measure nothing")
     args = parser.parse_args(argv)
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
+    args.explain_size = sizes[-1]
+    if args.seed_only and not args.keep:
+        parser.error("--seed-only needs --keep")
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     started = time.perf_counter()
     rows = []
@@ -738,6 +832,9 @@ def main(argv=None) -> int:
             f"{r['page'][0]:8.1f}/{r['page'][1]:8.1f} {r['sql'][0]:8.1f}/{r['sql'][1]:8.1f} {r['defs'][0]:9.1f} "
             f"{r['ratio']:8.2f} {r['ratio95']:5.2f} {r['ratio_defs']:9.2f} "
             f"{r['statements'] + ' (' + r['aggregates'] + ')':>10}  {r['load'][0]} → {r['load'][1]}")
+    if not rows:
+        log(f"  nothing measured (--seed-only); run took {time.perf_counter() - started:.0f}s")
+        return 0
     top = sizes[-1]
     met = all(r["ratio"] <= GOAL for r in rows if r["size"] == top and "+" not in r["who"])
     log(f"  goal at {top:,}: {'met' if met else 'NOT met'} (page ≤ {GOAL}× its queries, p50); "
