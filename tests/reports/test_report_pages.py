@@ -146,3 +146,17 @@ def test_the_menu_shows_the_report_to_supervisors_only(client, demo):
     client.submit("/logout", page="/account/password")
     sign_in(client, "fed.officer")
     assert 'href="/reports"' not in client.get("/").get_data(as_text=True)
+
+
+def test_the_report_reads_the_referrals_in_five_statements(client, demo, db):
+    """The referral figures of the period in one statement, the days to reply one per side,
+    overdue now one per side; the 29 figure functions in 12 aggregate statements in all."""
+    from tests.reports.test_dashboards import statements
+
+    sign_in(client, "proc.head")
+    with statements(db) as seen:
+        assert client.get("/reports?period=year&year=2026").status_code == 200
+    # (the case figures look up each case's referral by its id: not a read of the period's)
+    reads = [s for s in seen if re.search(r"\bFROM referrals\b", s) and "aid_cases" not in s]
+    assert len(reads) == 5, reads
+    assert len([s for s in seen if re.search(r"\b(count|sum|max)\(", s, re.I)]) <= 16, seen
