@@ -1,7 +1,7 @@
 """The reminder sweep as separate ``caseflow`` processes, on a database of its own.
 
 The other reminder tests call ``sweep()`` inside one rolled-back transaction. These start
-the real programs, as the scheduler and an operator would, over hundreds to thousands of
+the real programs, as the scheduler and an operator would, over hundreds to 1,500
 due referrals, and look at what the processes leave in the database and in a real SMTP
 server's mailbox:
 
@@ -69,8 +69,8 @@ EXPECTED_STAGES = {
 #: sweep needs no thousands to be caught half-way (it is watched, not timed, on
 #: PostgreSQL); the delivery, one SMTP connection and one commit per e-mail (about 1.2
 #: per referral), is what costs.
-RACE_SIZE = {"postgresql": 3000, "sqlite": 500}
-KILL_SIZE = {"postgresql": 1000, "sqlite": 400}
+RACE_SIZE = {"postgresql": 1500, "sqlite": 500}
+KILL_SIZE = {"postgresql": 600, "sqlite": 400}
 #: SQLite: kill this far into the time a whole sweep took (margin for a faster rerun).
 KILL_AT = 0.4
 
