@@ -48,7 +48,7 @@ rounds, then ``--requests`` timed ones (fewer, but at least 5, once a user has u
   again back to back on one connection of the same engine through the DBAPI
   (``exec_driver_sql``, every row fetched): the page's queries alone, no ORM, no template;
 * ``defs``  the aggregate functions of ``caseflow/reports/definitions.py`` that the report
-  calls (12 calls), called directly in an app context: the figures without routing,
+  calls (13 calls), called directly in an app context: the figures without routing,
   form, links or rendering.
 
 It prints p50/p95 in ms of each, the ratios page/sql and page/defs (p50 and p95), the

@@ -150,7 +150,7 @@ def test_the_menu_shows_the_report_to_supervisors_only(client, demo):
 
 def test_the_report_reads_the_referrals_in_five_statements(client, demo, db):
     """The referral figures of the period in one statement, the days to reply one per side,
-    overdue now one per side; the 29 figure functions in 12 aggregate statements in all."""
+    overdue now one per side; every figure of the page in 13 aggregate statements (29 before)."""
     from tests.reports.test_dashboards import statements
 
     sign_in(client, "proc.head")
