@@ -592,6 +592,10 @@ def measure(app, statements, username: str, year: int, args) -> Timings:
 def explain(engine, statement: str, params) -> list[str]:
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
+            from caseflow.reports.definitions import POSTGRESQL_REPORT_SETTINGS
+
+            for name, value in POSTGRESQL_REPORT_SETTINGS.items():  # as the page's transaction has them
+                conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
             rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, params).all()
             return [row[0] for row in rows]
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()

@@ -486,11 +486,13 @@ def extensions_granted(org_ids, start: date, end: date, side: str = RECEIVED) ->
 
 
 def _cases_of(org_ids):
-    """Handled by one of the organisations, or come from a referral one of them sent (looked
-    up by the case's referral: a case is one of a few hundred referrals, not all of them)."""
+    """Handled by one of the organisations, or come from a referral one of them sent: the
+    sender of each case's referral, looked up by its id (a case is one of a few hundred
+    referrals). A scalar subquery, not IN or EXISTS, which PostgreSQL may answer by hashing
+    every referral the organisations sent (0.3 s at 1,000,000 referrals)."""
     ids = tuple(org_ids)
-    referred = sa.exists().where(Referral.id == AidCase.referral_id, Referral.sender_org_id.in_(ids))
-    return sa.or_(AidCase.organisation_id.in_(ids), referred)
+    sender = sa.select(Referral.sender_org_id).where(Referral.id == AidCase.referral_id).scalar_subquery()
+    return sa.or_(AidCase.organisation_id.in_(ids), sender.in_(ids))
 
 
 def _between(column, start: date, end: date):
