@@ -101,3 +101,6 @@ class ListFilterForm(FlaskForm):
     org = SelectField(_l("Organisation"), coerce=int, choices=[])
     handler = SelectField(_l("Handler"), coerce=int, choices=[])
     year = IntegerField(_l("Year"), validators=[Optional()])
+    #: The report places a referral in a period by the day it was received: its figures'
+    #: links filter on that, not on the number's year (a letter sent on 31 December).
+    received_year = IntegerField(_l("Received in (year)"), validators=[Optional()])

@@ -40,6 +40,7 @@ class Filters:
     org: int = 0
     handler: int = 0
     year: int | None = None
+    received_year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ def _conditions(filters: Filters, today: date) -> list:
         conditions.append(Referral.handler_id == filters.handler)
     if filters.year:
         conditions.append(Referral.number_year == filters.year)
+    if filters.received_year and 1900 <= filters.received_year <= 2999:
+        conditions.append(Referral.received_on >= date(filters.received_year, 1, 1))
+        conditions.append(Referral.received_on < date(filters.received_year + 1, 1, 1))
     if filters.q:
         text = filters.q.strip()
         conditions.append(sa.or_(

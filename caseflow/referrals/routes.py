@@ -70,7 +70,8 @@ def index():
         q=form.q.data or "", state=form.state.data or "", direction=form.direction.data or "",
         urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
         due_within=form.due_within.data if form.due_within.data is not None and form.due_within.data >= 0 else None,
-        org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data)
+        org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data,
+        received_year=form.received_year.data)
     today = local_date(g.now)
     page = request.args.get("page", 1, type=int)
     rows, has_next = queries.referral_page(current_user, box, filters, today, page)

@@ -108,7 +108,7 @@ class _Links:
     def referrals(self, box: str, *, exact: bool, with_year: bool = True, **filters):
         params = {"box": box, **filters, **self.org}
         if with_year:
-            params["year"] = self.year
+            params["received_year"] = self.year  # the report's period is by received day
         return url_for("referrals.index", **params), exact and self.org_exact and (
             self.year_exact or not with_year)
 

@@ -128,7 +128,8 @@ def referral_filters(user, args):
         urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
         due_within=form.due_within.data if form.due_within.data is not None and form.due_within.data >= 0
         else None,
-        org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data)
+        org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data,
+        received_year=form.received_year.data)
     return box, filters, form
 
 
@@ -170,12 +171,14 @@ def build_referrals(user, args, today: date, session) -> Export:
              (form.org.label.text, org.short_name if org else ""),
              (form.handler.label.text, person.display_name if person else ""),
              (form.year.label.text, str(filters.year or "")),
+             (form.received_year.label.text, str(filters.received_year or "")),
              (form.due_within.label.text, "" if filters.due_within is None else str(filters.due_within)),
              ("", form.urgent.label.text if filters.urgent else ""),
              ("", form.overdue.label.text if filters.overdue else "")]
     raw = {"box": box, "q": filters.q, "state": filters.state, "direction": filters.direction,
            "urgent": filters.urgent, "overdue": filters.overdue, "due_within": filters.due_within,
-           "org": filters.org, "handler": filters.handler, "year": filters.year}
+           "org": filters.org, "handler": filters.handler, "year": filters.year,
+           "received_year": filters.received_year}
     return Export("referrals", _("Referral ledger"), REFERRAL_COLUMNS, statement, convert,
                   {k: v for k, v in raw.items() if v not in ("", None, False, 0)}, _filter_text(parts))
 

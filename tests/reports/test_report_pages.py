@@ -160,3 +160,43 @@ def test_the_report_reads_the_referrals_in_five_statements(client, demo, db):
     reads = [s for s in seen if re.search(r"\bFROM referrals\b", s) and "aid_cases" not in s]
     assert len(reads) == 5, reads
     assert len([s for s in seen if re.search(r"\b(count|sum|max)\(", s, re.I)]) <= 16, seen
+
+
+def test_a_letter_sent_on_31_december_and_received_in_january_is_counted_and_listed_in_january(
+        client, demo, db):
+    """The report places a referral by the day it was received; the figure's list filters
+    on that day too, not on the year of the letter's number."""
+    import uuid
+    from datetime import datetime, timezone
+
+    from caseflow.core.people.models import Person
+    from caseflow.referrals import services
+    from caseflow.referrals.models import Referral
+    from tests.referrals.helpers import referral_input
+
+    officer = db.session.scalars(sa.select(User).where(User.username == "fed.officer")).one()
+    prosecutor = db.session.scalars(sa.select(User).where(User.username == "prosecutor")).one()
+    person = db.session.scalars(sa.select(Person).where(Person.pseudonym == "小雨")).one()
+    sent_at = datetime(2025, 12, 31, 8, 0, tzinfo=timezone.utc)
+    ref = services.save_draft(actor=officer, now=sent_at, person=person, receiver=demo["jh-proc-5"],
+                              data=referral_input(consent_on=date(2025, 12, 30)),
+                              submission_token=uuid.uuid4().hex)
+    services.send(ref, actor=officer, now=sent_at)
+    services.register(ref, actor=prosecutor, now=datetime(2026, 1, 5, 2, 0, tzinfo=timezone.utc),
+                      registration_number="跨年-1", received_on=date(2026, 1, 4), handler=prosecutor)
+    db.session.flush()
+    assert ref.number_year == 2025
+    number = ref.number
+
+    sign_in(client, "proc.head")
+    found = figures(client.get("/reports?year=2026").get_data(as_text=True))
+    [(value, href)] = [(v, h) for v, h, _e in found["referrals"]
+                       if "box=inbox" in h and f"direction={ref.direction}" in h]
+    assert "received_year=2026" in href
+    listed = client.get(href).get_data(as_text=True)
+    assert number in listed and listed.count('data-testid="referral-row"') == int(value)
+    # The letter's number is of 2025: the list by the number's year does not have it.
+    assert number not in client.get("/referrals?box=inbox&year=2026").get_data(as_text=True)
+    assert number in client.get("/referrals?box=inbox&received_year=2026").get_data(as_text=True)
+    assert number not in client.get("/referrals?box=inbox&received_year=2025").get_data(as_text=True)
+    assert db.session.get(Referral, ref.id).received_on == date(2026, 1, 4)
