@@ -95,6 +95,7 @@ class ListFilterForm(FlaskForm):
     q = StringField(_l("Number, pseudonym or pinyin"))
     state = SelectField(_l("State"), choices=[])
     direction = SelectField(_l("Direction"), choices=[])
+    source = SelectField(_l("Source"), choices=[])
     urgent = BooleanField(_l("Urgent only"))
     overdue = BooleanField(_l("Overdue only"))
     due_within = IntegerField(_l("Due within (days)"), validators=[Optional()])

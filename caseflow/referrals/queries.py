@@ -34,6 +34,7 @@ class Filters:
     q: str = ""
     state: str = ""
     direction: str = ""
+    source: str = ""
     urgent: bool = False
     overdue: bool = False
     due_within: int | None = None
@@ -81,6 +82,8 @@ def _conditions(filters: Filters, today: date) -> list:
     conditions = []
     if filters.direction:
         conditions.append(Referral.direction == filters.direction)
+    if filters.source:
+        conditions.append(Referral.source == filters.source)
     if filters.urgent:
         conditions.append(Referral.is_urgent.is_(True))
     if filters.overdue:

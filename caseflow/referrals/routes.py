@@ -59,6 +59,8 @@ def index():
         SelectChoice(s.value, label) for s, label in STATE_LABELS.items()]
     form.direction.choices = [SelectChoice("", _("Both directions"))] + [
         SelectChoice(d.value, label) for d, label in DIRECTION_LABELS.items()]
+    form.source.choices = [SelectChoice("", _("All sources"))] + [
+        SelectChoice(s.value, label) for s, label in SOURCE_LABELS.items()]
     form.org.choices = [SelectChoice(0, _("All organisations"))] + [
         SelectChoice(org.id, "— " * depth + org.short_name) for org, depth in organisation_tree()
         if org.kind != "partner"]
@@ -68,7 +70,7 @@ def index():
         SelectChoice(u.id, u.display_name) for u in handlers if u.admin_role is None]
     filters = queries.Filters(
         q=form.q.data or "", state=form.state.data or "", direction=form.direction.data or "",
-        urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
+        source=form.source.data or "", urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
         due_within=form.due_within.data if form.due_within.data is not None and form.due_within.data >= 0 else None,
         org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data,
         received_year=form.received_year.data)

@@ -149,7 +149,7 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
                 links.referrals(box, exact=True, direction=direction.value)))
     sources = referrals.by_source
     referral.tables.append(("by_source", _("By source"), [
-        (str(label), sources.get(source.value, 0), links.referrals("all", exact=False))
+        (str(label), sources.get(source.value, 0), links.referrals("all", exact=True, source=source.value))
         for source, label in SOURCE_LABELS.items()]))
     referral.tables.append(("by_organisation", _("By organisation"), [
         (row.name, f"{row.sent} / {row.received}", links.referrals("all", exact=False) if row.organisation_id

@@ -125,7 +125,7 @@ def referral_filters(user, args):
     form = ListFilterForm(args)
     filters = queries.Filters(
         q=form.q.data or "", state=form.state.data or "", direction=form.direction.data or "",
-        urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
+        source=form.source.data or "", urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
         due_within=form.due_within.data if form.due_within.data is not None and form.due_within.data >= 0
         else None,
         org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data,
@@ -168,6 +168,7 @@ def build_referrals(user, args, today: date, session) -> Export:
     parts = [("", boxes[box]), (form.q.label.text, filters.q.strip()),
              (form.state.label.text, states.get(filters.state, filters.state)),
              (form.direction.label.text, directions.get(filters.direction, filters.direction)),
+             (form.source.label.text, sources.get(filters.source, filters.source)),
              (form.org.label.text, org.short_name if org else ""),
              (form.handler.label.text, person.display_name if person else ""),
              (form.year.label.text, str(filters.year or "")),
@@ -176,6 +177,7 @@ def build_referrals(user, args, today: date, session) -> Export:
              ("", form.urgent.label.text if filters.urgent else ""),
              ("", form.overdue.label.text if filters.overdue else "")]
     raw = {"box": box, "q": filters.q, "state": filters.state, "direction": filters.direction,
+           "source": filters.source,
            "urgent": filters.urgent, "overdue": filters.overdue, "due_within": filters.due_within,
            "org": filters.org, "handler": filters.handler, "year": filters.year,
            "received_year": filters.received_year}

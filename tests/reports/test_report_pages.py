@@ -97,6 +97,15 @@ def test_an_exact_figure_leads_to_a_list_with_that_many_rows(client, demo, usern
             assert rows == int(value), (key, href)
             checked += 1
     assert checked == 6
+    # The table by source: each row's list, filtered by that source, has as many rows.
+    table = re.search(r'data-testid="table-by_source".*?</table>', html := client.get(
+        "/reports?year=2026").get_data(as_text=True), re.S).group(0)
+    rows = re.findall(r'href="([^"]+)" data-testid="table-link" data-exact="(\w+)">([^<]*)<', table)
+    assert len(rows) == 5 and sum(int(v) for _h, _e, v in rows) > 0
+    for href, exact, value in rows:
+        assert exact == "yes" and "source=" in href
+        listed = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
+        assert listed.count('data-testid="referral-row"') == int(value), href
 
 
 def test_a_street_federation_is_reported_alone(client, demo):
