@@ -105,3 +105,21 @@ class ListFilterForm(FlaskForm):
     #: The report places a referral in a period by the day it was received: its figures'
     #: links filter on that, not on the number's year (a letter sent on 31 December).
     received_year = IntegerField(_l("Received in (year)"), validators=[Optional()])
+
+
+def list_filters(user, args):
+    """(box, Filters, form) from the query string, exactly as the referral list reads it."""
+    from caseflow.referrals import policy, queries
+
+    box = args.get("box", "inbox")
+    if box not in queries.BOXES or (box == "all" and not policy.can_see_all_referrals(user)):
+        box = "inbox"
+    form = ListFilterForm(args)
+    filters = queries.Filters(
+        q=form.q.data or "", state=form.state.data or "", direction=form.direction.data or "",
+        source=form.source.data or "", urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
+        due_within=form.due_within.data if form.due_within.data is not None and form.due_within.data >= 0
+        else None,
+        org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data,
+        received_year=form.received_year.data)
+    return box, filters, form

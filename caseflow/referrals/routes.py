@@ -19,8 +19,8 @@ from caseflow.core.web import attach_error, load_or_404, perform, requires
 from caseflow.extensions import db
 from caseflow.referrals import attachments, policy, queries, services
 from caseflow.referrals.forms import (
-    AssignForm, AttachmentForm, ConfirmForm, ExtendForm, ListFilterForm, ReasonForm, ReferralForm,
-    RegisterForm, ReplyForm, TextForm,
+    AssignForm, AttachmentForm, ConfirmForm, ExtendForm, ReasonForm, ReferralForm,
+    RegisterForm, ReplyForm, TextForm, list_filters,
 )
 from caseflow.referrals.models import (
     CONSENT_LABELS, DIRECTION_LABELS, HELP_LABELS, OUTCOME_LABELS, SOURCE_LABELS, STATE_LABELS,
@@ -51,10 +51,7 @@ def _refused(form, error: DomainError) -> None:
 @bp.get("")
 @requires(policy.can_list_referrals, roles=WORKERS)
 def index():
-    box = request.args.get("box", "inbox")
-    if box not in queries.BOXES or (box == "all" and not policy.can_see_all_referrals(current_user)):
-        box = "inbox"
-    form = ListFilterForm(request.args)
+    box, filters, form = list_filters(current_user, request.args)
     form.state.choices = [SelectChoice("", _("All states"))] + [
         SelectChoice(s.value, label) for s, label in STATE_LABELS.items()]
     form.direction.choices = [SelectChoice("", _("Both directions"))] + [
@@ -68,12 +65,6 @@ def index():
         User.organisation_id.in_(visible_organisation_ids(current_user))).order_by(User.display_name)).all()
     form.handler.choices = [SelectChoice(0, _("Any handler"))] + [
         SelectChoice(u.id, u.display_name) for u in handlers if u.admin_role is None]
-    filters = queries.Filters(
-        q=form.q.data or "", state=form.state.data or "", direction=form.direction.data or "",
-        source=form.source.data or "", urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
-        due_within=form.due_within.data if form.due_within.data is not None and form.due_within.data >= 0 else None,
-        org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data,
-        received_year=form.received_year.data)
     today = local_date(g.now)
     page = request.args.get("page", 1, type=int)
     rows, has_next = queries.referral_page(current_user, box, filters, today, page)

@@ -116,21 +116,9 @@ REFERRAL_COLUMNS = [
 
 def referral_filters(user, args):
     """(box, Filters, form) from the query string, exactly as the referral list reads it."""
-    from caseflow.referrals import policy, queries
-    from caseflow.referrals.forms import ListFilterForm
+    from caseflow.referrals.forms import list_filters
 
-    box = args.get("box", "inbox")
-    if box not in queries.BOXES or (box == "all" and not policy.can_see_all_referrals(user)):
-        box = "inbox"
-    form = ListFilterForm(args)
-    filters = queries.Filters(
-        q=form.q.data or "", state=form.state.data or "", direction=form.direction.data or "",
-        source=form.source.data or "", urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
-        due_within=form.due_within.data if form.due_within.data is not None and form.due_within.data >= 0
-        else None,
-        org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data,
-        received_year=form.received_year.data)
-    return box, filters, form
+    return list_filters(user, args)
 
 
 def build_referrals(user, args, today: date, session) -> Export:
