@@ -22,7 +22,7 @@ from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import Role
 from caseflow.core.people.models import Person
-from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.core.web import attach_error, load_or_404, page_action, perform, requires
 from caseflow.extensions import db
 
 bp = Blueprint("assistance", __name__, url_prefix="/assistance", template_folder="templates")
@@ -228,19 +228,9 @@ def item(item_id: int):
 def _action(item_id: int, form_cls, form_name: str, call, done: str):
     item = load_or_404(ServiceItem, item_id, check=policy.can_view_item)
     form = form_cls()
-    if form.validate_on_submit():
-        try:
-            perform(lambda: call(item, form))
-        except DomainError as error:
-            if form_name == "confirm_form":
-                flash(error.message, "danger")
-                return redirect(url_for("assistance.item", item_id=item.id))
-            if not attach_error(form, error):
-                flash(error.message, "danger")
-        else:
-            flash(done, "success")
-            return redirect(url_for("assistance.item", item_id=item.id))
-    return _item_page(item, 400, **{form_name: form})
+    return page_action(item, form, call, done=done, back=url_for("assistance.item", item_id=item.id),
+                       redisplay=lambda: _item_page(item, 400, **{form_name: form}),
+                       bare=form_name == "confirm_form")
 
 
 @bp.post("/items/<int:item_id>/send")

@@ -77,6 +77,33 @@ def attach_error(form, error: DomainError) -> bool:
     return True
 
 
+def page_action(record, form, call: Callable, *, done: str, back: str, redisplay: Callable,
+                bare: bool = False, forbidden_is_403: bool = False):
+    """One action posted from a record's page, handled alike on every page: the form
+    validated, ``call(record, form)`` run by ``perform``; done: a message and back to
+    ``back``. Refused: the page again (``redisplay()``, a 400) with the error beside the
+    field it names and the user's input kept; for a ``bare`` button, which has no input to
+    keep, the message on the page itself, so that a reload does not post it again. With
+    ``forbidden_is_403`` a refusal for lack of permission is the 403 page instead."""
+    from flask import flash, redirect
+
+    if form.validate_on_submit():
+        try:
+            perform(lambda: call(record, form))
+        except DomainError as error:
+            if forbidden_is_403 and isinstance(error, NotAllowed):
+                raise
+            if bare:
+                flash(error.message, "danger")
+                return redirect(back)
+            if not attach_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(done, "success")
+            return redirect(back)
+    return redisplay()
+
+
 def safe_next(default_endpoint: str = "home.index") -> str:
     target = request.values.get("next") or ""
     parts = urlsplit(target)

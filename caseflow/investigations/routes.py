@@ -13,7 +13,7 @@ from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
 from caseflow.core.people.models import Person
 from caseflow.core.people.policy import can_view_person
-from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.core.web import attach_error, load_or_404, page_action, perform, requires
 from caseflow.extensions import db
 from caseflow.investigations import policy, queries, services
 from caseflow.investigations.forms import (
@@ -228,16 +228,9 @@ def _action(case_id: int, form_cls, form_name: str, call, done_message: str, pre
     form = form_cls()
     if prepare:
         prepare(case, form)
-    if form.validate_on_submit():
-        try:
-            perform(lambda: call(case, form))
-        except DomainError as error:
-            if not attach_error(form, error):
-                flash(error.message, "danger")
-        else:
-            flash(done_message, "success")
-            return redirect(url_for("investigations.show", case_id=case.id))
-    return _detail(case, status=400, **{form_name: form})
+    return page_action(case, form, call, done=done_message,
+                       back=url_for("investigations.show", case_id=case.id),
+                       redisplay=lambda: _detail(case, status=400, **{form_name: form}))
 
 
 def _members(ids) -> list[User]:

@@ -15,7 +15,7 @@ from caseflow.core.orgs.roles import Role
 from caseflow.core.orgs.services import organisation_tree
 from caseflow.core.people import services as people_services
 from caseflow.core.people.models import Person
-from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.core.web import attach_error, load_or_404, page_action, perform, requires
 from caseflow.extensions import db
 from caseflow.referrals import attachments, policy, queries, services
 from caseflow.referrals.forms import (
@@ -225,21 +225,10 @@ def _action(referral_id: int, form_cls, form_name: str, call, done_message: str)
     form = form_cls()
     if form_name in ("register_form", "assign_form"):
         form.handler_id.choices = [SelectChoice(u.id, u.display_name) for u in services.handlers_for(ref)]
-    if form.validate_on_submit():
-        try:
-            perform(lambda: call(ref, form))
-        except DomainError as error:
-            if form_name == "confirm_form":
-                # A bare button has no input to keep: say why on the page itself, so a
-                # reload does not post the button again.
-                flash(error.message, "danger")
-                return redirect(url_for("referrals.show", referral_id=ref.id))
-            if not attach_error(form, error):
-                flash(error.message, "danger")
-        else:
-            flash(done_message, "success")
-            return redirect(url_for("referrals.show", referral_id=ref.id))
-    return _detail(ref, status=400, **{form_name: form})
+    return page_action(ref, form, call, done=done_message,
+                       back=url_for("referrals.show", referral_id=ref.id),
+                       redisplay=lambda: _detail(ref, status=400, **{form_name: form}),
+                       bare=form_name == "confirm_form")
 
 
 @bp.post("/<int:referral_id>/send")

@@ -13,7 +13,7 @@ from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import DomainError, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
-from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.core.web import attach_error, load_or_404, page_action, perform, requires
 from caseflow.extensions import db
 from caseflow.referrals import attachments
 from caseflow.training import policy, queries, services
@@ -225,15 +225,10 @@ def _action(session_id: int, form_cls, form_name: str, call, done_message: str, 
     form = form_cls()
     if prepare:
         prepare(session, form)
-    if form.validate_on_submit():
-        try:
-            perform(lambda: call(session, form))
-        except DomainError as error:
-            _refused(form, error)
-        else:
-            flash(done_message, "success")
-            return redirect(url_for("training.show", session_id=session.id, _anchor=anchor))
-    return _detail(session, status=400, **{form_name: form})
+    return page_action(session, form, call, done=done_message,
+                       back=url_for("training.show", session_id=session.id, _anchor=anchor),
+                       redisplay=lambda: _detail(session, status=400, **{form_name: form}),
+                       forbidden_is_403=True)
 
 
 @bp.post("/<int:session_id>/cancel")
