@@ -129,7 +129,8 @@ def cell_xml(reference: str, value, style: int = PLAIN) -> str:
         return f'<c r="{reference}" s="{DATE_STYLE}"><v>{serial}</v></c>'
     if isinstance(value, (int, float, Decimal)):
         attributes = f' s="{style}"' if style else ""
-        return f'<c r="{reference}"{attributes}><v>{value}</v></c>'
+        number = format(value, "f") if isinstance(value, Decimal) else repr(value)  # never 1E+3
+        return f'<c r="{reference}"{attributes}><v>{number}</v></c>'
     raise TypeError(f"an XLSX cell cannot hold {type(value).__name__}")
 
 

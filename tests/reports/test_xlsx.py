@@ -48,6 +48,18 @@ def test_cells_styles_and_frame_read_back():
     assert book.properties.title == "线索移送台账" and book.properties.creator == "caseflow"
 
 
+def test_numbers_are_written_without_exponents():
+    sheet = xlsx.Sheet(name="a", widths=[10, 10, 10])
+    row = [(Decimal("1E+3"), xlsx.AMOUNT_STYLE), (Decimal("0.10"), xlsx.AMOUNT_STYLE), (12, xlsx.PLAIN)]
+    data = b"".join(xlsx.stream(sheet, [row], title="a", created=CREATED))
+    ws = _book([data]).worksheets[0]
+    assert [c.value for c in ws[1]] == [1000, 0.1, 12]
+    import zipfile
+
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<v>1000</v>" in xml and "E+" not in xml
+
+
 def test_characters_xml_cannot_carry_are_dropped_not_fatal():
     sheet = xlsx.Sheet(name="a", widths=[10])
     book = _book(xlsx.stream(sheet, [[("备注\x00\x07\x1b结束", xlsx.PLAIN)]], title="a", created=CREATED))
