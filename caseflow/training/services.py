@@ -18,7 +18,7 @@ from caseflow.core.orgs.models import Organisation, User, UserRole
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.extensions import db
 from caseflow.referrals import attachments
-from caseflow.training import policy
+from caseflow.training import notices, policy
 from caseflow.training.models import (
     TRANSITIONS, AttendanceStatus, SessionState, Topic, TrainingAttendance, TrainingInvitation,
     TrainingMaterial, TrainingOrganiser, TrainingSession, TrainingTopic,
@@ -325,9 +325,10 @@ def invite(session: TrainingSession, *, actor, now: datetime, organisations: lis
         rows.append(invitation)
     db.session.flush()
     db.session.expire(session, ["invitations"])
+    told = notices.tell_invited(session, organisations=organisations, users=users, now=now)
     _audit("training.invited", session, actor=actor, now=now,
            after={"organisations": [o.name for o in organisations],
-                  "users": [u.display_name for u in users]})
+                  "users": [u.display_name for u in users], "told": told})
     return rows
 
 

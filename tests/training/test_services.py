@@ -17,6 +17,7 @@ from caseflow.training.models import (
     TrainingAttendance, TrainingInvitation, TrainingMaterial, TrainingOrganiser, TrainingSession,
     TrainingTopic,
 )
+from caseflow.core.notifications.models import Notification
 from tests import factories
 from tests.training.helpers import HELD_ON, TrainingCast, audit_rows, session_input, training_audit_count
 
@@ -234,8 +235,42 @@ def test_inviting_organisations_and_people(cast, db, clock):
         (cast.world.street_a.id, None), (cast.world.street_b.id, None), (None, cast.prosecutor.id)}
     assert all(i.invited_by_id == cast.organiser.id and i.invited_at == clock.now for i in row.invitations)
     [audit] = audit_rows(db, row, "training.invited")
+    told = db.session.scalar(sa.select(sa.func.count(sa.distinct(Notification.user_id))))
     assert audit.after == {"organisations": [cast.world.street_a.name, cast.world.street_b.name],
-                           "users": [cast.prosecutor.display_name]}
+                           "users": [cast.prosecutor.display_name], "told": told}
+    assert told >= 2
+
+
+def test_those_invited_are_told_in_the_app_and_by_e_mail(cast, db, clock):
+    from caseflow.core.notifications import services as notifications
+    from caseflow.core.notifications.models import OutboxEmail
+    from tests.conftest import zh
+
+    street_head = factories.make_user(cast.world, roles={Role.SUPERVISOR, Role.FEDERATION_OFFICER},
+                                      org=cast.world.street_a)
+    session = cast.session(clock.now)
+    services.invite(session, actor=cast.organiser, now=clock.now,
+                    organisations=[cast.world.street_a, cast.world.street_b],
+                    users=[cast.prosecutor, street_head])
+    told = {(n.user_id, n.kind): n for n in db.session.scalars(sa.select(Notification))}
+    # By name: herself. Street A as a whole: its supervisor, who is told once (by name).
+    # Street B has no supervisor: those of the district federation above it choose.
+    assert (cast.prosecutor.id, "training.invited") in told
+    assert (street_head.id, "training.invited") in told
+    assert (street_head.id, "training.organisation_invited") not in told
+    assert (cast.fed_supervisor.id, "training.organisation_invited") in told
+    assert not any(user_id in (cast.chair_a.id, cast.chair_b.id) for user_id, _kind in told)
+    note = told[(cast.fed_supervisor.id, "training.organisation_invited")]
+    assert note.link == f"/training/{session.id}" and note.params["org"] == cast.world.street_b.name
+    sentence = notifications.in_locale(cast.prosecutor, lambda: notifications.notification_text(
+        "training.invited", told[(cast.prosecutor.id, "training.invited")].params))
+    assert sentence == zh("You are invited to the joint training “%(title)s”: %(when)s, %(place)s.",
+                          title=session.title, when="2026-11-20 14:30–17:00", place=session.place)
+    # The same by e-mail, once each, with the link to the session.
+    mails = db.session.scalars(sa.select(OutboxEmail)).all()
+    assert sorted(m.to_user_id for m in mails) == sorted({user_id for user_id, _kind in told})
+    assert all(f"http://caseflow.test/training/{session.id}" in m.body for m in mails)
+    assert all(session.title in m.subject for m in mails)
 
 
 def test_an_invitation_twice_is_refused_by_name_and_nothing_of_the_batch_is_saved(cast, db, clock):
