@@ -87,7 +87,3 @@ class LegalForm(FlaskForm):
 class CloseForm(FlaskForm):
     closing_summary = TextAreaField(_l("Closing summary"), validators=[Length(max=5000)],
                                     render_kw={"rows": 3})
-
-
-class ConfirmForm(FlaskForm):
-    pass

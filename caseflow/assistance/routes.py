@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from caseflow.assistance import policy, queries, services
 from caseflow.assistance.forms import (
-    CloseForm, ConfirmForm, FrequencyForm, ItemFilterForm, ItemForm, LegalForm, MemberForm, OutcomeForm,
+    CloseForm, FrequencyForm, ItemFilterForm, ItemForm, LegalForm, MemberForm, OutcomeForm,
     PlanFilterForm, PlanForm, ReasonForm, SessionForm,
 )
 from caseflow.assistance.models import (
@@ -22,7 +22,7 @@ from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import Role
 from caseflow.core.people.models import Person
-from caseflow.core.web import attach_error, load_or_404, page_action, perform, requires
+from caseflow.core.web import ConfirmForm, attach_error, load_or_404, page_action, perform, requires
 from caseflow.extensions import db
 
 bp = Blueprint("assistance", __name__, url_prefix="/assistance", template_folder="templates")

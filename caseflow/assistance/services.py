@@ -17,7 +17,7 @@ from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User, UserRole
-from caseflow.core.orgs.roles import OrganisationKind, Role
+from caseflow.core.orgs.roles import OrganisationKind
 from caseflow.core.orgs.services import subtree_ids
 from caseflow.core.people import services as people
 from caseflow.core.people.models import Person

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Callable
 
 import sqlalchemy as sa

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from caseflow.core.errors import DomainError, NotAllowed
 from caseflow.core.orgs.roles import Role
@@ -57,6 +58,10 @@ def load_or_404(model, object_id, *, check: Callable | None = None):
             )
         raise NotAllowed(_("Your roles do not allow this on this record."))
     return obj
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes state: an empty form that still carries its CSRF token."""
 
 
 def perform(call: Callable[[], T]) -> T:

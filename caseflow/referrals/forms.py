@@ -84,10 +84,6 @@ class AttachmentForm(FlaskForm):
     attachment = FileField(_l("File"))
 
 
-class ConfirmForm(FlaskForm):
-    """A button that changes state: only the CSRF token."""
-
-
 class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -37,7 +36,7 @@ from caseflow.core.orgs.models import User
 from caseflow.core.people.models import Person
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
-from caseflow.referrals.models import OPEN_STATES, Referral
+from caseflow.referrals.models import Referral
 
 for key, label, default in (
     ("reminder_first_working_days", _l("First reminder (working days before the reply is due)"), 7),

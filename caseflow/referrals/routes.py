@@ -15,11 +15,11 @@ from caseflow.core.orgs.roles import Role
 from caseflow.core.orgs.services import organisation_tree
 from caseflow.core.people import services as people_services
 from caseflow.core.people.models import Person
-from caseflow.core.web import attach_error, load_or_404, page_action, perform, requires
+from caseflow.core.web import ConfirmForm, attach_error, load_or_404, page_action, perform, requires
 from caseflow.extensions import db
 from caseflow.referrals import attachments, policy, queries, services
 from caseflow.referrals.forms import (
-    AssignForm, AttachmentForm, ConfirmForm, ExtendForm, ReasonForm, ReferralForm,
+    AssignForm, AttachmentForm, ExtendForm, ReasonForm, ReferralForm,
     RegisterForm, ReplyForm, TextForm, list_filters,
 )
 from caseflow.referrals.models import (

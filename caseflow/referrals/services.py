@@ -17,8 +17,7 @@ from caseflow.core.calendar.services import CHANGE_LISTENERS, load_calendar
 from caseflow.core.db import local_date
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
-from caseflow.core.orgs.policy import visible_organisation_ids
-from caseflow.core.orgs.roles import OrganisationKind, Role
+from caseflow.core.orgs.roles import OrganisationKind
 from caseflow.core.orgs.services import subtree_ids
 from caseflow.core.people.models import Person
 from caseflow.core.people import policy as people_policy

@@ -11,15 +11,11 @@ from caseflow.core.notifications.models import Notification, OutboxEmail
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.roles import Role
 from caseflow.core.scheduler.models import JobRun
-from caseflow.core.web import load_or_404, perform, requires, safe_next
+from caseflow.core.web import ConfirmForm, load_or_404, perform, requires, safe_next
 from caseflow.extensions import db
 
 bp = Blueprint("notifications", __name__)
 PAGE_SIZE = 30
-
-
-class ConfirmForm(FlaskForm):
-    pass
 
 
 class PreferenceForm(FlaskForm):

@@ -78,7 +78,3 @@ class ResetPasswordForm(FlaskForm):
         _l("Temporary password"), validators=[DataRequired(_l("Enter a temporary password."))],
         description=_l("Tell the user by a separate channel; they must change it at sign-in."),
     )
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: a button that changes state still carries its CSRF token."""

@@ -8,10 +8,10 @@ from flask_login import current_user
 from caseflow.core.db import utcnow
 from caseflow.core.errors import DomainError
 from caseflow.core.orgs import policy, services
-from caseflow.core.orgs.forms import AccountForm, ConfirmForm, OrganisationForm, ResetPasswordForm, RolesForm
+from caseflow.core.orgs.forms import AccountForm, OrganisationForm, ResetPasswordForm, RolesForm
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
-from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.core.web import ConfirmForm, attach_error, load_or_404, perform, requires
 from caseflow.extensions import db
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
