@@ -24,24 +24,22 @@ skipped whole.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
 from stdnum.cn import ric
 
-from caseflow.core.calendar.services import load_calendar
-from caseflow.core.db import local_date, local_zone
+from caseflow.core.db import local_date
 from caseflow.core.errors import DomainError
 from caseflow.core.demo import DEMO_STEPS, DemoStep
-from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people.models import Person
 from caseflow.extensions import db
 from caseflow.investigations import services
 from caseflow.investigations.models import (
     AidCase, CaseState, MeasureKind, PaymentMethod, PlaceKind, ReviewOutcome,
 )
-from caseflow.referrals.demo import TOKEN_PREFIX as REFERRAL_TOKEN_PREFIX, _Days
+from caseflow.referrals.demo import TOKEN_PREFIX as REFERRAL_TOKEN_PREFIX, DemoBuilder
 from caseflow.referrals.models import Referral
 
 STEP_NAME = "judicial aid cases (joint investigation, household, proposal, decision)"
@@ -76,28 +74,12 @@ class _Story:
     case: AidCase | None = None
 
 
-class _DemoCases:
+class _DemoCases(DemoBuilder):
     def __init__(self, now: datetime):
-        self.now = now
-        self.today = local_date(now)
-        self.days = _Days(load_calendar(), self.today)
-        self.zone = local_zone()
+        super().__init__(now)
         self.stories: list[_Story] = []
-        self._users: dict[str, User] = {}
 
     # -- lookups --------------------------------------------------------------------
-
-    def user(self, username: str) -> User:
-        if username not in self._users:
-            user = db.session.scalar(sa.select(User).where(User.username == username))
-            if user is None:
-                raise LookupError(f"demo user {username} is missing; the demo core loads it")
-            self._users[username] = user
-        return self._users[username]
-
-    @staticmethod
-    def org(code: str) -> Organisation:
-        return db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
 
     def person(self, story: _Story) -> Person | None:
         """The woman as her recorder's organisation holds her (the referral's person)."""
@@ -113,9 +95,6 @@ class _DemoCases:
             Referral.submission_token == REFERRAL_TOKEN_PREFIX + slug,
             Referral.receiver_org_id == self.org(DEPARTMENT5).id,
             Referral.state.in_(("registered", "replied", "closed"))))
-
-    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
-        return datetime.combine(day, time(hour, minute), tzinfo=self.zone).astimezone(timezone.utc)
 
     # -- the steps of a story -----------------------------------------------------------
 

@@ -144,17 +144,18 @@ class _Story:
         return TOKEN_PREFIX + self.slug
 
 
-class _DemoReferrals:
+class DemoBuilder:
+    """What each demo step's builder shares (referrals, aid cases, plans, the story's year):
+    the moment the demo is loaded at, today and its working days, the demo's users and
+    organisations looked up once, and a local day and time as a UTC moment."""
+
     def __init__(self, now: datetime):
         self.now = now
         self.today = local_date(now)
         self.days = _Days(load_calendar(), self.today)
         self.zone = local_zone()
-        self.stories: list[_Story] = []
         self._users: dict[str, User] = {}
         self._orgs: dict[str, Organisation] = {}
-
-    # -- lookups --------------------------------------------------------------------
 
     def user(self, username: str) -> User:
         if username not in self._users:
@@ -169,6 +170,28 @@ class _DemoReferrals:
             self._orgs[code] = db.session.scalar(
                 sa.select(Organisation).where(Organisation.code == code))
         return self._orgs[code]
+
+    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute), tzinfo=self.zone).astimezone(timezone.utc)
+
+    def registration_number(self, receiver: Organisation, year: int) -> str:
+        """The receiver's next free registration number of the year (登记备案)."""
+        prefix, seq = REGISTRATION_PREFIX[receiver.code], 1
+        while True:
+            number = f"{prefix}〔{year}〕{seq}号"
+            taken = db.session.scalar(sa.select(Referral.id).where(
+                Referral.receiver_org_id == receiver.id, Referral.registration_number == number))
+            if taken is None:
+                return number
+            seq += 1
+
+
+class _DemoReferrals(DemoBuilder):
+    def __init__(self, now: datetime):
+        super().__init__(now)
+        self.stories: list[_Story] = []
+
+    # -- lookups --------------------------------------------------------------------
 
     def person(self, pseudonym: str, when: datetime) -> Person:
         """The demo person in her recorder's organisation; recorded now (at ``when``) if
@@ -187,19 +210,6 @@ class _DemoReferrals:
                     identity=people_services.Identity(real_name=real_name, resident_id=resident_id,
                                                       phone=phone, address=address))
         raise LookupError(f"demo person {pseudonym} is missing; the demo core loads it")
-
-    def registration_number(self, receiver: Organisation, year: int) -> str:
-        prefix, seq = REGISTRATION_PREFIX[receiver.code], 1
-        while True:
-            number = f"{prefix}〔{year}〕{seq}号"
-            taken = db.session.scalar(sa.select(Referral.id).where(
-                Referral.receiver_org_id == receiver.id, Referral.registration_number == number))
-            if taken is None:
-                return number
-            seq += 1
-
-    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
-        return datetime.combine(day, time(hour, minute), tzinfo=self.zone).astimezone(timezone.utc)
 
     # -- the steps of a story -----------------------------------------------------------
 

@@ -29,17 +29,15 @@ it would blur.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
 import sqlalchemy as sa
 
-from caseflow.core.calendar.services import load_calendar
-from caseflow.core.db import local_date, local_zone
+from caseflow.core.db import local_date
 from caseflow.core.demo import DEMO_STEPS, DemoStep
 from caseflow.core.errors import DomainError
-from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people import services as people_services
 from caseflow.core.people.models import Person
 from caseflow.extensions import db
@@ -48,7 +46,7 @@ from caseflow.investigations.demo import STEP_NAME as CASE_STEP_NAME
 from caseflow.investigations.models import AidCase, PaymentMethod, PlaceKind, ReviewOutcome
 from caseflow.referrals import services as referral_services
 from caseflow.referrals.demo import (
-    DEPARTMENT5, FEDERATION, REGISTRATION_PREFIX, STEP_NAME as REFERRAL_STEP_NAME, _Days,
+    DEPARTMENT5, FEDERATION, STEP_NAME as REFERRAL_STEP_NAME, DemoBuilder,
 )
 from caseflow.referrals.models import ConsentMethod, HelpKind, LeadSource, Referral, ReplyOutcome
 
@@ -302,43 +300,16 @@ CASES = [
 ]
 
 
-class _StoryYear:
+class _StoryYear(DemoBuilder):
     def __init__(self, now: datetime):
-        self.now = now
-        self.today = local_date(now)
+        super().__init__(now)
         self.year = story_year(self.today)
-        self.days = _Days(load_calendar(), self.today)
-        self.zone = local_zone()
         self.steps: list[tuple[datetime, int, str, Callable[[], None]]] = []
         self.referrals: dict[str, Referral] = {}
         self.cases: dict[str, AidCase] = {}
         self.persons: dict[str, Person] = {}
-        self._users: dict[str, User] = {}
 
     # -- lookups --------------------------------------------------------------------
-
-    def user(self, username: str) -> User:
-        if username not in self._users:
-            user = db.session.scalar(sa.select(User).where(User.username == username))
-            if user is None:
-                raise LookupError(f"demo user {username} is missing; the demo core loads it")
-            self._users[username] = user
-        return self._users[username]
-
-    @staticmethod
-    def org(code: str) -> Organisation:
-        return db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
-
-    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
-        return datetime.combine(day, time(hour, minute), tzinfo=self.zone).astimezone(timezone.utc)
-
-    def registration_number(self, receiver: Organisation, year: int) -> str:
-        prefix, seq = REGISTRATION_PREFIX[receiver.code], 1
-        while db.session.scalar(sa.select(Referral.id).where(
-                Referral.receiver_org_id == receiver.id,
-                Referral.registration_number == f"{prefix}〔{year}〕{seq}号")) is not None:
-            seq += 1
-        return f"{prefix}〔{year}〕{seq}号"
 
     # -- the state of the database ------------------------------------------------------
 
