@@ -148,7 +148,7 @@ class _Sink:
         return len(data)
 
     def flush(self) -> None:
-        pass
+        """Nothing is held back here: ``drain`` hands on whatever was written."""
 
     def drain(self) -> bytes:
         data = b"".join(self._parts)
