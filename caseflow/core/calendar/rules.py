@@ -6,11 +6,15 @@ there is no such day; when that day is a statutory rest day, it ends on the next
 day. Rest days are public holidays and weekends, except the weekends that the State
 Council made make-up working days (调休).
 
-A ``WorkingCalendar`` answers "is this a working day" from three sources, strongest
-first: the administrator's overrides, the official schedule (the ``holidays`` package's
-published years and the years an administrator loaded), and, for a year with no official
-schedule yet, weekends plus the statutory holidays alone. A date that depended on such a
-year is *provisional*.
+A ``WorkingCalendar`` answers "is this a working day" from the days set in the database
+(the official schedules an administrator loaded, and single-day corrections) and the
+``holidays`` package. For a year whose schedule was loaded, the package is not consulted
+at all: a day is a rest day when the schedule (or a correction) says so, a working day
+when it says so, and otherwise a weekday works and a weekend rests. The package guesses
+"observed" days and other holidays for years the State Council has not published yet;
+in a loaded year those guesses would be wrong while shown as official. For other years
+the package's published schedule applies, and for a year with no official schedule at
+all its guesses do; a date that depended on such a year is *provisional*.
 """
 from __future__ import annotations
 
@@ -50,9 +54,10 @@ class DueDate:
 
 @dataclass
 class WorkingCalendar:
-    #: Days an administrator set: True = working day, False = rest day.
+    #: Days set in the database (a loaded schedule's days and an administrator's
+    #: corrections): True = working day, False = rest day.
     overrides: dict[date, bool] = field(default_factory=dict)
-    #: Years whose official schedule an administrator loaded (in ``overrides``).
+    #: Years whose official schedule an administrator loaded (its days in ``overrides``).
     loaded_years: frozenset[int] = frozenset()
 
     def is_official(self, year: int) -> bool:
@@ -61,6 +66,8 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
+        if day.year in self.loaded_years:
+            return day.weekday() < 5
         rest, makeup = _package_calendar(day.year)
         if day in makeup and self.is_official(day.year):
             return True
