@@ -29,11 +29,13 @@ from caseflow.core.calendar.rules import WorkingCalendar
 from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date, local_zone
 from caseflow.core.notifications import services as notifications
+from caseflow.core.notifications.alerts import record_undeliverable
 from caseflow.core.notifications.reminders import (
     Directory, DigestSection, register_digest_section, remind, send_digests,
 )
 from caseflow.core.orgs.models import User
 from caseflow.core.people.models import Person
+from caseflow.core.scheduler.services import record_item_failure
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
 from caseflow.referrals.models import Referral
@@ -127,10 +129,26 @@ def _sentence(kind: str, p: dict) -> str:
                         "The reply to referral %(number)s (%(pseudonym)s) is %(num)d days overdue (due %(due)s).",
                         p["days"], number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
     if kind == "referral.reply_late":
-        return _("The reply to your referral %(number)s (%(pseudonym)s) is late: it was due on %(due)s. "
-                 "The receiving supervisors have been told.",
+        late = _("The reply to your referral %(number)s (%(pseudonym)s) is late: it was due on %(due)s.",
                  number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
+        if "told" not in p:  # written before the sentence named who was told
+            return late
+        return f"{late} {told_sentence(p['told'])}"
     return kind
+
+
+ROLE_WORDS = {"supervisor": _l("supervisor"), "handler": _l("designated handler"),
+              "officer": _l("officer"), "worker": _l("worker")}
+
+
+def told_sentence(told: list[dict]) -> str:
+    """"Told: 刘强 (supervisor, 第五检察部)." — or that nobody could be."""
+    if not told:
+        return _("Nobody at the receiving organisation or above it could be told; the system "
+                 "administrator has been alerted.")
+    names = _(", ").join(_("%(name)s (%(role)s, %(org)s)", name=t["name"], org=t["org"],
+                           role=ROLE_WORDS.get(t["role"], t["role"])) for t in told)
+    return _("Told: %(names)s.", names=names)
 
 
 for _kind in ("referral.registration_late", "referral.due_soon", "referral.due_today",
@@ -152,90 +170,162 @@ class SweepResult:
     notifications: int = 0
     emails: int = 0
     digests: int = 0
+    #: Referrals whose stages failed this time; recorded, rolled back, tried next sweep.
+    failures: int = 0
+    #: Stages that found nobody at all to tell (recorded for the system administrator).
+    undeliverable: int = 0
 
 
-def sweep(*, now: datetime) -> SweepResult:
-    """One pass over what is due as of ``now``; the caller commits."""
-    today = local_date(now)
-    calendar = load_calendar()
-    offsets = Offsets.current()
-    directory = Directory()
-    result = SweepResult()
-    base_url = current_app.config["CASEFLOW_BASE_URL"].rstrip("/")
+#: Referrals handled per transaction. SQLite has one writer at a time: a sweep holds its
+#: write lock only for one batch (~0.1 s), so web requests that write get their turn
+#: between batches instead of waiting out a whole sweep (3-4 s per 1,000 due referrals).
+BATCH = 50
+
+
+def stage_key(name: str, *, received_on: date, extended_due_on: date | None) -> str:
+    """The ledger key of a stage: the received date (a returned and resent referral starts
+    again) and any extension (an extension moves the stages), e.g.
+    ``overdue_w1@2026-11-27+2027-01-29``."""
+    return f"{name}@{received_on}" + (f"+{extended_due_on}" if extended_due_on else "")
+
+
+def _due_rows(today: date):
     # Only open referrals near or past their dates: the work that is due, not the archive.
-    rows = db.session.execute(
+    return db.session.execute(
         sa.select(Referral.id, Referral.state, Referral.number, Referral.reply_due_on,
                   Referral.registration_due_on, Referral.handler_id, Referral.receiver_org_id,
-                  Referral.created_by_id, Referral.received_on, Referral.extended_due_on,
-                  Person.pseudonym)
+                  Referral.sender_org_id, Referral.created_by_id, Referral.received_on,
+                  Referral.extended_due_on, Person.pseudonym)
         .join(Person, Person.id == Referral.person_id)
         .where(OPEN_LITERAL,
                sa.or_(Referral.reply_due_on <= today + LOOKAHEAD,
                       sa.and_(SENT_LITERAL, Referral.registration_due_on < today)))
         .order_by(Referral.id)).all()
-    for row in rows:
-        stages = stages_for(state=row.state, due=row.reply_due_on,
-                            registration_due=row.registration_due_on,
-                            has_handler=row.handler_id is not None and row.state == "registered",
-                            today=today, calendar=calendar, offsets=offsets)
-        for track in ("registration", "reply"):
-            in_track = [s for s in stages if s.track == track]
-            if not in_track:
-                continue
-            *stale, latest = in_track
-            suffix = f"@{row.received_on}" + (f"+{row.extended_due_on}" if row.extended_due_on else "")
-            for stage in stale:
-                if notifications.claim_stage(subject_type="referral", subject_id=row.id,
-                                             stage=stage.name + suffix, stage_on=stage.on,
-                                             outcome="skipped", now=now):
-                    result.stages_skipped += 1
-            if notifications.claim_stage(subject_type="referral", subject_id=row.id,
-                                         stage=latest.name + suffix, stage_on=latest.on,
-                                         outcome="sent", now=now):
-                result.stages_sent += 1
-                _emit(row, latest, suffix, today=today, now=now, directory=directory,
-                      base_url=base_url, calendar=calendar, result=result)
+
+
+def sweep(*, now: datetime) -> SweepResult:
+    """One pass over what is due as of ``now``. Commits as it goes, a batch of referrals
+    per transaction; each referral in a savepoint, so one that fails is rolled back,
+    recorded (``JobItemFailure``) and tried again by the next sweep while the others go
+    out."""
+    today = local_date(now)
+    calendar = load_calendar()
+    offsets = Offsets.current()
+    result = SweepResult()
+    base_url = current_app.config["CASEFLOW_BASE_URL"].rstrip("/")
+    rows = _due_rows(today)
+    db.session.commit()  # the reading transaction ends before any writing begins
+    for start in range(0, len(rows), BATCH):
+        directory = Directory()
+        for row in rows[start:start + BATCH]:
+            try:
+                with db.session.begin_nested():
+                    _sweep_one(row, today=today, now=now, calendar=calendar, offsets=offsets,
+                               directory=directory, base_url=base_url, result=result)
+            except Exception as error:  # noqa: BLE001 - one bad row never stops the others
+                current_app.logger.exception("reminder sweep: referral %s failed", row.id)
+                record_item_failure(job="reminder_sweep", subject_type="referral", subject_id=row.id,
+                                    error=error, now=now)
+                result.failures += 1
+        db.session.commit()
     if local_zone() and now.astimezone(local_zone()).hour >= get_setting("digest_hour"):
-        digests = send_digests(directory=directory, today=today, now=now, base_url=base_url)
+        digests = send_digests(directory=Directory(), today=today, now=now, base_url=base_url)
         result.digests += digests
         result.emails += digests
+        db.session.commit()
     return result
 
 
-def _emit(row, stage: Stage, suffix: str, *, today: date, now: datetime, directory: Directory,
+def _sweep_one(row, *, today: date, now: datetime, calendar: WorkingCalendar, offsets: Offsets,
+               directory: Directory, base_url: str, result: SweepResult) -> None:
+    stages = stages_for(state=row.state, due=row.reply_due_on,
+                        registration_due=row.registration_due_on,
+                        has_handler=row.handler_id is not None and row.state == "registered",
+                        today=today, calendar=calendar, offsets=offsets)
+    sent = skipped = 0
+    for track in ("registration", "reply"):
+        in_track = [s for s in stages if s.track == track]
+        if not in_track:
+            continue
+        *stale, latest = in_track
+        key = lambda name: stage_key(name, received_on=row.received_on,  # noqa: E731
+                                     extended_due_on=row.extended_due_on)
+        for stage in stale:
+            if notifications.claim_stage(subject_type="referral", subject_id=row.id,
+                                         stage=key(stage.name), stage_on=stage.on,
+                                         outcome="skipped", now=now):
+                skipped += 1
+        if notifications.claim_stage(subject_type="referral", subject_id=row.id,
+                                     stage=key(latest.name), stage_on=latest.on,
+                                     outcome="sent", now=now):
+            sent += 1
+            _emit(row, latest, key(latest.name), today=today, now=now, directory=directory,
+                  base_url=base_url, calendar=calendar, result=result)
+    # Counted only once the referral's savepoint is through.
+    result.stages_sent += sent
+    result.stages_skipped += skipped
+
+
+def _emit(row, stage: Stage, key: str, *, today: date, now: datetime, directory: Directory,
           base_url: str, calendar: WorkingCalendar, result: SweepResult) -> None:
     params = {"number": row.number, "pseudonym": row.pseudonym, "due": row.reply_due_on.isoformat(),
               "registration_due": row.registration_due_on.isoformat() if row.registration_due_on else ""}
     supervisors = directory.supervisors_of(row.receiver_org_id)
     handler = directory.user(row.handler_id)
-    deliveries: list[tuple[User, str]] = []
     if stage.name == "registration_late":
-        deliveries = [(u, "referral.registration_late") for u in supervisors]
+        kind, recipients = "referral.registration_late", supervisors
     elif stage.name.startswith("due_") and stage.name != "due_today":
         # Calendar days: a working-day count can be 0 before a due date on a rest day.
         params["days"] = (row.reply_due_on - today).days
-        deliveries = [(handler, "referral.due_soon")] if handler else []
+        kind, recipients = "referral.due_soon", [handler]
     elif stage.name == "due_today":
-        deliveries = ([(handler, "referral.due_today")] if handler else []) + [
-            (u, "referral.due_today") for u in supervisors]
+        kind, recipients = "referral.due_today", [handler, *supervisors]
     else:
         params["days"] = (today - row.reply_due_on).days
-        deliveries = [(u, "referral.overdue") for u in supervisors]
-        if stage.name == "overdue_1":
-            sender = directory.user(row.created_by_id)
-            if sender is not None:
-                deliveries.append((sender, "referral.reply_late"))
-    seen: set[tuple[int, str]] = set()
-    for user, kind in deliveries:
-        if user is None or (user.id, kind) in seen or not user.is_active_account:
-            continue
-        seen.add((user.id, kind))
+        kind, recipients = "referral.overdue", supervisors
+    told = _deliver(row, stage, key, kind, recipients, fallback=supervisors, params=params,
+                    supervisors=supervisors, organisation_id=row.receiver_org_id, now=now,
+                    base_url=base_url, result=result)
+    if stage.name == "overdue_1":
+        # The sender hears who was told: by name, role and organisation, only those who
+        # really were (none: the system administrator has it as undeliverable).
+        late = dict(params, told=told_list(told, supervisors=supervisors))
+        _deliver(row, stage, key, "referral.reply_late", [directory.user(row.created_by_id)],
+                 fallback=directory.supervisors_of(row.sender_org_id), params=late,
+                 supervisors=supervisors, organisation_id=row.sender_org_id, now=now,
+                 base_url=base_url, result=result)
+
+
+def told_list(users, *, supervisors) -> list[dict]:
+    """Who was told, as a sentence names them (plain data, rendered in the reader's
+    language when shown)."""
+    return [{"name": u.display_name, "org": u.organisation.name,
+             "role": "supervisor" if u in supervisors else "handler"} for u in users]
+
+
+def _deliver(row, stage: Stage, key: str, kind: str, recipients, *, fallback, params: dict,
+             supervisors, organisation_id: int, now: datetime, base_url: str,
+             result: SweepResult) -> list[User]:
+    """Remind each active recipient once. Nobody is never an answer: with none (a handler
+    whose account was closed, an organisation without staff), the nearest supervisors
+    up the tree hear instead; with none at all, the stage is recorded as undeliverable
+    for the system administrator."""
+    active = [u for u in dict.fromkeys(u for u in recipients if u is not None)
+              if u.is_active_account]
+    if not active:
+        active = [u for u in fallback if u.is_active_account]
+    for user in active:
         result.notifications += 1
         if remind(user, kind=kind, params=params, path=f"/referrals/{row.id}", base_url=base_url,
-                  dedupe_key=f"referral:{row.id}:{stage.name}{suffix}:{user.id}:{kind}",
+                  dedupe_key=f"referral:{row.id}:{key}:{user.id}:{kind}",
                   open_line=_open_referral,
                   digestable=user in supervisors and stage.family in DIGESTABLE, now=now):
             result.emails += 1
+    if not active and record_undeliverable(
+            dedupe_key=f"referral:{row.id}:{key}:{kind}", organisation_id=organisation_id,
+            kind=kind, params=params, link=f"/referrals/{row.id}", now=now):
+        result.undeliverable += 1
+    return active
 
 
 # -- the daily digest's part ---------------------------------------------------------------

@@ -11,7 +11,7 @@ from caseflow.core.db import local_zone
 from caseflow.core.notifications.delivery import deliver_due
 from caseflow.core.notifications.models import Notification, OutboxEmail, ReminderLedger
 from caseflow.extensions import db as _db
-from caseflow.referrals import services
+from caseflow.referrals import reminders, services
 from caseflow.referrals.reminders import sweep
 from tests.referrals.helpers import Cast
 
@@ -120,6 +120,61 @@ def test_an_extension_moves_the_stages(db, cast, registered, clock):
     result = sweep(now=at(date(2027, 1, 20)))  # 7 working days before 29 Jan
     assert result.stages_sent == 1
     assert _notified(db, cast.prosecutor) == ["referral.due_soon", "referral.due_soon"]
+
+
+def test_an_extended_referral_gets_its_due_today_and_overdue_stages(db, cast, registered):
+    # The ledger key of an extended referral's stage carries both dates, e.g.
+    # "overdue_w1@2026-11-27+2027-01-29": 32 characters. PostgreSQL enforces the column's
+    # length (SQLite does not), and a key that did not fit rolled back the whole sweep.
+    services.extend_deadline(registered, actor=cast.proc_supervisor, now=at(date(2026, 12, 18)),
+                             new_due_on=date(2027, 1, 29), reason="需补充调查")
+    db.session.flush()
+    assert sweep(now=at(date(2027, 1, 29))).stages_sent == 1
+    assert sweep(now=at(date(2027, 2, 1))).stages_sent == 1
+    assert sweep(now=at(date(2027, 2, 8))).stages_sent == 1
+    stages = {stage for stage, outcome in _ledger(db, registered) if outcome == "sent"}
+    assert {"due_today", "overdue_1", "overdue_w1"} <= stages
+    assert _notified(db, cast.proc_supervisor) == ["referral.due_today"] + ["referral.overdue"] * 2
+    assert _notified(db, cast.officer) == ["referral.reply_late"]
+
+
+def test_the_longest_stage_key_fits_the_ledger_on_every_database():
+    from caseflow.core.notifications.models import ReminderLedger
+    from caseflow.referrals.reminders import stage_key
+
+    longest = max((stage_key(name, received_on=date(2026, 12, 31), extended_due_on=date(2027, 12, 31))
+                   for name in ("registration_late", "overdue_w9999", "due_today", "due_30",
+                                "target_overdue", "target_due_today")), key=len)
+    assert len(longest) <= ReminderLedger.__table__.c.stage.type.length
+
+
+def test_one_failing_referral_does_not_stop_the_others(app, db, cast, clock):
+    from caseflow.core.scheduler.models import JobItemFailure
+
+    first, broken, last = (cast.registered(clock.now) for _ in range(3))
+    db.session.flush()
+    # A referral the sweep cannot handle: its handler's account row points nowhere the
+    # directory can load (as a half-imported record would).
+    original = reminders._emit
+
+    def failing_emit(row, *args, **kwargs):
+        if row.id == broken.id:
+            raise RuntimeError("cannot reach handler")
+        return original(row, *args, **kwargs)
+
+    reminders._emit = failing_emit
+    try:
+        result = sweep(now=at(date(2026, 12, 28)))
+    finally:
+        reminders._emit = original
+    assert result.stages_sent == 2 and result.failures == 1
+    assert {s for s, o in _ledger(db, first)} >= {"due_today"}
+    assert {s for s, o in _ledger(db, last)} >= {"due_today"}
+    assert _ledger(db, broken) == set()  # nothing half-claimed: the next sweep tries again
+    failure = db.session.scalars(sa.select(JobItemFailure)).one()
+    assert (failure.subject_type, failure.subject_id) == ("referral", broken.id)
+    assert "cannot reach handler" in failure.error
+    assert sweep(now=at(date(2026, 12, 28), 10)).stages_sent == 1  # the broken one, now well
 
 
 def test_a_reassigned_handler_gets_the_next_stage(db, cast, registered):

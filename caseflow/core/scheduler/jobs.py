@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from caseflow.core.scheduler.models import JobRun
+from caseflow.core.scheduler.models import JobItemFailure, JobRun
 from caseflow.core.scheduler.registry import scheduled
 from caseflow.extensions import db
 
@@ -17,6 +17,7 @@ KEEP_RUNS = timedelta(days=30)
 @scheduled("heartbeat", every_seconds=300)
 def heartbeat(now: datetime) -> str:
     cutoff = now - KEEP_RUNS
+    db.session.execute(sa.delete(JobItemFailure).where(JobItemFailure.occurred_at < cutoff))
     pruned = db.session.execute(
         sa.delete(JobRun).where(JobRun.finished_at.is_not(None), JobRun.finished_at < cutoff)
     ).rowcount

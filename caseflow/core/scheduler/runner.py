@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from caseflow.core.db import utcnow
+from caseflow.core.db import to_local, utcnow
 from caseflow.core.scheduler.models import JobRun
 from caseflow.core.scheduler.registry import JOBS, ScheduledJob
+from caseflow.core.scheduler.services import current_run_id, failures_of_run, tell_administrators
 from caseflow.extensions import db
 
 log = logging.getLogger("caseflow.scheduler")
@@ -30,6 +31,7 @@ def run_job(app: Flask, job: ScheduledJob) -> RunResult:
         db.session.add(run)
         db.session.commit()
         run_id = run.id
+        token = current_run_id.set(run_id)
         try:
             summary = job.func(utcnow())
             db.session.commit()
@@ -38,8 +40,17 @@ def run_job(app: Flask, job: ScheduledJob) -> RunResult:
             db.session.rollback()
             status, detail = "failed", traceback.format_exc(limit=5)
             log.exception("job %s failed", job.name)
+        finally:
+            current_run_id.reset(token)
+        failures = failures_of_run(run_id)
+        if status == "succeeded" and failures:
+            status = "partial"
         run = db.session.get(JobRun, run_id)
         run.status, run.detail, run.finished_at = status, detail, utcnow()
+        if status != "succeeded":
+            at_local = to_local(run.finished_at).strftime("%Y-%m-%d %H:%M")
+            tell_administrators(run, failures=failures, now=run.finished_at, at_local=at_local,
+                                base_url=app.config["CASEFLOW_BASE_URL"].rstrip("/"))
         db.session.commit()
         log.info("job %s %s: %s", job.name, status, (detail or "").strip().splitlines()[-1:])
         return RunResult(job=job.name, status=status, detail=detail)
