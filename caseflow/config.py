@@ -63,6 +63,8 @@ def from_environment() -> dict:
         "CASEFLOW_SMTP_TIMEOUT": _int("CASEFLOW_SMTP_TIMEOUT", 20),
         "CASEFLOW_SESSION_IDLE_MINUTES": _int("CASEFLOW_SESSION_IDLE_MINUTES", 30),
         "CASEFLOW_REGISTRATION_WORKING_DAYS": _int("CASEFLOW_REGISTRATION_WORKING_DAYS", 3),
+        # How often an open page asks for the bell's count (the issue: within 30 seconds).
+        "CASEFLOW_BELL_POLL_SECONDS": _int("CASEFLOW_BELL_POLL_SECONDS", 15),
         "CASEFLOW_ATTACHMENT_DIR": os.environ.get("CASEFLOW_ATTACHMENT_DIR",
                                                   str(instance / "attachments")),
         # Cookies travel only over HTTPS unless the deployment says otherwise (make run
@@ -86,6 +88,7 @@ class TestConfig:
     CASEFLOW_MAIL_FROM = "caseflow@caseflow.test"
     CASEFLOW_SESSION_IDLE_MINUTES = 30
     CASEFLOW_REGISTRATION_WORKING_DAYS = 3
+    CASEFLOW_BELL_POLL_SECONDS = 15
     CASEFLOW_ATTACHMENT_DIR = None  # the tests set a temporary directory
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = True
@@ -112,7 +115,7 @@ def validate(config: dict) -> None:
     for key, default in (("CASEFLOW_SESSION_IDLE_MINUTES", 30),
                          ("CASEFLOW_MAIL_FROM", "caseflow@localhost"),
                          ("CASEFLOW_SMTP_HOST", "localhost"), ("CASEFLOW_SMTP_PORT", 25),
-                         ("CASEFLOW_REGISTRATION_WORKING_DAYS", 3),
+                         ("CASEFLOW_REGISTRATION_WORKING_DAYS", 3), ("CASEFLOW_BELL_POLL_SECONDS", 15),
                          ("CASEFLOW_TIMEZONE", "Asia/Shanghai"),
                          ("CASEFLOW_BASE_URL", "http://127.0.0.1:5000")):
         config.setdefault(key, default)

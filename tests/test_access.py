@@ -39,6 +39,8 @@ class Access:
     personal: bool = False
     #: Whether a user of the organisation above may use it (not: work reserved to a team).
     above: bool = True
+    #: Called by an open page's script (the bell): the anonymous user gets 401 JSON.
+    background: bool = False
 
 
 ACCESS: dict[str, Access] = {
@@ -158,6 +160,8 @@ ACCESS.update({
     "referrals.attention": Access("GET", lambda t: "/referrals/attention", allowed=(R.SUPERVISOR,),
                                   denied=(*NOT_REFERRALS, R.FEDERATION_OFFICER, R.PROSECUTOR)),
     "notifications.index": Access("GET", lambda t: "/notifications", signed_in=True),
+    "notifications.unread": Access("GET", lambda t: "/notifications/unread.json", signed_in=True,
+                                   background=True),
     "notifications.read_all": Access("POST", lambda t: "/notifications/read-all", signed_in=True),
     "notifications.preferences": Access("GET", lambda t: "/account/notifications", signed_in=True),
     "notifications.read": Access("POST", lambda t: f"/notifications/{t.notification.id}/read",
@@ -473,6 +477,8 @@ def test_anonymous_user_is_sent_to_sign_in(client, targets, endpoint):
     if rule.public:
         assert response.status_code in (200, 302)
         assert "/login?next=" not in (response.location or "")
+    elif rule.background:
+        assert response.status_code == 401 and response.get_json() == {"signed_in": False}
     else:
         assert response.status_code == 302
         assert response.location.startswith("/login")

@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, flash, g, has_request_context, redirect, render_template, request, session, url_for
+from flask import (
+    Flask, flash, g, has_request_context, jsonify, redirect, render_template, request, session, url_for,
+)
 from flask_babel import format_datetime, gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -20,6 +22,11 @@ MIGRATIONS = str(Path(__file__).resolve().parent.parent.parent / "migrations")
 PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz"}
 #: Endpoints a user who must change their password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.set_locale", "static"}
+#: Endpoints an open page calls by itself (the bell's poll). They are not activity: an
+#: open tab would otherwise keep its session alive for ever, past the idle limit. Signed
+#: out or idle too long, they answer 401 JSON for the script, not the sign-in page; the
+#: idle sign-out itself (audit row, message) happens at the user's next real request.
+BACKGROUND_ENDPOINTS = {"notifications.unread"}
 
 
 def select_locale() -> str:
@@ -97,16 +104,24 @@ def _idle_limit_minutes() -> int:
     return get_setting("session_idle_minutes")
 
 
+def _signed_out_json():
+    return jsonify(signed_in=False), 401
+
+
 def _register_hooks(app: Flask) -> None:
     @app.before_request
     def enforce_session_rules():
         g.now = utcnow()
         if request.endpoint in {"static", "health.healthz"}:
             return None
+        background = request.endpoint in BACKGROUND_ENDPOINTS
         if current_user.is_authenticated:
             now_ts = g.now.timestamp()
             last_seen = session.get("last_seen")
-            if last_seen is not None and now_ts - last_seen > _idle_limit_minutes() * 60:
+            idle = last_seen is not None and now_ts - last_seen > _idle_limit_minutes() * 60
+            if background:
+                return _signed_out_json() if idle else None
+            if idle:
                 from caseflow.core.auth.services import record_logout
 
                 record_logout(current_user._get_current_object(), now=g.now, reason="idle timeout")
@@ -120,6 +135,8 @@ def _register_hooks(app: Flask) -> None:
                     and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS):
                 flash(_("Please choose your own password before you continue."), "warning")
                 return redirect(url_for("auth.change_password"))
+        elif background:
+            return _signed_out_json()
         elif request.endpoint not in PUBLIC_ENDPOINTS and request.endpoint is not None:
             return login_manager.unauthorized()
         return None

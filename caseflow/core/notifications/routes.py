@@ -1,5 +1,5 @@
 import sqlalchemy as sa
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -32,6 +32,27 @@ def index():
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False, count=False)
     return render_template("notifications/index.html", page=page, text=services.notification_text,
                            form=ConfirmForm())
+
+
+#: How many of the newest unread notifications the bell's poll carries.
+BELL_LATEST = 5
+
+
+@bp.get("/notifications/unread.json")
+@login_required
+def unread():
+    """What the bell shows, for the open page to poll (static/js/bell.js). It is not
+    activity for the idle limit: see BACKGROUND_ENDPOINTS in core/app_setup.py."""
+    count = services.unread_count(current_user)
+    latest = db.session.scalars(
+        sa.select(Notification).where(Notification.user_id == current_user.id,
+                                      Notification.read_at.is_(None))
+        .order_by(Notification.id.desc()).limit(BELL_LATEST)).all()
+    return jsonify(
+        unread=count,
+        label=ngettext("%(num)d unread notification", "%(num)d unread notifications", count),
+        latest=[{"text": services.notification_text(n.kind, n.params), "link": n.link}
+                for n in latest])
 
 
 @bp.post("/notifications/<int:notification_id>/read")
