@@ -24,7 +24,7 @@ from caseflow.core.people import services as people
 from caseflow.core.people.models import Person
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
-from caseflow.investigations import policy
+from caseflow.investigations import alerts, policy
 from caseflow.investigations.models import (
     TRANSITIONS, AidCase, AidCaseCounter, CaseDocument, CaseEvent, CaseEventKind, CaseState,
     HouseholdAssessment, HouseholdMember, Investigation, InvestigationMember, MeasureKind,
@@ -272,6 +272,8 @@ def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
     _audit("aid_case.opened", case, actor=actor, now=now,
            after={"number": number, "applicant_id": applicant.id, "handler_id": handler.id,
                   "referral_id": case.referral_id})
+    if referral is not None:
+        alerts.tell_case_opened(case, referral, actor=actor, now=now)
     return case
 
 
@@ -684,6 +686,7 @@ def propose(case: AidCase, *, actor, now: datetime, data: ProposalInput) -> AidC
         for measure in data.measures)
     _move(case, CaseState.PROPOSED, actor=actor, now=now, kind=CaseEventKind.PROPOSED, text=reasons,
           data={"amount": amount, "measures": [m.kind for m in data.measures]})
+    alerts.tell_proposed(case, actor=actor, now=now)
     return case
 
 
@@ -704,6 +707,7 @@ def review(case: AidCase, *, actor, now: datetime, outcome: str, comment: str | 
         case.reviewed_by_id = case.reviewed_at = None
         _move(case, CaseState.INVESTIGATING, actor=actor, now=now, kind=CaseEventKind.RETURNED,
               text=comment)
+        alerts.tell_reviewed(case, outcome=outcome, actor=actor, now=now)
         return case
     case.reviewed_by_id, case.reviewed_at = actor.id, now
     approved = outcome == ReviewOutcome.APPROVE.value
@@ -713,6 +717,7 @@ def review(case: AidCase, *, actor, now: datetime, outcome: str, comment: str | 
     _move(case, CaseState.APPROVED if approved else CaseState.REJECTED, actor=actor, now=now,
           kind=CaseEventKind.APPROVED if approved else CaseEventKind.REJECTED, text=comment,
           data={"amount": case.proposed_amount})
+    alerts.tell_reviewed(case, outcome=outcome, actor=actor, now=now)
     return case
 
 

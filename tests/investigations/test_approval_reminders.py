@@ -61,8 +61,10 @@ def case(cast, clock, db):
 
 
 def notified(db, user) -> list[tuple[str, str | None]]:
+    # The reminders only: the proposal's hand-over alert (investigations.alerts) is not one.
     return [(n.kind, n.link) for n in db.session.scalars(
-        sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))]
+        sa.select(Notification).where(Notification.user_id == user.id, Notification.kind == KIND)
+        .order_by(Notification.id))]
 
 
 def emails_to(db, user) -> list[OutboxEmail]:
@@ -95,7 +97,7 @@ def test_the_supervisor_hears_once_after_more_than_three_working_days(app, db, c
                 date(2027, 1, 4), date(2027, 1, 5)):  # New Year, a weekend, 3 working days
         for hour in (0, 9, 23):
             assert sweep_approvals(at(day, hour)).stages_sent == 0, day
-    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id)).where(Notification.kind == KIND)) == 0
 
     result = sweep_approvals(at(FIRST, 9))
     assert (result.stages_sent, result.notifications, result.emails) == (1, 1, 1)
@@ -114,7 +116,7 @@ def test_the_supervisor_hears_once_after_more_than_three_working_days(app, db, c
     for user in (cast.prosecutor, cast.fed_supervisor, cast.officer, cast.other_prosecutor):
         assert notified(db, user) == [] and emails_to(db, user) == []
 
-    notification = db.session.scalars(sa.select(Notification)).one()
+    notification = db.session.scalars(sa.select(Notification).where(Notification.kind == KIND)).one()
     text = notification_text(notification.kind, notification.params)
     assert case.number in text and "小雨" in text and "2026-12-30" in text and "3" in text
 
@@ -141,7 +143,8 @@ def test_a_weekly_repeat_while_it_still_waits(db, cast, case):
                                 ("waiting_w2@2026-12-30", "sent")}
     assert notified(db, cast.proc_supervisor) == [(KIND, f"/cases/{case.id}")] * 3
     assert len(emails_to(db, cast.proc_supervisor)) == 3
-    latest = db.session.scalars(sa.select(Notification).order_by(Notification.id.desc())).first()
+    latest = db.session.scalars(sa.select(Notification).where(Notification.kind == KIND)
+                                .order_by(Notification.id.desc())).first()
     assert latest.params["days"] == 13  # 31 Dec, 4-8 Jan, 11-15 Jan, 18-19 Jan
 
 
