@@ -13,12 +13,12 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from caseflow.core.audit.models import AuditEvent
-from caseflow.core.notifications.models import OutboxEmail
+from caseflow.core.notifications.models import OutboxEmail, OutboxMessage, UndeliverableAlert
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people import policy as people_policy
 from caseflow.core.people.models import Person
-from caseflow.core.scheduler.models import JobRun
+from caseflow.core.scheduler.models import JobItemFailure, JobRun
 from caseflow.core.scheduler.registry import JOBS
 from caseflow.extensions import db
 
@@ -63,7 +63,31 @@ def _system_admin_panel(user):
         ),
         "jobs": _job_health(),
         **_outbox_counts(),
+        **_trouble(),
     }
+
+
+#: How far back the panel lists failed items and undeliverable alerts.
+TROUBLE_WINDOW_DAYS = 7
+
+
+def _trouble() -> dict:
+    """What went wrong lately that only the system administrator can see to: items a job
+    could not handle (tried again each run) and alerts that found nobody to tell."""
+    from datetime import timedelta
+
+    from caseflow.core.db import utcnow
+
+    since = utcnow() - timedelta(days=TROUBLE_WINDOW_DAYS)
+    failures = db.session.scalars(sa.select(JobItemFailure).where(JobItemFailure.occurred_at >= since)
+                                  .order_by(JobItemFailure.id.desc()).limit(10)).all()
+    undeliverable = db.session.execute(
+        sa.select(UndeliverableAlert, Organisation.name)
+        .outerjoin(Organisation, Organisation.id == UndeliverableAlert.organisation_id)
+        .where(UndeliverableAlert.created_at >= since)
+        .order_by(UndeliverableAlert.id.desc()).limit(10)).all()
+    return {"item_failures": failures, "undeliverable": undeliverable,
+            "trouble_days": TROUBLE_WINDOW_DAYS}
 
 
 #: A job is late when its last run started more than this many of its intervals ago.
@@ -82,15 +106,20 @@ def _job_health() -> list[dict]:
     return [{"job": job, "last": last.get(name),
              "late": name not in last or (now - last[name].started_at).total_seconds()
              > LATE_AFTER_INTERVALS * job.every_seconds}
-            for name, job in sorted(JOBS.items())]
+            # A job recorded only when it had work (``only_when``) cannot be late.
+            for name, job in sorted(JOBS.items()) if job.only_when is None]
 
 
 def _outbox_counts() -> dict:
-    """The e-mails waiting and those failing (as the outbox page's filters count them)."""
-    queued, failing = db.session.execute(sa.select(
-        sa.func.count(sa.case((OutboxEmail.status == "queued", 1))),
-        sa.func.count(sa.case((OutboxEmail.attempts > 0, 1))),
-    ).where(OutboxEmail.status.in_(("queued", "sending")))).one()
+    """The messages waiting and those failing (as the outbox page's filters count them),
+    e-mail, SMS and robot messages together."""
+    queued = failing = 0
+    for model in (OutboxEmail, OutboxMessage):
+        waiting, failed = db.session.execute(sa.select(
+            sa.func.count(sa.case((model.status == "queued", 1))),
+            sa.func.count(sa.case((model.attempts > 0, 1))),
+        ).where(model.status.in_(("queued", "sending")))).one()
+        queued, failing = queued + waiting, failing + failed
     return {"outbox_queued": queued, "outbox_failing": failing}
 
 

@@ -18,6 +18,7 @@ received date (a returned and resent referral starts again) and any extension (a
 extension moves the stages)."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -180,6 +181,11 @@ class SweepResult:
 #: write lock only for one batch (~0.1 s), so web requests that write get their turn
 #: between batches instead of waiting out a whole sweep (3-4 s per 1,000 due referrals).
 BATCH = 50
+#: SQLite: the pause after each batch's commit. A writer waiting for the lock retries on
+#: SQLite's busy handler, whose sleeps grow to 100 ms; without a pause as long, the sweep
+#: takes the lock back at once and the waiter starves until the sweep ends. PostgreSQL
+#: locks rows, not the database, and needs none.
+SQLITE_PAUSE_SECONDS = 0.1
 
 
 def stage_key(name: str, *, received_on: date, extended_due_on: date | None) -> str:
@@ -215,6 +221,7 @@ def sweep(*, now: datetime) -> SweepResult:
     base_url = current_app.config["CASEFLOW_BASE_URL"].rstrip("/")
     rows = _due_rows(today)
     db.session.commit()  # the reading transaction ends before any writing begins
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
     for start in range(0, len(rows), BATCH):
         directory = Directory()
         for row in rows[start:start + BATCH]:
@@ -228,6 +235,8 @@ def sweep(*, now: datetime) -> SweepResult:
                                     error=error, now=now)
                 result.failures += 1
         db.session.commit()
+        if sqlite and start + BATCH < len(rows):
+            time.sleep(SQLITE_PAUSE_SECONDS)
     if local_zone() and now.astimezone(local_zone()).hour >= get_setting("digest_hour"):
         digests = send_digests(directory=Directory(), today=today, now=now, base_url=base_url)
         result.digests += digests

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from caseflow.core.notifications.models import (DigestLedger, Notification, OutboxEmail,
                                                 ReminderLedger)
+from caseflow.core.orgs.models import User
 from caseflow.core.orgs.roles import Role
 from caseflow.extensions import db as _db
 from caseflow.referrals import reminders
@@ -250,6 +251,24 @@ class Site:
             probe.close()
         return False
 
+    def lock_taken_mid_sweep(self) -> int:
+        """SQLite: wait for the write lock as a web request would (15 s), then 1 when the
+        reminder ledger is partly written (so the lock was had between two batches of a
+        sweep), else 0."""
+        probe = sqlite3.connect(self.sqlite_path, timeout=15, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            sent = probe.execute("SELECT count(*) FROM reminder_ledger WHERE outcome = 'sent'"
+                                 ).fetchone()[0]
+            return int(0 < sent < self.count)
+        except sqlite3.OperationalError as error:
+            assert "locked" in str(error), error
+            return 0
+        finally:
+            if probe.in_transaction:
+                probe.execute("ROLLBACK")
+            probe.close()
+
     def copy_sqlite(self, target: Path) -> None:
         """A copy of the SQLite database, by SQLite's backup API and with our own
         connections closed first. (Copying the file with Python's own open()/close()
@@ -450,13 +469,19 @@ def test_a_sweep_killed_half_way_then_rerun_loses_nothing_and_doubles_nothing(si
     started = time.monotonic()
 
     where = kill_half_way(site, len(expected["ledger"]))
-    # The sweep is one transaction: the killed one left nothing behind.
-    assert site.counts() == {"reminder_ledger": 0, "notifications": 0, "outbox_emails": 0,
-                             "digest_ledger": 0}
+    # The sweep commits a batch of referrals at a time: what the killed one left is whole
+    # referrals (each with all its stages, notifications and e-mails), and no more.
+    left = site.actual()
+    done = {subject for subject, _stage, outcome in left["ledger"] if outcome == "sent"}
+    assert len(done) < site.count, "the sweep was killed after it had finished"
+    assert {subject for subject, _s, _o in left["ledger"]} == done
+    assert {link for _user, link, _kind in left["notifications"]} == {f"/referrals/{i}" for i in done}
+    assert {key.split(":")[1] for key in left["emails"]} == {str(i) for i in done}
+    assert left["digests"] == 0
     killed = time.monotonic()
 
     rerun = site.run("reminders", "run", "--as-of", AS_OF)
-    assert queued(rerun.stdout) == site.count, rerun.stdout
+    assert queued(rerun.stdout) == site.count - len(done), rerun.stdout
     site.assert_exactly_once()
     swept = time.monotonic()
 
@@ -480,6 +505,57 @@ def test_a_sweep_killed_half_way_then_rerun_loses_nothing_and_doubles_nothing(si
         assert recipients == [outbox[outbox_id].to_address]
     assert_no_doubles("e-mails delivered", arrived)
     assert_same("e-mails delivered", outbox, arrived)
-    print(f"\n{site.backend}: {site.count} referrals; sweep killed {where} "
+    print(f"\n{site.backend}: {site.count} referrals; sweep killed {where}, {len(done)} done "
           f"({killed - started:.1f} s), rerun {swept - killed:.1f} s, "
           f"{len(outbox)} e-mails delivered in {delivered - swept:.1f} s")
+
+
+# -- 3. web writes while two sweeps run (SQLite, the embedded default) --------------------
+
+
+def test_web_writes_go_through_while_two_sweeps_run_on_sqlite(tmp_path):
+    """SQLite has one writer at a time. The sweep takes the write lock a batch at a time,
+    so a web request that writes waits at most one batch, and nothing fails with
+    "database is locked": two sweeps and a loop of signed-in POSTs, all succeed. And the
+    lock is seen free while the ledger is partly written (between batches), which a sweep
+    in one transaction never allows."""
+    url, drop = create_database("sqlite", tmp_path)
+    app = make_app(url)
+    migrate_to_head(app)
+    site = Site("sqlite", url, app, tmp_path)
+    try:
+        site.seed(RACE_SIZE["sqlite"])
+        with app.app_context():
+            supervisor = _db.session.get(User, site.ids["supervisor"]).username
+            _db.session.rollback()
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        assert client.post("/login", data={"username": supervisor, "password": factories.PASSWORD,
+                                           "csrf_token": token}).status_code == 302
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                          client.get("/notifications").get_data(as_text=True)).group(1)
+        sweeps = [site.start("reminders", "run", "--as-of", AS_OF) for _ in range(2)]
+        latencies, failures, gaps_mid_sweep = [], [], 0
+        while any(p.poll() is None for p in sweeps):
+            began = time.monotonic()
+            response = client.post("/notifications/read-all", data={"csrf_token": token})
+            latencies.append(time.monotonic() - began)
+            if response.status_code != 302:
+                failures.append(response.status_code)
+            gaps_mid_sweep += site.lock_taken_mid_sweep()
+        results = [finish(p) for p in sweeps]
+        for code, out, err in results:
+            assert code == 0, f"a sweep failed: exit {code}\n{out}\n{err[-3000:]}"
+        assert failures == [], f"web writes failed during the sweeps: {failures}"
+        assert sum(queued(out) for _, out, _ in results) == site.count
+        assert gaps_mid_sweep > 0, "nobody else had the write lock while a sweep was under way"
+        site.assert_exactly_once()
+        latencies.sort()
+        print(f"\nsqlite: {site.count} referrals, two sweeps; {len(latencies)} web writes, "
+              f"p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
+              f"max {latencies[-1] * 1000:.0f} ms; lock had mid-sweep {gaps_mid_sweep} times")
+    finally:
+        with app.app_context():
+            _db.engine.dispose()
+        drop()

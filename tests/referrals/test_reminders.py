@@ -266,3 +266,53 @@ def test_supervisors_see_overdue_and_due_soon_referrals(client, login_as, db, ca
     html = client.get("/referrals/attention").get_data(as_text=True)
     overdue_part, rest = html.split('data-testid="due-soon"')
     assert overdue.number in overdue_part and soon.number in rest and calm.number not in html
+
+
+def _deactivate_supervisors_above(db, org):
+    from caseflow.core.orgs.models import User, UserRole
+
+    while org is not None:
+        for user in db.session.scalars(sa.select(User).join(UserRole, UserRole.user_id == User.id)
+                                       .where(User.organisation_id == org.id,
+                                              UserRole.role == "supervisor")):
+            user.is_active_account = False
+        org = org.parent
+    db.session.flush()
+
+
+def test_a_stage_with_nobody_to_tell_is_recorded_for_the_system_administrator(db, cast, clock):
+    from caseflow.core.notifications.models import UndeliverableAlert
+
+    ref = cast.sent(clock.now)  # registration due Wed 2 Dec
+    _deactivate_supervisors_above(db, cast.world.department5)
+    result = sweep(now=at(date(2026, 12, 3)))
+    assert result.stages_sent == 1 and result.undeliverable == 1
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 0
+    row = db.session.scalars(sa.select(UndeliverableAlert)).one()
+    assert (row.organisation_id, row.kind) == (cast.world.department5.id, "referral.registration_late")
+    assert row.params["number"] == ref.number
+    assert sweep(now=at(date(2026, 12, 3), 15)).undeliverable == 0  # recorded once
+
+
+def test_a_closed_handler_account_sends_the_reminder_to_the_supervisors(db, cast, registered):
+    cast.prosecutor.is_active_account = False
+    db.session.flush()
+    assert sweep(now=at(date(2026, 12, 17))).stages_sent == 1  # due_7
+    assert _notified(db, cast.proc_supervisor) == ["referral.due_soon"]
+
+
+def test_the_late_reply_notice_names_who_was_told(app, db, cast, registered):
+    from tests.conftest import zh
+
+    sweep(now=at(date(2026, 12, 29)))  # overdue_1
+    notice = db.session.scalars(sa.select(Notification).where(
+        Notification.user_id == cast.officer.id)).one()
+    told = notice.params["told"]
+    assert [t["name"] for t in told] == [cast.proc_supervisor.display_name]
+    from caseflow.core.notifications.services import notification_text
+    with app.test_request_context():
+        text = notification_text(notice.kind, notice.params)
+    assert text.endswith(zh("Told: %(names)s.", names=zh("%(name)s (%(role)s, %(org)s)",
+                                                          name=cast.proc_supervisor.display_name,
+                                                          role=zh("supervisor"),
+                                                          org=cast.world.department5.name)))
