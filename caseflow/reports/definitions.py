@@ -166,7 +166,8 @@ class Share:
 
 @dataclass(frozen=True)
 class Spread:
-    """Median and 90th percentile of a number of days, over ``count`` referrals."""
+    """Median and 90th percentile of a whole number (of days, of hours), over ``count``
+    referrals."""
     count: int
     median: Decimal | None
     p90: Decimal | None
@@ -174,7 +175,8 @@ class Spread:
 
 # -- lead referral ---------------------------------------------------------------------------
 #
-# Every referral figure of a period but the days to reply comes from ONE statement,
+# Every referral figure of a period but the days to reply and the hours to registration
+# (``feedback_spreads``, one more statement per side) comes from ONE statement,
 # ``referral_figures``: the report's referrals of the period are read once (the sent side
 # and the received side, each by its own index range or scan, as a UNION ALL instead of an
 # OR that SQLite answers by a row lookup per referral) and grouped, then every figure is a
@@ -425,25 +427,69 @@ def _quantile_weight(first_rank, last_rank, count, fraction):
     "(half replied faster), the 90th percentile the value nine in ten replies did not exceed; "
     "between two referrals the value is interpolated, as PostgreSQL's percentile_cont does."))
 def days_to_reply(org_ids, start: date, end: date, side: str = RECEIVED) -> Spread:
-    """By the number of referrals for each number of days (a few dozen groups, not a sort of
-    every referral): the ranks of a group's referrals run from the running total before it
-    plus one to the running total with it."""
-    days = days_between(Referral.reply_on, Referral.received_on).label("days")
-    counts = (sa.select(days, sa.func.count().label("n"))
-              .where(_side(org_ids, side), _received_in(start, end), Referral.reply_on.is_not(None))
-              .group_by(days)).subquery()
+    return feedback_spreads(org_ids, start, end, side).days_to_reply
+
+
+@defined("hours_to_registration", _l("Hours from sending to registration: median and 90th percentile"), _l(
+    "For the referrals received in the period that have been registered (and not returned "
+    "since): the time from the moment the referral was sent (for a referral returned and "
+    "sent again, the last sending) to the moment the receiver registered it, in whole hours, "
+    "rounded down: 2 hours 50 minutes counts as 2. The median and the 90th percentile are "
+    "read from the number of referrals for each whole hour, as for the days to reply, "
+    "interpolated between two referrals as PostgreSQL's percentile_cont does."))
+def hours_to_registration(org_ids, start: date, end: date, side: str = RECEIVED) -> Spread:
+    return feedback_spreads(org_ids, start, end, side).hours_to_registration
+
+
+@dataclass(frozen=True)
+class FeedbackSpreads:
+    days_to_reply: Spread
+    hours_to_registration: Spread
+
+
+def hours_between(later, earlier):
+    """Whole hours from ``earlier`` to ``later`` (two UTC moments), rounded down; never
+    negative here (a referral is registered after it is sent), where SQLite's integer
+    division and PostgreSQL's floor() agree."""
+    if _dialect() == "sqlite":
+        return sa.cast((sa.func.strftime("%s", later) - sa.func.strftime("%s", earlier)) / 3600, sa.Integer)
+    return sa.cast(sa.func.floor(sa.extract("epoch", later - earlier) / 3600), sa.Integer)
+
+
+def feedback_spreads(org_ids, start: date, end: date, side: str = RECEIVED) -> FeedbackSpreads:
+    """The days to reply and the hours to registration of one side, by ONE statement.
+
+    Each is read from the number of referrals for each value (a few dozen days, a few hundred
+    hours: groups, not a sort of every referral); the ranks of a group's referrals run from
+    the running total before it plus one to the running total with it, per measure."""
+    period = (_side(org_ids, side), _received_in(start, end))
+
+    def counts(measure: str, value, *conditions):
+        value = value.label("value")
+        return (sa.select(sa.literal_column(f"'{measure}'", sa.String).label("measure"), value,
+                          sa.func.count().label("n"))
+                .where(*period, *conditions).group_by(value))
+
+    groups = sa.union_all(
+        counts("days", days_between(Referral.reply_on, Referral.received_on), Referral.reply_on.is_not(None)),
+        counts("hours", hours_between(Referral.registered_at, Referral.sent_at),
+               Referral.registered_at.is_not(None))).subquery("groups")
+    g = groups.c
     # PostgreSQL's SUM of counts is a numeric: cast, so that // stays integer division
-    ranked = sa.select(counts.c.days, counts.c.n,
-                       sa.cast(sa.func.sum(counts.c.n).over(order_by=counts.c.days), sa.Integer).label("upto"),
-                       sa.cast(sa.func.sum(counts.c.n).over(), sa.Integer).label("total")).subquery()
+    ranked = sa.select(
+        g.measure, g.value, g.n,
+        sa.cast(sa.func.sum(g.n).over(partition_by=g.measure, order_by=g.value), sa.Integer).label("upto"),
+        sa.cast(sa.func.sum(g.n).over(partition_by=g.measure), sa.Integer).label("total")).subquery()
     first, last, total = ranked.c.upto - ranked.c.n + 1, ranked.c.upto, ranked.c.total
-    count, median, p90 = db.session.execute(sa.select(
-        sa.func.max(total),
-        sa.func.sum(ranked.c.days * _quantile_weight(first, last, total, MEDIAN)),
-        sa.func.sum(ranked.c.days * _quantile_weight(first, last, total, P90)))).one()
-    if not count:
-        return Spread(0, None, None)
-    return Spread(int(count), Decimal(int(median)) / MEDIAN[1], Decimal(int(p90)) / P90[1])
+    rows = db.session.execute(sa.select(
+        ranked.c.measure, sa.func.max(total),
+        sa.func.sum(ranked.c.value * _quantile_weight(first, last, total, MEDIAN)),
+        sa.func.sum(ranked.c.value * _quantile_weight(first, last, total, P90)))
+        .group_by(ranked.c.measure)).all()
+    spreads = {measure: Spread(int(count), Decimal(int(median)) / MEDIAN[1], Decimal(int(p90)) / P90[1])
+               for measure, count, median, p90 in rows}
+    nothing = Spread(0, None, None)
+    return FeedbackSpreads(spreads.get("days", nothing), spreads.get("hours", nothing))
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ def _percent(share: d.Share) -> str:
 
 
 def _days(value: Decimal | None) -> str:
+    """A median or percentile (of days, of hours); a dash when there is nothing to measure."""
     return "—" if value is None else f"{value.normalize():f}"
 
 
@@ -160,12 +161,19 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
     feedback = Section("feedback", str(MECHANISMS["feedback"]))
     # Outside the f-strings below: pybabel does not extract calls inside f-strings.
     median_label, p90_label = _("Median days to reply"), _("90th percentile of days to reply")
+    hours_median_label = _("Median hours from sending to registration")
+    hours_p90_label = _("90th percentile of hours from sending to registration")
     for side, box, label in ((d.RECEIVED, "inbox", _("Referrals we received")),
                              (d.SENT, "outbox", _("Referrals we sent"))):
-        spread = d.days_to_reply(org_ids, start, end, side)
+        spreads = d.feedback_spreads(org_ids, start, end, side)
+        spread, hours = spreads.days_to_reply, spreads.hours_to_registration
         feedback.figures += [
             _fig("registered_on_time", f"{label} · {d.DEFINITIONS['registered_on_time'][0]}",
                  _percent(referrals.registered_on_time[side]), links.referrals(box, exact=False)),
+            _fig("hours_to_registration", f"{label} · {hours_median_label}", _days(hours.median),
+                 links.referrals(box, exact=False)),
+            _fig("hours_to_registration", f"{label} · {hours_p90_label}", _days(hours.p90),
+                 links.referrals(box, exact=False)),
             _fig("replied_on_time", f"{label} · {d.DEFINITIONS['replied_on_time'][0]}",
                  _percent(referrals.replied_on_time[side]), links.referrals(box, exact=False)),
             _fig("days_to_reply", f"{label} · {median_label}", _days(spread.median),

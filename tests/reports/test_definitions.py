@@ -201,6 +201,67 @@ def test_days_to_reply_with_several_referrals_on_the_same_number_of_days(db, app
         assert (Decimal(str(median)), Decimal(str(p90))) == (Decimal(2), Decimal(9))
 
 
+def registered_after(cast, received: date, elapsed: timedelta, **kwargs) -> Referral:
+    """A referral of ``received`` registered ``elapsed`` after it was sent (at 10:00)."""
+    return referral(cast, received_on=received, registered_at=at(received) + elapsed,
+                    **{"state": "registered", **kwargs})
+
+
+HOURS_BY_POSTGRESQL = sa.text(
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY h), percentile_cont(0.9) WITHIN GROUP (ORDER BY h) "
+    "FROM (SELECT floor(extract(epoch FROM registered_at - sent_at) / 3600) AS h "
+    "FROM referrals WHERE registered_at IS NOT NULL) AS hours")
+
+
+def test_median_and_90th_percentile_of_hours_from_sending_to_registration(db, app, world, cast):
+    received = date(Y, 5, 4)
+    for hours, minutes in ((2, 50), (5, 0), (2, 0), (2, 10), (30, 0), (40, 59)):
+        registered_after(cast, received, timedelta(hours=hours, minutes=minutes))
+    referral(cast, received_on=received)  # waiting for registration: not counted
+    returned = referral(cast, received_on=received, state="returned")  # registration undone
+    assert returned.registered_at is None
+    # whole hours, rounded down: 2 2 2 5 30 40; the median at 3.5 between 2 and 5 -> 3.5,
+    # the 90th percentile at 1 + 0.9 * 5 = 5.5 between 30 and 40 -> 35
+    spread = d.hours_to_registration(proc(world), *YEAR)
+    assert spread == d.Spread(6, Decimal("3.5"), Decimal(35))
+    # a replied referral was registered too; the sender's side reads the same referrals
+    referral(cast, received_on=received, state="replied", registered_at=at(received) + timedelta(minutes=59),
+             reply_on=received + timedelta(days=9))
+    # 0 2 2 2 5 30 40: the median is the 4th, 2; the 90th at 6.4 between 30 and 40 -> 34
+    spread = d.hours_to_registration(proc(world), *YEAR)
+    assert spread == d.Spread(7, Decimal(2), Decimal(34))
+    assert d.hours_to_registration(fed(world), *YEAR, d.SENT) == spread
+    assert d.hours_to_registration(fed(world), *YEAR) == d.Spread(0, None, None)  # received none
+    # the days to reply come from the same statement and are untouched by the hours
+    assert d.feedback_spreads(proc(world), *YEAR) == d.FeedbackSpreads(
+        d.Spread(1, Decimal(9), Decimal(9)), spread)
+    if app.config["TEST_BACKEND"] == "postgresql":
+        median, p90 = _db.session.execute(HOURS_BY_POSTGRESQL).one()
+        assert (Decimal(str(median)), Decimal(str(p90))) == (spread.median, spread.p90)
+
+
+def test_hours_to_registration_of_one_referral_none_and_the_period(db, app, world, cast):
+    """One referral is its own median and 90th percentile; the period is the received date's
+    (as for the days to reply), whatever day it was registered; none is no value at all."""
+    # received 31 December of the year before, registered 3 January: that year's figure
+    registered_after(cast, date(Y - 1, 12, 31), timedelta(days=3, hours=1, minutes=30))
+    last_year = (date(Y - 1, 1, 1), date(Y - 1, 12, 31))
+    assert d.hours_to_registration(proc(world), *last_year) == d.Spread(1, Decimal(73), Decimal(73))
+    assert d.hours_to_registration(proc(world), *YEAR) == d.Spread(0, None, None)
+    # sent at 23:30 district time, registered 00:10 the next day (another day in UTC too)
+    late = referral(cast, received_on=date(Y, 2, 1), state="registered")
+    late.sent_at = at(date(Y, 2, 1), 23, 30)
+    late.registered_at = at(date(Y, 2, 2), 0, 10)
+    _db.session.flush()
+    assert d.hours_to_registration(proc(world), *YEAR) == d.Spread(1, Decimal(0), Decimal(0))
+    # both years: 0 and 73 -> the median 36.5, the 90th percentile at 1.9 -> 65.7
+    both = d.hours_to_registration(proc(world), date(Y - 1, 1, 1), date(Y, 12, 31))
+    assert both == d.Spread(2, Decimal("36.5"), Decimal("65.7"))
+    if app.config["TEST_BACKEND"] == "postgresql":
+        median, p90 = _db.session.execute(HOURS_BY_POSTGRESQL).one()
+        assert (Decimal(str(median)), Decimal(str(p90))) == (both.median, both.p90)
+
+
 def test_a_referral_between_two_organisations_of_the_report_counts_once_and_on_both_sides(db, world, cast):
     """Sent by one organisation of the report and received by another: one referral of the
     report (by source, per month, its sender's line) but sent and received (by direction,

@@ -157,9 +157,36 @@ def test_the_menu_shows_the_report_to_supervisors_only(client, demo):
     assert 'href="/reports"' not in client.get("/").get_data(as_text=True)
 
 
+def test_the_feedback_section_shows_the_hours_from_sending_to_registration(client, demo, db):
+    from caseflow.core.orgs.services import subtree_ids
+    from caseflow.reports import definitions as d
+
+    sign_in(client, "proc.head")
+    head = db.session.scalars(sa.select(User).where(User.username == "proc.head")).one()
+    ids = subtree_ids(head.organisation_id)
+    html = client.get("/reports?year=2026").get_data(as_text=True)
+    shown = [value for value, _href, _exact in figures(html)["hours_to_registration"]]
+    expected = []
+    for side in (d.RECEIVED, d.SENT):
+        spread = d.hours_to_registration(ids, date(2026, 1, 1), date(2026, 12, 31), side)
+        assert spread.count, side  # the demo registers referrals both ways
+        expected += [f"{spread.median.normalize():f}", f"{spread.p90.normalize():f}"]
+    assert shown == expected
+    section = re.search(r'data-testid="section-feedback".*?</section>', html, re.S).group(0)
+    for label in ("Median hours from sending to registration",
+                  "90th percentile of hours from sending to registration"):
+        assert zh(label) in section
+    assert 'data-testid="definition-hours_to_registration"' in html
+    assert zh("Hours from sending to registration: median and 90th percentile") in html
+    # a year without referrals: nothing to measure, a dash rather than a zero
+    empty = figures(client.get("/reports?year=2024").get_data(as_text=True))
+    assert [v for v, _h, _e in empty["hours_to_registration"]] == ["—"] * 4
+
+
 def test_the_report_reads_the_referrals_in_five_statements(client, demo, db):
-    """The referral figures of the period in one statement, the days to reply one per side,
-    overdue now one per side; every figure of the page in 13 aggregate statements (29 before)."""
+    """The referral figures of the period in one statement, the days to reply and the hours to
+    registration together one per side, overdue now one per side; every figure of the page in
+    13 aggregate statements (29 before)."""
     from tests.reports.test_dashboards import statements
 
     sign_in(client, "proc.head")
