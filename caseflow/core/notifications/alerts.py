@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from caseflow.core.notifications import services as notifications
+from caseflow.core.notifications import channels, services as notifications
 from caseflow.core.notifications.models import UndeliverableAlert
 from caseflow.core.notifications.reminders import reminder_email
 from caseflow.extensions import db
@@ -49,9 +49,18 @@ register_event("reminder", _l("Reminders before a deadline"), default_channels={
 register_event("escalation", _l("Deadlines missed (escalations)"), default_channels={"email", "sms"})
 
 
+#: The channels a user chooses per event (the app is always on; robots belong to offices).
+USER_CHANNELS = ("email", "sms")
+#: Events whose SMS ignore quiet hours.
+URGENT_EVENTS = frozenset({"urgent_referral"})
+
+
 def channels_for(user, event: str) -> frozenset[str]:
-    """The channels besides the app that reach ``user`` for ``event``."""
-    return EVENTS[event].default_channels
+    """The channels besides the app that reach ``user`` for ``event``: what she chose on
+    the preferences page, the event's defaults where she chose nothing."""
+    chosen = {row.channel: row.enabled for row in user.alert_preferences if row.event == event}
+    defaults = EVENTS[event].default_channels
+    return frozenset(c for c in USER_CHANNELS if chosen.get(c, c in defaults))
 
 
 def _open_line(link: str) -> str:
@@ -93,14 +102,19 @@ def record_undeliverable(*, dedupe_key: str, organisation_id: int | None, kind: 
 
 
 def alert(recipients: Iterable, *, event: str, kind: str, params: dict, path: str, dedupe: str,
-          now: datetime, fallback_org_id: int | None = None) -> list:
+          now: datetime, fallback_org_id: int | None = None, urgent: bool | None = None) -> list:
     """Tell each active recipient (each once, ``None`` ignored) in the app and on their
     channels for ``event``; returns the users told. ``dedupe`` names the hand-over (e.g.
     ``referral:12:sent@3``): a message is queued once per hand-over, user and channel.
 
     Nobody is never an answer: when none of ``recipients`` can be told and
     ``fallback_org_id`` is given, the nearest supervisors from that organisation up are
-    told instead; when there are none either, the alert is recorded as undeliverable."""
+    told instead; when there are none either, the alert is recorded as undeliverable.
+
+    SMS go to those whose preferences ask for them and who have a mobile number, held in
+    their quiet hours unless ``urgent`` (by default: the event is in ``URGENT_EVENTS``);
+    each organisation of the people told gets one message in its office chat when the
+    system administrator gave it a robot."""
     recipients = [u for u in recipients if u is not None and u.is_active_account and not u.admin_role]
     if not recipients and fallback_org_id is not None:
         recipients = nearest_supervisors(fallback_org_id)
@@ -114,10 +128,19 @@ def alert(recipients: Iterable, *, event: str, kind: str, params: dict, path: st
             continue
         seen.add(user.id)
         notifications.notify(user, kind=kind, params=params, link=path, now=now)
-        if "email" in channels_for(user, event):
+        wanted = channels_for(user, event)
+        if "email" in wanted:
             subject, body = reminder_email(user, kind=kind, params=params, link=f"{base_url}{path}",
                                            open_line=_open_line)
             notifications.queue_email(dedupe_key=f"{dedupe}:{user.id}:{kind}", user=user,
                                       subject=subject, body=body, now=now)
+        if "sms" in wanted:
+            channels.queue_sms(user, dedupe_key=f"{dedupe}:{user.id}:{kind}", kind=kind, params=params,
+                               link=f"{base_url}{path}", now=now,
+                               urgent=event in URGENT_EVENTS if urgent is None else urgent)
         told.append(user)
+    # One message per office chat, however many of its people were told.
+    for organisation in {user.organisation_id: user.organisation for user in told}.values():
+        channels.queue_webhook(organisation, dedupe_key=f"{dedupe}:{kind}", kind=kind, params=params,
+                               link=f"{base_url}{path}", now=now)
     return told

@@ -1,4 +1,4 @@
-"""Delivering the outbox by SMTP.
+"""Delivering the outbox: e-mail by SMTP, SMS and robot messages over HTTP (``channels``).
 
 At-least-once: a row is claimed (status ``sending``), sent, then recorded ``sent`` in its
 own transaction. A failure puts it back to ``queued`` with a backoff and the error, so no
@@ -13,11 +13,15 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from caseflow.core.notifications.models import OutboxEmail
+from caseflow.core.notifications.channels import (
+    SEND_ERRORS, MessageTransport, current_transport, describe,
+)
+from caseflow.core.notifications.models import OutboxEmail, OutboxMessage
 from caseflow.core.notifications.services import DeliveryResult
 from caseflow.extensions import db
 
@@ -68,41 +72,83 @@ def build_message(row: OutboxEmail, sender_address: str) -> EmailMessage:
     return message
 
 
-def _claim(now: datetime, batch: int) -> list[int]:
+def _claim(now: datetime, batch: int, model=OutboxEmail) -> list[int]:
     due = sa.or_(
-        sa.and_(OutboxEmail.status == "queued", OutboxEmail.next_attempt_at <= now),
-        sa.and_(OutboxEmail.status == "sending", OutboxEmail.claimed_at < now - RECLAIM_AFTER))
-    query = sa.select(OutboxEmail.id).where(due).order_by(OutboxEmail.id).limit(batch)
+        sa.and_(model.status == "queued", model.next_attempt_at <= now),
+        sa.and_(model.status == "sending", model.claimed_at < now - RECLAIM_AFTER))
+    query = sa.select(model.id).where(due).order_by(model.id).limit(batch)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(db.session.scalars(query))
     if ids:
-        db.session.execute(sa.update(OutboxEmail).where(OutboxEmail.id.in_(ids))
+        db.session.execute(sa.update(model).where(model.id.in_(ids))
                            .values(status="sending", claimed_at=now))
     db.session.commit()
     return ids
 
 
+def _record(row, *, now: datetime, error: Exception | None, describe=None) -> None:
+    """A sent row is ``sent``; a failed one goes back to ``queued`` after a backoff."""
+    row.attempts += 1
+    row.claimed_at = None if error is not None else row.claimed_at
+    if error is None:
+        row.status, row.sent_at, row.last_error = "sent", now, None
+    else:
+        row.status = "queued"
+        row.last_error = (describe(error) if describe else f"{type(error).__name__}: {error}")[:2000]
+        row.next_attempt_at = now + backoff(row.attempts)
+
+
 def deliver_due(app: Flask, *, now: datetime, sender: MailSender | None = None,
                 batch: int = BATCH) -> DeliveryResult:
-    """Send what is due; each result is committed on its own. Runs in a job, not a request."""
+    """Send what is due; each result is committed on its own. Runs in a job, not a request.
+
+    No transaction is open while a message travels: on SQLite a transaction holds the
+    write lock, and a mail server that takes its 20 seconds to time out would hold every
+    writer of the app for as long."""
     sender = sender or SmtpSender.from_config(app.config)
     sent = failed = 0
     for outbox_id in _claim(now, batch):
-        row = db.session.get(OutboxEmail, outbox_id)
+        message = build_message(db.session.get(OutboxEmail, outbox_id), app.config["CASEFLOW_MAIL_FROM"])
+        db.session.commit()
         try:
-            sender.send(build_message(row, app.config["CASEFLOW_MAIL_FROM"]))
+            sender.send(message)
         except (smtplib.SMTPException, OSError, socket.timeout) as error:
-            row.status = "queued"
-            row.attempts += 1
-            row.last_error = f"{type(error).__name__}: {error}"[:2000]
-            row.next_attempt_at = now + backoff(row.attempts)
-            row.claimed_at = None
+            outcome = error
             failed += 1
         else:
-            row.status, row.sent_at, row.attempts = "sent", now, row.attempts + 1
-            row.last_error = None
+            outcome = None
             sent += 1
+        _record(db.session.get(OutboxEmail, outbox_id), now=now, error=outcome)
+        db.session.commit()
+    return DeliveryResult(sent=sent, failed=failed)
+
+
+def deliver_messages(*, now: datetime, transport: MessageTransport | None = None,
+                     batch: int = BATCH) -> DeliveryResult:
+    """Send the SMS and robot messages that are due, as ``deliver_due`` sends e-mail."""
+    transport = transport or current_transport()
+    sent = failed = 0
+    #: Destinations that failed in this run: the rest of the batch for them is put back
+    #: at once, so a gateway that times out costs one timeout per run, not one per row.
+    down: dict[str, Exception] = {}
+    for outbox_id in _claim(now, batch, OutboxMessage):
+        row = db.session.get(OutboxMessage, outbox_id)
+        channel, to_address, body = row.channel, row.to_address, row.body
+        db.session.commit()
+        destination = "sms" if channel == "sms" else urlsplit(to_address).netloc
+        outcome = down.get(destination)
+        if outcome is None:
+            try:
+                transport.send(channel=channel, to_address=to_address, body=body,
+                               reference=f"caseflow-{outbox_id}")
+            except SEND_ERRORS as error:
+                outcome = down[destination] = error
+        if outcome is None:
+            sent += 1
+        else:
+            failed += 1
+        _record(db.session.get(OutboxMessage, outbox_id), now=now, error=outcome, describe=describe)
         db.session.commit()
     return DeliveryResult(sent=sent, failed=failed)
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Callable, Iterable, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask_babel import gettext as _, ngettext
 
 from caseflow.core.notifications import services as notifications
@@ -32,7 +33,9 @@ class Directory:
         #: Every active account that may see case records (no administrator), by organisation.
         self.workers_by_org: dict[int, list[User]] = {}
         self._users: dict[int, User] = {}
-        for user in db.session.scalars(sa.select(User).where(User.is_active_account)):
+        # Their channel preferences with them: ``remind`` asks for each user's.
+        for user in db.session.scalars(sa.select(User).where(User.is_active_account)
+                                       .options(selectinload(User.alert_preferences))):
             self._users[user.id] = user
             if user.admin_role is not None:
                 continue
@@ -104,16 +107,49 @@ def reminder_email(user: User, *, kind: str, params: dict, link: str,
     return subject, body
 
 
+#: Kinds of reminder that say a deadline has passed; sent to supervisors, they are
+#: escalations (``alerts.EVENTS``), which by default also go by SMS.
+LATE_KIND_ENDINGS = ("_late", "overdue", "not_answered", "_waiting")
+
+
+def reminder_event(kind: str, *, digestable: bool) -> str:
+    """The preferences row a reminder belongs to: a stage meant for supervisors after the
+    deadline is an escalation, anything else a reminder."""
+    return "escalation" if digestable and kind.endswith(LATE_KIND_ENDINGS) else "reminder"
+
+
+def _organisation_key(dedupe_key: str, user: User) -> str:
+    """The reminder's key without the user in it (``referral:12:due_today:7:kind`` →
+    ``referral:12:due_today:kind``): the office chat hears each stage once, however many
+    of its people the stage reaches."""
+    head, found, tail = dedupe_key.rpartition(f":{user.id}:")
+    return f"{head}:{tail}" if found else dedupe_key
+
+
 def remind(user: User, *, kind: str, params: dict, path: str, base_url: str, dedupe_key: str,
-           open_line: Callable[[str], str], digestable: bool, now: datetime) -> bool:
-    """Notify ``user`` in the app and queue the e-mail, unless ``digestable`` (a stage for
-    supervisors) and the user chose the daily digest, which then carries it. True when
-    an e-mail was queued by this call."""
+           open_line: Callable[[str], str], digestable: bool, now: datetime,
+           event: str | None = None, urgent: bool = False) -> bool:
+    """Notify ``user`` in the app and queue what her preferences for the event
+    (``reminder_event`` unless given) ask for: the e-mail, unless ``digestable`` (a stage
+    for supervisors) and she chose the daily digest, which then carries it; the SMS (held
+    in her quiet hours unless ``urgent``); and one message to her office chat's robot.
+    True when an e-mail was queued by this call."""
+    from caseflow.core.notifications import alerts, channels
+
     notifications.notify(user, kind=kind, params=params, link=path, now=now)
+    wanted = alerts.channels_for(user, event or reminder_event(kind, digestable=digestable))
+    link = f"{base_url}{path}"
+    if "sms" in wanted:
+        channels.queue_sms(user, dedupe_key=dedupe_key, kind=kind, params=params, link=link,
+                           now=now, urgent=urgent)
+    if user.organisation is not None:
+        channels.queue_webhook(user.organisation, dedupe_key=_organisation_key(dedupe_key, user),
+                               kind=kind, params=params, link=link, now=now)
+    if "email" not in wanted:
+        return False
     if digestable and user.email_preference == "digest":
         return False  # the daily digest carries it
-    subject, body = reminder_email(user, kind=kind, params=params, link=f"{base_url}{path}",
-                                   open_line=open_line)
+    subject, body = reminder_email(user, kind=kind, params=params, link=link, open_line=open_line)
     return notifications.queue_email(dedupe_key=dedupe_key, user=user, subject=subject, body=body,
                                      now=now)
 

@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
-from caseflow.core.notifications import services
-from caseflow.core.notifications.models import Notification, OutboxEmail
+from caseflow.core.notifications import channels, services
+from caseflow.core.notifications.models import Notification, OutboxEmail, OutboxMessage
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.roles import Role
 from caseflow.core.scheduler.models import JobRun
@@ -90,17 +90,23 @@ def preferences():
 @bp.get("/admin/outbox")
 @requires(policy.can_manage_settings, roles=(Role.SYSTEM_ADMIN,))
 def outbox():
+    """E-mails, or SMS and office chat messages (``channel=messages``), by state."""
     status = request.args.get("status", "")
-    query = sa.select(OutboxEmail).order_by(OutboxEmail.id.desc())
+    channel = "messages" if request.args.get("channel") == "messages" else "email"
+    model = OutboxMessage if channel == "messages" else OutboxEmail
+    query = sa.select(model).order_by(model.id.desc())
     if status == "failing":
-        query = query.where(OutboxEmail.status != "sent", OutboxEmail.attempts > 0)
+        query = query.where(model.status != "sent", model.attempts > 0)
     elif status in ("queued", "sending", "sent"):
-        query = query.where(OutboxEmail.status == status)
+        query = query.where(model.status == status)
     page = db.paginate(query, per_page=50, error_out=False, count=False)
     counts = dict(db.session.execute(
-        sa.select(OutboxEmail.status, sa.func.count(OutboxEmail.id)).group_by(OutboxEmail.status)).all())
-    failing = db.session.scalar(sa.select(sa.func.count(OutboxEmail.id)).where(
-        OutboxEmail.status != "sent", OutboxEmail.attempts > 0))
+        sa.select(model.status, sa.func.count(model.id)).group_by(model.status)).all())
+    failing_by_channel = {name: db.session.scalar(sa.select(sa.func.count(table.id)).where(
+        table.status != "sent", table.attempts > 0))
+        for name, table in (("email", OutboxEmail), ("messages", OutboxMessage))}
     last_runs = db.session.scalars(sa.select(JobRun).order_by(JobRun.id.desc()).limit(15)).all()
-    return render_template("notifications/outbox.html", page=page, counts=counts, failing=failing,
-                           status=status, last_runs=last_runs)
+    return render_template("notifications/outbox.html", page=page, counts=counts,
+                           failing=failing_by_channel[channel], failing_by_channel=failing_by_channel,
+                           status=status, channel=channel, last_runs=last_runs,
+                           shown_address=channels.shown_address)

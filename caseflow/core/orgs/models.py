@@ -23,6 +23,8 @@ class Organisation(TimestampMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint(check_in("kind", OrganisationKind), name="kind_known"),
         sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+        sa.CheckConstraint("webhook_url IS NULL OR substr(webhook_url, 1, 7) = 'http://' "
+                           "OR substr(webhook_url, 1, 8) = 'https://'", name="webhook_url_http"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +38,9 @@ class Organisation(TimestampMixin, db.Model):
     #: The prefix of a procuratorate's judicial aid case numbers, e.g. 江汉检救.
     aid_case_prefix: Mapped[str | None] = mapped_column(sa.String(20))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    #: The group-chat robot (WeCom format) of the office's chat, set by the system
+    #: administrator; alerts to the organisation's people are posted there once each.
+    webhook_url: Mapped[str | None] = mapped_column(sa.String(500))
 
     parent: Mapped[Organisation | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Organisation]] = relationship(
@@ -83,6 +88,10 @@ class User(UserMixin, TimestampMixin, db.Model):
         sa.CheckConstraint("failed_login_count >= 0", name="failed_logins_not_negative"),
         sa.CheckConstraint("email = lower(email)", name="email_lower_case"),
         sa.CheckConstraint("email_preference IN ('immediate', 'digest')", name="email_preference_known"),
+        sa.CheckConstraint("(sms_quiet_from IS NULL) = (sms_quiet_until IS NULL) AND "
+                           "(sms_quiet_from IS NULL OR sms_quiet_from BETWEEN 0 AND 23) AND "
+                           "(sms_quiet_until IS NULL OR sms_quiet_until BETWEEN 0 AND 23)",
+                           name="sms_quiet_hours_valid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,11 +113,20 @@ class User(UserMixin, TimestampMixin, db.Model):
     #: Reminders for supervisors by e-mail one by one, or in one daily digest.
     email_preference: Mapped[str] = mapped_column(sa.String(10), default="immediate",
                                                   server_default="immediate")
+    #: A mobile number for SMS alerts, E.164 (+8613812345678); none: SMS cannot reach them.
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    #: Quiet hours for SMS, local hours from (inclusive) and until (exclusive), e.g. 22 → 7;
+    #: both none: no quiet hours. An SMS queued in them waits (urgent ones excepted).
+    sms_quiet_from: Mapped[int | None] = mapped_column(default=22, server_default="22")
+    sms_quiet_until: Mapped[int | None] = mapped_column(default=7, server_default="7")
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
     )
+    #: The channels chosen per kind of event (``notifications.alerts.channels_for``).
+    alert_preferences: Mapped[list["AlertPreference"]] = relationship(  # noqa: F821
+        cascade="all, delete-orphan", lazy="select")
 
     # Flask-Login asks ``is_active``; an inactive account cannot keep a session.
     @property

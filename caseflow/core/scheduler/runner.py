@@ -26,6 +26,11 @@ class RunResult:
 
 def run_job(app: Flask, job: ScheduledJob) -> RunResult:
     with app.app_context():
+        if job.only_when is not None:
+            busy = job.only_when(utcnow())
+            db.session.rollback()
+            if not busy:
+                return RunResult(job=job.name, status="idle", detail=None)
         started = utcnow()
         run = JobRun(job=job.name, started_at=started, status="running", host=socket.gethostname())
         db.session.add(run)
