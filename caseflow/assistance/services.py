@@ -23,7 +23,7 @@ from caseflow.core.people import services as people
 from caseflow.core.people.models import Person
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
-from caseflow.assistance import policy
+from caseflow.assistance import alerts, policy
 from caseflow.assistance.models import (
     IDENTITY_KINDS, ITEM_TRANSITIONS, AssistanceEvent, AssistancePlan, EventKind, Frequency,
     ItemKind, ItemState, PlanMember, PlanState, ServiceItem, ServiceSession,
@@ -336,6 +336,7 @@ def send_to_provider(item: ServiceItem, *, actor, now: datetime) -> ServiceItem:
     item.acceptance_due_on = load_calendar().add_working_days(today, get_setting("acceptance_working_days")).day
     _move(item, ItemState.SENT, actor=actor, now=now, kind=EventKind.SENT,
           data={"provider": item.provider.name, "acceptance_due_on": item.acceptance_due_on.isoformat()})
+    alerts.tell_sent(item, actor=actor, now=now)
     return item
 
 
@@ -348,6 +349,7 @@ def accept(item: ServiceItem, *, actor, now: datetime) -> ServiceItem:
     item.next_session_due_on = max(item.starts_on, local_date(now))
     _move(item, ItemState.ACCEPTED, actor=actor, now=now, kind=EventKind.ACCEPTED,
           data={"next_session_due_on": item.next_session_due_on.isoformat()})
+    alerts.tell_answered(item, accepted=True, actor=actor, now=now)
     return item
 
 
@@ -359,6 +361,7 @@ def decline(item: ServiceItem, *, actor, now: datetime, reason: str) -> ServiceI
     item.decline_reason = _text(reason, "reason", _("Say why the item is declined."))
     item.responded_at, item.responded_by_id = now, actor.id
     _move(item, ItemState.DECLINED, actor=actor, now=now, kind=EventKind.DECLINED, text=item.decline_reason)
+    alerts.tell_answered(item, accepted=False, actor=actor, now=now)
     return item
 
 

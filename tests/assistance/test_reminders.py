@@ -78,9 +78,15 @@ def session(item, actor, held_on: date, now: datetime):
     _db.session.flush()
 
 
+#: The reminders only: the hand-over alerts of ``assistance.alerts`` are not reminders.
+REMINDERS = Notification.kind.in_([KIND_ANSWER_DUE, KIND_NOT_ANSWERED, KIND_SESSION_OVERDUE,
+                                   KIND_FOLLOW_UP_OVERDUE])
+
+
 def notified(db, user) -> list[tuple[str, str | None]]:
     return [(n.kind, n.link) for n in db.session.scalars(
-        sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))]
+        sa.select(Notification).where(Notification.user_id == user.id, REMINDERS)
+        .order_by(Notification.id))]
 
 
 def emails_to(db, user) -> list[OutboxEmail]:
@@ -128,7 +134,7 @@ def test_an_unanswered_item_reaches_the_agencys_workers_and_the_officer_once(
     for day in (SENT_ON, date(2026, 12, 1), date(2026, 12, 2), ANSWER_DUE):
         for hour in (0, 9, 23):
             assert counts(sweep_assistance(at(day, hour))) == (0, 0, 0, 0), (day, hour)
-    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id)).where(REMINDERS)) == 0
 
     result = sweep_assistance(at(ANSWER_LATE))
     assert counts(result) == (1, 0, 3, 3)
@@ -148,7 +154,7 @@ def test_an_unanswered_item_reaches_the_agencys_workers_and_the_officer_once(
     assert len(notified(db, cast.partner)) == 1 and len(emails_to(db, cast.partner)) == 1
 
     texts = {n.kind: notification_text(n.kind, n.params)
-             for n in db.session.scalars(sa.select(Notification))}
+             for n in db.session.scalars(sa.select(Notification).where(REMINDERS))}
     for text in texts.values():
         assert "小雨" in text and "2026-11-30" in text and "2026-12-03" in text
     assert world.justice_bureau.name in texts[KIND_NOT_ANSWERED]
@@ -204,7 +210,7 @@ def test_a_missed_session_reaches_the_officer_once(app, db, cast, plan, smtp_ser
     assert notified(db, cast.officer) == [(KIND_SESSION_OVERDUE, f"/assistance/items/{item.id}")]
     assert notified(db, cast.partner) == []  # the officer follows it up
     assert ledger(db, item) == {("missed@2026-12-07", "sent")}
-    notification = db.session.scalars(sa.select(Notification)).one()
+    notification = db.session.scalars(sa.select(Notification).where(REMINDERS)).one()
     text = notification_text(notification.kind, notification.params)
     assert "小雨" in text and "2026-12-07" in text and cast.world.justice_bureau.name in text
     for moment in (at(MISSED, 9), at(MISSED, 23), at(date(2026, 12, 10)),
@@ -232,7 +238,8 @@ def test_weekly_while_still_missed(db, cast, plan):
     assert ledger(db, item) == {("missed@2026-12-07", "sent"), ("missed_w1@2026-12-07", "sent"),
                                 ("missed_w2@2026-12-07", "sent")}
     assert len(notified(db, cast.officer)) == 3 and len(emails_to(db, cast.officer)) == 3
-    latest = db.session.scalars(sa.select(Notification).order_by(Notification.id.desc())).first()
+    latest = db.session.scalars(sa.select(Notification).where(REMINDERS)
+                                .order_by(Notification.id.desc())).first()
     assert latest.params["days"] == 15
 
 
@@ -268,7 +275,7 @@ def test_a_missed_follow_up_contact(db, cast, plan, world):
     assert counts(sweep_assistance(at(date(2027, 1, 8)))) == (1, 0, 1, 1)
     assert notified(db, cast.officer) == [(KIND_FOLLOW_UP_OVERDUE, f"/assistance/items/{item.id}")]
     assert notified(db, cast.street_officer) == []
-    notification = db.session.scalars(sa.select(Notification)).one()
+    notification = db.session.scalars(sa.select(Notification).where(REMINDERS)).one()
     assert notification.params["days"] == 1 and "2027-01-07" in notification_text(
         notification.kind, notification.params)
 
@@ -284,7 +291,7 @@ def test_completed_and_cancelled_items_get_nothing(db, cast, plan):
     for day in (ANSWER_LATE, MISSED, date(2026, 12, 15), date(2027, 3, 1)):
         assert counts(sweep_assistance(at(day))) == (0, 0, 0, 0), day
     assert db.session.scalar(sa.select(sa.func.count(ReminderLedger.id))) == 0
-    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id)).where(REMINDERS)) == 0
 
 
 def test_a_supervisor_as_officer_is_emailed_at_once_even_with_the_digest(db, cast, plan):
