@@ -13,17 +13,17 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from caseflow.core.audit.services import changes, record
 from caseflow.core import numbering
 from caseflow.core.calendar.rules import WorkingCalendar
-from caseflow.core.calendar.services import CHANGE_LISTENERS, load_calendar
+from caseflow.core.calendar.services import CHANGE_LISTENERS, DueMove, load_calendar
 from caseflow.core.db import local_date
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind
-from caseflow.core.orgs.services import subtree_ids
+from caseflow.core.orgs.services import RECEIVING_GAPS, subtree_ids
 from caseflow.core.people.models import Person
 from caseflow.core.people import policy as people_policy
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
-from caseflow.referrals import attachments, policy
+from caseflow.referrals import alerts, attachments, policy
 from caseflow.referrals.models import (
     TRANSITIONS, ConsentMethod, Direction, EventKind, HelpKind, LeadSource, Referral,
     ReferralAttachment, ReferralCounter, ReferralEvent, ReferralState, ReplyOutcome,
@@ -120,13 +120,125 @@ def direction_for(sender: Organisation) -> Direction:
     raise ValidationFailed(_("Only the federation and the procuratorate send referrals."))
 
 
-def receivers_for(sender: Organisation) -> list[Organisation]:
-    """The organisations a referral from ``sender`` may go to: the other side's."""
+class Receiving:
+    """Who would hold a referral sent to an organisation, from one read of the active
+    accounts. Nobody is never an answer: an organisation is a receiver only if someone may
+    register what is sent there (asked of ``policy.can_register``), itself or through its
+    receiving department."""
+
+    def __init__(self):
+        self.people: dict[int, list[User]] = {}
+        for user in db.session.scalars(sa.select(User).where(User.is_active_account)):
+            self.people.setdefault(user.organisation_id, []).append(user)
+        self._registers: dict[int, bool] = {}
+
+    def registers(self, org: Organisation) -> bool:
+        """Someone active may register a referral sent to ``org``. Receivers see downwards,
+        so only people of ``org`` and of the organisations above it can."""
+        if org.id not in self._registers:
+            sent_there = Referral(state=ReferralState.SENT.value, receiver_org_id=org.id)
+            chain, current = [], org
+            while current is not None:
+                chain.append(current.id)
+                current = current.parent
+            self._registers[org.id] = any(
+                policy.can_register(user, sent_there)
+                for org_id in chain for user in self.people.get(org_id, ()))
+        return self._registers[org.id]
+
+    @staticmethod
+    def department_of(org: Organisation) -> Organisation | None:
+        """Its receiving department while that is active and still below it."""
+        unit = (db.session.get(Organisation, org.receiving_department_id)
+                if org.receiving_department_id else None)
+        if unit is None or not unit.is_active:
+            return None
+        above = unit.parent
+        while above is not None and above.id != org.id:
+            above = above.parent
+        return unit if above is not None else None
+
+    def holder(self, org: Organisation) -> Organisation | None:
+        """The organisation that holds a referral sent to ``org`` (its receiving department,
+        followed as far down as one can act, else ``org`` itself), or None for nobody."""
+        if not org.is_active:
+            return None
+        unit = self.department_of(org)
+        if unit is not None:
+            held = self.holder(unit)  # a unit is below its organisation: no cycle
+            if held is not None:
+                return held
+        return org if self.registers(org) else None
+
+    def gap(self, org: Organisation) -> str | None:
+        """Why a referral sent to ``org`` would not reach anyone, or would not reach the
+        receiving department it names; None when it reaches whom it should."""
+        if not org.is_active or org.kind not in policy.FILING_ROLES:
+            return None
+        named = (db.session.get(Organisation, org.receiving_department_id)
+                 if org.receiving_department_id else None)
+        unit = self.department_of(org)
+        if named is not None and unit is None:
+            problem = _("its receiving department %(unit)s is inactive or no longer below it",
+                        unit=named.name)
+        elif unit is not None and self.holder(unit) is None:
+            problem = _("nobody in its receiving department %(unit)s may register referrals",
+                        unit=unit.name)
+        elif unit is None and not self.registers(org):
+            return _("Not offered as a receiver of referrals: nobody here or above may register "
+                     "them (an active federation officer, prosecutor or supervisor), and it has "
+                     "no receiving department.")
+        else:
+            return None
+        if self.registers(org):
+            return _("Referrals sent here stay here: %(problem)s.", problem=problem)
+        return _("Not offered as a receiver of referrals: %(problem)s, and nobody here or above "
+                 "may register them.", problem=problem)
+
+
+def _receiving_gaps(orgs: list[Organisation]) -> dict[int, str]:
+    receiving = Receiving()
+    gaps = {org.id: receiving.gap(org) for org in orgs}
+    return {org_id: reason for org_id, reason in gaps.items() if reason}
+
+
+RECEIVING_GAPS.append(_receiving_gaps)
+
+
+def receiver_choices(sender: Organisation) -> list[tuple[Organisation, Organisation]]:
+    """(organisation, who holds what is sent there) for every organisation on the other
+    side that can act on a referral from ``sender``."""
     kind = (OrganisationKind.PROCURATORATE if sender.kind == OrganisationKind.FEDERATION.value
             else OrganisationKind.FEDERATION)
-    return db.session.scalars(
+    receiving = Receiving()
+    candidates = db.session.scalars(
         sa.select(Organisation).where(Organisation.kind == kind.value, Organisation.is_active)
         .order_by(Organisation.code)).all()
+    held = [(org, receiving.holder(org)) for org in candidates]
+    return [(org, holder) for org, holder in held if holder is not None]
+
+
+def receivers_for(sender: Organisation) -> list[Organisation]:
+    """The organisations a referral from ``sender`` may go to: the other side's that can act."""
+    return [org for org, _holder in receiver_choices(sender)]
+
+
+def _holder_of(receiver: Organisation | None, sender: Organisation) -> Organisation:
+    """Who holds a referral the sender addresses to ``receiver``; refused, with the reason,
+    when that is nobody (a stale form, a crafted request, staff gone since)."""
+    kind = (OrganisationKind.PROCURATORATE if sender.kind == OrganisationKind.FEDERATION.value
+            else OrganisationKind.FEDERATION)
+    if receiver is None or receiver.kind != kind.value:
+        raise ValidationFailed(_("Choose a receiving organisation on the other side."),
+                               field="receiver_org_id")
+    holder = Receiving().holder(receiver)
+    if holder is None:
+        raise ValidationFailed(
+            _("%(org)s cannot act on a referral: nobody there may register it and it has no "
+              "receiving department that could. Choose another organisation; the system "
+              "administrator can name its receiving department.", org=receiver.name),
+            field="receiver_org_id")
+    return holder
 
 
 def _check_input(data: ReferralInput, *, today: date) -> ReferralInput:
@@ -171,9 +283,9 @@ def save_draft(*, actor, now: datetime, person: Person, receiver: Organisation, 
     if not people_policy.can_view_person(actor, person):
         raise NotAllowed(_("You cannot refer a person your organisation does not hold."))
     direction = direction_for(actor.organisation)
-    if receiver not in receivers_for(actor.organisation):
-        raise ValidationFailed(_("Choose a receiving organisation on the other side."),
-                               field="receiver_org_id")
+    # Addressed to the procuratorate, held by its receiving department: the department's
+    # inbox, reminders and overdue list see it; its letters still name the procuratorate.
+    receiver = _holder_of(receiver, actor.organisation)
     data = _check_input(data, today=local_date(now))
     ref = Referral(
         state=ReferralState.DRAFT.value, direction=direction.value,
@@ -184,7 +296,8 @@ def save_draft(*, actor, now: datetime, person: Person, receiver: Organisation, 
     db.session.add(ref)
     db.session.flush()
     _event(ref, EventKind.CREATED, actor=actor, now=now, to_state=ReferralState.DRAFT.value)
-    _audit("referral.create", ref, actor=actor, now=now, after={"state": "draft", **data.as_dict()})
+    _audit("referral.create", ref, actor=actor, now=now,
+           after={"state": "draft", "receiver_org_id": receiver.id, **data.as_dict()})
     return ref
 
 
@@ -196,9 +309,7 @@ def update_referral(ref: Referral, *, actor, now: datetime, expected_version: in
         raise Conflict(_("Someone else changed this referral while you were editing it. Your "
                          "changes are still in the form below: compare them with the current "
                          "version (reload the page in another tab) and save again."))
-    if receiver not in receivers_for(actor.organisation):
-        raise ValidationFailed(_("Choose a receiving organisation on the other side."),
-                               field="receiver_org_id")
+    receiver = _holder_of(receiver, actor.organisation)
     data = _check_input(data, today=local_date(now))
     before = {**{k: getattr(ref, k) for k in data.as_dict()}, "receiver_org_id": ref.receiver_org_id}
     _apply_input(ref, data)
@@ -264,6 +375,12 @@ def send(ref: Referral, *, actor, now: datetime) -> Referral:
         raise ValidationFailed(
             _("Record the person's consent to share (date and how it was given) before sending."),
             field="consent_on")
+    # Staff may have left, or a receiving department been named, since the draft was saved.
+    holder = _holder_of(ref.receiver_org, ref.sender_org)
+    if holder.id != ref.receiver_org_id:
+        _audit("referral.forward", ref, actor=actor, now=now,
+               before={"receiver_org_id": ref.receiver_org_id}, after={"receiver_org_id": holder.id})
+        ref.receiver_org_id, ref.receiver_org = holder.id, holder
     today = local_date(now)
     first_time = ref.number is None
     if first_time:
@@ -275,6 +392,7 @@ def send(ref: Referral, *, actor, now: datetime) -> Referral:
     _move(ref, ReferralState.SENT, actor=actor, now=now, kind=EventKind.SENT,
           data={"number": ref.number, "received_on": today.isoformat(),
                 "reply_due_on": ref.reply_due_on.isoformat(), "resent": not first_time})
+    alerts.sent(ref, actor=actor, now=now)
     return ref
 
 
@@ -337,6 +455,7 @@ def register(ref: Referral, *, actor, now: datetime, registration_number: str,
     _move(ref, ReferralState.REGISTERED, actor=actor, now=now, kind=EventKind.REGISTERED,
           data={"registration_number": registration_number, "received_on": received_on.isoformat(),
                 "handler": handler.display_name, "reply_due_on": ref.reply_due_on.isoformat()})
+    alerts.registered(ref, handler=handler, actor=actor, now=now)
     return ref
 
 
@@ -354,6 +473,7 @@ def assign_handler(ref: Referral, *, actor, now: datetime, handler: User | None,
            data={"from": before, "to": handler.display_name})
     _audit("referral.handler", ref, actor=actor, now=now, before={"handler": before},
            after={"handler": handler.display_name}, reason=reason)
+    alerts.handler_changed(ref, handler=handler, actor=actor, now=now)
     return ref
 
 
@@ -371,6 +491,7 @@ def comment(ref: Referral, *, actor, now: datetime, text: str) -> ReferralEvent:
     text = _required_text(text, "text", _("Write the comment."))
     event = _event(ref, EventKind.COMMENT, actor=actor, now=now, text=text)
     _audit("referral.comment", ref, actor=actor, now=now)
+    alerts.commented(ref, actor=actor, now=now)
     return event
 
 
@@ -390,6 +511,7 @@ def reply(ref: Referral, *, actor, now: datetime, outcome: str, text: str, reply
     _move(ref, ReferralState.REPLIED, actor=actor, now=now, kind=EventKind.REPLIED, text=text,
           data={"outcome": outcome, "reply_on": reply_on.isoformat(),
                 "on_time": reply_on <= ref.reply_due_on})
+    alerts.answered(ref, actor=actor, kind="referral.replied", now=now)
     return ref
 
 
@@ -411,6 +533,7 @@ def return_referral(ref: Referral, *, actor, now: datetime, reason: str) -> Refe
     ref.registration_number = None
     ref.handler_id = None
     _move(ref, ReferralState.RETURNED, actor=actor, now=now, kind=EventKind.RETURNED, text=reason)
+    alerts.answered(ref, actor=actor, kind="referral.returned", now=now)
     return ref
 
 
@@ -431,18 +554,23 @@ def extend_deadline(ref: Referral, *, actor, now: datetime, new_due_on: date, re
                  "statutory": ref.statutory_due_on.isoformat()})
     _audit("referral.extend", ref, actor=actor, now=now, before={"reply_due_on": before},
            after={"reply_due_on": new_due_on}, reason=reason)
+    alerts.answered(ref, actor=actor, kind="referral.extended", now=now,
+                    statutory=ref.statutory_due_on.isoformat())
     return ref
 
 
 # -- the calendar moved -----------------------------------------------------------------
 
 
-def recompute_due_dates(calendar: WorkingCalendar, *, actor, now: datetime, reason: str) -> int:
-    """Open referrals' statutory dates under the changed calendar; each move is recorded."""
-    moved = 0
+def recompute_due_dates(calendar: WorkingCalendar, *, actor, now: datetime,
+                        reason: str) -> list[DueMove]:
+    """Open referrals' statutory and registration dates under the changed calendar; each
+    move (or a date that became official) is recorded in the timeline and the audit log,
+    and returned, so that a preview of a calendar change shows exactly these."""
+    moves = []
     open_refs = db.session.scalars(sa.select(Referral).where(
         Referral.state.in_([s.value for s in (ReferralState.SENT, ReferralState.REGISTERED)]),
-        Referral.received_on.is_not(None))).all()
+        Referral.received_on.is_not(None)).order_by(Referral.id)).all()
     for ref in open_refs:
         due = calendar.reply_due(ref.received_on)
         registration_due = calendar.add_working_days(
@@ -450,19 +578,37 @@ def recompute_due_dates(calendar: WorkingCalendar, *, actor, now: datetime, reas
         if (due.day, due.is_provisional, registration_due) == (
                 ref.statutory_due_on, ref.due_is_provisional, ref.registration_due_on):
             continue
-        before = {"statutory_due_on": ref.statutory_due_on, "provisional": ref.due_is_provisional}
+        move = DueMove(label=ref.number or f"#{ref.id}", subject=ref.person.pseudonym,
+                       due_from=ref.statutory_due_on, due_to=due.day,
+                       was_provisional=ref.due_is_provisional, is_provisional=due.is_provisional,
+                       registration_from=ref.registration_due_on, registration_to=registration_due)
+        before = {"statutory_due_on": ref.statutory_due_on, "provisional": ref.due_is_provisional,
+                  "registration_due_on": ref.registration_due_on}
         ref.statutory_due_on, ref.due_is_provisional = due.day, due.is_provisional
         ref.registration_due_on = registration_due
         if ref.extended_due_on is None:
             ref.reply_due_on = due.day
         ref.updated_at = now
-        _event(ref, EventKind.DUE_MOVED, actor=actor, now=now, text=reason,
+        text = reason
+        if move.registration_moved and move.registration_from is not None:
+            text = "\n".join([reason, _("Registration due %(before)s → %(after)s.",
+                                        before=move.registration_from.isoformat(),
+                                        after=registration_due.isoformat())])
+        _event(ref, EventKind.DUE_MOVED, actor=actor, now=now, text=text,
                data={"from": before["statutory_due_on"].isoformat() if before["statutory_due_on"] else None,
-                     "to": due.day.isoformat(), "provisional": due.is_provisional})
+                     "to": due.day.isoformat(), "provisional": due.is_provisional,
+                     "was_provisional": move.was_provisional,
+                     "registration_from": _iso(move.registration_from),
+                     "registration_to": registration_due.isoformat()})
         _audit("referral.due_moved", ref, actor=actor, now=now, before=before,
-               after={"statutory_due_on": due.day, "provisional": due.is_provisional}, reason=reason)
-        moved += 1
-    return moved
+               after={"statutory_due_on": due.day, "provisional": due.is_provisional,
+                      "registration_due_on": registration_due}, reason=reason)
+        moves.append(move)
+    return moves
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 CHANGE_LISTENERS.append(recompute_due_dates)

@@ -11,7 +11,7 @@ from caseflow.core.db import local_zone
 from caseflow.core.notifications.delivery import deliver_due
 from caseflow.core.notifications.models import Notification, OutboxEmail, ReminderLedger
 from caseflow.extensions import db as _db
-from caseflow.referrals import reminders, services
+from caseflow.referrals import alerts, reminders, services
 from caseflow.referrals.reminders import sweep
 from tests.referrals.helpers import Cast
 
@@ -37,8 +37,11 @@ def _ledger(db, ref):
 
 
 def _notified(db, user):
+    """The reminders the user has had, in order (not the hand-over alerts: alerts.KINDS)."""
     return [n.kind for n in db.session.scalars(
-        sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))]
+        sa.select(Notification).where(Notification.user_id == user.id,
+                                      Notification.kind.not_in(alerts.KINDS))
+        .order_by(Notification.id))]
 
 
 def _deliver(app, now):
@@ -108,7 +111,8 @@ def test_replied_returned_and_withdrawn_referrals_get_no_reminders(db, cast, reg
     services.withdraw(withdrawn, actor=cast.officer, now=clock.now, reason="当事人撤回")
     db.session.flush()
     assert sweep(now=at(date(2027, 1, 20))).stages_sent == 0
-    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id))
+                             .where(Notification.kind.not_in(alerts.KINDS))) == 0
 
 
 def test_an_extension_moves_the_stages(db, cast, registered, clock):
@@ -249,7 +253,8 @@ def test_the_bell_and_the_notification_centre(client, login_as, db, cast, regist
     assert 'data-testid="bell-count">1<' in html
     page = client.get("/notifications").get_data(as_text=True)
     assert registered.number in page
-    notification = db.session.scalars(sa.select(Notification)).one()
+    notification = db.session.scalars(sa.select(Notification).where(
+        Notification.user_id == cast.prosecutor.id)).one()
     response = client.submit(f"/notifications/{notification.id}/read", page="/notifications")
     assert response.location == f"/referrals/{registered.id}"
     assert 'data-testid="bell-count">0<' in client.get("/").get_data(as_text=True)
@@ -287,7 +292,8 @@ def test_a_stage_with_nobody_to_tell_is_recorded_for_the_system_administrator(db
     _deactivate_supervisors_above(db, cast.world.department5)
     result = sweep(now=at(date(2026, 12, 3)))
     assert result.stages_sent == 1 and result.undeliverable == 1
-    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id))
+                             .where(Notification.kind.not_in(alerts.KINDS))) == 0
     row = db.session.scalars(sa.select(UndeliverableAlert)).one()
     assert (row.organisation_id, row.kind) == (cast.world.department5.id, "referral.registration_late")
     assert row.params["number"] == ref.number
@@ -306,7 +312,7 @@ def test_the_late_reply_notice_names_who_was_told(app, db, cast, registered):
 
     sweep(now=at(date(2026, 12, 29)))  # overdue_1
     notice = db.session.scalars(sa.select(Notification).where(
-        Notification.user_id == cast.officer.id)).one()
+        Notification.user_id == cast.officer.id, Notification.kind == "referral.reply_late")).one()
     told = notice.params["told"]
     assert [t["name"] for t in told] == [cast.proc_supervisor.display_name]
     from caseflow.core.notifications.services import notification_text
