@@ -198,28 +198,86 @@ def calendar_due(received: str, working_days: int | None):
     click.echo(due.day.isoformat() + (" provisional" if due.is_provisional else ""))
 
 
+#: Exit status of ``calendar import`` when it showed the preview but was not told to load.
+NOT_CONFIRMED = 3
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _print_schedule_change(change) -> None:
+    def due(day, provisional=False):
+        return (day.isoformat() if day else "-") + (" (provisional)" if day and provisional else "")
+
+    def kind(working):
+        return "working" if working else "rest"
+
+    click.echo(f"Official schedule for {', '.join(map(str, change.years))}: {change.days} days listed.")
+    click.echo(f"Open referrals whose due dates change: {len(change.moves)}")
+    for move in change.moves:
+        line = (f"  {move.label}  {move.subject}  reply due {due(move.due_from, move.was_provisional)}"
+                f" -> {due(move.due_to, move.is_provisional)}")
+        if move.registration_moved:
+            line += f"; registration due {due(move.registration_from)} -> {due(move.registration_to)}"
+        click.echo(line)
+    click.echo(f"Days that differ from the calendar now: {len(change.changed_days)}")
+    for d in change.changed_days:
+        click.echo(f"  {d.day.isoformat()} {d.day:%a}  {kind(d.was_working)} -> {kind(d.is_working)}"
+                   + (f"  {d.note}" if d.note else ""))
+    for d in change.kept_corrections:
+        click.echo(f"  {d.day.isoformat()} stays {kind(d.was_working)} (an administrator's correction;"
+                   f" the schedule says {kind(d.is_working)})")
+    if change.removed_days:
+        click.echo("Days of the earlier schedule no longer listed: "
+                   + ", ".join(day.isoformat() for day in change.removed_days))
+
+
 @calendar_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Load after the preview without asking.")
 @with_appcontext
-def calendar_import(path: str):
-    """Load an official schedule: a CSV of date,working|rest[,note]."""
+def calendar_import(path: str, yes: bool):
+    """Load an official schedule: a CSV of date,working|rest[,note]. Prints which open
+    due dates move first, then asks; without a terminal, only --yes loads (else exit 3)."""
     from pathlib import Path
 
-    from caseflow.core.calendar.services import import_schedule
+    from caseflow.core.calendar.services import import_schedule, preview_schedule
     from caseflow.core.db import utcnow
     from caseflow.core.errors import DomainError
     from caseflow.extensions import db
 
-    text = Path(path).read_text(encoding="utf-8-sig")
     try:
-        years, moved = import_schedule(text, actor=None, now=utcnow(), source=Path(path).name)
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        click.echo(_colour("Nothing loaded: the file is not UTF-8 text.", RED), err=True)
+        sys.exit(1)
+    source = Path(path).name
+    try:
+        _print_schedule_change(preview_schedule(text, actor=None, now=utcnow(), source=source))
+    except DomainError as error:
+        db.session.rollback()
+        click.echo(_colour(f"Nothing loaded: {error.message}", RED), err=True)
+        sys.exit(1)
+    if not yes:
+        if not _stdin_is_terminal():
+            click.echo(_colour("Nothing loaded: this was the preview. Run again with --yes to load it.",
+                               RED), err=True)
+            sys.exit(NOT_CONFIRMED)
+        if not click.confirm("Load this schedule?", default=False):
+            click.echo("Nothing loaded.")
+            sys.exit(NOT_CONFIRMED)
+    try:
+        change = import_schedule(text, actor=None, now=utcnow(), source=source)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
         click.echo(_colour(f"Nothing loaded: {error.message}", RED), err=True)
         sys.exit(1)
-    click.echo(_colour(f"Loaded the official calendar for {', '.join(map(str, sorted(years)))}; "
-                       f"{moved} due dates moved.", GREEN))
+    moved = sum(1 for move in change.moves if move.date_moved)
+    click.echo(_colour(f"Loaded the official calendar for {', '.join(map(str, change.years))}; "
+                       f"{moved} due dates moved, {len(change.moves)} recorded in their timelines.",
+                       GREEN))
 
 
 @click.group("reminders")

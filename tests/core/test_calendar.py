@@ -90,18 +90,22 @@ def test_overrides_beat_the_package():
 def test_loading_next_years_schedule_makes_its_dates_official(app, db, clock):
     admin = factories.make_user(factories.build_world(now=clock.now), roles={"system_admin"})
     assert services.load_calendar().reply_due(D(2026, 12, 31)).is_provisional
-    years, moved = services.import_schedule(
+    change = services.import_schedule(
         "date,kind,note\n2027-02-01,rest,示例\n2027-02-20,working,春节调休\n",
         actor=admin, now=clock.now, source="2027.csv")
-    assert years == {2027}
+    assert change.years == [2027]
     due = services.load_calendar().reply_due(D(2026, 12, 31))
     assert due.day == D(2027, 2, 2) and not due.is_provisional
     event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "calendar.import")).one()
-    assert event.after == {"years": [2027], "days": 2, "source": "2027.csv"}
+    assert event.after["years"] == [2027] and event.after["days"] == 2
+    assert event.after["source"] == "2027.csv"
+    assert "2027-02-01" in event.after["changed_days"] and event.after["kept_corrections"] == []
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("2027-02-30,rest\n", "2027-02-30"), ("2027-02-01,maybe\n", "maybe"), ("", None),
+    ("2027-02-01,rest\n2027-02-01,working\n", "2027-02-01"), ("1999-10-01,rest\n", "1999-10-01"),
+    ("2027-02-01,rest," + "长" * 101 + "\n", "100"),
 ])
 def test_a_bad_schedule_file_says_which_line_and_loads_nothing(app, db, clock, text, message):
     from caseflow.core.errors import ValidationFailed
@@ -125,7 +129,7 @@ def test_calendar_due_command_prints_iso_first_then_provisional(app, db):
 def test_calendar_import_command(app, db, tmp_path):
     path = tmp_path / "2027.csv"
     path.write_text("2027-01-01,rest,元旦\n", encoding="utf-8")
-    result = app.test_cli_runner().invoke(args=["calendar", "import", str(path)])
+    result = app.test_cli_runner().invoke(args=["calendar", "import", str(path), "--yes"])
     assert result.exit_code == 0 and "2027" in result.output
     assert services.load_calendar().is_official(2027)
 

@@ -1,12 +1,13 @@
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateField, SelectField, StringField
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -37,6 +38,21 @@ class ImportForm(FlaskForm):
         FileRequired(_l("Choose a CSV file.")),
         FileAllowed(["csv", "txt"], _l("The schedule is a CSV file."))],
         description=_l("One line per day: date,working|rest[,note], e.g. 2027-02-06,rest,春节."))
+
+
+class ConfirmImportForm(FlaskForm):
+    """The previewed file, signed, so that what is loaded is exactly what was previewed
+    (and parsed again on the way in)."""
+
+    schedule = HiddenField()
+
+
+#: How long a preview can be confirmed: the open due dates it shows may change meanwhile.
+PREVIEW_MAX_AGE = 3600
+
+
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="calendar-import")
 
 
 def _page(day_form=None, import_form=None, status=200):
@@ -83,6 +99,7 @@ def set_day():
 @bp.post("/import")
 @requires(policy.can_manage_settings, roles=(Role.SYSTEM_ADMIN,))
 def import_schedule():
+    """The uploaded file's preview: nothing is saved until it is confirmed."""
     form = ImportForm()
     if form.validate_on_submit():
         try:
@@ -90,13 +107,41 @@ def import_schedule():
         except UnicodeDecodeError:
             form.schedule.errors.append(_("The file is not UTF-8 text."))
             return _page(import_form=form, status=400)
+        source = form.schedule.data.filename
         try:
-            years, moved = perform(lambda: services.import_schedule(
-                text, actor=current_user, now=g.now, source=form.schedule.data.filename))
+            change = perform(lambda: services.preview_schedule(
+                text, actor=current_user, now=g.now, source=source))
         except DomainError as error:
             form.schedule.errors.append(error.message)
         else:
-            flash(_("Official calendar for %(years)s loaded; %(count)d due dates moved.",
-                    years=", ".join(str(y) for y in sorted(years)), count=moved), "success")
-            return redirect(url_for("calendar.index", year=min(years)))
+            confirm = ConfirmImportForm(formdata=None, schedule=_signer().dumps(
+                {"text": text, "source": source}))
+            return render_template("admin/calendar_preview.html", change=change, source=source,
+                                   confirm_form=confirm)
     return _page(import_form=form, status=400)
+
+
+@bp.post("/import/confirm")
+@requires(policy.can_manage_settings, roles=(Role.SYSTEM_ADMIN,))
+def confirm_import():
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        return _page(status=400)
+    try:
+        signed = _signer().loads(form.schedule.data or "", max_age=PREVIEW_MAX_AGE)
+    except BadSignature:
+        import_form = ImportForm(formdata=None)
+        import_form.schedule.errors = [
+            _("This preview has expired or was changed; choose the file again to see a new one.")]
+        return _page(import_form=import_form, status=400)
+    try:
+        change = perform(lambda: services.import_schedule(
+            signed["text"], actor=current_user, now=g.now, source=signed["source"]))
+    except DomainError as error:
+        import_form = ImportForm(formdata=None)
+        import_form.schedule.errors = [error.message]
+        return _page(import_form=import_form, status=400)
+    moved = sum(1 for move in change.moves if move.date_moved)
+    flash(_("Official calendar for %(years)s loaded; %(count)d due dates moved.",
+            years=", ".join(str(y) for y in change.years), count=moved), "success")
+    return redirect(url_for("calendar.index", year=change.years[0]))

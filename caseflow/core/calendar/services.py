@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
@@ -12,14 +13,67 @@ from flask_babel import gettext as _
 
 from caseflow.core.audit.services import record
 from caseflow.core.calendar.models import CalendarDay, CalendarYear
-from caseflow.core.calendar.rules import WorkingCalendar
+from caseflow.core.calendar.rules import FIRST_YEAR, WorkingCalendar
 from caseflow.core.errors import NotAllowed, ValidationFailed
 from caseflow.core.orgs import policy
 from caseflow.extensions import db
 
 #: Called as ``listener(calendar, actor=..., now=..., reason=...)`` after the working days
-#: changed; domains register here (the core imports no domain).
+#: changed; each returns the ``DueMove``s it made. Domains register here (the core imports
+#: no domain).
 CHANGE_LISTENERS: list[Callable] = []
+
+
+@dataclass(frozen=True)
+class DueMove:
+    """One open record whose due dates a calendar change moved, or made official."""
+
+    label: str
+    subject: str
+    due_from: date | None
+    due_to: date
+    was_provisional: bool
+    is_provisional: bool
+    registration_from: date | None = None
+    registration_to: date | None = None
+
+    @property
+    def registration_moved(self) -> bool:
+        return self.registration_from != self.registration_to
+
+    @property
+    def date_moved(self) -> bool:
+        """Not only made official: a date itself changes."""
+        return self.due_from != self.due_to or self.registration_moved
+
+
+@dataclass(frozen=True)
+class DayChange:
+    """A day whose status differs: ``was_working`` before, ``is_working`` after (for a
+    kept correction: the correction, and what the schedule says)."""
+
+    day: date
+    was_working: bool
+    is_working: bool
+    note: str | None = None
+
+
+@dataclass
+class ScheduleChange:
+    """What loading a schedule does (or did): the preview and the result alike."""
+
+    years: list[int]
+    days: int
+    changed_days: list[DayChange] = field(default_factory=list)
+    #: Administrator's corrections that stay although the schedule says otherwise.
+    kept_corrections: list[DayChange] = field(default_factory=list)
+    #: Days of the year's earlier schedule that the new one no longer lists.
+    removed_days: list[date] = field(default_factory=list)
+    moves: list[DueMove] = field(default_factory=list)
+
+#: The years ``calendar_years`` accepts (its CHECK) and the length of a day's note.
+LAST_YEAR = 2099
+NOTE_LENGTH = 100
 
 WORKING_WORDS = {"working", "work", "workday", "上班", "工作日", "1", "true"}
 REST_WORDS = {"rest", "holiday", "off", "休息", "休息日", "节假日", "0", "false"}
@@ -31,16 +85,20 @@ def load_calendar() -> WorkingCalendar:
     return WorkingCalendar(overrides=overrides, loaded_years=years)
 
 
-def _notify(*, actor, now: datetime, reason: str) -> int:
-    calendar = load_calendar()
-    return sum(listener(calendar, actor=actor, now=now, reason=reason) or 0
-               for listener in CHANGE_LISTENERS)
+def _notify(calendar: WorkingCalendar, *, actor, now: datetime, reason: str) -> list[DueMove]:
+    return [move for listener in CHANGE_LISTENERS
+            for move in listener(calendar, actor=actor, now=now, reason=reason)]
+
+
+def _require_admin(actor) -> None:
+    if actor is not None and not policy.can_manage_settings(actor):
+        raise NotAllowed(_("Only the system administrator changes the calendar."))
 
 
 def set_day(day: date, *, is_working: bool, note: str | None, actor, now: datetime) -> int:
-    """Set one day; returns how many due dates moved."""
-    if actor is not None and not policy.can_manage_settings(actor):
-        raise NotAllowed(_("Only the system administrator changes the calendar."))
+    """Set one day (a correction, stronger than any schedule); returns how many due
+    dates moved."""
+    _require_admin(actor)
     row = db.session.get(CalendarDay, day)
     before = None if row is None else row.is_working
     if row is None:
@@ -52,13 +110,15 @@ def set_day(day: date, *, is_working: bool, note: str | None, actor, now: dateti
     record("calendar.day", actor=actor, now=now, object_type="calendar_days",
            object_id=day.isoformat(), object_label=note, before={"is_working": before},
            after={"is_working": is_working}, actor_name=None if actor else "command line")
-    return _notify(actor=actor, now=now, reason=_("calendar changed: %(day)s", day=day.isoformat()))
+    return len(_notify(load_calendar(), actor=actor, now=now,
+                       reason=_("calendar changed: %(day)s", day=day.isoformat())))
 
 
 def parse_schedule(text: str) -> list[tuple[date, bool, str | None]]:
     """Rows of ``date,working|rest[,note]``; a header row is allowed. Raises
     ``ValidationFailed`` naming the line of the first bad row."""
     rows = []
+    seen: set[date] = set()
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     for number, fields in enumerate(reader, start=1):
         if not fields or not "".join(fields).strip():
@@ -79,36 +139,109 @@ def parse_schedule(text: str) -> list[tuple[date, bool, str | None]]:
         else:
             raise ValidationFailed(_("Line %(line)d: say working or rest, not %(value)s.",
                                      line=number, value=kind or "-"))
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValidationFailed(_("Line %(line)d: %(value)s is not between %(first)d and %(last)d.",
+                                     line=number, value=day.isoformat(), first=FIRST_YEAR,
+                                     last=LAST_YEAR))
+        if day in seen:
+            raise ValidationFailed(_("Line %(line)d: %(value)s is listed twice.",
+                                     line=number, value=day.isoformat()))
+        seen.add(day)
         note = fields[2].strip() if len(fields) > 2 and fields[2].strip() else None
+        if note is not None and len(note) > NOTE_LENGTH:
+            raise ValidationFailed(_("Line %(line)d: the note is longer than %(count)d characters.",
+                                     line=number, count=NOTE_LENGTH))
         rows.append((day, working, note))
     if not rows:
         raise ValidationFailed(_("The file has no dates."))
     return rows
 
 
-def import_schedule(text: str, *, actor, now: datetime, source: str | None) -> tuple[set[int], int]:
-    """Load an official schedule: the listed days, and their years become official.
-    Returns (years, moved due dates)."""
-    if actor is not None and not policy.can_manage_settings(actor):
-        raise NotAllowed(_("Only the system administrator changes the calendar."))
-    rows = parse_schedule(text)
-    years = {day.year for day, _w, _n in rows}
-    for day, working, note in rows:
-        row = db.session.get(CalendarDay, day) or CalendarDay(day=day)
+def _days_of(years: list[int]):
+    for year in years:
+        day = date(year, 1, 1)
+        while day.year == year:
+            yield day
+            day += timedelta(days=1)
+
+
+def _apply(rows: list[tuple[date, bool, str | None]], *, actor, now: datetime,
+           source: str | None) -> ScheduleChange:
+    """Load the schedule into the session and tell the domains: the one code path that
+    both the preview (rolled back) and the real load (kept) run, so they cannot differ.
+
+    A loaded year's days are its schedule's rows plus the administrator's corrections,
+    which stay strongest: a correction is a row that this year's previous load did not
+    write (set before any load, or changed by ``set_day`` since), told apart by its
+    ``updated_at`` being other than the year's ``loaded_at``, which a load stamps on both.
+    """
+    years = sorted({day.year for day, _w, _n in rows})
+    before = load_calendar()
+    loaded = {entry.year: entry for entry in db.session.scalars(
+        sa.select(CalendarYear).where(CalendarYear.year.in_(years)))}
+    existing = {row.day: row for row in db.session.scalars(sa.select(CalendarDay).where(
+        CalendarDay.day >= date(years[0], 1, 1), CalendarDay.day <= date(years[-1], 12, 31)))
+        if row.day.year in years}
+
+    def is_correction(row: CalendarDay) -> bool:
+        entry = loaded.get(row.day.year)
+        return entry is None or row.updated_at != entry.loaded_at
+
+    listed = {day: (working, note) for day, working, note in rows}
+    change = ScheduleChange(years=years, days=len(rows))
+    for day, row in sorted(existing.items()):
+        if is_correction(row):
+            if day in listed and listed[day][0] != row.is_working:
+                change.kept_corrections.append(DayChange(day, row.is_working, listed[day][0], row.note))
+        elif day not in listed:
+            change.removed_days.append(day)
+            db.session.delete(row)
+    for day, (working, note) in listed.items():
+        row = existing.get(day)
+        if row is not None and is_correction(row):
+            continue
+        if row is None:
+            row = CalendarDay(day=day)
+            db.session.add(row)
         row.is_working, row.note, row.updated_at = working, note, now
         row.updated_by_id = actor.id if actor else None
-        db.session.add(row)
     for year in years:
-        entry = db.session.get(CalendarYear, year) or CalendarYear(year=year)
+        entry = loaded.get(year) or CalendarYear(year=year)
         entry.loaded_at, entry.source = now, source
         entry.loaded_by_id = actor.id if actor else None
         db.session.add(entry)
     db.session.flush()
+    after = load_calendar()
+    change.changed_days = [
+        DayChange(day, before.is_working_day(day), after.is_working_day(day), listed.get(day, (None, None))[1])
+        for day in _days_of(years) if before.is_working_day(day) != after.is_working_day(day)]
     record("calendar.import", actor=actor, now=now, object_type="calendar_years",
-           object_label=", ".join(str(y) for y in sorted(years)),
-           after={"years": sorted(years), "days": len(rows), "source": source},
+           object_label=", ".join(str(y) for y in years),
+           after={"years": years, "days": len(rows), "source": source,
+                  "changed_days": [d.day for d in change.changed_days],
+                  "kept_corrections": [d.day for d in change.kept_corrections],
+                  "removed_days": change.removed_days},
            actor_name=None if actor else "command line")
-    moved = _notify(actor=actor, now=now,
-                    reason=_("official calendar for %(years)s loaded",
-                             years=", ".join(str(y) for y in sorted(years))))
-    return years, moved
+    change.moves = _notify(after, actor=actor, now=now,
+                           reason=_("official calendar for %(years)s loaded",
+                                    years=", ".join(str(y) for y in years)))
+    return change
+
+
+def preview_schedule(text: str, *, actor, now: datetime, source: str | None) -> ScheduleChange:
+    """What ``import_schedule`` would do, with nothing saved: the load runs in a SAVEPOINT
+    that is rolled back."""
+    _require_admin(actor)
+    rows = parse_schedule(text)
+    savepoint = db.session.begin_nested()
+    try:
+        return _apply(rows, actor=actor, now=now, source=source)
+    finally:
+        savepoint.rollback()
+
+
+def import_schedule(text: str, *, actor, now: datetime, source: str | None) -> ScheduleChange:
+    """Load an official schedule: its years take their days from it alone (corrections
+    aside) and are official from now on; open due dates move, each move recorded."""
+    _require_admin(actor)
+    return _apply(parse_schedule(text), actor=actor, now=now, source=source)
