@@ -51,6 +51,10 @@ ORGANISATIONS = [
 #: under the procuratorate's series).
 AID_CASE_PREFIXES = {"jh-proc": "江汉检救"}
 
+#: The procuratorate has no accounts of its own: referrals sent to it are received and
+#: registered by the 5th department, which handles judicial aid.
+RECEIVING_DEPARTMENTS = {"jh-proc": "jh-proc-5"}
+
 # (username, display name, organisation code, roles)
 USERS = [
     ("fed.officer", "王芳", "jh-fed", {Role.FEDERATION_OFFICER}),
@@ -112,6 +116,16 @@ def load_demo(*, now: datetime, log: Callable[[str], None] = print) -> dict:
                    object_label=org.name, organisation_id=org.id, actor_name="caseflow demo",
                    after={"code": code, "name": name, "kind": kind.value})
             created["organisations"] += 1
+    for code, unit_code in RECEIVING_DEPARTMENTS.items():
+        org, unit = _org(code), _org(unit_code)
+        if org.receiving_department_id is None:
+            org.receiving_department_id = unit.id
+            from caseflow.core.audit.services import record
+
+            record("organisation.update", actor=sysadmin_stand_in, now=now, obj=org,
+                   object_label=org.name, organisation_id=org.id, actor_name="caseflow demo",
+                   before={"receiving_department_id": None},
+                   after={"receiving_department_id": unit.id})
     log(f"  organisations: {created['organisations']} new, {len(ORGANISATIONS)} in the demo")
     for username, display, org_code, roles in USERS:
         if _user(username) is None:

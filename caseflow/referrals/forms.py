@@ -24,7 +24,9 @@ class ReferralForm(FlaskForm):
     resident_id = StringField(_l("Resident ID number"), validators=[Optional(), Length(max=30)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
-    receiver_org_id = SelectField(_l("Send to"), coerce=int, choices=[])
+    # Only organisations that can act are offered; the service refuses any other (a stale
+    # form, a crafted request) and says why, so the form does not judge the choice itself.
+    receiver_org_id = SelectField(_l("Send to"), coerce=int, choices=[], validate_choice=False)
     source = SelectField(_l("Where the lead came from"), choices=_choices(SOURCE_LABELS))
     criminal_case_number = StringField(_l("Criminal case number"), validators=[Optional(), Length(max=80)])
     offence = StringField(_l("Offence"), validators=[Optional(), Length(max=120)])
@@ -41,6 +43,14 @@ class ReferralForm(FlaskForm):
                            description=_l("PDF, JPEG or PNG, at most 10 MB; more can be added later."))
     version = HiddenField()
     submission_token = HiddenField()
+
+    def fill_receivers(self, choices):
+        """``choices``: (organisation, who holds what is sent there), from
+        ``services.receiver_choices``; one received by its department says so."""
+        self.receiver_org_id.choices = [
+            SelectChoice(org.id, org.name if holder.id == org.id else
+                         _l("%(org)s (received by %(unit)s)", org=org.name, unit=holder.short_name))
+            for org, holder in choices]
 
 
 class RegisterForm(FlaskForm):

@@ -100,8 +100,7 @@ def _fill_referral_form(form: ReferralForm) -> None:
         .order_by(Person.pseudonym_pinyin)).all()
     form.person_id.choices = [SelectChoice(0, _("(record a new person below)"))] + [
         SelectChoice(p.id, p.pseudonym) for p in people]
-    form.receiver_org_id.choices = [SelectChoice(o.id, o.name) for o in
-                                    services.receivers_for(current_user.organisation)]
+    form.fill_receivers(services.receiver_choices(current_user.organisation))
 
 
 def _input_from(form: ReferralForm) -> services.ReferralInput:

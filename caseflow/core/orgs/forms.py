@@ -31,6 +31,13 @@ class OrganisationForm(FlaskForm):
         description=_l("For a procuratorate's judicial aid cases, e.g. 江汉检救 gives 江汉检救〔2026〕1号."),
     )
     is_active = BooleanField(_l("Active"), default=True)
+    receiving_department_id = SelectField(
+        # The service judges the unit and says why beside the field (a crafted id too).
+        _l("Receiving department"), coerce=int, choices=[], validate_choice=False,
+        description=_l("The unit below that receives and registers the referrals sent to this "
+                       "organisation, e.g. 江汉区人民检察院 → 第五检察部. Letters still carry this "
+                       "organisation's name."),
+    )
 
     def fill_choices(self, tree, exclude_ids=frozenset()):
         self.kind.choices = [SelectChoice(kind.value, str(label)) for kind, label in KIND_LABELS.items()]
@@ -38,6 +45,16 @@ class OrganisationForm(FlaskForm):
             SelectChoice(org.id, "— " * depth + org.name)
             for org, depth in tree if org.id not in exclude_ids
         ]
+        self.receiving_department_id.choices = [SelectChoice(0, str(_l("(none: it receives itself)")))]
+
+    def fill_receiving_departments(self, units, current=None):
+        """Active units below the organisation; the current choice stays listed even when it
+        no longer qualifies, so that the page can say why instead of silently dropping it."""
+        listed = {unit.id for unit, _depth in units}
+        self.receiving_department_id.choices += [
+            SelectChoice(unit.id, "— " * depth + unit.name) for unit, depth in units]
+        if current is not None and current.id not in listed:
+            self.receiving_department_id.choices.append(SelectChoice(current.id, current.name))
 
 
 class AccountForm(FlaskForm):

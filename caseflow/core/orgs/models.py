@@ -25,6 +25,8 @@ class Organisation(TimestampMixin, db.Model):
         sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
         sa.CheckConstraint("webhook_url IS NULL OR substr(webhook_url, 1, 7) = 'http://' "
                            "OR substr(webhook_url, 1, 8) = 'https://'", name="webhook_url_http"),
+        sa.CheckConstraint("receiving_department_id IS NULL OR receiving_department_id <> id",
+                           name="not_own_receiving_department"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,15 +43,34 @@ class Organisation(TimestampMixin, db.Model):
     #: The group-chat robot (WeCom format) of the office's chat, set by the system
     #: administrator; alerts to the organisation's people are posted there once each.
     webhook_url: Mapped[str | None] = mapped_column(sa.String(500))
+    #: The unit below that acts for this organisation on referrals sent to it (江汉区人民检察院
+    #: → 第五检察部); letters still go out in this organisation's name. The services keep it
+    #: an active unit below; the database keeps it from pointing at itself.
+    receiving_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
 
-    parent: Mapped[Organisation | None] = relationship(remote_side=[id], back_populates="children")
+    parent: Mapped[Organisation | None] = relationship(
+        remote_side=[id], back_populates="children", foreign_keys=[parent_id])
     children: Mapped[list[Organisation]] = relationship(
-        back_populates="parent", order_by="Organisation.code"
+        back_populates="parent", order_by="Organisation.code", foreign_keys=[parent_id]
     )
+    receiving_department: Mapped[Organisation | None] = relationship(
+        remote_side=[id], foreign_keys=[receiving_department_id])
 
     @property
     def kind_enum(self) -> OrganisationKind:
         return OrganisationKind(self.kind)
+
+    @property
+    def issuing_organisation(self) -> Organisation:
+        """The organisation in whose name this one's letters go out: the one above that
+        made it (directly or through another unit) its receiving department, else itself.
+        A procuratorate acts through its departments but never signs as one (DOMAIN.md)."""
+        issuer, ancestor = self, self.parent
+        while ancestor is not None:
+            if ancestor.receiving_department_id == issuer.id:
+                issuer = ancestor
+            ancestor = ancestor.parent
+        return issuer
 
     def __repr__(self) -> str:
         return f"<Organisation {self.code}>"

@@ -33,7 +33,9 @@ def _refused(form, error: DomainError) -> None:
 @admin_bp.get("/organisations")
 @requires(policy.can_manage_organisations, roles=SYSTEM_ADMIN)
 def organisations():
-    return render_template("admin/organisations.html", tree=services.organisation_tree())
+    tree = services.organisation_tree()
+    return render_template("admin/organisations.html", tree=tree,
+                           gaps=services.receiving_gaps([org for org, _depth in tree]))
 
 
 @admin_bp.route("/organisations/new", methods=["GET", "POST"])
@@ -58,12 +60,19 @@ def new_organisation():
     return render_template("admin/organisation_form.html", form=form, org=None)
 
 
+def _chosen_unit(field) -> Organisation | None:
+    return load_or_404(Organisation, field.data) if field.data else None
+
+
 @admin_bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
 @requires(policy.can_manage_organisations, roles=SYSTEM_ADMIN)
 def edit_organisation(org_id: int):
     org = load_or_404(Organisation, org_id)
-    form = OrganisationForm(obj=org, parent_id=org.parent_id or 0)
+    form = OrganisationForm(obj=org, parent_id=org.parent_id or 0,
+                            receiving_department_id=org.receiving_department_id or 0)
     form.fill_choices(services.organisation_tree(), exclude_ids=services.subtree_ids(org.id))
+    form.fill_receiving_departments(services.receiving_department_choices(org),
+                                    current=org.receiving_department)
     if form.validate_on_submit():
         try:
             perform(lambda: services.update_organisation(
@@ -73,6 +82,7 @@ def edit_organisation(org_id: int):
                 referral_prefix=(form.referral_prefix.data or "").strip(),
                 aid_case_prefix=(form.aid_case_prefix.data or "").strip(),
                 is_active=form.is_active.data,
+                receiving_department=_chosen_unit(form.receiving_department_id),
             ))
         except DomainError as error:
             _refused(form, error)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Callable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -53,6 +54,64 @@ def organisation_tree() -> list[tuple[Organisation, int]]:
     return out
 
 
+#: Domains that route work to an organisation say here why one cannot act on it (the
+#: referrals: nobody there may register one); the administrator's organisations page
+#: shows the reasons. Each hook takes the organisations and returns {id: reason}; the
+#: core only holds the list, so it imports no domain.
+RECEIVING_GAPS: list[Callable[[list[Organisation]], dict[int, str]]] = []
+
+
+def receiving_gaps(orgs: list[Organisation]) -> dict[int, list[str]]:
+    gaps: dict[int, list[str]] = {}
+    for hook in RECEIVING_GAPS:
+        for org_id, reason in hook(orgs).items():
+            gaps.setdefault(org_id, []).append(reason)
+    return gaps
+
+
+def receiving_department_choices(org: Organisation) -> list[tuple[Organisation, int]]:
+    """The units an organisation may name as its receiving department: active, below it."""
+    below = subtree_ids(org.id) - {org.id}
+    return [(unit, depth) for unit, depth in organisation_tree()
+            if unit.id in below and unit.is_active]
+
+
+#: ``update_organisation`` leaves the receiving department alone unless given one.
+KEEP = object()
+
+
+def _check_receiving_department(org: Organisation, department: Organisation | None) -> None:
+    if department is None:
+        return
+    if department.id == org.id or department.id not in subtree_ids(org.id):
+        raise ValidationFailed(
+            _("The receiving department must be a unit below %(org)s.", org=org.name),
+            field="receiving_department_id")
+    if not department.is_active:
+        raise ValidationFailed(
+            _("%(unit)s is inactive; choose an active unit.", unit=department.name),
+            field="receiving_department_id")
+
+
+def _check_still_receiving(org: Organisation, *, parent: Organisation | None, is_active: bool) -> None:
+    """An organisation that acts for one above it stays active and below it, or referrals
+    sent there would reach nobody; the administrator changes the designation first."""
+    designators = db.session.scalars(sa.select(Organisation).where(
+        Organisation.receiving_department_id == org.id, Organisation.id != org.id)).all()
+    for designator in designators:
+        if not is_active:
+            raise ValidationFailed(
+                _("%(unit)s is the receiving department of %(org)s; choose another one there "
+                  "before deactivating it.", unit=org.name, org=designator.name),
+                field="is_active")
+        if parent is None or (parent.id != designator.id
+                              and parent.id not in subtree_ids(designator.id)):
+            raise ValidationFailed(
+                _("%(unit)s is the receiving department of %(org)s and must stay below it; "
+                  "choose another one there first.", unit=org.name, org=designator.name),
+                field="parent_id")
+
+
 def _org_snapshot(org: Organisation) -> dict:
     return {
         "code": org.code,
@@ -63,6 +122,7 @@ def _org_snapshot(org: Organisation) -> dict:
         "referral_prefix": org.referral_prefix,
         "aid_case_prefix": org.aid_case_prefix,
         "is_active": org.is_active,
+        "receiving_department_id": org.receiving_department_id,
     }
 
 
@@ -114,12 +174,17 @@ def create_organisation(
 def update_organisation(
     org: Organisation, *, actor, now: datetime, code: str, name: str, short_name: str,
     kind: str, parent: Organisation | None, referral_prefix: str | None, is_active: bool,
-    aid_case_prefix: str | None = None,
+    aid_case_prefix: str | None = None, receiving_department: Organisation | None | object = KEEP,
 ) -> Organisation:
     if not policy.can_manage_organisations(actor):
         raise NotAllowed(_("Only the system administrator manages organisations."))
     _check_org_fields(code=code, name=name, kind=kind, parent=parent, org=org)
+    _check_still_receiving(org, parent=parent, is_active=is_active)
+    if receiving_department is not KEEP:
+        _check_receiving_department(org, receiving_department)
     before = _org_snapshot(org)
+    if receiving_department is not KEEP:
+        org.receiving_department_id = receiving_department.id if receiving_department else None
     org.code, org.name, org.short_name, org.kind = code, name, short_name, kind
     org.parent_id = parent.id if parent else None
     org.referral_prefix = referral_prefix or None
