@@ -2,13 +2,13 @@
 makes exactly those moves and records each in the referral's timeline."""
 import io
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from caseflow.core.audit.models import AuditEvent
-from caseflow.core.calendar import services
+from caseflow.core.calendar import routes as calendar_routes, services
 from caseflow.core.calendar.models import CalendarDay, CalendarYear
 from caseflow.referrals import services as referral_services
 from caseflow.referrals.models import Referral, ReferralEvent
@@ -168,7 +168,7 @@ def _upload(client, text: bytes, name="2027.csv"):
 
 
 def test_the_page_previews_then_loads_on_confirmation(client, login_as, db, clock, admin, cast,
-                                                      referrals, app):
+                                                      referrals, app, monkeypatch):
     clock.set(at(D(2027, 2, 4)))
     login_as(admin)
     before = _saved(db)
@@ -190,7 +190,12 @@ def test_the_page_previews_then_loads_on_confirmation(client, login_as, db, cloc
     tampered = client.post("/admin/calendar/import/confirm",
                            data={"csrf_token": token, "schedule": signed[:-2] + "xx"})
     assert tampered.status_code == 400 and "重新选择文件" in page_text(tampered)
+    monkeypatch.setattr(calendar_routes, "PREVIEW_MAX_AGE", timedelta(minutes=5))
+    clock.advance(minutes=6)  # within the sign-in's idle limit
+    expired = client.post("/admin/calendar/import/confirm", data={"csrf_token": token, "schedule": signed})
+    assert expired.status_code == 400 and "已过期" in page_text(expired)
     assert _saved(db) == before
+    clock.set(at(D(2027, 2, 4)))
 
     done = client.post("/admin/calendar/import/confirm", data={"csrf_token": token, "schedule": signed})
     assert done.status_code == 302

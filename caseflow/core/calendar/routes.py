@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
@@ -6,7 +6,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -48,11 +48,22 @@ class ConfirmImportForm(FlaskForm):
 
 
 #: How long a preview can be confirmed: the open due dates it shows may change meanwhile.
-PREVIEW_MAX_AGE = 3600
+PREVIEW_MAX_AGE = timedelta(hours=1)
 
 
-def _signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="calendar-import")
+def _signer() -> URLSafeSerializer:
+    # Not itsdangerous' timed serializer: it reads the wall clock, and ours is g.now.
+    return URLSafeSerializer(current_app.secret_key, salt="calendar-import")
+
+
+def _previewed(signed: str | None) -> dict | None:
+    """The file a preview showed, if the form carries it unaltered and not too old."""
+    try:
+        payload = _signer().loads(signed or "")
+        issued = datetime.fromisoformat(payload["issued"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    return payload if timedelta(0) <= g.now - issued <= PREVIEW_MAX_AGE else None
 
 
 def _page(day_form=None, import_form=None, status=200):
@@ -115,7 +126,7 @@ def import_schedule():
             form.schedule.errors.append(error.message)
         else:
             confirm = ConfirmImportForm(formdata=None, schedule=_signer().dumps(
-                {"text": text, "source": source}))
+                {"text": text, "source": source, "issued": g.now.isoformat()}))
             return render_template("admin/calendar_preview.html", change=change, source=source,
                                    confirm_form=confirm)
     return _page(import_form=form, status=400)
@@ -127,9 +138,8 @@ def confirm_import():
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         return _page(status=400)
-    try:
-        signed = _signer().loads(form.schedule.data or "", max_age=PREVIEW_MAX_AGE)
-    except BadSignature:
+    signed = _previewed(form.schedule.data)
+    if signed is None:
         import_form = ImportForm(formdata=None)
         import_form.schedule.errors = [
             _("This preview has expired or was changed; choose the file again to see a new one.")]
