@@ -61,6 +61,15 @@ def from_environment() -> dict:
         "CASEFLOW_SMTP_PASSWORD": os.environ.get("CASEFLOW_SMTP_PASSWORD", ""),
         "CASEFLOW_SMTP_STARTTLS": _flag("CASEFLOW_SMTP_STARTTLS"),
         "CASEFLOW_SMTP_TIMEOUT": _int("CASEFLOW_SMTP_TIMEOUT", 20),
+        # SMS through an HTTP gateway (JSON POST, see core/notifications/channels.py); no
+        # URL, no SMS. A bearer token if set, else basic credentials if a user is set.
+        "CASEFLOW_SMS_GATEWAY_URL": os.environ.get("CASEFLOW_SMS_GATEWAY_URL", ""),
+        "CASEFLOW_SMS_USER": os.environ.get("CASEFLOW_SMS_USER", ""),
+        "CASEFLOW_SMS_PASSWORD": os.environ.get("CASEFLOW_SMS_PASSWORD", ""),
+        "CASEFLOW_SMS_TOKEN": os.environ.get("CASEFLOW_SMS_TOKEN", ""),
+        "CASEFLOW_SMS_TEMPLATE": os.environ.get("CASEFLOW_SMS_TEMPLATE", "【caseflow】{text} {link}"),
+        # Seconds an SMS gateway or a chat robot may take to answer before we retry later.
+        "CASEFLOW_HTTP_CHANNEL_TIMEOUT": _int("CASEFLOW_HTTP_CHANNEL_TIMEOUT", 10),
         "CASEFLOW_SESSION_IDLE_MINUTES": _int("CASEFLOW_SESSION_IDLE_MINUTES", 30),
         "CASEFLOW_REGISTRATION_WORKING_DAYS": _int("CASEFLOW_REGISTRATION_WORKING_DAYS", 3),
         # How often an open page asks for the bell's count (the issue: within 30 seconds).
@@ -88,6 +97,9 @@ class TestConfig:
     CASEFLOW_MAIL_FROM = "caseflow@caseflow.test"
     CASEFLOW_SESSION_IDLE_MINUTES = 30
     CASEFLOW_REGISTRATION_WORKING_DAYS = 3
+    CASEFLOW_SMS_GATEWAY_URL = ""  # tests that send SMS start a local gateway
+    CASEFLOW_SMS_TEMPLATE = "【caseflow】{text} {link}"
+    CASEFLOW_HTTP_CHANNEL_TIMEOUT = 10
     CASEFLOW_BELL_POLL_SECONDS = 15
     CASEFLOW_ATTACHMENT_DIR = None  # the tests set a temporary directory
     SESSION_COOKIE_SECURE = False
@@ -119,6 +131,18 @@ def validate(config: dict) -> None:
                          ("CASEFLOW_TIMEZONE", "Asia/Shanghai"),
                          ("CASEFLOW_BASE_URL", "http://127.0.0.1:5000")):
         config.setdefault(key, default)
+    template = config.get("CASEFLOW_SMS_TEMPLATE")
+    if template:
+        from caseflow.core.notifications.channels import check_template
+
+        try:
+            check_template(template)
+        except (ValueError, IndexError) as exc:
+            raise ConfigurationError(f"CASEFLOW_SMS_TEMPLATE cannot be used: {exc}") from exc
+    gateway = config.get("CASEFLOW_SMS_GATEWAY_URL") or ""
+    if gateway and not gateway.startswith(("http://", "https://")):
+        raise ConfigurationError(f"CASEFLOW_SMS_GATEWAY_URL must start with http:// or https://, "
+                                 f"got {gateway!r}")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
     if not config.get("CASEFLOW_DATA_KEY"):

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from caseflow.core.audit.models import AuditEvent
 from caseflow.core.notifications.models import OutboxEmail, OutboxMessage, UndeliverableAlert
+from caseflow.core.notifications import policy as notifications_policy
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people import policy as people_policy
@@ -121,6 +122,19 @@ def _outbox_counts() -> dict:
         ).where(model.status.in_(("queued", "sending")))).one()
         queued, failing = queued + waiting, failing + failed
     return {"outbox_queued": queued, "outbox_failing": failing}
+
+
+@home_panel("notifications/panel_unreachable.html", applies=notifications_policy.can_see_unreachable,
+            order=60)
+def _unreachable_panel(user):
+    """The people of the supervisor's organisation and those below whom some channel
+    cannot reach: they would miss a hand-over outside the app."""
+    from caseflow.core.notifications.channels import sms_enabled
+    from caseflow.core.notifications.services import unreachable_people
+    from caseflow.core.orgs.services import subtree_ids
+
+    people, total = unreachable_people(subtree_ids(user.organisation_id), sms=sms_enabled())
+    return {"unreachable": people, "unreachable_total": total}
 
 
 @home_panel("home/panel_security_admin.html", applies=policy.can_manage_security, order=10)

@@ -3,25 +3,65 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import RadioField
+from wtforms import BooleanField, RadioField, SelectField, StringField
+from wtforms.validators import Length, Optional
 from wtforms.fields.choices import SelectChoice
 
-from caseflow.core.notifications import channels, services
+from caseflow.core.errors import DomainError
+from caseflow.core.notifications import alerts, channels, services
 from caseflow.core.notifications.models import Notification, OutboxEmail, OutboxMessage
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.roles import Role
 from caseflow.core.scheduler.models import JobRun
-from caseflow.core.web import ConfirmForm, load_or_404, perform, requires, safe_next
+from caseflow.core.web import ConfirmForm, attach_error, load_or_404, perform, requires, safe_next
 from caseflow.extensions import db
 
 bp = Blueprint("notifications", __name__)
 PAGE_SIZE = 30
 
 
+def _hour(value):
+    return None if value in (None, "", "None") else int(value)
+
+
 class PreferenceForm(FlaskForm):
     email_preference = RadioField(_l("Reminder e-mails"), choices=[
         SelectChoice("immediate", _l("One e-mail per reminder, at once")),
         SelectChoice("digest", _l("One daily digest for supervisors' reminders"))])
+    phone = StringField(_l("Mobile number for SMS"), validators=[Optional(), Length(max=30)],
+                        description=_l("e.g. 13812345678; leave empty for no SMS."))
+    sms_quiet_from = SelectField(_l("Quiet hours for SMS from"), coerce=_hour, choices=[])
+    sms_quiet_until = SelectField(_l("until"), coerce=_hour, choices=[])
+
+    def fill_choices(self):
+        hours = [SelectChoice("", _l("none"))] + [SelectChoice(str(h), f"{h:02d}:00") for h in range(24)]
+        self.sms_quiet_from.choices = self.sms_quiet_until.choices = hours
+
+    def channel_fields(self):
+        """(event, [(channel, field)]) rows for the table."""
+        return [(event, [(channel, self[f"{event.name}__{channel}"]) for channel in alerts.USER_CHANNELS])
+                for event in alerts.EVENTS.values()]
+
+
+def preference_form(user) -> PreferenceForm:
+    """The form with one box per event and channel, ticked as ``channels_for`` answers."""
+
+    class Form(PreferenceForm):
+        pass
+
+    for event in alerts.EVENTS.values():
+        for channel in alerts.USER_CHANNELS:
+            setattr(Form, f"{event.name}__{channel}", BooleanField(
+                _l("%(event)s by %(channel)s", event=event.label, channel=CHANNEL_LABELS[channel])))
+    data = {f"{event}__{channel}": channel in alerts.channels_for(user, event)
+            for event in alerts.EVENTS for channel in alerts.USER_CHANNELS}
+    form = Form(email_preference=user.email_preference, phone=user.phone or "",
+                sms_quiet_from=user.sms_quiet_from, sms_quiet_until=user.sms_quiet_until, **data)
+    form.fill_choices()
+    return form
+
+
+CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 
 
 @bp.get("/notifications")
@@ -78,13 +118,29 @@ def read_all():
 @bp.route("/account/notifications", methods=["GET", "POST"])
 @login_required
 def preferences():
-    form = PreferenceForm(email_preference=current_user.email_preference)
+    """The channels per kind of event, quiet hours, the mobile number and the digest."""
+    form = preference_form(current_user)
     if form.validate_on_submit():
-        perform(lambda: services.set_email_preference(
-            current_user, preference=form.email_preference.data, now=g.now))
-        flash(_("Your e-mail preference is saved."), "success")
-        return redirect(url_for("notifications.preferences"))
-    return render_template("notifications/preferences.html", form=form)
+        chosen = {(event.name, channel): field.data
+                  for event, row in form.channel_fields() for channel, field in row}
+
+        def save():
+            services.set_phone(current_user, actor=current_user, now=g.now, phone=form.phone.data)
+            services.set_alert_preferences(current_user, now=g.now, chosen=chosen,
+                                           quiet_from=form.sms_quiet_from.data,
+                                           quiet_until=form.sms_quiet_until.data)
+            services.set_email_preference(current_user, preference=form.email_preference.data,
+                                          now=g.now)
+        try:
+            perform(save)
+        except DomainError as error:
+            if not attach_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(_("Your notification settings are saved."), "success")
+            return redirect(url_for("notifications.preferences"))
+    return render_template("notifications/preferences.html", form=form, labels=CHANNEL_LABELS,
+                           sms_enabled=channels.sms_enabled())
 
 
 @bp.get("/admin/outbox")

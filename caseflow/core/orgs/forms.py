@@ -39,6 +39,13 @@ class OrganisationForm(FlaskForm):
                        "organisation's name."),
     )
 
+    webhook_url = StringField(
+        _l("Office chat robot"), validators=[Optional(), Length(max=500)],
+        description=_l("The webhook address of the office group chat's robot (WeCom), e.g. "
+                       "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…; alerts to this "
+                       "organisation's people are posted there. Leave empty for none."),
+    )
+
     def fill_choices(self, tree, exclude_ids=frozenset()):
         self.kind.choices = [SelectChoice(kind.value, str(label)) for kind, label in KIND_LABELS.items()]
         self.parent_id.choices = [SelectChoice(0, str(_l("(none: a top-level organisation)")))] + [
@@ -78,6 +85,9 @@ class AccountForm(FlaskForm):
         description=_l("At least %(count)d characters, mixing letters, digits and symbols. "
                        "The user must change it at first sign-in.", count=MIN_LENGTH),
     )
+
+    phone = StringField(_l("Mobile number for SMS"), validators=[Optional(), Length(max=30)],
+                        description=_l("e.g. 13812345678; leave empty for no SMS."))
 
     def fill_choices(self, tree):
         self.organisation_id.choices = [SelectChoice(org.id, "— " * depth + org.name) for org, depth in tree]

@@ -1,12 +1,13 @@
 """Administration pages: the system administrator's organisations and accounts, and the
 security administrator's roles, unlocking and password resets."""
 import sqlalchemy as sa
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from caseflow.core.db import utcnow
 from caseflow.core.errors import DomainError
+from caseflow.core.notifications import services as notification_services
 from caseflow.core.orgs import policy, services
 from caseflow.core.orgs.forms import AccountForm, OrganisationForm, ResetPasswordForm, RolesForm
 from caseflow.core.orgs.models import Organisation, User
@@ -45,13 +46,13 @@ def new_organisation():
     form.fill_choices(services.organisation_tree())
     if form.validate_on_submit():
         try:
-            org = perform(lambda: services.create_organisation(
+            org = perform(lambda: _with_webhook(form, services.create_organisation(
                 actor=current_user, now=g.now, code=form.code.data.strip(),
                 name=form.name.data.strip(), short_name=form.short_name.data.strip(),
                 kind=form.kind.data, parent=db.session.get(Organisation, form.parent_id.data),
                 referral_prefix=(form.referral_prefix.data or "").strip(),
                 aid_case_prefix=(form.aid_case_prefix.data or "").strip(),
-            ))
+            )))
         except DomainError as error:
             _refused(form, error)
         else:
@@ -75,7 +76,7 @@ def edit_organisation(org_id: int):
                                     current=org.receiving_department)
     if form.validate_on_submit():
         try:
-            perform(lambda: services.update_organisation(
+            perform(lambda: _with_webhook(form, services.update_organisation(
                 org, actor=current_user, now=g.now, code=form.code.data.strip(),
                 name=form.name.data.strip(), short_name=form.short_name.data.strip(),
                 kind=form.kind.data, parent=db.session.get(Organisation, form.parent_id.data),
@@ -83,13 +84,25 @@ def edit_organisation(org_id: int):
                 aid_case_prefix=(form.aid_case_prefix.data or "").strip(),
                 is_active=form.is_active.data,
                 receiving_department=_chosen_unit(form.receiving_department_id),
-            ))
+            )))
         except DomainError as error:
             _refused(form, error)
         else:
             flash(_("Organisation %(name)s saved.", name=org.name), "success")
             return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_form.html", form=form, org=org)
+
+
+def _with_webhook(form, org: Organisation) -> Organisation:
+    """The office chat robot is set with the organisation, in the same savepoint."""
+    notification_services.set_webhook(org, actor=current_user, now=g.now, url=form.webhook_url.data,
+                                       base_url=current_app.config["CASEFLOW_BASE_URL"])
+    return org
+
+
+def _with_phone(form, user: User) -> User:
+    notification_services.set_phone(user, actor=current_user, now=g.now, phone=form.phone.data)
+    return user
 
 
 # -- accounts (system administrator) ------------------------------------------------
@@ -130,12 +143,12 @@ def new_user():
             form.password.errors.append(_("Enter a temporary password."))
         else:
             try:
-                user = perform(lambda: services.create_account(
+                user = perform(lambda: _with_phone(form, services.create_account(
                     actor=current_user, now=g.now, username=form.username.data,
                     display_name=form.display_name.data, email=form.email.data,
                     organisation=db.session.get(Organisation, form.organisation_id.data),
                     password=form.password.data,
-                ))
+                )))
             except DomainError as error:
                 _refused(form, error)
             else:
@@ -154,12 +167,12 @@ def edit_user(user_id: int):
     form.username.data = user.username  # not editable: audit rows refer to it
     if form.validate_on_submit():
         try:
-            perform(lambda: services.update_account(
+            perform(lambda: _with_phone(form, services.update_account(
                 user, actor=current_user, now=g.now, display_name=form.display_name.data,
                 email=form.email.data,
                 organisation=db.session.get(Organisation, form.organisation_id.data),
                 is_active=form.is_active.data,
-            ))
+            )))
         except DomainError as error:
             _refused(form, error)
         else:
