@@ -275,3 +275,14 @@ def test_the_command_refuses_a_bad_file(app, db, tmp_path):
     result = app.test_cli_runner().invoke(args=["calendar", "import", str(path), "--yes"])
     assert result.exit_code == 1 and "Nothing loaded" in result.output and "maybe" in result.output
     assert not services.load_calendar().is_official(2027)
+
+
+def test_the_calendar_page_tells_schedule_days_from_corrections(client, login_as, db, clock, admin):
+    services.import_schedule(SCHEDULE_2027, actor=admin, now=at(D(2026, 12, 1)), source="2027.csv")
+    services.set_day(D(2027, 2, 5), is_working=False, note="区机关停电", actor=admin,
+                     now=at(D(2026, 12, 2)))
+    login_as(admin)
+    text = page_text(client.get("/admin/calendar?year=2027"))
+    assert "2027-02-05 休息日 区机关停电 逐日设置（优先于官方安排）" in text
+    assert "2027-02-06 休息日 春节 官方安排" in text
+    assert "仅以该安排为准" in text

@@ -75,9 +75,10 @@ def _page(day_form=None, import_form=None, status=200):
         CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
         .order_by(CalendarDay.day)).all()
     loaded = {y.year: y for y in db.session.scalars(sa.select(CalendarYear))}
+    corrections = {row.day for row in rows if services.is_correction(row, loaded)}
     return render_template(
         "admin/calendar.html", year=year, years=years, rows=rows, calendar=calendar,
-        loaded=loaded, package_years=package_official_years(),
+        loaded=loaded, package_years=package_official_years(), corrections=corrections,
         day_form=day_form or DayForm(), import_form=import_form or ImportForm(),
     ), status
 

@@ -165,15 +165,22 @@ def _days_of(years: list[int]):
             day += timedelta(days=1)
 
 
+def is_correction(row: CalendarDay, loaded: dict[int, CalendarYear]) -> bool:
+    """Whether a day was set by an administrator one by one rather than by its year's
+    loaded schedule. A load stamps its ``loaded_at`` on the year and on every day it
+    writes; a day set before any load of its year, or changed by ``set_day`` since, has
+    another ``updated_at``."""
+    entry = loaded.get(row.day.year)
+    return entry is None or row.updated_at != entry.loaded_at
+
+
 def _apply(rows: list[tuple[date, bool, str | None]], *, actor, now: datetime,
            source: str | None) -> ScheduleChange:
     """Load the schedule into the session and tell the domains: the one code path that
     both the preview (rolled back) and the real load (kept) run, so they cannot differ.
 
-    A loaded year's days are its schedule's rows plus the administrator's corrections,
-    which stay strongest: a correction is a row that this year's previous load did not
-    write (set before any load, or changed by ``set_day`` since), told apart by its
-    ``updated_at`` being other than the year's ``loaded_at``, which a load stamps on both.
+    A loaded year's days are its schedule's rows plus the administrator's corrections
+    (``is_correction``), which stay strongest: a load neither overwrites nor removes them.
     """
     years = sorted({day.year for day, _w, _n in rows})
     before = load_calendar()
@@ -183,14 +190,10 @@ def _apply(rows: list[tuple[date, bool, str | None]], *, actor, now: datetime,
         CalendarDay.day >= date(years[0], 1, 1), CalendarDay.day <= date(years[-1], 12, 31)))
         if row.day.year in years}
 
-    def is_correction(row: CalendarDay) -> bool:
-        entry = loaded.get(row.day.year)
-        return entry is None or row.updated_at != entry.loaded_at
-
     listed = {day: (working, note) for day, working, note in rows}
     change = ScheduleChange(years=years, days=len(rows))
     for day, row in sorted(existing.items()):
-        if is_correction(row):
+        if is_correction(row, loaded):
             if day in listed and listed[day][0] != row.is_working:
                 change.kept_corrections.append(DayChange(day, row.is_working, listed[day][0], row.note))
         elif day not in listed:
@@ -198,7 +201,7 @@ def _apply(rows: list[tuple[date, bool, str | None]], *, actor, now: datetime,
             db.session.delete(row)
     for day, (working, note) in listed.items():
         row = existing.get(day)
-        if row is not None and is_correction(row):
+        if row is not None and is_correction(row, loaded):
             continue
         if row is None:
             row = CalendarDay(day=day)
