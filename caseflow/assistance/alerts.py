@@ -5,7 +5,11 @@
   workers, or the federation's officers and supervisors when it gives the help itself);
   when the organisation has none, those of the nearest organisation above it that has
   some, who may answer for it. A partner must not first hear of her item when it is late.
-* The provider's answer (accepted or declined): the item's responsible officer.
+* The provider's answer (accepted or declined): the item's responsible officer (when her
+  account was closed, the supervisors of the plan's organisation or those above it).
+
+An agency with nobody in the system to answer for it is recorded as undeliverable for the
+system administrator.
 
 The services call these in their own transaction, after the audit row; the actor is never
 told of his own act. Parameters are the kind of help, the pseudonym, names of
@@ -20,7 +24,7 @@ from flask_babel import gettext as _
 from caseflow.assistance import policy
 from caseflow.assistance.reminders import _kind_label, item_path
 from caseflow.core.notifications import services as notifications
-from caseflow.core.notifications.alerts import alert
+from caseflow.core.notifications.alerts import alert, record_undeliverable
 from caseflow.core.notifications.reminders import Directory
 
 KIND_SENT = "assistance.item_sent"
@@ -72,15 +76,25 @@ def _params(item) -> dict:
 
 
 def tell_sent(item, *, actor, now: datetime) -> list:
-    recipients = [u for u in provider_workers(item, Directory()) if u.id != actor.id]
-    return alert(recipients, event="handover", kind=KIND_SENT,
-                 params={**_params(item), "due": item.acceptance_due_on.isoformat()},
-                 path=item_path(item.id), dedupe=f"item:{item.id}:sent@{_stamp(now)}", now=now)
+    workers = provider_workers(item, Directory())
+    params = {**_params(item), "due": item.acceptance_due_on.isoformat()}
+    dedupe = f"item:{item.id}:sent@{_stamp(now)}"
+    # No fallback organisation: the workers already climb the tree, and alert's fallback
+    # (the nearest supervisors) could be the sender herself, giving the help herself.
+    told = alert([u for u in workers if u.id != actor.id], event="handover", kind=KIND_SENT,
+                 params=params, path=item_path(item.id), dedupe=dedupe, now=now)
+    if not workers:  # an agency nobody in the system works for
+        record_undeliverable(dedupe_key=f"{dedupe}:{KIND_SENT}", organisation_id=item.provider_org_id,
+                             kind=KIND_SENT, params=params, link=item_path(item.id), now=now)
+    return told
 
 
 def tell_answered(item, *, accepted: bool, actor, now: datetime) -> list:
-    recipients = [item.officer] if item.officer_id != actor.id else []
+    if item.officer_id == actor.id:
+        return []
     answer = "accepted" if accepted else "declined"
-    return alert(recipients, event="handover", kind=KIND_ACCEPTED if accepted else KIND_DECLINED,
+    # The officer's account closed meanwhile: the plan's organisation's supervisors hear.
+    return alert([item.officer], event="handover", kind=KIND_ACCEPTED if accepted else KIND_DECLINED,
                  params=_params(item), path=item_path(item.id),
-                 dedupe=f"item:{item.id}:{answer}@{_stamp(now)}", now=now)
+                 dedupe=f"item:{item.id}:{answer}@{_stamp(now)}", now=now,
+                 fallback_org_id=item.plan.organisation_id)

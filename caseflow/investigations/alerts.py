@@ -8,7 +8,8 @@
 * A proposal approved, rejected or returned: the proposer.
 
 The services call these in their own transaction, after the audit row; the actor is never
-told of his own act. Parameters are plain values the sentence needs: numbers, the
+told of his own act. A hand-over nobody can hear of (no supervisor left to approve, the
+proposer's account closed) is recorded as undeliverable for the system administrator. Parameters are plain values the sentence needs: numbers, the
 pseudonym and the names of staff and organisations, never a protected identity field nor
 free text (a reviewer's comment may name anyone; it stays on the case page)."""
 from __future__ import annotations
@@ -18,8 +19,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 
 from caseflow.core.notifications import services as notifications
-from caseflow.core.notifications.alerts import alert
-from caseflow.core.notifications.reminders import Directory
+from caseflow.core.notifications.alerts import alert, nearest_supervisors, record_undeliverable
 from caseflow.investigations.reminders import case_path
 
 KIND_OPENED = "aid_case.opened_from_referral"
@@ -82,29 +82,42 @@ def _others(users, actor) -> list:
 
 def tell_case_opened(case, referral, *, actor, now: datetime) -> list:
     """The referral's sender officer and the sending organisation's supervisors."""
-    recipients = [referral.created_by, *Directory().supervisors_of(referral.sender_org_id)]
+    recipients = [referral.created_by, *nearest_supervisors(referral.sender_org_id)]
     return alert(_others(recipients, actor), event="handover", kind=KIND_OPENED,
                  params={"org": case.organisation.name, "number": case.number,
                          "pseudonym": case.applicant.pseudonym, "referral": referral.number,
                          "handler": case.handler.display_name},
-                 path=case_path(case.id), dedupe=f"aidcase:{case.id}:opened", now=now)
+                 path=case_path(case.id), dedupe=f"aidcase:{case.id}:opened", now=now,
+                 fallback_org_id=referral.sender_org_id)
 
 
 def tell_proposed(case, *, actor, now: datetime) -> list:
     """The supervisors who may approve: the procuratorate's, or those above it, except
     the proposer (as for the approval reminders)."""
-    recipients = Directory().supervisors_of(case.organisation_id, excluding=case.proposed_by_id)
-    return alert(_others(recipients, actor), event="handover", kind=KIND_PROPOSED,
-                 params={"proposer": actor.display_name, "amount": f"{case.proposed_amount:,.2f}",
-                         "number": case.number, "pseudonym": case.applicant.pseudonym},
-                 path=case_path(case.id),
-                 dedupe=f"aidcase:{case.id}:proposed@{_stamp(case.proposed_at)}", now=now)
+    recipients = nearest_supervisors(case.organisation_id, excluding=case.proposed_by_id)
+    params = {"proposer": actor.display_name, "amount": f"{case.proposed_amount:,.2f}",
+              "number": case.number, "pseudonym": case.applicant.pseudonym}
+    dedupe = f"aidcase:{case.id}:proposed@{_stamp(case.proposed_at)}"
+    # No fallback organisation: the recipients already climb the tree, and alert's
+    # fallback would not spare the proposer when he is the only supervisor left.
+    told = alert(_others(recipients, actor), event="handover", kind=KIND_PROPOSED, params=params,
+                 path=case_path(case.id), dedupe=dedupe, now=now)
+    if not told:
+        record_undeliverable(dedupe_key=f"{dedupe}:{KIND_PROPOSED}", organisation_id=case.organisation_id,
+                             kind=KIND_PROPOSED, params=params, link=case_path(case.id), now=now)
+    return told
 
 
 def tell_reviewed(case, *, outcome: str, actor, now: datetime) -> list:
     """The proposer hears the supervisor's answer."""
-    return alert(_others([case.proposed_by], actor), event="handover", kind=REVIEW_KINDS[outcome],
-                 params={"reviewer": actor.display_name, "amount": f"{case.proposed_amount:,.2f}",
-                         "number": case.number, "pseudonym": case.applicant.pseudonym},
-                 path=case_path(case.id),
-                 dedupe=f"aidcase:{case.id}:{outcome}@{_stamp(case.proposed_at)}", now=now)
+    kind = REVIEW_KINDS[outcome]
+    params = {"reviewer": actor.display_name, "amount": f"{case.proposed_amount:,.2f}",
+              "number": case.number, "pseudonym": case.applicant.pseudonym}
+    dedupe = f"aidcase:{case.id}:{outcome}@{_stamp(case.proposed_at)}"
+    # No fallback organisation: its nearest supervisors include the reviewer himself.
+    told = alert(_others([case.proposed_by], actor), event="handover", kind=kind, params=params,
+                 path=case_path(case.id), dedupe=dedupe, now=now)
+    if not told:  # the proposer's account was closed meanwhile
+        record_undeliverable(dedupe_key=f"{dedupe}:{kind}", organisation_id=case.organisation_id,
+                             kind=kind, params=params, link=case_path(case.id), now=now)
+    return told

@@ -12,9 +12,8 @@ from flask_babel import force_locale
 
 from caseflow.assistance import alerts, services
 from caseflow.core.errors import InvalidTransition, NotAllowed
-from caseflow.core.notifications import alerts as core_alerts
-from caseflow.core.notifications.models import Notification, OutboxEmail
-from caseflow.core.notifications.services import notification_text
+from caseflow.core.notifications.models import Notification, OutboxEmail, UndeliverableAlert
+from caseflow.core.notifications.services import notification_text, set_alert_preferences
 from caseflow.core.orgs.roles import OrganisationKind, Role
 from tests import factories
 from tests.assistance.helpers import AssistCast
@@ -46,6 +45,13 @@ def all_item_alerts(db) -> list[tuple[int, str]]:
     db.session.flush()
     return [(n.user_id, n.kind) for n in db.session.scalars(
         sa.select(Notification).where(Notification.kind.in_(ITEM_KINDS)).order_by(Notification.id))]
+
+
+def item_emails(db) -> list[OutboxEmail]:
+    """The e-mails of the items' hand-overs (the referrals' and cases' aside)."""
+    db.session.flush()
+    return db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.dedupe_key.like("item:%"))
+                              .order_by(OutboxEmail.id)).all()
 
 
 def chinese(notification: Notification) -> str:
@@ -149,25 +155,27 @@ def test_an_officer_answering_for_her_own_federation_is_not_told_of_her_answer(c
 
 def test_hand_overs_queue_no_email_by_default(cast, db, clock):
     cast.accepted_item(cast.plan(clock.now), clock.now)
-    db.session.flush()
-    assert db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))) == 0
+    assert item_emails(db) == []
     assert sorted(all_item_alerts(db)) == sorted([(cast.counsellor.id, alerts.KIND_SENT),
                                                   (cast.officer.id, alerts.KIND_ACCEPTED)])
 
 
-def test_a_worker_with_email_for_hand_overs_gets_one_email_per_hand_over(cast, db, clock, monkeypatch):
-    monkeypatch.setattr(core_alerts, "channels_for", lambda user, event: frozenset({"email"}))
+def test_a_worker_who_chose_email_for_hand_overs_gets_one_email_per_hand_over(cast, db, clock, world):
+    colleague = factories.make_user(world, roles={Role.PARTNER_WORKER}, org=cast.counselling)
+    set_alert_preferences(cast.counsellor, now=clock.now, chosen={("handover", "email"): True},
+                          quiet_from=None, quiet_until=None)
     item = cast.sent_item(cast.plan(clock.now), clock.now)
-    db.session.flush()
-    mail = db.session.scalars(sa.select(OutboxEmail)).one()
+    assert set(told(db, alerts.KIND_SENT)) == ids(cast.counsellor, colleague)  # her colleague in the app
+    mails = item_emails(db)
+    assert len(mails) == 1
+    mail = mails[0]
     assert mail.to_user_id == cast.counsellor.id and mail.to_address == cast.counsellor.email
     assert zh(SENT, org=cast.world.federation.name, kind=zh("Psychological counselling"),
               pseudonym="小雨", due=item.acceptance_due_on.isoformat()) in mail.body
     assert f"/assistance/items/{item.id}" in mail.body and "陈雨婷" not in mail.body
     # the same hand-over told again (a retried call) queues nothing more
-    assert alerts.tell_sent(item, actor=cast.officer, now=clock.now) == [cast.counsellor]
-    db.session.flush()
-    assert db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))) == 1
+    assert ids(*alerts.tell_sent(item, actor=cast.officer, now=clock.now)) == ids(cast.counsellor, colleague)
+    assert item_emails(db) == mails
 
 
 # -- through the pages -----------------------------------------------------------------------------
@@ -194,3 +202,33 @@ def test_the_partner_sees_the_item_in_her_notifications_and_a_double_send_adds_n
     response = client.submit(f"/notifications/{note.id}/read", {}, page="/notifications")
     assert response.headers["Location"].endswith(page)
     assert client.get(page).status_code == 200
+
+
+# -- nobody to tell --------------------------------------------------------------------------------
+
+
+def undeliverable(db) -> list[tuple[int | None, str]]:
+    db.session.flush()
+    return [(row.organisation_id, row.kind) for row in db.session.scalars(
+        sa.select(UndeliverableAlert).order_by(UndeliverableAlert.id))]
+
+
+def test_an_item_sent_to_an_agency_without_accounts_is_recorded_as_undeliverable(cast, db, clock, world):
+    shelter = factories.make_org("测试区妇女儿童庇护中心", OrganisationKind.PARTNER, now=clock.now,
+                                 code="t-shelter")
+    cast.sent_item(cast.plan(clock.now), clock.now, kind="social_assistance", provider=shelter,
+                   frequency="once")
+    assert all_item_alerts(db) == []
+    assert undeliverable(db) == [(shelter.id, alerts.KIND_SENT)]
+
+
+def test_an_item_sent_to_a_partner_with_workers_is_not_undeliverable(cast, db, clock):
+    cast.accepted_item(cast.plan(clock.now), clock.now)
+    assert undeliverable(db) == []
+
+
+def test_the_answer_for_an_officer_whose_account_was_closed_reaches_the_plans_supervisors(cast, db, clock):
+    item = cast.sent_item(cast.plan(clock.now), clock.now)
+    cast.officer.is_active_account = False
+    services.accept(item, actor=cast.counsellor, now=clock.now)
+    assert set(told(db, alerts.KIND_ACCEPTED)) == ids(cast.fed_supervisor)

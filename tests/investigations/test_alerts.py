@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 
 from caseflow.core.errors import Conflict, NotAllowed
-from caseflow.core.notifications import alerts as core_alerts
-from caseflow.core.notifications.models import Notification, OutboxEmail
-from caseflow.core.notifications.services import notification_text
+from caseflow.core.notifications.models import Notification, OutboxEmail, UndeliverableAlert
+from caseflow.core.notifications.services import notification_text, set_alert_preferences
 from caseflow.core.orgs.roles import Role
 from caseflow.investigations import alerts, services
 from caseflow.referrals import services as referral_services
@@ -47,6 +46,13 @@ def all_case_alerts(db) -> list[tuple[int, str]]:
     db.session.flush()
     return [(n.user_id, n.kind) for n in db.session.scalars(
         sa.select(Notification).where(Notification.kind.in_(CASE_KINDS)).order_by(Notification.id))]
+
+
+def case_emails(db) -> list[OutboxEmail]:
+    """The e-mails of the case's hand-overs (the referral's own alerts aside)."""
+    db.session.flush()
+    return db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.dedupe_key.like("aidcase:%"))
+                              .order_by(OutboxEmail.id)).all()
 
 
 def chinese(notification: Notification) -> str:
@@ -208,18 +214,17 @@ def test_a_returned_proposal_proposed_again_is_a_new_hand_over(cast, db, clock):
 def test_hand_overs_queue_no_email_by_default(cast, db, clock):
     case = cast.proposed(clock.now)
     services.review(case, actor=cast.proc_supervisor, now=clock.now, outcome="approve", comment=None)
-    db.session.flush()
-    assert db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))) == 0
+    assert case_emails(db) == []
     assert len(all_case_alerts(db)) == 4  # opened ×2, proposed, approved: in the app only
 
 
-def test_a_recipient_with_email_for_hand_overs_gets_one_email_per_hand_over(cast, db, clock, monkeypatch):
-    monkeypatch.setattr(core_alerts, "channels_for", lambda user, event: frozenset({"email"}))
+def test_a_recipient_who_chose_email_for_hand_overs_gets_one_email_per_hand_over(cast, db, clock):
+    set_alert_preferences(cast.proc_supervisor, now=clock.now, chosen={("handover", "email"): True},
+                          quiet_from=None, quiet_until=None)
     case = cast.proposed(clock.now)
-    db.session.flush()
-    mails = db.session.scalars(sa.select(OutboxEmail).where(
-        OutboxEmail.to_user_id == cast.proc_supervisor.id)).all()
-    assert len(mails) == 1
+    # the federation's two were told of the opening in the app only, as they chose nothing
+    mails = case_emails(db)
+    assert [m.to_user_id for m in mails] == [cast.proc_supervisor.id]
     mail = mails[0]
     assert mail.to_address == cast.proc_supervisor.email
     assert zh("%(proposer)s proposed %(amount)s yuan of judicial aid in case %(number)s "
@@ -229,9 +234,7 @@ def test_a_recipient_with_email_for_hand_overs_gets_one_email_per_hand_over(cast
     # told again of the same hand-over (a retried call), the outbox stays as it was
     told_again = alerts.tell_proposed(case, actor=cast.prosecutor, now=clock.now)
     assert [u.id for u in told_again] == [cast.proc_supervisor.id]
-    db.session.flush()
-    assert db.session.scalar(sa.select(sa.func.count(OutboxEmail.id)).where(
-        OutboxEmail.to_user_id == cast.proc_supervisor.id)) == 1
+    assert case_emails(db) == mails
 
 
 # -- through the pages -----------------------------------------------------------------------------
@@ -260,3 +263,35 @@ def test_the_supervisor_sees_the_proposal_in_her_notifications_and_a_double_subm
     response = client.submit(f"/notifications/{note.id}/read", {}, page="/notifications")
     assert response.headers["Location"].endswith(f"/cases/{case.id}")
     assert client.get(f"/cases/{case.id}").status_code == 200
+
+
+# -- nobody to tell --------------------------------------------------------------------------------
+
+
+def undeliverable(db) -> list[tuple[int | None, str]]:
+    db.session.flush()
+    return [(row.organisation_id, row.kind) for row in db.session.scalars(
+        sa.select(UndeliverableAlert).order_by(UndeliverableAlert.id))]
+
+
+def test_a_proposal_nobody_else_can_approve_is_recorded_as_undeliverable_not_told_to_the_proposer(
+        cast, db, clock, world):
+    """The department's only supervisor proposes and nobody supervises above it."""
+    case = cast.proposed(clock.now, actor=cast.proc_supervisor)
+    assert told(db, alerts.KIND_PROPOSED) == {}
+    assert undeliverable(db) == [(world.department5.id, alerts.KIND_PROPOSED)]
+    assert case.state == "proposed"
+
+
+def test_the_review_of_a_proposer_whose_account_was_closed_is_recorded_as_undeliverable(cast, db, clock, world):
+    case = cast.proposed(clock.now)
+    cast.prosecutor.is_active_account = False
+    services.review(case, actor=cast.proc_supervisor, now=clock.now, outcome="approve", comment=None)
+    assert told(db, alerts.KIND_APPROVED) == {}  # not the reviewer in his place
+    assert undeliverable(db) == [(world.department5.id, alerts.KIND_APPROVED)]
+
+
+def test_a_told_hand_over_is_not_undeliverable(cast, db, clock):
+    case = cast.proposed(clock.now)
+    services.review(case, actor=cast.proc_supervisor, now=clock.now, outcome="approve", comment=None)
+    assert undeliverable(db) == []
