@@ -126,6 +126,10 @@ def load_demo(*, now: datetime, log: Callable[[str], None] = print) -> dict:
                    object_label=org.name, organisation_id=org.id, actor_name="caseflow demo",
                    before={"receiving_department_id": None},
                    after={"receiving_department_id": unit.id})
+            # A demo loaded before the designation existed may hold a referral sent to the
+            # procuratorate that reached nobody: it moves to the department now.
+            for listener in org_services.RECEIVING_DEPARTMENT_LISTENERS:
+                listener(org, actor=sysadmin_stand_in, now=now)
     log(f"  organisations: {created['organisations']} new, {len(ORGANISATIONS)} in the demo")
     for username, display, org_code, roles in USERS:
         if _user(username) is None:

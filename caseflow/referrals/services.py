@@ -18,7 +18,7 @@ from caseflow.core.db import local_date
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind
-from caseflow.core.orgs.services import RECEIVING_GAPS, subtree_ids
+from caseflow.core.orgs.services import RECEIVING_DEPARTMENT_LISTENERS, RECEIVING_GAPS, subtree_ids
 from caseflow.core.people.models import Person
 from caseflow.core.people import policy as people_policy
 from caseflow.core.settings.services import SettingSpec, get_setting, register
@@ -239,6 +239,27 @@ def _holder_of(receiver: Organisation | None, sender: Organisation) -> Organisat
               "administrator can name its receiving department.", org=receiver.name),
             field="receiver_org_id")
     return holder
+
+
+def forward_unregistered(org: Organisation, *, actor, now: datetime) -> int:
+    """The organisation's receiving department has changed: what was sent to it and is not
+    yet registered goes to whoever holds it now (a referral sent to 江汉区人民检察院 before
+    the 5th department was named reached nobody until then). Registered ones stay with
+    their handler. Returns how many moved."""
+    holder = Receiving().holder(org)
+    if holder is None or holder.id == org.id:
+        return 0
+    waiting = db.session.scalars(sa.select(Referral).where(
+        Referral.receiver_org_id == org.id, Referral.state == ReferralState.SENT.value)
+        .order_by(Referral.id)).all()
+    for ref in waiting:
+        _audit("referral.forward", ref, actor=actor, now=now,
+               before={"receiver_org_id": org.id}, after={"receiver_org_id": holder.id})
+        ref.receiver_org_id, ref.receiver_org = holder.id, holder
+    return len(waiting)
+
+
+RECEIVING_DEPARTMENT_LISTENERS.append(forward_unregistered)
 
 
 def _check_input(data: ReferralInput, *, today: date) -> ReferralInput:

@@ -276,3 +276,54 @@ def test_in_the_demo_a_street_officer_reaches_the_fifth_department(app, client, 
     assert "Not offered" not in listing and zh(
         "Not offered as a receiver of referrals: nobody here or above may register them (an active "
         "federation officer, prosecutor or supervisor), and it has no receiving department.") not in listing
+
+
+def test_naming_a_receiving_department_moves_what_reached_nobody(client, login_as, cast, world, db,
+                                                                 clock):
+    """Before this change a referral could be sent to the procuratorate with nobody there:
+    once the administrator names its department, the department holds it."""
+    registrar = factories.make_user(world, roles={Role.PROSECUTOR}, org=world.procuratorate)
+    stranded = services.save_draft(actor=cast.officer, now=clock.now, person=cast.person,
+                                   receiver=world.procuratorate, data=referral_input(),
+                                   submission_token=uuid.uuid4().hex)
+    services.send(stranded, actor=cast.officer, now=clock.now)
+    handled = services.save_draft(actor=cast.officer, now=clock.now, person=cast.person,
+                                  receiver=world.procuratorate, data=referral_input(),
+                                  submission_token=uuid.uuid4().hex)
+    services.send(handled, actor=cast.officer, now=clock.now)
+    services.register(handled, actor=registrar, now=clock.now, registration_number="院登-1",
+                      received_on=handled.received_on, handler=registrar)
+    registrar.is_active_account = False
+    db.session.flush()
+
+    login_as("system_admin")
+    proc = world.procuratorate
+    response = client.submit(f"/admin/organisations/{proc.id}/edit", {
+        "code": proc.code, "name": proc.name, "short_name": proc.short_name, "kind": proc.kind,
+        "parent_id": "0", "referral_prefix": proc.referral_prefix or "", "aid_case_prefix": "",
+        "is_active": "y", "receiving_department_id": str(world.department5.id)})
+    assert response.status_code == 302
+    db.session.refresh(stranded)
+    db.session.refresh(handled)
+    assert stranded.receiver_org_id == world.department5.id
+    assert handled.receiver_org_id == proc.id and handled.handler_id == registrar.id
+    moves = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "referral.forward")).all()
+    assert [(m.object_id, m.before, m.after) for m in moves] == [
+        (str(stranded.id), {"receiver_org_id": proc.id}, {"receiver_org_id": world.department5.id})]
+    client.submit("/logout", page="/")
+    login_as(cast.proc_supervisor)
+    inbox = page_text(client.get("/referrals?box=inbox"))
+    assert stranded.number in inbox and handled.number not in inbox
+
+    # A demo loaded before receiving departments existed: the procuratorate named none, and
+    # the officer's referral above sat with it. Loading the demo again names the department
+    # and moves the referral there.
+    db.session.execute(sa.update(Organisation).where(Organisation.id == proc.id)
+                       .values(receiving_department_id=None))
+    db.session.execute(sa.update(Referral).where(Referral.id == ref_id).values(receiver_org_id=proc.id))
+    db.session.expire_all()
+    load(app, "2026-11-27")
+    ref = db.session.get(Referral, ref_id)
+    assert ref.receiver_org_id == fifth.id and ref.state == "sent"
+    assert db.session.get(Organisation, proc.id).receiving_department_id == fifth.id

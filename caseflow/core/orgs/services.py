@@ -76,6 +76,10 @@ def receiving_department_choices(org: Organisation) -> list[tuple[Organisation, 
             if unit.id in below and unit.is_active]
 
 
+#: Called as ``listener(org, actor=, now=)`` in the same transaction when an organisation's
+#: receiving department changes: the referrals move there what waits unregistered.
+RECEIVING_DEPARTMENT_LISTENERS: list[Callable] = []
+
 #: ``update_organisation`` leaves the receiving department alone unless given one.
 KEEP = object()
 
@@ -195,6 +199,9 @@ def update_organisation(
     if new:
         record("organisation.update", actor=actor, now=now, obj=org, object_label=org.name,
                organisation_id=org.id, before=old, after=new)
+    if "receiving_department_id" in new:
+        for listener in RECEIVING_DEPARTMENT_LISTENERS:
+            listener(org, actor=actor, now=now)
     return org
 
 
