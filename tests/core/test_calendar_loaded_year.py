@@ -10,6 +10,7 @@ from datetime import date
 
 import holidays
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from caseflow.core.calendar import services
 from caseflow.core.calendar.rules import WorkingCalendar
@@ -106,3 +107,32 @@ def test_a_correction_after_loading_beats_the_schedule(db, shared, clock):
     services.set_day(D(2027, 2, 5), is_working=False, note="区机关临时停电", actor=shared.built,
                      now=clock.advance(days=1))
     assert services.load_calendar().reply_due(D(2027, 1, 5)).day == D(2027, 2, 15)
+
+
+def _loaded_calendar() -> WorkingCalendar:
+    days = {D.fromisoformat(line.split(",")[0]): line.split(",")[1] == "working"
+            for line in SCHEDULE_2027.splitlines()[1:]}
+    return WorkingCalendar(overrides=days, loaded_years=frozenset({2027}))
+
+
+def test_the_package_is_not_asked_about_a_loaded_year(monkeypatch):
+    from caseflow.core.calendar import rules
+
+    rules.package_official_years()  # its cache asks about every year once, 2027 too
+    asked = []
+    real = rules._package_calendar
+    monkeypatch.setattr(rules, "_package_calendar", lambda year: asked.append(year) or real(year))
+    calendar = _loaded_calendar()
+    for n in range(D(2027, 1, 1).toordinal(), D(2027, 12, 31).toordinal() + 1):
+        calendar.is_working_day(D.fromordinal(n))
+    calendar.reply_due(D(2027, 3, 5))
+    assert 2027 not in asked
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(min_value=D(2026, 12, 1), max_value=D(2027, 11, 29)))
+def test_a_due_date_inside_the_loaded_year_is_official_and_a_working_day(received):
+    calendar = _loaded_calendar()
+    due = calendar.reply_due(received)
+    assert calendar.is_working_day(due.day) and due.day >= due.nominal
+    assert due.is_provisional == (due.day.year == 2028)
