@@ -265,3 +265,25 @@ def test_no_protected_field_reaches_an_sms_or_the_chat(app, db, clock, world, of
 def test_a_bad_sms_template_is_refused(template, problem):
     with pytest.raises(ValueError, match=problem):
         channels.check_template(template)
+
+
+def test_the_fast_outbox_job_runs_and_is_recorded_only_when_something_is_due(app, db, clock, world, office,
+                                                                             gateway, robot, sentence):
+    from caseflow.core.notifications import jobs  # noqa: F401  (registers the jobs)
+    from caseflow.core.scheduler.models import JobRun
+    from caseflow.core.scheduler.registry import JOBS
+    from caseflow.core.scheduler.runner import run_job
+
+    wake = JOBS["outbox_wake"]
+    assert wake.every_seconds <= 10
+    assert run_job(app, wake).status == "idle"
+    assert db.session.scalar(sa.select(sa.func.count(JobRun.id)).where(JobRun.job == "outbox_wake")) == 0
+
+    first, _ = office
+    alerts.alert([first], event="urgent_referral", kind=KIND, params=PARAMS, path="/referrals/7",
+                 dedupe="referral:7:sent@1", now=clock.now)
+    db.session.flush()
+    result = run_job(app, wake)
+    assert result.status == "succeeded" and "2 sent, 0 failed" in result.detail
+    assert len(gateway.accepted) == 1 and len(robot.accepted) == 1
+    assert db.session.scalar(sa.select(sa.func.count(JobRun.id)).where(JobRun.job == "outbox_wake")) == 1
