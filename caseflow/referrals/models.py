@@ -203,6 +203,7 @@ class Referral(TimestampMixin, db.Model):
                            name="return_has_reason"),
         sa.CheckConstraint("extended_due_on IS NULL OR extension_reason IS NOT NULL",
                            name="extension_has_reason"),
+        sa.CheckConstraint("target_due_on IS NULL OR is_urgent", name="target_only_when_urgent"),
         sa.UniqueConstraint("sender_org_id", "number_year", "number_seq", name="uq_referrals_number_seq"),
         sa.UniqueConstraint("receiver_org_id", "registration_number", name="uq_referrals_registration"),
         sa.UniqueConstraint("created_by_id", "submission_token", name="uq_referrals_submission"),
@@ -268,6 +269,9 @@ class Referral(TimestampMixin, db.Model):
     extension_reason: Mapped[str | None] = mapped_column(sa.Text)
     #: The date that counts: the extension when there is one, else the statutory date.
     reply_due_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    #: Urgent referrals: the internal reply target (a number of working days after receipt,
+    #: a setting), with reminders of its own; the statutory date still stands.
+    target_due_on: Mapped[date | None] = mapped_column(sa.Date)
 
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reply_on: Mapped[date | None] = mapped_column(sa.Date)

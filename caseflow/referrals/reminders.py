@@ -92,9 +92,14 @@ class Offsets:
 
 
 def stages_for(*, state: str, due: date, registration_due: date | None, has_handler: bool,
-               today: date, calendar: WorkingCalendar, offsets: Offsets) -> list[Stage]:
+               today: date, calendar: WorkingCalendar, offsets: Offsets,
+               target: date | None = None) -> list[Stage]:
     """Every stage of a referral whose day has come by ``today``, oldest first."""
     stages: list[Stage] = []
+    if target is not None:  # an urgent referral's internal target, before the statutory date
+        stages += [Stage("target_due_1", "target", calendar.working_days_before(target, 1)),
+                   Stage("target_due_today", "target", target),
+                   Stage("target_overdue", "target", target + timedelta(days=1))]
     if state == "sent" and registration_due is not None and today > registration_due:
         stages.append(Stage("registration_late", "registration", registration_due + timedelta(days=1)))
     if has_handler:
@@ -129,6 +134,18 @@ def _sentence(kind: str, p: dict) -> str:
         return ngettext("The reply to referral %(number)s (%(pseudonym)s) is %(num)d day overdue (due %(due)s).",
                         "The reply to referral %(number)s (%(pseudonym)s) is %(num)d days overdue (due %(due)s).",
                         p["days"], number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
+    if kind == "referral.target_due_soon":
+        return _("Urgent referral %(number)s (%(pseudonym)s): the internal reply target is the next "
+                 "working day, %(target)s (statutory date %(due)s).", number=p["number"],
+                 pseudonym=p["pseudonym"], target=p["target"], due=p["due"])
+    if kind == "referral.target_due_today":
+        return _("Urgent referral %(number)s (%(pseudonym)s): the internal reply target is today, "
+                 "%(target)s (statutory date %(due)s).", number=p["number"], pseudonym=p["pseudonym"],
+                 target=p["target"], due=p["due"])
+    if kind == "referral.target_overdue":
+        return _("Urgent referral %(number)s (%(pseudonym)s) missed its internal reply target of "
+                 "%(target)s; the statutory date is %(due)s.", number=p["number"],
+                 pseudonym=p["pseudonym"], target=p["target"], due=p["due"])
     if kind == "referral.reply_late":
         late = _("The reply to your referral %(number)s (%(pseudonym)s) is late: it was due on %(due)s.",
                  number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
@@ -153,7 +170,8 @@ def told_sentence(told: list[dict]) -> str:
 
 
 for _kind in ("referral.registration_late", "referral.due_soon", "referral.due_today",
-              "referral.overdue", "referral.reply_late"):
+              "referral.overdue", "referral.reply_late", "referral.target_due_soon",
+              "referral.target_due_today", "referral.target_overdue"):
     notifications.TEXTS[_kind] = (lambda k: lambda p: _sentence(k, p))(_kind)
 
 
@@ -201,7 +219,7 @@ def _due_rows(today: date):
         sa.select(Referral.id, Referral.state, Referral.number, Referral.reply_due_on,
                   Referral.registration_due_on, Referral.handler_id, Referral.receiver_org_id,
                   Referral.sender_org_id, Referral.created_by_id, Referral.received_on,
-                  Referral.extended_due_on, Person.pseudonym)
+                  Referral.extended_due_on, Referral.target_due_on, Person.pseudonym)
         .join(Person, Person.id == Referral.person_id)
         .where(OPEN_LITERAL,
                sa.or_(Referral.reply_due_on <= today + LOOKAHEAD,
@@ -250,9 +268,9 @@ def _sweep_one(row, *, today: date, now: datetime, calendar: WorkingCalendar, of
     stages = stages_for(state=row.state, due=row.reply_due_on,
                         registration_due=row.registration_due_on,
                         has_handler=row.handler_id is not None and row.state == "registered",
-                        today=today, calendar=calendar, offsets=offsets)
+                        today=today, calendar=calendar, offsets=offsets, target=row.target_due_on)
     sent = skipped = 0
-    for track in ("registration", "reply"):
+    for track in ("registration", "target", "reply"):
         in_track = [s for s in stages if s.track == track]
         if not in_track:
             continue
@@ -283,6 +301,13 @@ def _emit(row, stage: Stage, key: str, *, today: date, now: datetime, directory:
     handler = directory.user(row.handler_id)
     if stage.name == "registration_late":
         kind, recipients = "referral.registration_late", supervisors
+    elif stage.track == "target":
+        params["target"] = row.target_due_on.isoformat()
+        kind, recipients = {
+            "target_due_1": ("referral.target_due_soon", [handler]),
+            "target_due_today": ("referral.target_due_today", [handler, *supervisors]),
+            "target_overdue": ("referral.target_overdue", supervisors),
+        }[stage.name]
     elif stage.name.startswith("due_") and stage.name != "due_today":
         # Calendar days: a working-day count can be 0 before a due date on a rest day.
         params["days"] = (row.reply_due_on - today).days

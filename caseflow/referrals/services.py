@@ -12,7 +12,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from caseflow.core.audit.services import changes, record
 from caseflow.core import numbering
-from caseflow.core.calendar.rules import WorkingCalendar
+from caseflow.core.calendar.rules import DueDate, WorkingCalendar
 from caseflow.core.calendar.services import CHANGE_LISTENERS, DueMove, load_calendar
 from caseflow.core.db import local_date
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
@@ -34,6 +34,19 @@ register(SettingSpec(
     label=_l("Registration due within (working days)"),
     help=_l("A received referral should be registered within this many working days."),
     minimum=1, maximum=20, config_default="CASEFLOW_REGISTRATION_WORKING_DAYS",
+))
+register(SettingSpec(
+    key="urgent_registration_working_days",
+    label=_l("Urgent referrals: registration due within (working days)"),
+    help=_l("An urgent referral should be registered this many working days after receipt."),
+    minimum=1, maximum=20, config_default="CASEFLOW_URGENT_REGISTRATION_WORKING_DAYS", fallback=1,
+))
+register(SettingSpec(
+    key="urgent_reply_target_working_days",
+    label=_l("Urgent referrals: internal reply target (working days)"),
+    help=_l("An urgent referral should be answered within this many working days of receipt; "
+            "it has reminders of its own, and the statutory one-month date still stands."),
+    minimum=1, maximum=20, config_default="CASEFLOW_URGENT_REPLY_TARGET_WORKING_DAYS", fallback=10,
 ))
 
 
@@ -376,11 +389,33 @@ def next_number(sender: Organisation, year: int) -> tuple[str, int, Organisation
     return numbering.official_number(series.referral_prefix, year, seq), seq, series
 
 
+@dataclass(frozen=True)
+class ClockDates:
+    due: DueDate
+    registration_due: date
+    target_due: date | None
+
+
+def clock_dates(*, is_urgent: bool, received_on: date, calendar: WorkingCalendar) -> ClockDates:
+    """The dates a referral received on ``received_on`` runs to, the one place that says
+    so (sending, registering with another received date, the calendar moving). Urgent
+    means faster: registration due sooner, and an internal reply target before the
+    statutory date (settings); the statutory date is the same for all."""
+    registration_days = get_setting("urgent_registration_working_days" if is_urgent
+                                    else "registration_working_days")
+    return ClockDates(
+        due=calendar.reply_due(received_on),
+        registration_due=calendar.add_working_days(received_on, registration_days).day,
+        target_due=calendar.add_working_days(
+            received_on, get_setting("urgent_reply_target_working_days")).day if is_urgent else None)
+
+
 def _set_clock(ref: Referral, received_on: date, calendar: WorkingCalendar) -> None:
+    dates = clock_dates(is_urgent=ref.is_urgent, received_on=received_on, calendar=calendar)
     ref.received_on = received_on
-    ref.registration_due_on = calendar.add_working_days(
-        received_on, get_setting("registration_working_days")).day
-    due = calendar.reply_due(received_on)
+    ref.registration_due_on = dates.registration_due
+    ref.target_due_on = dates.target_due
+    due = dates.due
     ref.statutory_due_on, ref.due_is_provisional = due.day, due.is_provisional
     ref.extended_due_on, ref.extension_reason = None, None
     ref.reply_due_on = due.day
@@ -553,6 +588,7 @@ def return_referral(ref: Referral, *, actor, now: datetime, reason: str) -> Refe
     ref.registered_at = None
     ref.registration_number = None
     ref.handler_id = None
+    ref.target_due_on = None  # the sender may edit urgency; sending again sets a new clock
     _move(ref, ReferralState.RETURNED, actor=actor, now=now, kind=EventKind.RETURNED, text=reason)
     alerts.answered(ref, actor=actor, kind="referral.returned", now=now)
     return ref
@@ -593,20 +629,21 @@ def recompute_due_dates(calendar: WorkingCalendar, *, actor, now: datetime,
         Referral.state.in_([s.value for s in (ReferralState.SENT, ReferralState.REGISTERED)]),
         Referral.received_on.is_not(None)).order_by(Referral.id)).all()
     for ref in open_refs:
-        due = calendar.reply_due(ref.received_on)
-        registration_due = calendar.add_working_days(
-            ref.received_on, get_setting("registration_working_days")).day
-        if (due.day, due.is_provisional, registration_due) == (
-                ref.statutory_due_on, ref.due_is_provisional, ref.registration_due_on):
+        dates = clock_dates(is_urgent=ref.is_urgent, received_on=ref.received_on, calendar=calendar)
+        due, registration_due = dates.due, dates.registration_due
+        if (due.day, due.is_provisional, registration_due, dates.target_due) == (
+                ref.statutory_due_on, ref.due_is_provisional, ref.registration_due_on,
+                ref.target_due_on):
             continue
         move = DueMove(label=ref.number or f"#{ref.id}", subject=ref.person.pseudonym,
                        due_from=ref.statutory_due_on, due_to=due.day,
                        was_provisional=ref.due_is_provisional, is_provisional=due.is_provisional,
                        registration_from=ref.registration_due_on, registration_to=registration_due)
         before = {"statutory_due_on": ref.statutory_due_on, "provisional": ref.due_is_provisional,
-                  "registration_due_on": ref.registration_due_on}
+                  "registration_due_on": ref.registration_due_on, "target_due_on": ref.target_due_on}
         ref.statutory_due_on, ref.due_is_provisional = due.day, due.is_provisional
         ref.registration_due_on = registration_due
+        ref.target_due_on = dates.target_due
         if ref.extended_due_on is None:
             ref.reply_due_on = due.day
         ref.updated_at = now
@@ -623,7 +660,8 @@ def recompute_due_dates(calendar: WorkingCalendar, *, actor, now: datetime,
                      "registration_to": registration_due.isoformat()})
         _audit("referral.due_moved", ref, actor=actor, now=now, before=before,
                after={"statutory_due_on": due.day, "provisional": due.is_provisional,
-                      "registration_due_on": registration_due}, reason=reason)
+                      "registration_due_on": registration_due, "target_due_on": dates.target_due},
+               reason=reason)
         moves.append(move)
     return moves
 

@@ -10,6 +10,7 @@ Create Date: 2026-12-04 21:00:00
 * ``job_item_failures``: one item of a job that failed while the job went on with the
   others; ``job_runs.status`` gains ``partial`` for such a run.
 * ``undeliverable_alerts``: an alert that found nobody at all to tell.
+* ``referrals.target_due_on``: an urgent referral's internal reply target.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -60,9 +61,15 @@ def upgrade():
         sa.UniqueConstraint('dedupe_key', name=op.f('uq_undeliverable_alerts_dedupe_key')),
     )
     op.create_index('ix_undeliverable_alerts_created_at', 'undeliverable_alerts', ['created_at'])
+    with op.batch_alter_table('referrals') as batch:
+        batch.add_column(sa.Column('target_due_on', sa.Date(), nullable=True))
+        batch.create_check_constraint('target_only_when_urgent', 'target_due_on IS NULL OR is_urgent')
 
 
 def downgrade():
+    with op.batch_alter_table('referrals') as batch:
+        batch.drop_constraint(op.f('ck_referrals_target_only_when_urgent'), type_='check')
+        batch.drop_column('target_due_on')
     op.drop_index('ix_undeliverable_alerts_created_at', table_name='undeliverable_alerts')
     op.drop_table('undeliverable_alerts')
     op.drop_index(op.f('ix_job_item_failures_run_id'), table_name='job_item_failures')

@@ -322,3 +322,60 @@ def test_the_late_reply_notice_names_who_was_told(app, db, cast, registered):
                                                           name=cast.proc_supervisor.display_name,
                                                           role=zh("supervisor"),
                                                           org=cast.world.department5.name)))
+
+
+def test_an_urgent_referral_is_due_for_registration_the_next_working_day(db, cast):
+    # Sent on Friday 27 November 2026: registration due Monday 30 November (one working
+    # day, a setting), the internal reply target 10 working days on (Friday 11 December),
+    # the statutory date still Monday 28 December.
+    ref = cast.sent(at(date(2026, 11, 27)), is_urgent=True)
+    assert ref.registration_due_on == date(2026, 11, 30)
+    assert ref.target_due_on == date(2026, 12, 11)
+    assert ref.reply_due_on == ref.statutory_due_on == date(2026, 12, 28)
+    plain = cast.sent(at(date(2026, 11, 27)))
+    assert plain.registration_due_on == date(2026, 12, 2) and plain.target_due_on is None
+
+
+def test_an_urgent_referral_has_reminders_for_its_internal_target(db, cast):
+    ref = cast.sent(at(date(2026, 11, 27)), is_urgent=True)
+    services.register(ref, actor=cast.proc_supervisor, now=at(date(2026, 11, 30)),
+                      registration_number="登-急1", received_on=ref.received_on,
+                      handler=cast.prosecutor)
+    db.session.flush()
+    assert sweep(now=at(date(2026, 12, 9))).stages_sent == 0
+    assert sweep(now=at(date(2026, 12, 10))).stages_sent == 1  # the working day before
+    assert sweep(now=at(date(2026, 12, 11))).stages_sent == 1
+    assert sweep(now=at(date(2026, 12, 12))).stages_sent == 1
+    assert sweep(now=at(date(2026, 12, 12), 15)).stages_sent == 0
+    assert _notified(db, cast.prosecutor) == ["referral.target_due_soon", "referral.target_due_today"]
+    assert _notified(db, cast.proc_supervisor) == ["referral.target_due_today",
+                                                   "referral.target_overdue"]
+    # The statutory track goes on as for any referral.
+    assert sweep(now=at(date(2026, 12, 17))).stages_sent == 1
+    assert _notified(db, cast.prosecutor)[-1] == "referral.due_soon"
+
+
+def test_the_referral_page_shows_the_target_beside_the_statutory_date(client, login_as, db, cast,
+                                                                       clock):
+    from tests.conftest import page_text, zh
+
+    ref = cast.sent(clock.now, is_urgent=True)
+    db.session.flush()
+    login_as(cast.proc_supervisor)
+    text = page_text(client.get(f"/referrals/{ref.id}"))
+    assert zh("Internal target (urgent)") in text and ref.target_due_on.isoformat() in text
+    assert ref.statutory_due_on.isoformat() in text
+
+
+def test_loading_the_calendar_moves_an_urgent_referrals_target_and_records_it(db, cast):
+    from caseflow.core.audit.models import AuditEvent
+    from caseflow.core.calendar.services import set_day
+
+    ref = cast.sent(at(date(2026, 11, 27)), is_urgent=True)
+    assert ref.target_due_on == date(2026, 12, 11)
+    set_day(date(2026, 12, 3), is_working=False, note="临时休息", actor=None,
+            now=at(date(2026, 11, 28)))
+    assert ref.target_due_on == date(2026, 12, 14)
+    moved = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "referral.due_moved", AuditEvent.object_id == str(ref.id))).one()
+    assert moved.after["target_due_on"] == "2026-12-14"
