@@ -287,3 +287,53 @@ def test_the_fast_outbox_job_runs_and_is_recorded_only_when_something_is_due(app
     assert result.status == "succeeded" and "2 sent, 0 failed" in result.detail
     assert len(gateway.accepted) == 1 and len(robot.accepted) == 1
     assert db.session.scalar(sa.select(sa.func.count(JobRun.id)).where(JobRun.job == "outbox_wake")) == 1
+
+
+def test_each_referral_hand_over_reaches_every_channel_once_and_no_protected_field_leaves(
+        app, db, clock, world, gateway, robot, smtp_server):
+    """Sent (urgent), registered, comment and reply, through the referral services, with
+    everyone asking for e-mail and SMS on hand-overs and every office with a robot."""
+    from datetime import date
+
+    from caseflow.core.notifications.models import Notification
+    from caseflow.core.orgs.models import User
+    from caseflow.referrals import services as referrals
+    from tests.referrals.helpers import Cast
+
+    cast = Cast(world)
+    chief = factories.make_user(world, roles={"supervisor", "prosecutor"}, org=world.procuratorate)
+    people = [cast.officer, cast.fed_supervisor, cast.prosecutor, cast.proc_supervisor, chief]
+    for n, user in enumerate(people):
+        user.phone = f"+86139000000{n:02d}"
+        user.alert_preferences = [AlertPreference(event="handover", channel=c, enabled=True)
+                                  for c in ("email", "sms")]
+    for org in (world.federation, world.department5, world.procuratorate):
+        org.webhook_url = f"{robot.url}/cgi-bin/webhook/send?key={org.code}"
+    db.session.flush()
+
+    ref = cast.sent(clock.now, is_urgent=True)
+    referrals.register(ref, actor=cast.proc_supervisor, now=clock.now, registration_number="登-1",
+                       received_on=ref.received_on, handler=cast.prosecutor)
+    referrals.comment(ref, actor=cast.officer, now=clock.now, text="请补充材料")
+    referrals.reply(ref, actor=cast.prosecutor, now=clock.now, outcome="other", text="已处理",
+                    reply_on=date(2026, 11, 27))
+    told = db.session.execute(sa.select(Notification.user_id, Notification.kind)
+                              .where(Notification.kind.like("referral.%"))).all()
+    kinds = {kind for _user, kind in told}
+    assert {"referral.sent_urgent", "referral.registered", "referral.comment",
+            "referral.replied"} <= kinds
+    mail, other = deliver(app, clock.now)
+    assert mail.failed == other.failed == 0
+
+    users = {u.id: u for u in db.session.scalars(sa.select(User))}
+    assert sorted(m["to"][0] for m in smtp_server.messages) == sorted(users[u].email for u, _ in told)
+    assert sorted(s["to"] for s in gateway.accepted) == sorted(users[u].phone for u, _ in told)
+    chats = sorted((r["path"].split("key=")[1], r["body"]["text"]["content"].split("\n")[0])
+                   for r in robot.requests)
+    expected_chats = {(users[u].organisation.code, kind) for u, kind in told}
+    assert len(chats) == len(expected_chats)  # one per office and hand-over
+    assert {code for code, _text in chats} == {code for code, _kind in expected_chats}
+    everything = json.dumps([smtp_server.messages, gateway.accepted, robot.accepted], ensure_ascii=False)
+    assert ref.number in everything and cast.person.pseudonym in everything
+    for protected in ("陈雨婷", "13871234567", factories.VALID_IDS[0], "武汉市江汉区某社区"):
+        assert protected not in everything
