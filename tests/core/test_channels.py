@@ -337,3 +337,26 @@ def test_each_referral_hand_over_reaches_every_channel_once_and_no_protected_fie
     assert ref.number in everything and cast.person.pseudonym in everything
     for protected in ("陈雨婷", "13871234567", factories.VALID_IDS[0], "武汉市江汉区某社区"):
         assert protected not in everything
+
+
+@pytest.mark.parametrize("url,refused", [
+    ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", False),
+    ("http://10.1.2.3:8080/hook", False),
+    ("ftp://qyapi.weixin.qq.com/hook", True),
+    ("javascript:alert(1)", True),
+    ("https://", True),
+    ("http://host:port/hook", True),
+    ("https://CASEFLOW.test:8443/anything", True),  # the app's host, whatever the port
+    ("http://localhost:5000/x", False),  # the app is not on this machine's loopback here
+])
+def test_a_robot_address_must_be_http_and_not_the_app(url, refused):
+    from caseflow.core.errors import ValidationFailed
+
+    if refused:
+        with pytest.raises(ValidationFailed) as error:
+            channels.check_webhook_url(url, base_url="http://caseflow.test")
+        assert error.value.field == "webhook_url"
+    else:
+        assert channels.check_webhook_url(url, base_url="http://caseflow.test") == url
+    with pytest.raises(ValidationFailed):
+        channels.check_webhook_url("http://localhost:9999/robot", base_url="http://127.0.0.1:5000")

@@ -161,17 +161,19 @@ def queue_webhook(organisation, *, dedupe_key: str, kind: str, params: dict, lin
 
 def check_webhook_url(url: str, *, base_url: str) -> str:
     """The URL as stored, or ``ValidationFailed`` beside the field: it must be http(s) with
-    a host, and not this app itself (a robot that posts to caseflow would post nowhere,
-    and could be made to call the app's own pages)."""
+    a host, and not on caseflow's own host (a robot that posts to caseflow would post
+    nowhere, and could be made to call the app's own pages)."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a port that is not a number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationFailed(_("A robot address starts with https:// (or http://) and names a "
                                  "host, e.g. https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"),
                                field="webhook_url")
-    own = urlsplit(base_url)
-    if parts.hostname.lower() == (own.hostname or "").lower() and (
-            parts.port or _default_port(parts.scheme)) == (own.port or _default_port(own.scheme)):
+    if _same_host(parts.hostname, urlsplit(base_url).hostname or ""):
         raise ValidationFailed(_("This address points at caseflow itself; enter the group chat "
                                  "robot's address from the chat's settings."), field="webhook_url")
     if len(url) > 500:
@@ -179,8 +181,13 @@ def check_webhook_url(url: str, *, base_url: str) -> str:
     return url
 
 
-def _default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
+#: Names of this machine: when caseflow runs on one of them, so does any other.
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+
+
+def _same_host(host: str, own: str) -> bool:
+    host, own = host.lower().rstrip("."), own.lower().rstrip(".")
+    return host == own or (host in _LOOPBACK and own in _LOOPBACK)
 
 
 def shown_address(row: OutboxMessage) -> str:
