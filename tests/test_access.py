@@ -408,7 +408,9 @@ def _build_targets(world, app, clock) -> Targets:
 
     notify(cast.prosecutor, kind="referral.due_today", params={}, link="/", now=clock.now)
     db.session.flush()
-    notification = db.session.scalars(sa.select(Notification)).one()
+    # The hand-overs above alert people too; this is the one written here.
+    notification = db.session.scalars(sa.select(Notification).where(
+        Notification.user_id == cast.prosecutor.id, Notification.kind == "referral.due_today")).one()
     training = _training(world, cast, clock)
     case, open_case, visit, case_document = _aid_cases(world, cast, clock)
     plan, item, other_partner = _assistance(world, cast, clock, person)
