@@ -198,7 +198,7 @@ def test_preferences_choose_the_channels_and_a_user_without_a_phone_gets_no_sms(
 
 
 def test_an_sms_in_quiet_hours_waits_until_they_end_unless_urgent(app, db, clock, world, office, gateway,
-                                                                  sentence):
+                                                                  sentence, client, login_as):
     first, _ = office
     night = clock.now.replace(hour=15, minute=30)  # 23:30 in Asia/Shanghai
     alerts.alert([first], event="escalation", kind=KIND, params=PARAMS, path="/referrals/5",
@@ -210,6 +210,10 @@ def test_an_sms_in_quiet_hours_waits_until_they_end_unless_urgent(app, db, clock
     morning = night.replace(hour=23, minute=0)  # 07:00 the next day, local
     assert held.held_until == morning and held.next_attempt_at == morning
     assert urgent.held_until is None
+    login_as("system_admin")
+    from tests.conftest import page_text, zh
+    page = page_text(client.get("/admin/outbox?channel=messages&status=queued"))
+    assert zh("held for quiet hours until %(time)s", time="2026-11-28 07:00") in page
 
     # The urgent SMS, and both chat messages: quiet hours are a person's, not an office's.
     assert deliver_messages(now=night).sent == 3
@@ -360,3 +364,16 @@ def test_a_robot_address_must_be_http_and_not_the_app(url, refused):
         assert channels.check_webhook_url(url, base_url="http://caseflow.test") == url
     with pytest.raises(ValidationFailed):
         channels.check_webhook_url("http://localhost:9999/robot", base_url="http://127.0.0.1:5000")
+
+
+@pytest.mark.parametrize("settings,problem", [
+    ({"CASEFLOW_SMS_TEMPLATE": "【caseflow】{text} {real_name}"}, "CASEFLOW_SMS_TEMPLATE"),
+    ({"CASEFLOW_SMS_GATEWAY_URL": "smtp://gateway"}, "CASEFLOW_SMS_GATEWAY_URL"),
+])
+def test_the_app_refuses_to_start_with_a_bad_sms_setting(settings, problem):
+    from caseflow.config import ConfigurationError, validate
+
+    with pytest.raises(ConfigurationError, match=problem):
+        validate({"TESTING": True, **settings})
+    validate({"TESTING": True, "CASEFLOW_SMS_TEMPLATE": "{pseudonym} {number} {link}",
+              "CASEFLOW_SMS_GATEWAY_URL": "https://sms.example.com/send"})
