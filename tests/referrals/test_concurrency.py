@@ -37,6 +37,8 @@ def test_concurrent_sends_get_distinct_consecutive_numbers(committed_app):
     with committed_app.app_context():
         world = factories.build_world(now=DEFAULT_NOW)
         officer = factories.make_user(world, roles={"federation_officer"})
+        # Someone must be able to register them, or they could not be sent at all.
+        factories.make_user(world, roles={"prosecutor"}, org=world.department5)
         person = factories.make_person(world, officer)
         ids = [services.save_draft(actor=officer, now=DEFAULT_NOW, person=person,
                                    receiver=world.department5, data=referral_input(),

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from caseflow.core.audit.models import AuditEvent
 from caseflow.core.errors import ValidationFailed
 from caseflow.core.people.models import Person
+from caseflow.core.orgs.models import Organisation
 from caseflow.core.orgs.roles import OrganisationKind, Role
 from caseflow.referrals import services
 from caseflow.referrals.models import Referral
@@ -236,7 +237,6 @@ def test_a_referral_held_by_the_department_counts_for_the_procuratorate(cast, wo
 
 def test_in_the_demo_a_street_officer_reaches_the_fifth_department(app, client, db, clock):
     """The defect as found: 民族街's officer keeps the form's first receiver, 江汉区人民检察院."""
-    from caseflow.core.orgs.models import Organisation
     from tests.referrals.test_demo import load
 
     load(app, "2026-11-27")
@@ -277,6 +277,18 @@ def test_in_the_demo_a_street_officer_reaches_the_fifth_department(app, client, 
         "Not offered as a receiver of referrals: nobody here or above may register them (an active "
         "federation officer, prosecutor or supervisor), and it has no receiving department.") not in listing
 
+    # A demo loaded before receiving departments existed: the procuratorate named none, and
+    # the officer's referral above sat with it. Loading the demo again names the department
+    # and moves the referral there.
+    db.session.execute(sa.update(Organisation).where(Organisation.id == proc.id)
+                       .values(receiving_department_id=None))
+    db.session.execute(sa.update(Referral).where(Referral.id == ref_id).values(receiver_org_id=proc.id))
+    db.session.expire_all()
+    load(app, "2026-11-27")
+    ref = db.session.get(Referral, ref_id)
+    assert ref.receiver_org_id == fifth.id and ref.state == "sent"
+    assert db.session.get(Organisation, proc.id).receiving_department_id == fifth.id
+
 
 def test_naming_a_receiving_department_moves_what_reached_nobody(client, login_as, cast, world, db,
                                                                  clock):
@@ -316,14 +328,3 @@ def test_naming_a_receiving_department_moves_what_reached_nobody(client, login_a
     inbox = page_text(client.get("/referrals?box=inbox"))
     assert stranded.number in inbox and handled.number not in inbox
 
-    # A demo loaded before receiving departments existed: the procuratorate named none, and
-    # the officer's referral above sat with it. Loading the demo again names the department
-    # and moves the referral there.
-    db.session.execute(sa.update(Organisation).where(Organisation.id == proc.id)
-                       .values(receiving_department_id=None))
-    db.session.execute(sa.update(Referral).where(Referral.id == ref_id).values(receiver_org_id=proc.id))
-    db.session.expire_all()
-    load(app, "2026-11-27")
-    ref = db.session.get(Referral, ref_id)
-    assert ref.receiver_org_id == fifth.id and ref.state == "sent"
-    assert db.session.get(Organisation, proc.id).receiving_department_id == fifth.id
