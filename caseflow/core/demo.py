@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
@@ -154,7 +154,22 @@ def load_demo(*, now: datetime, log: Callable[[str], None] = print) -> dict:
     for step in DEMO_STEPS:
         log(f"  {step.name}")
         step.run(now, log)
+    _mark_history_read(now)
     return created
+
+
+#: Notifications of the demo's last days stay unread, so that the bells show something.
+DEMO_UNREAD_WINDOW = timedelta(days=3)
+
+
+def _mark_history_read(now: datetime) -> None:
+    """The demo builds its history through the services, which tell people as they go; what
+    happened before the last few days has been read, as it would have been by now."""
+    from caseflow.core.notifications.models import Notification
+
+    db.session.execute(sa.update(Notification).where(
+        Notification.read_at.is_(None), Notification.created_at < now - DEMO_UNREAD_WINDOW)
+        .values(read_at=Notification.created_at))
 
 
 def demo_logins() -> list[tuple[str, str, str, str]]:

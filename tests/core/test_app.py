@@ -95,3 +95,18 @@ def test_the_migrations_build_exactly_the_models_schema(app, db):
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     differences = compare_metadata(context, _db.metadata)
     assert differences == []
+
+
+def test_the_demo_history_is_read_and_only_the_last_days_ring_the_bell(app, db):
+    from datetime import datetime, timedelta, timezone
+
+    from caseflow.core.demo import DEMO_UNREAD_WINDOW, load_demo
+    from caseflow.core.notifications.models import Notification
+
+    now = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+    load_demo(now=now, log=lambda *_: None)
+    rows = db.session.scalars(sa.select(Notification)).all()
+    assert rows, "the demo's hand-overs tell people"
+    old = [n for n in rows if n.created_at < now - DEMO_UNREAD_WINDOW]
+    assert old and all(n.read_at == n.created_at for n in old)
+    assert any(n.read_at is None for n in rows if n.created_at >= now - DEMO_UNREAD_WINDOW)
