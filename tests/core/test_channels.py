@@ -377,3 +377,68 @@ def test_the_app_refuses_to_start_with_a_bad_sms_setting(settings, problem):
         validate({"TESTING": True, **settings})
     validate({"TESTING": True, "CASEFLOW_SMS_TEMPLATE": "{pseudonym} {number} {link}",
               "CASEFLOW_SMS_GATEWAY_URL": "https://sms.example.com/send"})
+
+
+@pytest.fixture
+def committed_app(app, tmp_path):
+    """A database of its own with real commits, for deliverers on several connections."""
+    from caseflow.extensions import db as _db
+    from tests.conftest import DEFAULT_NOW, create_database, make_app, migrate_to_head
+
+    url, drop = create_database(app.config["TEST_BACKEND"], tmp_path)
+    separate = make_app(url, CASEFLOW_CLOCK=lambda: DEFAULT_NOW)
+    migrate_to_head(separate)
+    yield separate
+    with separate.app_context():
+        _db.engine.dispose()
+    drop()
+
+
+def test_three_deliverers_at_once_send_each_message_once(committed_app, monkeypatch):
+    from caseflow.extensions import db as _db
+    from tests.conftest import DEFAULT_NOW
+
+    receiver = Receiver()
+    monkeypatch.setitem(notifications.TEXTS, KIND, lambda p: f"线索 {p['number']}（{p['pseudonym']}）")
+    committed_app.config.update(CASEFLOW_SMS_GATEWAY_URL=f"{receiver.url}/sms",
+                                CASEFLOW_HTTP_CHANNEL_TIMEOUT=2)
+    try:
+        with committed_app.app_context():
+            world = factories.build_world(now=DEFAULT_NOW)
+            world.procuratorate.webhook_url = f"{receiver.url}/robot"
+            users = [factories.make_user(world, roles={"supervisor"}, org=world.procuratorate)
+                     for _ in range(2)]
+            for n, user in enumerate(users):
+                user.phone = f"+861380000000{n}"
+            for i in range(30):
+                alerts.alert(users, event="urgent_referral", kind=KIND, params=PARAMS,
+                             path=f"/referrals/{i}", dedupe=f"referral:{i}:sent", now=DEFAULT_NOW)
+            _db.session.commit()
+            queued = _db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)))
+        assert queued == 90  # 30 hand-overs × (2 SMS + 1 chat message)
+
+        barrier = threading.Barrier(3)
+        errors: list[BaseException] = []
+
+        def deliverer():
+            try:
+                with committed_app.app_context():
+                    barrier.wait()
+                    while deliver_messages(now=DEFAULT_NOW, batch=5).sent:
+                        pass
+            except BaseException as error:  # reported below, in the test's thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=deliverer) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        references = [r["body"].get("id") for r in receiver.requests if r["path"] == "/sms"]
+        assert len(references) == len(set(references)) == 60
+        assert len([r for r in receiver.requests if r["path"] == "/robot"]) == 30
+        with committed_app.app_context():
+            assert set(_db.session.scalars(sa.select(OutboxMessage.status))) == {"sent"}
+    finally:
+        receiver.close()
