@@ -77,7 +77,7 @@ def _tell(ref, recipients, *, actor, kind: str, now: datetime, event: str = "han
     return alert(others, event=event,
                  kind=kind, params=_params(ref, **extra), path=f"/referrals/{ref.id}",
                  dedupe=f"referral:{ref.id}:{kind}@{now.isoformat()}", now=now,
-                 fallback_org_id=fallback_org_id)
+                 fallback_org_id=fallback_org_id, excluding=actor.id)
 
 
 def sent(ref, *, actor, now: datetime) -> list[User]:

@@ -102,14 +102,16 @@ def record_undeliverable(*, dedupe_key: str, organisation_id: int | None, kind: 
 
 
 def alert(recipients: Iterable, *, event: str, kind: str, params: dict, path: str, dedupe: str,
-          now: datetime, fallback_org_id: int | None = None, urgent: bool | None = None) -> list:
+          now: datetime, fallback_org_id: int | None = None, urgent: bool | None = None,
+          excluding: int | None = None) -> list:
     """Tell each active recipient (each once, ``None`` ignored) in the app and on their
     channels for ``event``; returns the users told. ``dedupe`` names the hand-over (e.g.
     ``referral:12:sent@3``): a message is queued once per hand-over, user and channel.
 
     Nobody is never an answer: when none of ``recipients`` can be told and
     ``fallback_org_id`` is given, the nearest supervisors from that organisation up are
-    told instead; when there are none either, the alert is recorded as undeliverable.
+    told instead (never ``excluding``, the actor: nobody hears of their own act); when
+    there are none either, the alert is recorded as undeliverable.
 
     SMS go to those whose preferences ask for them and who have a mobile number, held in
     their quiet hours unless ``urgent`` (by default: the event is in ``URGENT_EVENTS``);
@@ -117,7 +119,7 @@ def alert(recipients: Iterable, *, event: str, kind: str, params: dict, path: st
     system administrator gave it a robot."""
     recipients = [u for u in recipients if u is not None and u.is_active_account and not u.admin_role]
     if not recipients and fallback_org_id is not None:
-        recipients = nearest_supervisors(fallback_org_id)
+        recipients = nearest_supervisors(fallback_org_id, excluding=excluding)
         if not recipients:
             record_undeliverable(dedupe_key=f"{dedupe}:{kind}", organisation_id=fallback_org_id,
                                  kind=kind, params=params, link=path, now=now)
