@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale
 
 from caseflow.assistance import alerts, services
 from caseflow.core.errors import InvalidTransition, NotAllowed
-from caseflow.core.notifications.models import Notification, OutboxEmail, UndeliverableAlert
-from caseflow.core.notifications.services import notification_text, set_alert_preferences
+from caseflow.core.notifications.models import UndeliverableAlert
+from caseflow.core.notifications.services import set_alert_preferences
 from caseflow.core.orgs.roles import OrganisationKind, Role
 from tests import factories
 from tests.assistance.helpers import AssistCast
+from tests.notices import alerts_of, chinese, emails_keyed, ids, told
 from tests.conftest import page_text, zh
 
 ITEM_KINDS = (alerts.KIND_SENT, alerts.KIND_ACCEPTED, alerts.KIND_DECLINED)
@@ -31,36 +31,13 @@ def cast(world):
     return AssistCast(world)
 
 
-def told(db, kind: str) -> dict[int, list[Notification]]:
-    """Who was notified of ``kind``, each with their notifications."""
-    db.session.flush()
-    found: dict[int, list[Notification]] = {}
-    for n in db.session.scalars(sa.select(Notification).where(Notification.kind == kind)
-                                .order_by(Notification.id)):
-        found.setdefault(n.user_id, []).append(n)
-    return found
-
-
 def all_item_alerts(db) -> list[tuple[int, str]]:
-    db.session.flush()
-    return [(n.user_id, n.kind) for n in db.session.scalars(
-        sa.select(Notification).where(Notification.kind.in_(ITEM_KINDS)).order_by(Notification.id))]
+    return alerts_of(db, ITEM_KINDS)
 
 
-def item_emails(db) -> list[OutboxEmail]:
-    """The e-mails of the items' hand-overs (the referrals' and cases' aside)."""
-    db.session.flush()
-    return db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.dedupe_key.like("item:%"))
-                              .order_by(OutboxEmail.id)).all()
-
-
-def chinese(notification: Notification) -> str:
-    with force_locale("zh_CN"):
-        return notification_text(notification.kind, notification.params)
-
-
-def ids(*users) -> set[int]:
-    return {u.id for u in users}
+def item_emails(db):
+    """The e-mails of these hand-overs (the referrals' own aside)."""
+    return emails_keyed(db, "item:")
 
 
 # -- sent to the provider ------------------------------------------------------------------------

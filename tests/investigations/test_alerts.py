@@ -10,15 +10,15 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import force_locale
 
 from caseflow.core.errors import Conflict, NotAllowed
-from caseflow.core.notifications.models import Notification, OutboxEmail, UndeliverableAlert
-from caseflow.core.notifications.services import notification_text, set_alert_preferences
+from caseflow.core.notifications.models import UndeliverableAlert
+from caseflow.core.notifications.services import set_alert_preferences
 from caseflow.core.orgs.roles import Role
 from caseflow.investigations import alerts, services
 from caseflow.referrals import services as referral_services
 from tests import factories
+from tests.notices import alerts_of, chinese, emails_keyed, ids, told
 from tests.conftest import page_text, zh
 from tests.investigations.helpers import CaseCast, case_input, proposal_input
 from tests.referrals.helpers import referral_input
@@ -32,36 +32,13 @@ def cast(world):
     return CaseCast(world)
 
 
-def told(db, kind: str) -> dict[int, list[Notification]]:
-    """Who was notified of ``kind``, each with their notifications."""
-    db.session.flush()
-    found: dict[int, list[Notification]] = {}
-    for n in db.session.scalars(sa.select(Notification).where(Notification.kind == kind)
-                                .order_by(Notification.id)):
-        found.setdefault(n.user_id, []).append(n)
-    return found
-
-
 def all_case_alerts(db) -> list[tuple[int, str]]:
-    db.session.flush()
-    return [(n.user_id, n.kind) for n in db.session.scalars(
-        sa.select(Notification).where(Notification.kind.in_(CASE_KINDS)).order_by(Notification.id))]
+    return alerts_of(db, CASE_KINDS)
 
 
-def case_emails(db) -> list[OutboxEmail]:
-    """The e-mails of the case's hand-overs (the referral's own alerts aside)."""
-    db.session.flush()
-    return db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.dedupe_key.like("aidcase:%"))
-                              .order_by(OutboxEmail.id)).all()
-
-
-def chinese(notification: Notification) -> str:
-    with force_locale("zh_CN"):
-        return notification_text(notification.kind, notification.params)
-
-
-def ids(*users) -> set[int]:
-    return {u.id for u in users}
+def case_emails(db):
+    """The e-mails of these hand-overs (the referrals' own aside)."""
+    return emails_keyed(db, "aidcase:")
 
 
 def street_referral(cast, now, *, sender):
