@@ -167,6 +167,8 @@ ACCESS.update({
                                    background=True),
     "notifications.read_all": Access("POST", lambda t: "/notifications/read-all", signed_in=True),
     "notifications.preferences": Access("GET", lambda t: "/account/notifications", signed_in=True),
+    "notifications.phone": Access("POST", lambda t: "/account/phone", signed_in=True,
+                                  data={"phone": ""}),
     "notifications.read": Access("POST", lambda t: f"/notifications/{t.notification.id}/read",
                                  allowed=(R.PROSECUTOR,), wrong_org=lambda t: t.sender,
                                  right=_receiver, personal=True),
@@ -545,4 +547,5 @@ def test_pages_for_every_signed_in_user(client, login_as, targets, endpoint, rol
     response = _request(client, ACCESS[endpoint], targets, page="/account")
     assert response.status_code in (200, 302)
     if response.status_code == 302:
-        assert endpoint in ("auth.logout", "auth.set_locale", "notifications.read_all")
+        assert endpoint in ("auth.logout", "auth.set_locale", "notifications.read_all",
+                            "notifications.phone")

@@ -55,7 +55,7 @@ def test_a_user_chooses_channels_quiet_hours_and_her_mobile(app, db, client, log
     client.submit(SETTINGS, {**_boxes(user), "email_preference": "immediate", "phone": "+8613812345678",
                              "sms_quiet_from": "21", "sms_quiet_until": "8"})
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == before
-    assert "+8613812345678" in page_text(client.get("/account"))
+    assert 'value="+8613812345678"' in client.get("/account").get_data(as_text=True)
 
 
 def test_a_landline_or_half_quiet_hours_are_refused_beside_their_field(app, db, client, login_as):
@@ -148,3 +148,24 @@ def test_a_supervisor_sees_who_alerts_cannot_reach_in_her_organisation_and_below
 def test_officers_do_not_get_the_panel(app, db, client, login_as):
     login_as("federation_officer")
     assert 'data-testid="panel-unreachable"' not in client.get("/").get_data(as_text=True)
+
+
+def test_the_account_page_sets_the_mobile_number_and_explains_a_wrong_one(app, db, client, login_as):
+    user = login_as("federation_officer")
+    response = client.submit("/account/phone", {"phone": "12345"}, page="/account")
+    assert response.status_code == 400
+    text = page_text(response)
+    assert zh("This phone number does not exist in the Chinese numbering plan; check the number of "
+              "digits and the area code.") in text and 'value="12345"' in response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.phone is None
+
+    response = client.submit("/account/phone", {"phone": "13812345678"}, page="/account")
+    assert response.status_code == 302
+    db.session.refresh(user)
+    assert user.phone == "+8613812345678"
+    assert 'value="+8613812345678"' in client.get("/account").get_data(as_text=True)
+    # Cleared again: SMS no longer reach her.
+    client.submit("/account/phone", {"phone": ""}, page="/account")
+    db.session.refresh(user)
+    assert user.phone is None

@@ -143,6 +143,28 @@ def preferences():
                            sms_enabled=channels.sms_enabled())
 
 
+class PhoneForm(FlaskForm):
+    phone = StringField(_l("Mobile number for SMS"), validators=[Optional(), Length(max=30)])
+
+
+@bp.post("/account/phone")
+@login_required
+def phone():
+    """The mobile number, from the account page (the settings page has it too)."""
+    form = PhoneForm()
+    if form.validate_on_submit():
+        try:
+            perform(lambda: services.set_phone(current_user, actor=current_user, now=g.now,
+                                               phone=form.phone.data))
+        except DomainError as error:
+            if not attach_error(form, error):
+                flash(error.message, "danger")
+        else:
+            flash(_("Your mobile number is saved."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", phone_form=form), 400
+
+
 @bp.get("/admin/outbox")
 @requires(policy.can_manage_settings, roles=(Role.SYSTEM_ADMIN,))
 def outbox():
