@@ -189,9 +189,10 @@ class Spread:
 #: subtree's period as index ranges of one of the two indexes below (one per organisation),
 #: never the table. Without them SQLite looks up the table row of every referral of the
 #: period and PostgreSQL scans the table (bench/reports.py; migration 0011). Declared here,
-#: beside the queries they serve; the referral model holds the lists' indexes.
+#: beside the queries they serve; the referral model holds the lists' indexes. ``sent_at``
+#: (migration 0012) serves the hours from sending to registration.
 REPORT_INDEX_COLUMNS = ("received_on", "state", "direction", "source", "reply_on", "reply_due_on",
-                        "registered_at", "registration_due_on", "extended_due_on")
+                        "registered_at", "registration_due_on", "extended_due_on", "sent_at")
 for _side_column, _other_column in (("sender_org_id", "receiver_org_id"), ("receiver_org_id", "sender_org_id")):
     sa.Index(f"ix_referrals_{_side_column}_report", Referral.__table__.c[_side_column],
              Referral.__table__.c["received_on"], Referral.__table__.c[_other_column],

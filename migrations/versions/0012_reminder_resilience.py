@@ -11,6 +11,9 @@ Create Date: 2026-12-04 21:00:00
   others; ``job_runs.status`` gains ``partial`` for such a run.
 * ``undeliverable_alerts``: an alert that found nobody at all to tell.
 * ``referrals.target_due_on``: an urgent referral's internal reply target.
+* The two report indexes of 0011 also cover ``sent_at``: the report's hours from sending
+  to registration read it (without it, each registered referral's row: 84-201 ms against
+  13-31 ms per side at 100,000 referrals on SQLite).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -64,9 +67,22 @@ def upgrade():
     with op.batch_alter_table('referrals') as batch:
         batch.add_column(sa.Column('target_due_on', sa.Date(), nullable=True))
         batch.create_check_constraint('target_only_when_urgent', 'target_due_on IS NULL OR is_urgent')
+    _report_indexes(REPORT_COVERED + ["sent_at"])
+
+
+REPORT_COVERED = ["state", "direction", "source", "reply_on", "reply_due_on", "registered_at",
+                  "registration_due_on", "extended_due_on"]
+
+
+def _report_indexes(covered):
+    for side, other in (("sender_org_id", "receiver_org_id"), ("receiver_org_id", "sender_org_id")):
+        op.drop_index(f"ix_referrals_{side}_report", table_name="referrals")
+        op.create_index(f"ix_referrals_{side}_report", "referrals",
+                        [side, "received_on", other, *covered], unique=False)
 
 
 def downgrade():
+    _report_indexes(REPORT_COVERED)
     with op.batch_alter_table('referrals') as batch:
         batch.drop_constraint(op.f('ck_referrals_target_only_when_urgent'), type_='check')
         batch.drop_column('target_due_on')
