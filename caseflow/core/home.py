@@ -134,7 +134,7 @@ def _unreachable_panel(user):
     from caseflow.core.orgs.services import subtree_ids
 
     people, total = unreachable_people(subtree_ids(user.organisation_id), sms=sms_enabled())
-    return {"unreachable": people, "unreachable_total": total}
+    return {"unreachable": people, "unreachable_total": total, "sms": sms_enabled()}
 
 
 @home_panel("home/panel_security_admin.html", applies=policy.can_manage_security, order=10)

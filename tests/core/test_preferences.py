@@ -169,3 +169,12 @@ def test_the_account_page_sets_the_mobile_number_and_explains_a_wrong_one(app, d
     client.submit("/account/phone", {"phone": ""}, page="/account")
     db.session.refresh(user)
     assert user.phone is None
+
+
+def test_without_a_gateway_the_panel_does_not_promise_sms(app, db, client, world, login_as):
+    supervisor = factories.make_user(world, roles={"supervisor"}, org=world.street_b)
+    login_as(supervisor)
+    panel = page_text(client.get("/"))
+    assert zh("Everyone in your organisation and below can be reached by e-mail. No SMS gateway is "
+              "set up yet.") in panel
+    assert zh("no mobile number, so no SMS") not in panel
