@@ -44,6 +44,13 @@ class Receiver:
                     self.send_response(500)
                     self.end_headers()
                     return
+                if mode == "refuse":  # WeCom's answer when a robot is over its rate
+                    answer = b'{"errcode": 45009, "errmsg": "api freq out of limit"}'
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                    return
                 receiver.accepted.append(body)
                 answer = b'{"errcode": 0, "errmsg": "ok"}'
                 self.send_response(200)
@@ -442,3 +449,16 @@ def test_three_deliverers_at_once_send_each_message_once(committed_app, monkeypa
             assert set(_db.session.scalars(sa.select(OutboxMessage.status))) == {"sent"}
     finally:
         receiver.close()
+
+
+def test_a_robot_that_answers_200_with_an_errcode_has_not_accepted_it(app, db, clock, world, office, robot,
+                                                                     sentence):
+    first, _ = office
+    robot.script = ["refuse"]
+    alerts.alert([first], event="handover", kind=KIND, params=PARAMS, path="/referrals/7",
+                 dedupe="referral:7:registered", now=clock.now)
+    assert (deliver_messages(now=clock.now).failed, len(robot.accepted)) == (1, 0)
+    row = db.session.scalar(sa.select(OutboxMessage))
+    assert row.status == "queued" and "errcode 45009" in row.last_error
+    assert deliver_messages(now=clock.now + timedelta(minutes=1)).sent == 1
+    assert len(robot.accepted) == 1
