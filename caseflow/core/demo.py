@@ -40,8 +40,10 @@ ORGANISATIONS = [
     *[(f"jh-fed-{code}", f"江汉区{name}妇女联合会", f"{name}妇联", OrganisationKind.FEDERATION,
        "jh-fed", None) for code, name in STREETS],
     ("jh-proc", "江汉区人民检察院", "江汉区检察院", OrganisationKind.PROCURATORATE, None, "江汉检移"),
+    # No prefix of its own: letters are issued in the procuratorate's name and numbered in
+    # its series (江汉检移〔2026〕N号), never the department's.
     ("jh-proc-5", "江汉区人民检察院第五检察部", "第五检察部", OrganisationKind.PROCURATORATE,
-     "jh-proc", "江汉检五移"),
+     "jh-proc", None),
     ("jh-justice", "江汉区司法局", "区司法局", OrganisationKind.PARTNER, None, None),
     ("jh-employment", "江汉区就业服务中心", "区就业服务中心", OrganisationKind.PARTNER, None, None),
     ("jh-counselling", "江汉区心晴心理咨询服务中心", "心晴心理", OrganisationKind.PARTNER, None, None),

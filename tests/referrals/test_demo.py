@@ -126,6 +126,10 @@ def test_demo_referrals_show_every_situation_and_load_once(app, db, clock):
     # Both sides file towards the other, and the street federation files too.
     senders = {r.sender_org.code for r in referrals}
     assert {"jh-fed", "jh-fed-minzu", "jh-proc-5"} <= senders
+    # The department's letters are the procuratorate's: numbered in its series.
+    assert {r.number[:3] for r in referrals if r.sender_org.code == "jh-proc-5" and r.number} == {
+        "江汉检"} and all(r.number.startswith("江汉检移〔") for r in referrals
+                         if r.sender_org.code == "jh-proc-5" and r.number)
     # The story's content: 小雨's judicial aid case, closed after a joint investigation.
     xiaoyu = next(r for r in referrals if r.person.pseudonym == "小雨")
     assert xiaoyu.state == "closed" and xiaoyu.reply_outcome == "aid_case_opened"
