@@ -164,7 +164,8 @@ def scheduler_command(once: bool):
     app = current_app._get_current_object()
     if once:
         for run in run_all_once(app):
-            colour = GREEN if run.status == "succeeded" else RED
+            # idle: a job that had nothing to do and was not run (outbox_wake)
+            colour = {"succeeded": GREEN, "idle": GREEN, "partial": YELLOW}.get(run.status, RED)
             click.echo(f"{run.job}: {_colour(run.status, colour)} {run.detail or ''}")
         return
     serve(app)
