@@ -241,6 +241,7 @@ def sweep(*, now: datetime) -> SweepResult:
     db.session.commit()  # the reading transaction ends before any writing begins
     sqlite = db.session.get_bind().dialect.name == "sqlite"
     for start in range(0, len(rows), BATCH):
+        wrote_before = (result.stages_sent, result.stages_skipped, result.failures)
         directory = Directory()
         for row in rows[start:start + BATCH]:
             try:
@@ -253,7 +254,9 @@ def sweep(*, now: datetime) -> SweepResult:
                                     error=error, now=now)
                 result.failures += 1
         db.session.commit()
-        if sqlite and start + BATCH < len(rows):
+        wrote = (result.stages_sent, result.stages_skipped, result.failures) != wrote_before
+        # A batch of referrals with nothing due yet wrote nothing and held the lock briefly.
+        if sqlite and wrote and start + BATCH < len(rows):
             time.sleep(SQLITE_PAUSE_SECONDS)
     if local_zone() and now.astimezone(local_zone()).hour >= get_setting("digest_hour"):
         digests = send_digests(directory=Directory(), today=today, now=now, base_url=base_url)
