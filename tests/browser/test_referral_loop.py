@@ -29,6 +29,8 @@ pytestmark = pytest.mark.browser
 REFERRALS = "/referrals"
 NUMBER = re.compile(r"江汉妇移〔\d{4}〕\d+号")
 RECEIVER = "江汉区人民检察院第五检察部"
+#: A department receives, but letters are issued in the procuratorate's own name.
+PROCURATORATE = "江汉区人民检察院"
 PSEUDONYM, REAL_NAME = "小雨", "陈雨婷"  # demo person recorded by fed.officer (caseflow/core/demo.py)
 HELP = ("judicial_aid", "skills_training")
 CIRCUMSTANCES = "浏览器测试：丈夫因刑事案件去世，本人患脊柱疾病无业，两个孩子在读。"
@@ -327,7 +329,8 @@ def officer_reads_the_reply_and_prints(officer, live_server, referral_id: int, n
     assert path_of(page) == f"{REFERRALS}/{referral_id}/letter"
     letter = page.get_by_test_id("letter")
     text = letter.inner_text()
-    assert number in text and RECEIVER in text and PSEUDONYM in text
+    assert number in text and f"{PROCURATORATE}：" in text and PSEUDONYM in text  # the addressee
+    assert RECEIVER not in text, "a letter names the internal department"
     assert "江汉区妇女联合会" in text  # the issuer
     assert REAL_NAME not in page.content(), "the letter carries the real name"
     officer.screenshot("referral-letter")
@@ -339,7 +342,8 @@ def officer_reads_the_reply_and_prints(officer, live_server, referral_id: int, n
     assert path_of(page) == f"{REFERRALS}/{referral_id}/reply-letter"
     reply_letter = page.get_by_test_id("reply-letter")
     text = reply_letter.inner_text()
-    assert number in text and RECEIVER in text and REPLY in text and PSEUDONYM in text
+    assert number in text and PROCURATORATE in text and REPLY in text and PSEUDONYM in text
+    assert RECEIVER not in text, "the reply letter names the internal department as its issuer"
     assert "张明" in text
     assert REAL_NAME not in page.content()
     officer.screenshot("referral-reply-letter")
