@@ -335,16 +335,19 @@ def outbox_group():
 @outbox_group.command("send")
 @with_appcontext
 def outbox_send():
-    """Deliver what is queued and print how many were sent and failed."""
+    """Deliver what is queued (e-mails, then SMS and office chat messages) and print how
+    many were sent and failed."""
     from caseflow.core.db import utcnow
-    from caseflow.core.notifications.delivery import current_sender, deliver_due
+    from caseflow.core.notifications.delivery import current_sender, deliver_due, deliver_messages
 
     app = current_app._get_current_object()
     sent = failed = 0
-    while True:
-        result = deliver_due(app, now=utcnow(), sender=current_sender())
-        sent, failed = sent + result.sent, failed + result.failed
-        if result.sent + result.failed == 0 or result.sent == 0:
-            break
+    for deliver in (lambda: deliver_due(app, now=utcnow(), sender=current_sender()),
+                    lambda: deliver_messages(now=utcnow())):
+        while True:
+            result = deliver()
+            sent, failed = sent + result.sent, failed + result.failed
+            if result.sent == 0:  # nothing left, or only failures (retried after a backoff)
+                break
     colour = GREEN if failed == 0 else YELLOW
     click.echo(_colour(f"{sent} sent, {failed} failed", colour))

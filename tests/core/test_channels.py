@@ -462,3 +462,16 @@ def test_a_robot_that_answers_200_with_an_errcode_has_not_accepted_it(app, db, c
     assert row.status == "queued" and "errcode 45009" in row.last_error
     assert deliver_messages(now=clock.now + timedelta(minutes=1)).sent == 1
     assert len(robot.accepted) == 1
+
+
+def test_the_outbox_command_delivers_sms_and_chats_too(app, db, clock, world, office, gateway, robot,
+                                                      smtp_server, sentence):
+    first, second = office
+    alerts.alert([first, second], event="urgent_referral", kind=KIND, params=PARAMS,
+                 path="/referrals/7", dedupe="referral:7:sent@cli", now=clock.now)
+    db.session.flush()
+    result = app.test_cli_runner().invoke(args=["outbox", "send"])
+    assert result.exit_code == 0, result.output
+    # Two e-mails, one SMS (only the first has a phone), one message to the office chat.
+    assert "4 sent, 0 failed" in result.output
+    assert len(smtp_server.messages) == 2 and len(gateway.accepted) == 1 and len(robot.accepted) == 1
