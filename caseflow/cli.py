@@ -161,6 +161,9 @@ def scheduler_command(once: bool):
     from caseflow.core.scheduler.runner import run_all_once, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
+    # APScheduler logs two lines per run; outbox_wake runs every 5 seconds. Our runner logs
+    # each job that did something, and APScheduler's warnings (missed runs) still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = current_app._get_current_object()
     if once:
         for run in run_all_once(app):

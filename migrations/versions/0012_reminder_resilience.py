@@ -67,11 +67,29 @@ def upgrade():
     with op.batch_alter_table('referrals') as batch:
         batch.add_column(sa.Column('target_due_on', sa.Date(), nullable=True))
         batch.create_check_constraint('target_only_when_urgent', 'target_due_on IS NULL OR is_urgent')
+    _restore_list_indexes()
     _report_indexes(REPORT_COVERED + ["sent_at"])
 
 
 REPORT_COVERED = ["state", "direction", "source", "reply_on", "reply_due_on", "registered_at",
                   "registration_due_on", "extended_due_on"]
+
+
+#: The referral lists' order indexes of 0004 and 0007. They are expression-based, which
+#: SQLAlchemy cannot reflect: on SQLite, where batch mode rebuilds the table from its
+#: reflection, the rebuilt table lacks them, so they are made again here.
+LIST_ORDER = [sa.text("is_urgent DESC"), sa.text("(reply_due_on IS NULL)"), "reply_due_on",
+              sa.text("id DESC")]
+
+
+def _restore_list_indexes():
+    if op.get_bind().dialect.name != "sqlite":
+        return  # PostgreSQL alters the table in place and keeps them
+    for column in ("receiver_org_id", "sender_org_id", "handler_id"):
+        op.create_index(f"ix_referrals_{column}_list_order", "referrals", [column, *LIST_ORDER],
+                        unique=False, if_not_exists=True)
+        op.create_index(f"ix_referrals_{column}_state_list_order", "referrals",
+                        [column, "state", *LIST_ORDER], unique=False, if_not_exists=True)
 
 
 def _report_indexes(covered):
@@ -86,6 +104,7 @@ def downgrade():
     with op.batch_alter_table('referrals') as batch:
         batch.drop_constraint(op.f('ck_referrals_target_only_when_urgent'), type_='check')
         batch.drop_column('target_due_on')
+    _restore_list_indexes()
     op.drop_index('ix_undeliverable_alerts_created_at', table_name='undeliverable_alerts')
     op.drop_table('undeliverable_alerts')
     op.drop_index(op.f('ix_job_item_failures_run_id'), table_name='job_item_failures')
