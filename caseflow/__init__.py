@@ -41,6 +41,10 @@ def create_app(config: dict | type | None = None) -> Flask:
         )
 
     from caseflow.core.app_setup import init_app
+    # The core's own jobs, registered in every process (not only the scheduler's), so the
+    # administrators' health panel lists the heartbeat and the outbox delivery too.
+    from caseflow.core.notifications import jobs as _delivery_jobs  # noqa: F401
+    from caseflow.core.scheduler import jobs as _core_jobs  # noqa: F401
     from caseflow.domains import init_domains
 
     init_app(app)

@@ -126,3 +126,23 @@ def test_the_demo_history_is_read_and_only_the_last_days_ring_the_bell(app, db):
     old = [n for n in rows if n.created_at < now - DEMO_UNREAD_WINDOW]
     assert old and all(n.read_at == n.created_at for n in old)
     assert any(n.read_at is None for n in rows if n.created_at >= now - DEMO_UNREAD_WINDOW)
+
+
+def test_a_web_process_knows_every_scheduled_job_for_the_health_panel(tmp_path):
+    """The health panel lists the registry of the process it runs in: a web worker, which
+    never imports the scheduler command, must know the core's jobs as well as the
+    domains'. A fresh interpreter, so no other test's imports register them first."""
+    import subprocess
+    import sys
+
+    script = ("from caseflow import create_app\n"
+              "create_app({'TESTING': True, 'CASEFLOW_DEBUG': True, 'SQLALCHEMY_DATABASE_URI': "
+              f"'sqlite:///{tmp_path}/jobs.db'}})\n"
+              "from caseflow.core.scheduler.registry import JOBS\n"
+              "print(' '.join(sorted(JOBS)))\n")
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                           env={k: v for k, v in __import__("os").environ.items()
+                                if not k.startswith("CASEFLOW_")} | {"CASEFLOW_DEBUG": "1"})
+    jobs = set(found.stdout.split())
+    assert {"heartbeat", "outbox_delivery", "outbox_wake", "reminder_sweep", "approval_reminders",
+            "assistance_reminders"} <= jobs, found.stdout + found.stderr
