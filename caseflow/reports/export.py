@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Iterable, Iterator
@@ -30,15 +31,33 @@ AMOUNT_FORMAT = xlsx.AMOUNT_FORMAT
 HEADER_ROW = 4
 CHUNK_BYTES = 64 * 1024
 BOM = "\ufeff"
-#: What a spreadsheet reads as the start of a formula (tab and CR too: some strip them first).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: What a spreadsheet reads as the start of a formula (tab and CR too: some strip them first;
+#: ``|`` starts a DDE call in older Excel, ``=cmd|' /C calc'!A0`` without its ``=``).
+FORMULA_STARTS = ("=", "+", "-", "@", "|", "\t", "\r")
+#: Look-alikes that NFKC does not fold into the ASCII characters above (the minus sign).
+_LOOKALIKES = {"\u2212": "-"}
+
+
+def _first_visible(text: str) -> str:
+    """The first character a spreadsheet would act on: invisible characters (format
+    characters such as the zero-width space and the BOM, controls, any whitespace) are
+    skipped, as some applications and clipboards drop them, and fullwidth or small forms
+    (``＝``, ``＋``, ``－``, ``＠``, ``｜``, ``﹦``) are folded to ASCII, as an IME types them and
+    some spreadsheets accept them as operators."""
+    for char in text:
+        if char.isspace() or unicodedata.category(char) in ("Cf", "Cc", "Zs", "Zl", "Zp"):
+            continue
+        return _LOOKALIKES.get(char) or unicodedata.normalize("NFKC", char)[:1]
+    return ""
 
 
 def neutralise(value):
     """A text cell that would start a formula gets a leading single quote, so that Excel,
-    LibreOffice and the rest show it as text (``=HYPERLINK(...)`` -> ``'=HYPERLINK(...)``).
+    LibreOffice and the rest show it as text (``=HYPERLINK(...)`` -> ``'=HYPERLINK(...)``),
+    also when the formula character is fullwidth or hidden behind invisible characters.
     Anything but text is returned as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and (value.startswith(FORMULA_STARTS)
+                                   or _first_visible(value) in FORMULA_STARTS[:5]):
         return "'" + value
     return value
 

@@ -211,6 +211,59 @@ def test_neutralise_touches_only_text_that_starts_a_formula():
     assert neutralise(-5) == -5 and neutralise(None) is None and neutralise(date(2026, 1, 1)) == date(2026, 1, 1)
 
 
+#: Formula starts that a plain ``startswith`` missed: fullwidth and small forms as an IME
+#: types them, the minus sign, invisible prefixes (zero-width space, BOM, word joiner,
+#: right-to-left mark, ideographic and plain spaces, a newline) and the DDE pipe.
+DISGUISED_FORMULAS = ["＝HYPERLINK(\"http://evil.example.com\")", "＋1", "－2", "＠SUM(A1:A9)",
+                      "﹦1+1", "\u2212" + "3", "\u200b=1+1", "\ufeff+1", "\u2060@SUM(A1)",
+                      "\u200f-1", "\u3000=1", "  =1", "\n=1", "|cmd' /C calc'!A0",
+                      "｜cmd' /C calc'!A0", "\u200b\u200b｜x"]
+
+
+def _written(text) -> tuple[openpyxl.cell.Cell, str]:
+    """``text`` as one cell of a one-column ledger, written as XLSX and as CSV and read back
+    the way a spreadsheet would (the forms strip leading whitespace, the writers must not
+    rely on it)."""
+    from caseflow.reports.export import csv_chunks, xlsx_chunks
+    from caseflow.reports.ledgers import Column, Export
+
+    export = Export(name="t", title="t", columns=[Column("Text")], statement=None, convert=None)
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx_chunks(
+        export, [(text,)], lines=["t", "by", ""], created=datetime(2026, 11, 27, 8, 0)))))
+    [[cell]] = [list(r) for r in book.worksheets[0].iter_rows(min_row=HEADER_ROW + 1)]
+    data = b"".join(csv_chunks(export, [(text,)])).decode("utf-8-sig")
+    [_, [line]] = list(csv.reader(io.StringIO(data, newline="")))
+    return cell, line
+
+
+@pytest.mark.parametrize("text", DISGUISED_FORMULAS)
+def test_the_writers_neutralise_each_disguise(text):
+    cell, line = _written(text)
+    assert cell.data_type == "s" and cell.value == "'" + text
+    assert line == "'" + text
+
+
+@pytest.mark.parametrize("text", [t for t in DISGUISED_FORMULAS if t == t.strip()])
+def test_disguised_formulas_are_neutralised_in_both_formats(client, login_as, world, cast, clock, text):
+    referral_from(world, cast.officer, now=clock.now, circumstances=text, offence=text)
+    login_as(cast.officer)
+    [row] = sheet_rows(workbook(client.get("/exports/referrals.xlsx?box=outbox")))
+    assert row[7].data_type == "s" and row[7].value == "'" + text
+    assert row[6].value == "'" + text
+    [_, line] = csv_rows(client.get("/exports/referrals.csv?box=outbox"))
+    assert line[7] == "'" + text and line[6] == "'" + text
+
+
+@pytest.mark.parametrize("text", DISGUISED_FORMULAS)
+def test_neutralise_catches_each_disguise(text):
+    assert neutralise(text) == "'" + text
+
+
+def test_neutralise_leaves_text_with_an_operator_inside_alone():
+    for text in ("小雨｜晓丽", "a=1", "\u200b小雨", "1-2", "　", "邮箱 a@b.cn", "Ａ＝1"):
+        assert neutralise(text) == text
+
+
 # -- who sees what ------------------------------------------------------------------------
 
 
