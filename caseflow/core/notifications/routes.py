@@ -165,10 +165,37 @@ def phone():
     return render_template("auth/account.html", phone_form=form), 400
 
 
+#: What sort of message a row is, from the start of its dedupe key (after the channel's
+#: own prefix): the administrator sees the sort, never the subject, text, number or
+#: pseudonym, since administrators see no case records. A key nobody listed is "other".
+OUTBOX_KINDS = {
+    "referral": _l("Referral"),
+    "aidcase": _l("Judicial aid case"),
+    "aid_case": _l("Judicial aid case"),
+    "item": _l("Assistance"),
+    "assistance_item": _l("Assistance"),
+    "training.invited": _l("Training"),
+    "training.organisation_invited": _l("Training"),
+    "digest": _l("Daily digest"),
+    "job-run": _l("Scheduler failure"),
+}
+
+
+def outbox_kind(dedupe_key: str) -> str:
+    parts = dedupe_key.split(":")
+    if parts[0] == "sms":
+        parts = parts[1:]
+    elif parts[0] == "webhook":
+        parts = parts[2:]
+    subject = parts[0].split("@")[0] if parts else ""
+    return str(OUTBOX_KINDS.get(subject, _l("Other")))
+
+
 @bp.get("/admin/outbox")
 @requires(policy.can_manage_settings, roles=(Role.SYSTEM_ADMIN,))
 def outbox():
-    """E-mails, or SMS and office chat messages (``channel=messages``), by state."""
+    """E-mails, or SMS and office chat messages (``channel=messages``), by state: who a
+    message goes to, its sort, state and error; not its subject or text."""
     status = request.args.get("status", "")
     channel = "messages" if request.args.get("channel") == "messages" else "email"
     model = OutboxMessage if channel == "messages" else OutboxEmail
@@ -187,4 +214,4 @@ def outbox():
     return render_template("notifications/outbox.html", page=page, counts=counts,
                            failing=failing_by_channel[channel], failing_by_channel=failing_by_channel,
                            status=status, channel=channel, last_runs=last_runs,
-                           shown_address=channels.shown_address)
+                           shown_address=channels.shown_address, kind_of=outbox_kind)
