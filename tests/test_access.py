@@ -107,6 +107,9 @@ ACCESS: dict[str, Access] = {
     "people.edit": Access("GET", lambda t: f"/people/{t.person.id}/edit",
                           allowed=(R.FEDERATION_OFFICER,), denied=(*ADMINS, R.PARTNER_WORKER),
                           wrong_org=lambda t: t.outsider),
+    "people.edit_reveal": Access("POST", lambda t: f"/people/{t.person.id}/edit/reveal",
+                                 allowed=(R.FEDERATION_OFFICER,), denied=(*ADMINS, R.PARTNER_WORKER),
+                                 wrong_org=lambda t: t.outsider, data={"purpose": "更正身份"}),
 }
 
 REFERRAL_WORKERS = (R.FEDERATION_OFFICER, R.PROSECUTOR, R.SUPERVISOR)
@@ -200,6 +203,10 @@ ACCESS.update({
     "investigations.show": _case_rule("GET", lambda t: f"/cases/{t.case.id}"),
     "investigations.household": _case_rule("GET", lambda t: f"/cases/{t.open_case.id}/household"),
     "investigations.report": _case_rule("GET", lambda t: f"/cases/{t.case.id}/report"),
+    "investigations.report_with_addresses": _case_rule("POST", lambda t: f"/cases/{t.case.id}/report",
+                                                       data={"purpose": "归档打印"}),
+    "investigations.reveal_addresses": _case_rule("POST", lambda t: f"/cases/{t.case.id}/visits/addresses",
+                                                  data={"purpose": "安排回访"}),
     "investigations.decision_letter": _case_rule("GET", lambda t: f"/cases/{t.case.id}/decision-letter"),
     "investigations.document": _case_rule(
         "GET", lambda t: f"/cases/{t.open_case.id}/documents/{t.case_document.id}"),

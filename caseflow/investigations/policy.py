@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from caseflow.core.orgs.policy import can_work_on_cases, visible_organisation_ids
 from caseflow.core.orgs.roles import OrganisationKind, Role
+from caseflow.core.people.policy import can_view_identity
 
 CASE_ROLES = (Role.PROSECUTOR, Role.FEDERATION_OFFICER, Role.SUPERVISOR)
 
@@ -44,6 +45,13 @@ def can_open_case(user) -> bool:
 
 def can_view_case(user, case) -> bool:
     return on_procuratorate_side(user, case) or on_team(user, case) or referred_by_users_side(user, case)
+
+
+def can_reveal_visit_addresses(user, case) -> bool:
+    """The visits' addresses are the applicant's home as often as not: those who see the
+    case and may see her identity (``people.policy``: a minor's only for supervisors, her
+    recorder and the case's team)."""
+    return can_view_case(user, case) and can_view_identity(user, case.applicant)
 
 
 def can_run_investigation(user, case) -> bool:

@@ -275,7 +275,14 @@ def officer_records_a_visit(officer, live_server, case_id: int, number: str) -> 
     visit = page.get_by_test_id("visit")
     assert visit.count() == 1
     text = visit.inner_text()
-    assert VISIT_ADDRESS in text and VISIT_MET in text and VISIT_NOTES in text
+    assert VISIT_ADDRESS not in text and VISIT_MET in text and VISIT_NOTES in text
+    # The address is the family's home: masked until a purpose is given (the view is logged).
+    reveal = page.get_by_test_id("reveal-addresses")
+    reveal.locator("input[name=purpose]").fill("核对走访地址")
+    with page.expect_navigation():
+        reveal.locator("button[type=submit]").click()
+    text = page.get_by_test_id("visit").inner_text()
+    assert VISIT_ADDRESS in text
     assert "王芳" in text and "张明" in text
     # The family's home, not the menu's "Home" (首页): one msgid once served both.
     home = place_label(live_server, "home")
@@ -451,6 +458,13 @@ def prosecutor_prints(prosecutor, live_server, case_id: int, number: str) -> Non
     report = page.get_by_test_id("report")
     text = report.inner_text()
     assert number in text and PSEUDONYM in text and PLAN in text
+    assert VISIT_ADDRESS not in text and VISIT_NOTES in text  # masked until a purpose is given
+    reveal = page.get_by_test_id("reveal-addresses")
+    reveal.locator("input[name=purpose]").fill("归档打印")
+    with page.expect_navigation():
+        reveal.locator("button[type=submit]").click()
+    report = page.get_by_test_id("report")
+    text = report.inner_text()
     assert VISIT_ADDRESS in text and VISIT_NOTES in text
     assert f"{place_label(live_server, 'home')}（{VISIT_ADDRESS}）" in text
     assert AMOUNT_SHOWN in text and FINDINGS in text
@@ -467,6 +481,7 @@ def prosecutor_prints(prosecutor, live_server, case_id: int, number: str) -> Non
     assert REAL_NAME not in page.content()
     prosecutor.screenshot("aid-case-report")
 
+    page.go_back()
     page.go_back()
     assert path_of(page) == f"{CASES}/{case_id}"
     with page.expect_navigation():

@@ -158,8 +158,12 @@ def test_editing_changes_the_sealed_values_and_audits_which_fields(client, login
     officer = login_as("federation_officer")
     person = factories.make_person(world, officer, resident_id=ID)
     page = client.get(f"/people/{person.id}/edit")
-    assert "陈雨婷" in page.get_data(as_text=True)  # the edit form is a logged view
-    assert db.session.scalar(sa.select(sa.func.count(AccessEvent.id))) == 1
+    assert "陈雨婷" not in page.get_data(as_text=True)  # masked until a purpose is given
+    assert db.session.scalar(sa.select(sa.func.count(AccessEvent.id))) == 0
+    page = client.submit(f"/people/{person.id}/edit/reveal", {"purpose": "更正电话"},
+                         page=f"/people/{person.id}/edit")
+    assert "陈雨婷" in page.get_data(as_text=True)  # the filled form is a logged view
+    assert db.session.scalars(sa.select(AccessEvent.purpose)).one() == "更正电话"
     response = client.submit(f"/people/{person.id}/edit", _form(phone="027-85551234"))
     assert response.status_code == 302
     db.session.refresh(person)

@@ -110,7 +110,10 @@ def test_the_whole_case_through_its_pages(client, login_as, cast, db, clock, wor
     case = db.session.get(AidCase, case_id)
     assert case.state == "paid" and str(case.paid_amount) == "30000.50"
     report = page_text(client.get(f"/cases/{case_id}/report"))
-    assert "30,000.50" in report and "某社区" in report
+    assert "30,000.50" in report and "某社区" not in report and "******" in report
+    report = page_text(client.submit(f"/cases/{case_id}/report", {"purpose": "归档打印"},
+                                     page=f"/cases/{case_id}/report"))
+    assert "某社区" in report
     assert "30,000.50" in page_text(client.get(f"/cases/{case_id}/decision-letter"))
     actions = set(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.object_type == "aid_cases")))
     assert {"aid_case.opened", "aid_case.proposed", "aid_case.approved", "aid_case.decided",

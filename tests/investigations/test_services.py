@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from caseflow.core.audit.models import AccessEvent, AuditEvent
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.roles import OrganisationKind, Role
-from caseflow.core.people import policy as people_policy
+from caseflow.core.people import policy as people_policy, services as people
 from caseflow.core.people.services import reveal_identity
 from caseflow.investigations import policy, services
 from caseflow.investigations.models import (
+    VISIT_ADDRESS,
     AidCase, AidCaseCounter, HouseholdAssessment, HouseholdMember, Investigation,
     InvestigationMember, RecommendedMeasure, Visit,
 )
@@ -279,7 +280,10 @@ def test_a_team_member_records_a_visit(cast, db, clock):
     assert event_kinds(db, case)[-1] == "visit_recorded"
     [audit] = audit_rows(db, case, "aid_case.visit_recorded")
     assert audit.actor_id == cast.officer.id
-    assert audit.after["address"] == "江汉区某社区3栋" and audit.after["visited_on"] == "2026-11-26"
+    # The address is sealed in the visit; the audit row and the timeline hold no copy.
+    assert "address" not in audit.after and audit.after["visited_on"] == "2026-11-26"
+    assert people.open_copy(VISIT_ADDRESS, row.address_sealed) == "江汉区某社区3栋"
+    assert case.events[-1].text is None
 
 
 @pytest.mark.parametrize("overrides, field", [
@@ -334,7 +338,8 @@ def test_a_visit_is_corrected_with_a_reason_against_the_version_seen(cast, db, c
                                data=visit_input(cast, address="江汉区某社区5栋"), reason=" ",
                                expected_version=seen)
     assert refused.value.field == "reason"
-    assert _reloaded(db, visit).address == "江汉区某社区3栋"
+    assert services.visit_address(_reloaded(db, visit)) == "******"
+    assert people.open_copy(VISIT_ADDRESS, _reloaded(db, visit).address_sealed) == "江汉区某社区3栋"
 
     later = clock.now + timedelta(hours=2)
     visit = db.session.get(Visit, visit.id)
@@ -343,16 +348,17 @@ def test_a_visit_is_corrected_with_a_reason_against_the_version_seen(cast, db, c
                                             visitor_ids=[cast.officer.id]),
                            reason="门牌号记错", expected_version=seen)
     row = _reloaded(db, visit)
-    assert row.address == "江汉区某社区5栋" and row.visitor_ids == [cast.officer.id]
+    assert people.open_copy(VISIT_ADDRESS, row.address_sealed) == "江汉区某社区5栋"
+    assert row.visitor_ids == [cast.officer.id]
     assert row.version == seen + 1 and row.updated_at == later
     case = db.session.get(AidCase, case.id)
     assert event_kinds(db, case)[-1] == "visit_corrected"
     assert case.events[-1].data["fields"] == ["address", "visitor_ids"]
     [audit] = audit_rows(db, case, "aid_case.visit_corrected")
     assert audit.reason == "门牌号记错"
-    assert audit.before == {"address": "江汉区某社区3栋",
-                            "visitor_ids": sorted([cast.prosecutor.id, cast.officer.id])}
-    assert audit.after == {"address": "江汉区某社区5栋", "visitor_ids": [cast.officer.id]}
+    # The row says the address changed, never what it was or became.
+    assert audit.before == {"visitor_ids": sorted([cast.prosecutor.id, cast.officer.id])}
+    assert audit.after == {"protected_fields_changed": ["address"], "visitor_ids": [cast.officer.id]}
 
 
 def test_a_correction_from_a_stale_form_gets_a_conflict_and_changes_nothing(cast, db, clock):

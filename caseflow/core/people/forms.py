@@ -22,6 +22,11 @@ class PersonForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
     address = TextAreaField(_l("Address"), validators=[Optional(), Length(max=300)],
                             render_kw={"rows": 2})
+    minor_reason = TextAreaField(
+        _l("Why the person is no longer recorded as a minor"),
+        validators=[Optional(), Length(max=500)], render_kw={"rows": 2},
+        description=_l("Only when a corrected birth date or resident ID number shows the person "
+                       "is 18 or older; clearing a date keeps a child's protection."))
 
 
 class RevealForm(FlaskForm):

@@ -5,6 +5,8 @@ shown masked unless the viewer may see them, and every unmasked view is logged.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -14,6 +16,35 @@ from caseflow.extensions import db
 
 #: The protected fields, in display order; each is stored as ``<name>_sealed``.
 PROTECTED_FIELDS = ("real_name", "gender", "birth_date", "resident_id", "phone", "address")
+
+
+@dataclass(frozen=True)
+class SealedCopy:
+    """A protected value kept in another table than ``persons``, e.g. the address of a
+    visit to the woman's home: sealed like her own fields (the column bound in as
+    associated data), masked like ``field``, revealed only to those who may see her
+    identity and logged in the access log as ``logged_as``, and re-encrypted by
+    ``caseflow keys rotate``. The domains register theirs (the core imports none)."""
+
+    table: str
+    #: The sealed column, ``<name>_sealed``; the table needs an integer ``id``.
+    column: str
+    field: str
+    logged_as: str
+
+    @property
+    def context(self) -> str:
+        return f"{self.table}.{self.column.removesuffix('_sealed')}"
+
+
+SEALED_COPIES: list[SealedCopy] = []
+
+
+def register_sealed_copy(table: str, column: str, *, field: str, logged_as: str) -> SealedCopy:
+    copy = SealedCopy(table, column, field, logged_as)
+    if copy not in SEALED_COPIES:
+        SEALED_COPIES.append(copy)
+    return copy
 
 
 class Person(TimestampMixin, db.Model):

@@ -32,8 +32,18 @@ def can_view_person(user, person) -> bool:
     return any(shared(user, person) for shared in SHARED_WITH)
 
 
+def recorded_by_users_side(user, person) -> bool:
+    """The person was recorded by the user's organisation or one below it."""
+    return can_see_organisation_records(user, person.organisation_id)
+
+
 def can_edit_person(user, person) -> bool:
-    return can_view_person(user, person)
+    """Identity is changed only by the organisation that recorded it and those above it:
+    the receiving side of a referral sees the woman the sender recorded (``SHARED_WITH``)
+    but never rewrites or clears what the sender knows of her. Editing shows the identity,
+    so a minor's is edited only by those who may see it."""
+    return (can_list_people(user) and recorded_by_users_side(user, person)
+            and can_view_identity(user, person))
 
 
 def can_view_identity(user, person) -> bool:

@@ -79,8 +79,14 @@ def reveal(person_id: int):
         return render_template("people/show.html", person=person,
                                identity=services.masked_identity(person), revealed=False,
                                reveal_form=form), 400
-    identity = services.reveal_identity(person, actor=current_user, now=g.now,
-                                        purpose=form.purpose.data)
+    try:
+        identity = perform(lambda: services.reveal_identity(person, actor=current_user, now=g.now,
+                                                            purpose=form.purpose.data))
+    except DomainError as error:
+        _refused(form, error)
+        return render_template("people/show.html", person=person,
+                               identity=services.masked_identity(person), revealed=False,
+                               reveal_form=form), 400
     shown = identity.as_text()
     if shown.get("phone"):
         shown["phone"] = format_phone(shown["phone"])
@@ -88,29 +94,56 @@ def reveal(person_id: int):
                            reveal_form=form)
 
 
+def _edit_page(person: Person, form: PersonForm, *, revealed: bool,
+               reveal_form: RevealForm | None = None, status: int = 200):
+    return render_template(
+        "people/form.html", form=form, person=person, revealed=revealed,
+        identity=None if revealed else services.masked_identity(person),
+        reveal_form=reveal_form or RevealForm()), status
+
+
 @bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
 @requires(policy.can_list_people, roles=PEOPLE_ROLES)
 def edit(person_id: int):
-    person = load_or_404(Person, person_id, check=policy.can_view_identity)
+    person = load_or_404(Person, person_id, check=policy.can_view_person)
+    services.refuse_edit(current_user, person)
     if request.method == "GET":
-        # Editing shows the fields in the clear, so opening the form is a logged view.
-        identity = services.reveal_identity(person, actor=current_user, now=g.now,
-                                            purpose="edit")
-        form = PersonForm(pseudonym=person.pseudonym, **{
-            k: v for k, v in vars(identity).items()})
-        if identity.phone:
-            form.phone.data = format_phone(identity.phone)
-    else:
-        form = PersonForm()
+        # Masked until the user gives a purpose (``edit_reveal``): opening the form is not
+        # a reason to see her identity.
+        return _edit_page(person, PersonForm(formdata=None, pseudonym=person.pseudonym),
+                          revealed=False)
+    form = PersonForm()
     if form.validate_on_submit():
         try:
             perform(lambda: services.update_person(
                 person, actor=current_user, now=g.now, pseudonym=form.pseudonym.data,
-                identity=_identity_from(form),
+                identity=_identity_from(form), reason=form.minor_reason.data,
             ))
         except DomainError as error:
             _refused(form, error)
         else:
             flash(_("%(pseudonym)s saved.", pseudonym=person.pseudonym), "success")
             return redirect(url_for("people.show", person_id=person.id))
-    return render_template("people/form.html", form=form, person=person)
+    return _edit_page(person, form, revealed=True, status=400)
+
+
+@bp.post("/<int:person_id>/edit/reveal")
+@requires(policy.can_list_people, roles=PEOPLE_ROLES)
+def edit_reveal(person_id: int):
+    """The edit form filled in the clear, after a purpose; the view is logged."""
+    person = load_or_404(Person, person_id, check=policy.can_view_person)
+    services.refuse_edit(current_user, person)
+    reveal_form = RevealForm()
+    if reveal_form.validate_on_submit():
+        try:
+            identity = perform(lambda: services.reveal_identity(
+                person, actor=current_user, now=g.now, purpose=reveal_form.purpose.data))
+        except DomainError as error:
+            _refused(reveal_form, error)
+        else:
+            form = PersonForm(formdata=None, pseudonym=person.pseudonym, **vars(identity))
+            if identity.phone:
+                form.phone.data = format_phone(identity.phone)
+            return _edit_page(person, form, revealed=True)
+    return _edit_page(person, PersonForm(formdata=None, pseudonym=person.pseudonym),
+                      revealed=False, reveal_form=reveal_form, status=400)

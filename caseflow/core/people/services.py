@@ -15,9 +15,10 @@ from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation
 from caseflow.core.people import policy
 from caseflow.core.people.masking import mask
-from caseflow.core.people.models import PROTECTED_FIELDS, Person
+from caseflow.core.people.models import PROTECTED_FIELDS, Person, SealedCopy
 from caseflow.core.people.validation import (
-    birth_date_from_resident_id, gender_from_resident_id, normalise_phone, normalise_resident_id,
+    birth_date_from_resident_id, clean_purpose, gender_from_resident_id, normalise_phone,
+    normalise_resident_id,
 )
 from caseflow.extensions import db
 
@@ -163,9 +164,36 @@ def record_person(
     return person
 
 
-def update_person(person: Person, *, actor, now: datetime, pseudonym: str, identity: Identity) -> Person:
-    if not policy.can_edit_person(actor, person) or not policy.can_view_identity(actor, person):
-        raise NotAllowed(_("Your roles do not allow changing this person's record."))
+def refuse_edit(actor, person: Person) -> None:
+    """Raise ``NotAllowed`` with the reason unless ``actor`` may change the identity."""
+    if policy.can_edit_person(actor, person):
+        return
+    if policy.can_view_person(actor, person) and not policy.recorded_by_users_side(actor, person):
+        raise NotAllowed(_("%(org)s recorded this person: only it and the organisations above "
+                           "it change her identity. Tell them what should be corrected.",
+                           org=person.organisation.name))
+    raise NotAllowed(_("Your roles do not allow changing this person's record."))
+
+
+def minor_after(person: Person, cleaned: Identity, *, today: date, reason: str | None) -> bool:
+    """Whether the person is a minor after an edit. The birth date decides (the one in
+    the resident ID number when there is one); with none, what was recorded stands, so
+    clearing a child's dates keeps the protection. Lifting it takes a birth date that
+    makes the person 18 or older and a reason, which the audit row keeps."""
+    if cleaned.birth_date is None:
+        return person.is_minor
+    minor = age_on(cleaned.birth_date, today) < ADULT_AGE
+    if person.is_minor and not minor and not (reason or "").strip():
+        raise ValidationFailed(
+            _("This person is recorded as a minor and the birth date now makes her or him an "
+              "adult: say why (for example, the resident ID number was mistyped). The reason "
+              "is kept in the audit log."), field="minor_reason")
+    return minor
+
+
+def update_person(person: Person, *, actor, now: datetime, pseudonym: str, identity: Identity,
+                  reason: str | None = None) -> Person:
+    refuse_edit(actor, person)
     pseudonym = (pseudonym or "").strip()
     if not pseudonym:
         raise ValidationFailed(_("A pseudonym is required: lists show only the pseudonym."),
@@ -173,21 +201,24 @@ def update_person(person: Person, *, actor, now: datetime, pseudonym: str, ident
     today = local_date(now)
     cleaned = clean_identity(identity, today=today)
     _refuse_duplicate(cleaned, actor=actor, exclude_id=person.id)
+    is_minor = minor_after(person, cleaned, today=today, reason=reason)
     old = read_identity(person).as_text()
     new = cleaned.as_text()
     # The audit row names the protected fields that changed, never their values.
     changed = sorted(k for k in new if old.get(k) != new.get(k))
     before = {"pseudonym": person.pseudonym, "is_minor": person.is_minor}
+    lifted = person.is_minor and not is_minor
     person.pseudonym = pseudonym
     person.pseudonym_pinyin = pinyin_of(pseudonym)
-    person.is_minor = bool(cleaned.birth_date and age_on(cleaned.birth_date, today) < ADULT_AGE)
+    person.is_minor = is_minor
     _seal(person, cleaned, cipher_for_app())
     person.updated_at = now
     after = {"pseudonym": person.pseudonym, "is_minor": person.is_minor}
     if changed or before != after:
         record("person.update", actor=actor, now=now, obj=person, object_label=pseudonym,
                organisation_id=person.organisation_id, before=before,
-               after={**after, "protected_fields_changed": changed})
+               after={**after, "protected_fields_changed": changed},
+               reason=reason.strip() if lifted else None)
     return person
 
 
@@ -196,17 +227,52 @@ def masked_identity(person: Person) -> dict[str, str]:
     return {name: mask(name, value) for name, value in identity.items()}
 
 
-def reveal_identity(person: Person, *, actor, now: datetime, purpose: str | None) -> Identity:
-    """The identity in the clear, for someone allowed to see it; the view is logged."""
+def _refuse_reveal(actor, person: Person) -> None:
     if not policy.can_view_identity(actor, person):
         if person.is_minor:
             raise NotAllowed(_("A minor's identity is shown only to supervisors and to the "
                                "person who recorded it."))
         raise NotAllowed(_("Your roles do not allow seeing this person's identity."))
+
+
+def reveal_identity(person: Person, *, actor, now: datetime, purpose: str | None) -> Identity:
+    """The identity in the clear, for someone allowed to see it; the view is logged.
+    A purpose a user gave must be words (``clean_purpose``); ``None`` is for callers that
+    log a purpose of their own making."""
+    _refuse_reveal(actor, person)
+    if purpose is not None:
+        purpose = clean_purpose(purpose)
     identity = read_identity(person)
     shown = [k for k, v in identity.as_text().items() if v]
     record_access(actor=actor, person=person, fields=shown, now=now, purpose=purpose)
     return identity
+
+
+# -- protected values kept outside ``persons`` (``models.SealedCopy``) ---------------------
+
+
+def seal_copy(copy: SealedCopy, value: str | None, cipher: FieldCipher | None = None) -> str | None:
+    return (cipher or cipher_for_app()).encrypt(value, context=copy.context)
+
+
+def open_copy(copy: SealedCopy, sealed: str | None, cipher: FieldCipher | None = None) -> str | None:
+    """Decrypt without logging: for masking, comparing and key rotation, never for display."""
+    return (cipher or cipher_for_app()).decrypt(sealed, context=copy.context)
+
+
+def masked_copy(copy: SealedCopy, sealed: str | None) -> str:
+    return mask(copy.field, open_copy(copy, sealed))
+
+
+def reveal_copies(copy: SealedCopy, sealed: list[str | None], *, person: Person, actor,
+                  now: datetime, purpose: str) -> list[str | None]:
+    """Copies of ``person``'s protected data in the clear, for someone who may see her
+    identity, after a purpose in words; one access log row names ``copy.logged_as``."""
+    _refuse_reveal(actor, person)
+    purpose = clean_purpose(purpose)
+    values = [open_copy(copy, value) for value in sealed]
+    record_access(actor=actor, person=person, fields=[copy.logged_as], now=now, purpose=purpose)
+    return values
 
 
 def search_people(query, text: str):

@@ -6,6 +6,7 @@ that says what is wrong, in the user's language.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 import phonenumbers
@@ -80,3 +81,27 @@ def normalise_phone(text: str) -> str:
 def format_phone(value: str) -> str:
     number = phonenumbers.parse(value, "CN")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+#: Letters that draw nothing (Hangul fillers, the braille blank): a purpose of them is empty.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+#: A purpose needs at least this many visible characters.
+PURPOSE_MINIMUM = 2
+
+
+def clean_purpose(text: str | None) -> str:
+    """A purpose for the access log, as it will be written: control and formatting
+    characters (zero-width spaces and joiners, direction marks, NUL) removed and runs of
+    whitespace made one space. Refused unless at least two visible characters remain, so
+    that a purpose of invisible characters is no purpose."""
+    kept = "".join(ch for ch in (text or "")
+                   if not unicodedata.category(ch).startswith("C") and ch not in BLANK_LETTERS
+                   or ch in "\t\n")
+    cleaned = " ".join(kept.split())
+    visible = [ch for ch in cleaned
+               if not ch.isspace() and unicodedata.category(ch) not in ("Mn", "Me", "Zs")]
+    if len(visible) < PURPOSE_MINIMUM:
+        raise ValidationFailed(
+            _("Say in words why you need to see it (at least two visible characters; "
+              "spaces and invisible characters do not count)."), field="purpose")
+    return cleaned
