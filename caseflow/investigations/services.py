@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from caseflow.core import numbering
+from caseflow.core import files, numbering
 from caseflow.core.audit.services import changes, record
 from caseflow.core.db import local_date
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
@@ -28,9 +28,8 @@ from caseflow.investigations import alerts, policy
 from caseflow.investigations.models import (
     TRANSITIONS, AidCase, AidCaseCounter, CaseDocument, CaseEvent, CaseEventKind, CaseState,
     HouseholdAssessment, HouseholdMember, Investigation, InvestigationMember, MeasureKind,
-    VISIT_ADDRESS, MeasureState, PaymentMethod, PlaceKind, RecommendedMeasure, ReviewOutcome, Visit,
+    MeasureState, PaymentMethod, PlaceKind, RecommendedMeasure, ReviewOutcome, Visit,
 )
-from caseflow.referrals import attachments
 
 register(SettingSpec(
     key="aid_amount_maximum",
@@ -277,23 +276,26 @@ def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
     return case
 
 
+files.register(CaseDocument.sha256)  # so that `caseflow keys rotate` re-encrypts them
+
+
 def add_document(case: AidCase, *, actor, now: datetime, filename: str, data: bytes,
                  visit: Visit | None = None) -> CaseDocument:
     _require(policy.can_add_document(actor, case),
              _("Only the case's team and handler add documents to it."))
     if visit is not None and visit.investigation.case_id != case.id:
         raise NotAllowed(_("That visit belongs to another case."))
-    checked = attachments.check(filename, data)
-    attachments.store(data, checked.sha256)
-    row = CaseDocument(case_id=case.id, visit_id=visit.id if visit else None, filename=filename[:200],
+    checked = files.check(filename, data)
+    files.store(data, checked.sha256)
+    row = CaseDocument(case_id=case.id, visit_id=visit.id if visit else None, filename=checked.filename,
                        content_type=checked.content_type, size_bytes=checked.size,
                        sha256=checked.sha256, uploaded_at=now, uploaded_by_id=actor.id)
     db.session.add(row)
     db.session.flush()
-    _event(case, CaseEventKind.DOCUMENT_ADDED, actor=actor, now=now, text=filename,
+    _event(case, CaseEventKind.DOCUMENT_ADDED, actor=actor, now=now, text=checked.filename,
            data={"sha256": checked.sha256, "size": checked.size, "visit_id": row.visit_id})
     _audit("aid_case.document", case, actor=actor, now=now,
-           after={"filename": filename, "sha256": checked.sha256, "visit_id": row.visit_id})
+           after={"filename": checked.filename, "sha256": checked.sha256, "visit_id": row.visit_id})
     return row
 
 
@@ -373,18 +375,14 @@ def change_team(case: AidCase, *, actor, now: datetime, members: list[User], rea
 class VisitInput:
     visited_on: date | None
     place_kind: str
-    #: In clear, only in memory; a correction leaves it empty to keep the address recorded.
-    address: str | None
+    address: str
     visitor_ids: list[int] = field(default_factory=list)
     other_visitors: str | None = None
     met: str = ""
     notes: str = ""
 
 
-ADDRESS_LENGTH = 300
-
-
-def _check_visit(case: AidCase, data: VisitInput, *, today: date, keep_address: bool = False) -> VisitInput:
+def _check_visit(case: AidCase, data: VisitInput, *, today: date) -> VisitInput:
     if data.visited_on is None:
         raise ValidationFailed(_("Enter the date of the visit."), field="visited_on")
     _not_future(data.visited_on, today, "visited_on", _("A visit cannot be recorded for a future date."))
@@ -397,12 +395,7 @@ def _check_visit(case: AidCase, data: VisitInput, *, today: date, keep_address: 
                                  "started; check the year."), field="visited_on")
     if data.place_kind not in {p.value for p in PlaceKind}:
         raise ValidationFailed(_("Choose the kind of place visited."), field="place_kind")
-    data.address = (data.address or "").strip() or None
-    if data.address is None and not keep_address:
-        raise ValidationFailed(_("Enter the address visited."), field="address")
-    if data.address is not None and len(data.address) > ADDRESS_LENGTH:
-        raise ValidationFailed(_("An address has at most %(n)d characters.", n=ADDRESS_LENGTH),
-                               field="address")
+    data.address = _text(data.address, "address", _("Enter the address visited."))
     team = {m.user_id for m in case.investigation.members}
     data.visitor_ids = sorted(set(data.visitor_ids))
     if not data.visitor_ids or not set(data.visitor_ids) <= team:
@@ -414,29 +407,9 @@ def _check_visit(case: AidCase, data: VisitInput, *, today: date, keep_address: 
 
 
 def _visit_snapshot(visit: Visit) -> dict:
-    """What the audit row keeps of a visit: everything but the address, which is the
-    woman's home as often as not and stays sealed in the visit alone."""
     return {"visited_on": visit.visited_on.isoformat(), "place_kind": visit.place_kind,
-            "visitor_ids": list(visit.visitor_ids),
+            "address": visit.address, "visitor_ids": list(visit.visitor_ids),
             "other_visitors": visit.other_visitors, "met": visit.met, "notes": visit.notes}
-
-
-def visit_address(visit: Visit) -> str:
-    """The address as the case page and the printed report show it: masked."""
-    return people.masked_copy(VISIT_ADDRESS, visit.address_sealed)
-
-
-def reveal_visit_addresses(case: AidCase, visits: list[Visit], *, actor, now: datetime,
-                           purpose: str) -> dict[int, str]:
-    """The visits' addresses in the clear, for those who may see the case and the
-    applicant's identity, after a purpose; the view is in the access log under her."""
-    _require(policy.can_reveal_visit_addresses(actor, case),
-             _("Your roles do not allow seeing the addresses of this case's visits."))
-    if any(v.investigation.case_id != case.id for v in visits):
-        raise NotAllowed(_("That visit belongs to another case."))
-    shown = people.reveal_copies(VISIT_ADDRESS, [v.address_sealed for v in visits],
-                                 person=case.applicant, actor=actor, now=now, purpose=purpose)
-    return {v.id: address for v, address in zip(visits, shown)}
 
 
 def record_visit(case: AidCase, *, actor, now: datetime, data: VisitInput) -> Visit:
@@ -444,14 +417,12 @@ def record_visit(case: AidCase, *, actor, now: datetime, data: VisitInput) -> Vi
              _("Visits are recorded by the investigation team while the case is investigated."))
     data = _check_visit(case, data, today=local_date(now))
     visit = Visit(investigation_id=case.investigation.id, visited_on=data.visited_on,
-                  place_kind=data.place_kind, address_sealed=people.seal_copy(VISIT_ADDRESS, data.address),
-                  visitor_ids=data.visitor_ids,
+                  place_kind=data.place_kind, address=data.address, visitor_ids=data.visitor_ids,
                   other_visitors=data.other_visitors, met=data.met, notes=data.notes,
                   recorded_by_id=actor.id, created_at=now, updated_at=now)
     db.session.add(visit)
     db.session.flush()
-    # The timeline names the place's kind; the address stays in the visit, sealed.
-    _event(case, CaseEventKind.VISIT_RECORDED, actor=actor, now=now,
+    _event(case, CaseEventKind.VISIT_RECORDED, actor=actor, now=now, text=data.address,
            data={"visit_id": visit.id, "visited_on": data.visited_on.isoformat(),
                  "place_kind": data.place_kind})
     _audit("aid_case.visit_recorded", case, actor=actor, now=now, after=_visit_snapshot(visit))
@@ -467,25 +438,17 @@ def correct_visit(visit: Visit, *, actor, now: datetime, data: VisitInput, reaso
         raise InvalidTransition(_("A void visit cannot be corrected; record a new one."))
     _check_version(visit.version, expected_version)
     reason = _text(reason, "reason", _("Say what the correction is for."))
-    data = _check_visit(case, data, today=local_date(now), keep_address=True)
+    data = _check_visit(case, data, today=local_date(now))
     before = _visit_snapshot(visit)
-    for name in ("visited_on", "place_kind", "visitor_ids", "other_visitors", "met", "notes"):
+    for name in ("visited_on", "place_kind", "address", "visitor_ids", "other_visitors", "met", "notes"):
         setattr(visit, name, getattr(data, name))
-    address_changed = (data.address is not None
-                       and data.address != people.open_copy(VISIT_ADDRESS, visit.address_sealed))
-    if address_changed:
-        visit.address_sealed = people.seal_copy(VISIT_ADDRESS, data.address)
     visit.updated_at = now
     old, new = changes(before, _visit_snapshot(visit))
-    fields = sorted({*new, "address"} if address_changed else new)
-    if not fields:
+    if not new:
         return visit
-    if address_changed:
-        # Named, never shown: the audit row says the address changed, not what it was.
-        new["protected_fields_changed"] = ["address"]
     _flush_versioned()  # the version check happens here too, against concurrent writers
     _event(case, CaseEventKind.VISIT_CORRECTED, actor=actor, now=now, text=reason,
-           data={"visit_id": visit.id, "fields": fields})
+           data={"visit_id": visit.id, "fields": sorted(new)})
     _audit("aid_case.visit_corrected", case, actor=actor, now=now, before=old, after=new, reason=reason)
     return visit
 
@@ -653,13 +616,7 @@ def save_member(case: AidCase, *, actor, now: datetime, data: MemberInput,
         if not is_applicant:  # the applicant's identity is edited on her own record
             current = people.read_identity(person)
             identity.gender, identity.phone, identity.address = current.gender, current.phone, current.address
-            # Only a change goes through the people module, which lets only the recording
-            # organisation change an identity: a team member of the other side still
-            # corrects the member's income or schooling.
-            if ((data.pseudonym or "").strip() != person.pseudonym
-                    or people.clean_identity(identity, today=today) != current):
-                people.update_person(person, actor=actor, now=now, pseudonym=data.pseudonym,
-                                     identity=identity)
+            people.update_person(person, actor=actor, now=now, pseudonym=data.pseudonym, identity=identity)
         before = _member_snapshot(member)
     member.relation, member.age_years, member.is_minor = relation, age, age < people.ADULT_AGE
     member.schooling, member.work = _optional(data.schooling), _optional(data.work)

@@ -343,7 +343,8 @@ class ReferralEvent(db.Model):
 
 
 class ReferralAttachment(db.Model):
-    """A file attached to a referral, stored outside the database by its SHA-256."""
+    """A file attached to a referral, stored outside the database, encrypted, by its SHA-256
+    (``core.files``)."""
 
     __tablename__ = "referral_attachments"
     __table_args__ = (

@@ -2,7 +2,7 @@
 import uuid
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -17,7 +17,8 @@ from caseflow.core.people import services as people_services
 from caseflow.core.people.models import Person
 from caseflow.core.web import ConfirmForm, attach_error, load_or_404, page_action, perform, requires
 from caseflow.extensions import db
-from caseflow.referrals import attachments, policy, queries, services
+from caseflow.core import files
+from caseflow.referrals import policy, queries, services
 from caseflow.referrals.forms import (
     AssignForm, AttachmentForm, ExtendForm, ReasonForm, ReferralForm,
     RegisterForm, ReplyForm, TextForm, list_filters,
@@ -344,16 +345,7 @@ def attachment(referral_id: int, attachment_id: int):
     row = db.session.get(ReferralAttachment, attachment_id)
     if row is None or row.referral_id != ref.id:
         abort(404)
-    data = attachments.read(row.sha256)
-    return Response(data, mimetype=row.content_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(row.filename)}",
-        "X-Content-Type-Options": "nosniff"})
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
+    return files.response(row.sha256, row.content_type, row.filename)
 
 
 @bp.get("/<int:referral_id>/letter")

@@ -23,7 +23,8 @@ from caseflow.core.people.models import Person
 from caseflow.core.people import policy as people_policy
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
-from caseflow.referrals import alerts, attachments, policy
+from caseflow.core import files
+from caseflow.referrals import alerts, policy
 from caseflow.referrals.models import (
     TRANSITIONS, ConsentMethod, Direction, EventKind, HelpKind, LeadSource, Referral,
     ReferralAttachment, ReferralCounter, ReferralEvent, ReferralState, ReplyOutcome,
@@ -357,20 +358,23 @@ def update_referral(ref: Referral, *, actor, now: datetime, expected_version: in
     return ref
 
 
+files.register(ReferralAttachment.sha256)  # so that `caseflow keys rotate` re-encrypts them
+
+
 def add_attachment(ref: Referral, *, actor, now: datetime, filename: str, data: bytes) -> ReferralAttachment:
     _require(policy.can_edit_referral(actor, ref) or policy.can_comment(actor, ref),
              _("Your roles do not allow adding files to this referral."))
-    checked = attachments.check(filename, data)
-    attachments.store(data, checked.sha256)
+    checked = files.check(filename, data)
+    files.store(data, checked.sha256)
     row = ReferralAttachment(
-        referral_id=ref.id, filename=filename[:200], content_type=checked.content_type,
+        referral_id=ref.id, filename=checked.filename, content_type=checked.content_type,
         size_bytes=checked.size, sha256=checked.sha256, uploaded_at=now, uploaded_by_id=actor.id)
     db.session.add(row)
     db.session.flush()
-    _event(ref, EventKind.ATTACHMENT_ADDED, actor=actor, now=now, text=filename,
+    _event(ref, EventKind.ATTACHMENT_ADDED, actor=actor, now=now, text=checked.filename,
            data={"sha256": checked.sha256, "size": checked.size})
     _audit("referral.attachment", ref, actor=actor, now=now,
-           after={"filename": filename, "sha256": checked.sha256, "size": checked.size})
+           after={"filename": checked.filename, "sha256": checked.sha256, "size": checked.size})
     return row
 
 

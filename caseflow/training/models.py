@@ -264,7 +264,7 @@ class TrainingAttendance(db.Model):
 
 class TrainingMaterial(db.Model):
     """A file handed out at a session (slides, the notice, the sign-in sheet), stored
-    outside the database by its SHA-256 (``referrals.attachments``)."""
+    outside the database, encrypted, by its SHA-256 (``core.files``)."""
 
     __tablename__ = "training_materials"
     __table_args__ = (

@@ -1,21 +1,20 @@
 """Joint training pages: thin handlers that load, authorize, validate, call one service."""
 from __future__ import annotations
 
-from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from caseflow.core import files
 from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import DomainError, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
 from caseflow.core.web import attach_error, load_or_404, page_action, perform, requires
 from caseflow.extensions import db
-from caseflow.referrals import attachments
 from caseflow.training import policy, queries, services
 from caseflow.training.forms import (
     AttendanceForm, CancelForm, CorrectAttendanceForm, InviteForm, MaterialForm, ReportForm,
@@ -314,6 +313,4 @@ def material(session_id: int, material_id: int):
     row = db.session.get(TrainingMaterial, material_id)
     if row is None or row.session_id != session.id:
         abort(404)
-    return Response(attachments.read(row.sha256), mimetype=row.content_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}",
-        "X-Content-Type-Options": "nosniff"})
+    return files.response(row.sha256, row.content_type, row.filename)

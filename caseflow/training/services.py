@@ -11,13 +11,13 @@ import sqlalchemy as sa
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
+from caseflow.core import files
 from caseflow.core.audit.services import changes, record
 from caseflow.core.db import local_zone, to_local
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User, UserRole
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.extensions import db
-from caseflow.referrals import attachments
 from caseflow.training import notices, policy
 from caseflow.training.models import (
     TRANSITIONS, AttendanceStatus, SessionState, Topic, TrainingAttendance, TrainingInvitation,
@@ -460,15 +460,18 @@ def correct_attendance(attendance: TrainingAttendance, *, actor, now: datetime, 
 # -- materials ----------------------------------------------------------------------------
 
 
+files.register(TrainingMaterial.sha256)  # so that `caseflow keys rotate` re-encrypts them
+
+
 def add_material(session: TrainingSession, *, actor, now: datetime, filename: str,
                  data: bytes) -> TrainingMaterial:
     _require(policy.on_organiser_side(actor, session),
              _("Materials are added by the session's organisers."))
     if session.state == SessionState.CANCELLED.value:
         raise InvalidTransition(_("The session was cancelled: no material is added to it."))
-    checked = attachments.check(filename, data)
-    attachments.store(data, checked.sha256)
-    row = TrainingMaterial(session_id=session.id, filename=filename[:200],
+    checked = files.check(filename, data)
+    files.store(data, checked.sha256)
+    row = TrainingMaterial(session_id=session.id, filename=checked.filename,
                            content_type=checked.content_type, size_bytes=checked.size,
                            sha256=checked.sha256, uploaded_at=now, uploaded_by_id=actor.id)
     db.session.add(row)

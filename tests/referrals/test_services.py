@@ -258,7 +258,7 @@ def test_loading_the_official_calendar_moves_open_due_dates_and_records_it(cast,
     assert _audit(db, ref, "referral.due_moved")[0].after["statutory_due_on"] == "2027-01-18"
 
 
-def test_checked_attachments_are_stored_by_their_sha256(cast, db, clock, app, tmp_path):
+def test_checked_attachments_are_stored_encrypted_by_their_sha256(cast, db, clock, app, tmp_path):
     app.config["CASEFLOW_ATTACHMENT_DIR"] = str(tmp_path)
     try:
         ref = cast.draft(clock.now)
@@ -268,7 +268,11 @@ def test_checked_attachments_are_stored_by_their_sha256(cast, db, clock, app, tm
         import hashlib
 
         assert row.sha256 == hashlib.sha256(pdf).hexdigest()
-        assert (tmp_path / row.sha256[:2] / row.sha256).read_bytes() == pdf
+        from caseflow.core import files
+
+        [stored] = [p for p in tmp_path.rglob("*") if p.is_file()]
+        assert row.sha256 not in str(stored) and b"x" * 32 not in stored.read_bytes()
+        assert files.read(row.sha256) == pdf
         for name, data in (("空.pdf", b""), ("脚本.exe", b"MZ\x90\x00"),
                            ("大.png", b"\x89PNG\r\n\x1a\n" + b"0" * (10 * 1024 * 1024))):
             with pytest.raises(ValidationFailed):

@@ -529,9 +529,9 @@ def test_a_material_is_checked_and_stored_by_its_checksum(cast, db, clock, app, 
     try:
         session = cast.session(clock.now)
         row = services.add_material(session, actor=cast.organiser, now=clock.now, filename="培训课件.pdf", data=PDF)
-        from caseflow.referrals import attachments
+        from caseflow.core import files
 
-        assert attachments.read(_reloaded(db, row).sha256) == PDF
+        assert files.read(_reloaded(db, row).sha256) == PDF
         assert row.content_type == "application/pdf" and row.size_bytes == len(PDF)
         [audit] = audit_rows(db, session, "training.material_added")
         assert audit.after["filename"] == "培训课件.pdf"
