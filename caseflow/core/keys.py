@@ -17,7 +17,7 @@ from flask import Flask
 
 from caseflow.core import files
 from caseflow.core.crypto import FieldCipher, KeyError_, parse_key
-from caseflow.core.people.models import PROTECTED_FIELDS, Person
+from caseflow.core.people.models import PROTECTED_FIELDS, SEALED_COPIES, Person, SealedCopy
 from caseflow.core.people.services import Identity, read_identity
 from caseflow.extensions import db
 
@@ -49,6 +49,8 @@ def rotate(app: Flask, new_key: str, *, batch: int = 500, progress: Callable = p
             if done % batch == 0 or done == total:
                 progress(f"  {done}/{total} persons re-encrypted")
         db.session.flush()
+        for copy in SEALED_COPIES:
+            _reseal_copies(copy, old, new, FieldCipher(new_raw), batch=batch, progress=progress)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -57,6 +59,26 @@ def rotate(app: Flask, new_key: str, *, batch: int = 500, progress: Callable = p
     files.discard(sealed_files.replaced)
     app.extensions.pop("caseflow_cipher", None)
     return total
+
+
+def _reseal_copies(copy: SealedCopy, old: FieldCipher, new: FieldCipher, check: FieldCipher, *,
+                   batch: int, progress: Callable) -> None:
+    """A domain's sealed column (e.g. the visits' addresses), row by row by its id, in
+    the rotation's transaction; each value must open under the new key alone."""
+    table = sa.table(copy.table, sa.column("id", sa.Integer), sa.column(copy.column, sa.Text))
+    column = table.c[copy.column]
+    rows = db.session.execute(sa.select(table.c.id, column).where(column.is_not(None))
+                              .order_by(table.c.id)).all()
+    for done, (row_id, sealed) in enumerate(rows, start=1):
+        value = old.decrypt(sealed, context=copy.context)
+        resealed = new.encrypt(value, context=copy.context)
+        if check.decrypt(resealed, context=copy.context) != value:
+            raise ValueError(f"{copy.table} {row_id} did not read back the same")
+        db.session.execute(table.update().where(table.c.id == row_id).values({copy.column: resealed}))
+        if done % batch == 0 or done == len(rows):
+            progress(f"  {done}/{len(rows)} {copy.context} re-encrypted")
+    # The ORM's copies of these rows (if any) are stale now.
+    db.session.expire_all()
 
 
 __all__ = ["rotate", "Identity", "PROTECTED_FIELDS"]

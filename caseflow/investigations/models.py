@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
 from caseflow.core.orgs.models import Organisation, User
-from caseflow.core.people.models import Person
+from caseflow.core.people.models import Person, register_sealed_copy
 from caseflow.extensions import db
 
 #: Yuan with two decimals, stored exactly (NUMERIC; SQLite keeps the text form's value
@@ -333,6 +333,12 @@ class InvestigationMember(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+#: The address visited is usually the woman's home: sealed, masked and revealed like her
+#: own address (``core.people``), in the column ``visits.address_sealed``.
+VISIT_ADDRESS = register_sealed_copy("visits", "address_sealed", field="address",
+                                     logged_as="visit_address")
+
+
 class Visit(TimestampMixin, db.Model):
     """A visit (走访). Never deleted: corrected with a reason, or marked void with one."""
 
@@ -340,13 +346,16 @@ class Visit(TimestampMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint(check_in("place_kind", PlaceKind), name="place_known"),
         sa.CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void_has_reason"),
+        # Nothing in clear: whatever writes the row, only a sealed value is accepted.
+        sa.CheckConstraint("address_sealed LIKE 'sm4gcm$%'", name="address_is_sealed"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     investigation_id: Mapped[int] = mapped_column(sa.ForeignKey("investigations.id"), index=True)
     visited_on: Mapped[date] = mapped_column(sa.Date)
     place_kind: Mapped[str] = mapped_column(sa.String(20))
-    address: Mapped[str] = mapped_column(sa.String(300))
+    #: The address visited, sealed (``VISIT_ADDRESS``); 300 characters at most in clear.
+    address_sealed: Mapped[str] = mapped_column(sa.Text)
     #: The team members who went (user ids), and anyone else by name.
     visitor_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
     other_visitors: Mapped[str | None] = mapped_column(sa.String(300))

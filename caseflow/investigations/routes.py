@@ -12,6 +12,7 @@ from caseflow.core.db import local_date
 from caseflow.core.errors import DomainError, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
+from caseflow.core.people.forms import RevealForm
 from caseflow.core.people.models import Person
 from caseflow.core.people.policy import can_view_person
 from caseflow.core.web import attach_error, load_or_404, page_action, perform, requires
@@ -186,7 +187,12 @@ def _proposal_form(case: AidCase, form: ProposalForm | None = None) -> ProposalF
     return form
 
 
-def _detail(case: AidCase, status: int = 200, **forms):
+def _addresses(visits, revealed: dict[int, str] | None) -> dict[int, str]:
+    """Each visit's address: masked, unless revealed after a purpose."""
+    return revealed if revealed is not None else {v.id: services.visit_address(v) for v in visits}
+
+
+def _detail(case: AidCase, status: int = 200, revealed: dict[int, str] | None = None, **forms):
     investigation_form = forms.get("investigation_form") or InvestigationForm()
     investigation_form.members.choices = _team_choices(case)
     team_form = forms.get("team_form") or TeamForm(
@@ -198,6 +204,8 @@ def _detail(case: AidCase, status: int = 200, **forms):
     visits = case.investigation.visits if case.investigation else []
     return render_template(
         "investigations/show.html", case=case, labels=LABELS, policy=policy, visits=visits,
+        addresses=_addresses(visits, revealed), addresses_revealed=revealed is not None,
+        address_form=forms.get("address_form") or RevealForm(),
         users={u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(
             {uid for v in visits for uid in v.visitor_ids})))},
         investigation_form=investigation_form, team_form=team_form, visit_form=visit_form,
@@ -279,6 +287,24 @@ def add_visit(case_id: int):
                    prepare=lambda case, f: setattr(f.visitor_ids, "choices", _visitor_choices(case)))
 
 
+@bp.post("/<int:case_id>/visits/addresses")
+@requires(policy.can_list_cases, roles=WORKERS)
+def reveal_addresses(case_id: int):
+    """The case page with the visits' addresses in the clear, after a purpose (logged)."""
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    form = RevealForm()
+    visits = case.investigation.visits if case.investigation else []
+    if form.validate_on_submit():
+        try:
+            shown = perform(lambda: services.reveal_visit_addresses(
+                case, visits, actor=current_user, now=g.now, purpose=form.purpose.data))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            return _detail(case, revealed=shown)
+    return _detail(case, status=400, address_form=form)
+
+
 def _load_visit(case: AidCase, visit_id: int) -> Visit:
     visit = db.session.get(Visit, visit_id)
     if visit is None or case.investigation is None or visit.investigation_id != case.investigation.id:
@@ -306,7 +332,8 @@ def correct_visit(case_id: int, visit_id: int):
         else:
             flash(_("Visit corrected."), "success")
             return redirect(url_for("investigations.show", case_id=case.id, _anchor=f"visit-{visit.id}"))
-    return render_template("investigations/visit_form.html", case=case, visit=visit, form=form), (
+    return render_template("investigations/visit_form.html", case=case, visit=visit, form=form,
+                           masked_address=services.visit_address(visit)), (
         400 if request.method == "POST" else 200)
 
 
@@ -489,11 +516,37 @@ def report(case_id: int):
     case = load_or_404(AidCase, case_id, check=policy.can_view_case)
     if case.investigation is None:
         abort(404)
+    return _report(case)
+
+
+def _report(case: AidCase, *, revealed: dict[int, str] | None = None, form=None, status=200):
     visits = [v for v in case.investigation.visits if not v.is_void]
     users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(
         {uid for v in visits for uid in v.visitor_ids})))}
     return render_template("investigations/report.html", case=case, visits=visits, users=users,
-                           labels=LABELS, today=local_date(g.now))
+                           labels=LABELS, today=local_date(g.now), policy=policy,
+                           addresses=_addresses(visits, revealed), addresses_revealed=revealed is not None,
+                           address_form=form or RevealForm()), status
+
+
+@bp.post("/<int:case_id>/report")
+@requires(policy.can_list_cases, roles=WORKERS)
+def report_with_addresses(case_id: int):
+    """The investigation report with the visits' addresses, after a purpose (logged)."""
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    if case.investigation is None:
+        abort(404)
+    form = RevealForm()
+    if form.validate_on_submit():
+        visits = [v for v in case.investigation.visits if not v.is_void]
+        try:
+            shown = perform(lambda: services.reveal_visit_addresses(
+                case, visits, actor=current_user, now=g.now, purpose=form.purpose.data))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            return _report(case, revealed=shown)
+    return _report(case, form=form, status=400)
 
 
 @bp.get("/<int:case_id>/decision-letter")

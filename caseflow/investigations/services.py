@@ -28,7 +28,7 @@ from caseflow.investigations import alerts, policy
 from caseflow.investigations.models import (
     TRANSITIONS, AidCase, AidCaseCounter, CaseDocument, CaseEvent, CaseEventKind, CaseState,
     HouseholdAssessment, HouseholdMember, Investigation, InvestigationMember, MeasureKind,
-    MeasureState, PaymentMethod, PlaceKind, RecommendedMeasure, ReviewOutcome, Visit,
+    VISIT_ADDRESS, MeasureState, PaymentMethod, PlaceKind, RecommendedMeasure, ReviewOutcome, Visit,
 )
 
 register(SettingSpec(
@@ -375,14 +375,18 @@ def change_team(case: AidCase, *, actor, now: datetime, members: list[User], rea
 class VisitInput:
     visited_on: date | None
     place_kind: str
-    address: str
+    #: In clear, only in memory; a correction leaves it empty to keep the address recorded.
+    address: str | None
     visitor_ids: list[int] = field(default_factory=list)
     other_visitors: str | None = None
     met: str = ""
     notes: str = ""
 
 
-def _check_visit(case: AidCase, data: VisitInput, *, today: date) -> VisitInput:
+ADDRESS_LENGTH = 300
+
+
+def _check_visit(case: AidCase, data: VisitInput, *, today: date, keep_address: bool = False) -> VisitInput:
     if data.visited_on is None:
         raise ValidationFailed(_("Enter the date of the visit."), field="visited_on")
     _not_future(data.visited_on, today, "visited_on", _("A visit cannot be recorded for a future date."))
@@ -395,7 +399,12 @@ def _check_visit(case: AidCase, data: VisitInput, *, today: date) -> VisitInput:
                                  "started; check the year."), field="visited_on")
     if data.place_kind not in {p.value for p in PlaceKind}:
         raise ValidationFailed(_("Choose the kind of place visited."), field="place_kind")
-    data.address = _text(data.address, "address", _("Enter the address visited."))
+    data.address = (data.address or "").strip() or None
+    if data.address is None and not keep_address:
+        raise ValidationFailed(_("Enter the address visited."), field="address")
+    if data.address is not None and len(data.address) > ADDRESS_LENGTH:
+        raise ValidationFailed(_("An address has at most %(n)d characters.", n=ADDRESS_LENGTH),
+                               field="address")
     team = {m.user_id for m in case.investigation.members}
     data.visitor_ids = sorted(set(data.visitor_ids))
     if not data.visitor_ids or not set(data.visitor_ids) <= team:
@@ -407,9 +416,29 @@ def _check_visit(case: AidCase, data: VisitInput, *, today: date) -> VisitInput:
 
 
 def _visit_snapshot(visit: Visit) -> dict:
+    """What the audit row keeps of a visit: everything but the address, which is the
+    woman's home as often as not and stays sealed in the visit alone."""
     return {"visited_on": visit.visited_on.isoformat(), "place_kind": visit.place_kind,
-            "address": visit.address, "visitor_ids": list(visit.visitor_ids),
+            "visitor_ids": list(visit.visitor_ids),
             "other_visitors": visit.other_visitors, "met": visit.met, "notes": visit.notes}
+
+
+def visit_address(visit: Visit) -> str:
+    """The address as the case page and the printed report show it: masked."""
+    return people.masked_copy(VISIT_ADDRESS, visit.address_sealed)
+
+
+def reveal_visit_addresses(case: AidCase, visits: list[Visit], *, actor, now: datetime,
+                           purpose: str) -> dict[int, str]:
+    """The visits' addresses in the clear, for those who may see the case and the
+    applicant's identity, after a purpose; the view is in the access log under her."""
+    _require(policy.can_reveal_visit_addresses(actor, case),
+             _("Your roles do not allow seeing the addresses of this case's visits."))
+    if any(v.investigation.case_id != case.id for v in visits):
+        raise NotAllowed(_("That visit belongs to another case."))
+    shown = people.reveal_copies(VISIT_ADDRESS, [v.address_sealed for v in visits],
+                                 person=case.applicant, actor=actor, now=now, purpose=purpose)
+    return {v.id: address for v, address in zip(visits, shown)}
 
 
 def record_visit(case: AidCase, *, actor, now: datetime, data: VisitInput) -> Visit:
@@ -417,12 +446,14 @@ def record_visit(case: AidCase, *, actor, now: datetime, data: VisitInput) -> Vi
              _("Visits are recorded by the investigation team while the case is investigated."))
     data = _check_visit(case, data, today=local_date(now))
     visit = Visit(investigation_id=case.investigation.id, visited_on=data.visited_on,
-                  place_kind=data.place_kind, address=data.address, visitor_ids=data.visitor_ids,
+                  place_kind=data.place_kind, address_sealed=people.seal_copy(VISIT_ADDRESS, data.address),
+                  visitor_ids=data.visitor_ids,
                   other_visitors=data.other_visitors, met=data.met, notes=data.notes,
                   recorded_by_id=actor.id, created_at=now, updated_at=now)
     db.session.add(visit)
     db.session.flush()
-    _event(case, CaseEventKind.VISIT_RECORDED, actor=actor, now=now, text=data.address,
+    # The timeline names the place's kind; the address stays in the visit, sealed.
+    _event(case, CaseEventKind.VISIT_RECORDED, actor=actor, now=now,
            data={"visit_id": visit.id, "visited_on": data.visited_on.isoformat(),
                  "place_kind": data.place_kind})
     _audit("aid_case.visit_recorded", case, actor=actor, now=now, after=_visit_snapshot(visit))
@@ -438,17 +469,25 @@ def correct_visit(visit: Visit, *, actor, now: datetime, data: VisitInput, reaso
         raise InvalidTransition(_("A void visit cannot be corrected; record a new one."))
     _check_version(visit.version, expected_version)
     reason = _text(reason, "reason", _("Say what the correction is for."))
-    data = _check_visit(case, data, today=local_date(now))
+    data = _check_visit(case, data, today=local_date(now), keep_address=True)
     before = _visit_snapshot(visit)
-    for name in ("visited_on", "place_kind", "address", "visitor_ids", "other_visitors", "met", "notes"):
+    for name in ("visited_on", "place_kind", "visitor_ids", "other_visitors", "met", "notes"):
         setattr(visit, name, getattr(data, name))
+    address_changed = (data.address is not None
+                       and data.address != people.open_copy(VISIT_ADDRESS, visit.address_sealed))
+    if address_changed:
+        visit.address_sealed = people.seal_copy(VISIT_ADDRESS, data.address)
     visit.updated_at = now
     old, new = changes(before, _visit_snapshot(visit))
-    if not new:
+    fields = sorted({*new, "address"} if address_changed else new)
+    if not fields:
         return visit
+    if address_changed:
+        # Named, never shown: the audit row says the address changed, not what it was.
+        new["protected_fields_changed"] = ["address"]
     _flush_versioned()  # the version check happens here too, against concurrent writers
     _event(case, CaseEventKind.VISIT_CORRECTED, actor=actor, now=now, text=reason,
-           data={"visit_id": visit.id, "fields": sorted(new)})
+           data={"visit_id": visit.id, "fields": fields})
     _audit("aid_case.visit_corrected", case, actor=actor, now=now, before=old, after=new, reason=reason)
     return visit
 
@@ -616,7 +655,13 @@ def save_member(case: AidCase, *, actor, now: datetime, data: MemberInput,
         if not is_applicant:  # the applicant's identity is edited on her own record
             current = people.read_identity(person)
             identity.gender, identity.phone, identity.address = current.gender, current.phone, current.address
-            people.update_person(person, actor=actor, now=now, pseudonym=data.pseudonym, identity=identity)
+            # Only a change goes through the people module, which lets only the recording
+            # organisation change an identity: a team member of the other side still
+            # corrects the member's income or schooling.
+            if ((data.pseudonym or "").strip() != person.pseudonym
+                    or people.clean_identity(identity, today=today) != current):
+                people.update_person(person, actor=actor, now=now, pseudonym=data.pseudonym,
+                                     identity=identity)
         before = _member_snapshot(member)
     member.relation, member.age_years, member.is_minor = relation, age, age < people.ADULT_AGE
     member.schooling, member.work = _optional(data.schooling), _optional(data.work)
