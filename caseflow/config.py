@@ -71,6 +71,13 @@ def from_environment() -> dict:
         # Seconds an SMS gateway or a chat robot may take to answer before we retry later.
         "CASEFLOW_HTTP_CHANNEL_TIMEOUT": _int("CASEFLOW_HTTP_CHANNEL_TIMEOUT", 10),
         "CASEFLOW_SESSION_IDLE_MINUTES": _int("CASEFLOW_SESSION_IDLE_MINUTES", 30),
+        # Password checks one client (address, or IPv6 /64) may ask for per window; a
+        # sign-in that succeeds does not count. Shared by all workers (in the database).
+        "CASEFLOW_SIGNIN_CLIENT_LIMIT": _int("CASEFLOW_SIGNIN_CLIENT_LIMIT", 20),
+        "CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES": _int("CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES", 5),
+        # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is
+        # believed; none by default, since any client can write that header.
+        "CASEFLOW_TRUSTED_PROXIES": os.environ.get("CASEFLOW_TRUSTED_PROXIES", ""),
         "CASEFLOW_REGISTRATION_WORKING_DAYS": _int("CASEFLOW_REGISTRATION_WORKING_DAYS", 3),
         # How often an open page asks for the bell's count (the issue: within 30 seconds).
         "CASEFLOW_BELL_POLL_SECONDS": _int("CASEFLOW_BELL_POLL_SECONDS", 15),
@@ -96,6 +103,9 @@ class TestConfig:
     CASEFLOW_SMTP_PORT = 8025
     CASEFLOW_MAIL_FROM = "caseflow@caseflow.test"
     CASEFLOW_SESSION_IDLE_MINUTES = 30
+    CASEFLOW_SIGNIN_CLIENT_LIMIT = 20
+    CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES = 5
+    CASEFLOW_TRUSTED_PROXIES = ""
     CASEFLOW_REGISTRATION_WORKING_DAYS = 3
     CASEFLOW_SMS_GATEWAY_URL = ""  # tests that send SMS start a local gateway
     CASEFLOW_SMS_TEMPLATE = "【caseflow】{text} {link}"
@@ -129,8 +139,20 @@ def validate(config: dict) -> None:
                          ("CASEFLOW_SMTP_HOST", "localhost"), ("CASEFLOW_SMTP_PORT", 25),
                          ("CASEFLOW_REGISTRATION_WORKING_DAYS", 3), ("CASEFLOW_BELL_POLL_SECONDS", 15),
                          ("CASEFLOW_TIMEZONE", "Asia/Shanghai"),
+                         ("CASEFLOW_SIGNIN_CLIENT_LIMIT", 20),
+                         ("CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES", 5),
+                         ("CASEFLOW_TRUSTED_PROXIES", ""),
                          ("CASEFLOW_BASE_URL", "http://127.0.0.1:5000")):
         config.setdefault(key, default)
+    if config["CASEFLOW_SIGNIN_CLIENT_LIMIT"] < 1 or config["CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES"] < 1:
+        raise ConfigurationError("CASEFLOW_SIGNIN_CLIENT_LIMIT and "
+                                 "CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES must be at least 1")
+    from caseflow.core.auth.throttle import parse_networks
+
+    try:
+        parse_networks(config["CASEFLOW_TRUSTED_PROXIES"])
+    except ValueError as exc:
+        raise ConfigurationError(f"CASEFLOW_TRUSTED_PROXIES cannot be used: {exc}") from exc
     template = config.get("CASEFLOW_SMS_TEMPLATE")
     if template:
         from caseflow.core.notifications.channels import check_template

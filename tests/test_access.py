@@ -49,6 +49,7 @@ ACCESS: dict[str, Access] = {
     "auth.set_locale": Access("POST", lambda t: "/locale", signed_in=True, data={"locale": "en"}),
     "auth.logout": Access("POST", lambda t: "/logout", signed_in=True),
     "auth.account": Access("GET", lambda t: "/account", signed_in=True),
+    "auth.sign_out_everywhere": Access("POST", lambda t: "/account/sessions/end", signed_in=True),
     "auth.change_password": Access("GET", lambda t: "/account/password", signed_in=True),
     "home.index": Access("GET", lambda t: "/", signed_in=True),
     "admin.organisations": Access("GET", lambda t: "/admin/organisations",
@@ -554,5 +555,5 @@ def test_pages_for_every_signed_in_user(client, login_as, targets, endpoint, rol
     response = _request(client, ACCESS[endpoint], targets, page="/account")
     assert response.status_code in (200, 302)
     if response.status_code == 302:
-        assert endpoint in ("auth.logout", "auth.set_locale", "notifications.read_all",
+        assert endpoint in ("auth.logout", "auth.sign_out_everywhere", "auth.set_locale", "notifications.read_all",
                             "notifications.phone")

@@ -50,6 +50,12 @@ def select_timezone() -> str:
 def init_app(app: Flask) -> None:
     # Import the models so that the metadata is complete before anything uses it.
     from caseflow.core import models  # noqa: F401
+    from caseflow.core.auth import models as auth_models  # noqa: F401
+    from caseflow.core.auth.throttle import TrustedProxies, parse_networks
+
+    proxies = parse_networks(app.config.get("CASEFLOW_TRUSTED_PROXIES", ""))
+    if proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
@@ -116,21 +122,39 @@ def _register_hooks(app: Flask) -> None:
             return None
         background = request.endpoint in BACKGROUND_ENDPOINTS
         if current_user.is_authenticated:
-            now_ts = g.now.timestamp()
-            last_seen = session.get("last_seen")
-            idle = last_seen is not None and now_ts - last_seen > _idle_limit_minutes() * 60
+            from caseflow.core.auth import sessions as user_sessions
+
+            user_session = user_sessions.find_session(session.get(user_sessions.COOKIE_KEY),
+                                                      current_user)
+            if user_session is None:
+                # Ended (signed out, password changed or reset, signed out everywhere,
+                # deactivated) or never made (a remember-me cookie, an old cookie): this
+                # cookie no longer signs anyone in.
+                locale = current_user.locale
+                logout_user()
+                session.clear()
+                session["locale"] = locale
+                if background:
+                    return _signed_out_json()
+                if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+                    return None
+                return login_manager.unauthorized()
+            g.user_session = user_session
+            idle = user_sessions.is_idle(user_session, now=g.now)
             if background:
                 return _signed_out_json() if idle else None
             if idle:
-                from caseflow.core.auth.services import record_logout
+                from caseflow.core.auth.models import EndReason
+                from caseflow.core.auth.services import sign_out
 
-                record_logout(current_user._get_current_object(), now=g.now, reason="idle timeout")
+                sign_out(current_user._get_current_object(), user_session, now=g.now,
+                         reason=EndReason.IDLE)
                 logout_user()
                 session.clear()
                 flash(_("You were signed out after %(minutes)d minutes without activity.",
                         minutes=_idle_limit_minutes()), "warning")
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-            session["last_seen"] = now_ts
+            user_sessions.touch(user_session, now=g.now)
             if (current_user.must_change_password and not current_user.is_demo
                     and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS):
                 flash(_("Please choose your own password before you continue."), "warning")

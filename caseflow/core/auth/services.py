@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _, ngettext
 
 from caseflow.core.audit.services import record
+from caseflow.core.auth.models import EndReason, UserSession
 from caseflow.core.auth.passwords import check_password_rules, hash_password, verify_password
+from caseflow.core.auth.sessions import end_all_sessions, end_session
 from caseflow.core.errors import DomainError, ValidationFailed
 from caseflow.core.orgs.models import User
 from caseflow.extensions import db
@@ -35,11 +37,53 @@ def _minutes_left(until: datetime, now: datetime) -> int:
     return max(1, math.ceil((until - now).total_seconds() / 60))
 
 
+def _locked_message(user: User, now: datetime) -> str:
+    minutes = _minutes_left(user.locked_until, now) if user.is_locked(now) else int(
+        LOCKOUT.total_seconds() // 60)
+    return ngettext(
+        "This account is locked after too many failed sign-ins. Try again in %(num)d minute or ask the security administrator to unlock it.",
+        "This account is locked after too many failed sign-ins. Try again in %(num)d minutes or ask the security administrator to unlock it.",
+        minutes,
+    )
+
+
+def _refuse_locked(user: User, now: datetime) -> SignInRefused:
+    record("auth.login_refused_locked", actor=None, now=now, obj=user,
+           object_label=user.username, actor_name=user.display_name,
+           organisation_id=user.organisation_id)
+    return SignInRefused(_locked_message(user, now))
+
+
+def _reserve_check(user: User, now: datetime) -> int | None:
+    """Take one of the account's password checks before making it: the number taken
+    (1 … MAX_FAILED_LOGINS), or None when the account is locked or all its checks are
+    taken by sign-ins still running.
+
+    Counting first, in one statement, is what holds under parallel requests: each gets its
+    own number from the database, none is lost, and no request checks a password once five
+    are counted. Committed at once, so that every worker sees it before the (slow) scrypt
+    check begins and the row lock is not held during it.
+    """
+    taken = db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id,
+               sa.or_(User.locked_until.is_(None), User.locked_until <= now),
+               User.failed_login_count < MAX_FAILED_LOGINS)
+        .values(failed_login_count=User.failed_login_count + 1)
+        .returning(User.failed_login_count)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    db.session.commit()
+    return taken
+
+
 def authenticate(username: str, password: str, *, now: datetime) -> User:
     """The user for these credentials, or ``SignInRefused`` saying why.
 
     Wrong username and wrong password get the same message; locked and inactive accounts
-    are told so, since their owner needs to know whom to ask.
+    are told so, since their owner needs to know whom to ask. At most MAX_FAILED_LOGINS
+    passwords are checked per account before it locks, however many arrive at once.
+    Commits (see ``_reserve_check``): call it before anything else of the request's work.
     """
     user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
     if user is None:
@@ -49,25 +93,22 @@ def authenticate(username: str, password: str, *, now: datetime) -> User:
                reason="unknown username")
         raise SignInRefused(_("Wrong username or password."))
     if user.is_locked(now):
-        minutes = _minutes_left(user.locked_until, now)
-        record("auth.login_refused_locked", actor=None, now=now, obj=user,
-               object_label=user.username, actor_name=user.display_name,
-               organisation_id=user.organisation_id)
-        raise SignInRefused(
-            ngettext(
-                "This account is locked after too many failed sign-ins. Try again in %(num)d minute or ask the security administrator to unlock it.",
-                "This account is locked after too many failed sign-ins. Try again in %(num)d minutes or ask the security administrator to unlock it.",
-                minutes,
-            )
-        )
+        raise _refuse_locked(user, now)
+    taken = _reserve_check(user, now)
+    if taken is None:
+        db.session.refresh(user)
+        raise _refuse_locked(user, now)
     if not verify_password(user.password_hash, password):
-        user.failed_login_count += 1
-        reason = f"wrong password ({user.failed_login_count} of {MAX_FAILED_LOGINS})"
-        locked = user.failed_login_count >= MAX_FAILED_LOGINS
+        reason = f"wrong password ({taken} of {MAX_FAILED_LOGINS})"
+        locked = taken >= MAX_FAILED_LOGINS
         if locked:
-            user.locked_until = now + LOCKOUT
-            user.failed_login_count = 0
-        user.updated_at = now
+            # The holder of the last check locks the account; until then nobody else can
+            # take a check, so there is no window between the fifth failure and the lock.
+            db.session.execute(
+                sa.update(User).where(User.id == user.id)
+                .values(locked_until=now + LOCKOUT, failed_login_count=0, updated_at=now)
+                .execution_options(synchronize_session=False))
+            db.session.refresh(user)
         record("auth.login_failed", actor=None, now=now, obj=user, object_label=user.username,
                actor_name=user.display_name, organisation_id=user.organisation_id, reason=reason)
         if locked:
@@ -87,11 +128,21 @@ def authenticate(username: str, password: str, *, now: datetime) -> User:
         raise SignInRefused(
             _("This account is deactivated. Ask the system administrator if you need it again.")
         )
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.last_login_at = now
-    user.updated_at = now
-    record("auth.login", actor=user, now=now, obj=user, object_label=user.username)
+    # Only while no lock is set: a sign-in whose check ran alongside the fifth failure
+    # loses to the lock that failure set.
+    signed_in = db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id,
+               sa.or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_login_count=0, locked_until=None, last_login_at=now, updated_at=now)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    db.session.refresh(user)
+    if signed_in is None:
+        raise _refuse_locked(user, now)
+    record("auth.login", actor=user, now=now, obj=user, object_label=user.username,
+           reason=f"check {taken} of {MAX_FAILED_LOGINS}")
     return user
 
 
@@ -99,7 +150,18 @@ def record_logout(user: User, *, now: datetime, reason: str | None = None) -> No
     record("auth.logout", actor=user, now=now, obj=user, object_label=user.username, reason=reason)
 
 
-def change_password(user: User, *, now: datetime, current_password: str, new_password: str) -> None:
+def sign_out(user: User, user_session: UserSession | None, *, now: datetime,
+             reason: EndReason = EndReason.SIGNED_OUT) -> None:
+    """End this session (the cookie that named it opens nothing afterwards) and audit it."""
+    if user_session is not None:
+        end_session(user_session, now=now, reason=reason)
+    record_logout(user, now=now, reason=None if reason is EndReason.SIGNED_OUT else "idle timeout")
+
+
+def change_password(user: User, *, now: datetime, current_password: str, new_password: str,
+                    current_session: UserSession | None = None) -> None:
+    """Change the password; every other session of the account ends. The one that made
+    the change stays signed in: it has just given the current password."""
     if not verify_password(user.password_hash, current_password):
         raise ValidationFailed(_("The current password is not right."), field="current_password")
     if current_password == new_password:
@@ -116,6 +178,8 @@ def change_password(user: User, *, now: datetime, current_password: str, new_pas
     user.password_changed_at = now
     user.updated_at = now
     record("auth.password_changed", actor=user, now=now, obj=user, object_label=user.username)
+    end_all_sessions(user, now=now, reason=EndReason.PASSWORD_CHANGED, actor=user,
+                     keep=current_session)
 
 
 def set_locale(user: User, *, now: datetime, locale: str) -> None:

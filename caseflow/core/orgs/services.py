@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from caseflow.core.audit.services import changes, record
 from caseflow.core.auth.passwords import check_password_rules, hash_password
+from caseflow.core.auth.sessions import end_all_sessions
 from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.models import Organisation, User, UserRole
@@ -287,6 +288,8 @@ def update_account(
     user.organisation_id = organisation.id
     user.is_active_account = is_active
     user.updated_at = now
+    if not is_active:
+        end_all_sessions(user, now=now, reason="deactivated", actor=actor)
     old, new = changes(before, _user_snapshot(user))
     if new:
         action = "user.update"
