@@ -14,6 +14,7 @@ from caseflow.core.auth.passwords import check_password_rules, hash_password, ve
 from caseflow.core.auth.sessions import end_all_sessions, end_session
 from caseflow.core.errors import DomainError, ValidationFailed
 from caseflow.core.orgs.models import User
+from caseflow.core.orgs.services import one_time_password_refusal
 from caseflow.extensions import db
 
 MAX_FAILED_LOGINS = 5
@@ -128,6 +129,10 @@ def authenticate(username: str, password: str, *, now: datetime) -> User:
         raise SignInRefused(
             _("This account is deactivated. Ask the system administrator if you need it again.")
         )
+    # A reset's one-time password signs in once, before it expires (orgs.services).
+    one_time_refusal = one_time_password_refusal(user, now=now)
+    if one_time_refusal:
+        raise SignInRefused(one_time_refusal)
     # Only while no lock is set: a sign-in whose check ran alongside the fifth failure
     # loses to the lock that failure set.
     signed_in = db.session.execute(
@@ -169,7 +174,7 @@ def change_password(user: User, *, now: datetime, current_password: str, new_pas
             _("The new password must differ from the current one."), field="new_password"
         )
     try:
-        check_password_rules(new_password)
+        check_password_rules(new_password, username=user.username)
     except ValidationFailed as exc:
         exc.field = "new_password"
         raise

@@ -101,7 +101,5 @@ class RolesForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("Temporary password"), validators=[DataRequired(_l("Enter a temporary password."))],
-        description=_l("Tell the user by a separate channel; they must change it at sign-in."),
-    )
+    """The reset button: no password field, since caseflow makes the one-time password
+    and only its owner receives it."""

@@ -113,6 +113,7 @@ class User(UserMixin, TimestampMixin, db.Model):
                            "(sms_quiet_from IS NULL OR sms_quiet_from BETWEEN 0 AND 23) AND "
                            "(sms_quiet_until IS NULL OR sms_quiet_until BETWEEN 0 AND 23)",
                            name="sms_quiet_hours_valid"),
+        sa.CheckConstraint("account_kind IN ('admin', 'case')", name="account_kind_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,6 +141,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     #: both none: no quiet hours. An SMS queued in them waits (urgent ones excepted).
     sms_quiet_from: Mapped[int | None] = mapped_column(default=22, server_default="22")
     sms_quiet_until: Mapped[int | None] = mapped_column(default=7, server_default="7")
+    #: An administrator account or a case-work account, fixed by its first role grant and
+    #: never changed after (三员分立: one who did case work never becomes an administrator);
+    #: none until then.
+    account_kind: Mapped[str | None] = mapped_column(sa.String(10))
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -175,3 +180,26 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class PasswordReset(db.Model):
+    """One reset by the security administrator: a one-time password made by caseflow and
+    sent to the account's owner only. Only its hash is kept (here and as the account's
+    password until the owner chooses one); it signs in once, before ``expires_at``."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (
+        sa.CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        sa.CheckConstraint("used_at IS NULL OR used_at >= created_at", name="used_after_creation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The one sign-in it allowed; a second one is refused.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    #: Where it went, masked (``电子邮件 z***@example.org、短信 139****5678``).
+    sent_to: Mapped[str] = mapped_column(sa.String(200))

@@ -12,6 +12,7 @@ from caseflow.core.orgs import policy, services
 from caseflow.core.orgs.forms import AccountForm, OrganisationForm, ResetPasswordForm, RolesForm
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
+from caseflow.core.settings.services import get_setting
 from caseflow.core.web import ConfirmForm, attach_error, load_or_404, perform, requires
 from caseflow.extensions import db
 
@@ -190,13 +191,15 @@ def users():
     return _user_list("security/users.html")
 
 
-def _security_page(user, roles_form=None, reset_form=None, status=200):
+def _security_page(user, roles_form=None, status=200):
     if roles_form is None:
         roles_form = RolesForm(roles=[r.value for r in user.roles])
         roles_form.fill_choices()
     return render_template(
         "security/user.html", user=user, roles_form=roles_form,
-        reset_form=reset_form or ResetPasswordForm(), confirm_form=ConfirmForm(), now=utcnow(),
+        reset_form=ResetPasswordForm(), confirm_form=ConfirmForm(), now=utcnow(),
+        destinations=services.reset_destinations(user),
+        reset_hours=get_setting(services.PASSWORD_RESET_HOURS.key),
     ), status
 
 
@@ -213,14 +216,16 @@ def set_roles(user_id: int):
     form = RolesForm()
     form.fill_choices()
     if form.validate_on_submit():
+        wanted = frozenset(Role(value) for value in form.roles.data)
         try:
-            perform(lambda: services.set_roles(
-                user, actor=current_user, now=g.now,
-                roles=frozenset(Role(value) for value in form.roles.data),
-            ))
+            perform(lambda: services.set_roles(user, actor=current_user, now=g.now, roles=wanted))
         except DomainError as error:
+            # Answered 200, not 400, so that the refusal's audit row is committed; the
+            # savepoint has already thrown the change away.
+            services.record_refusal("user.roles_refused", user, actor=current_user, now=g.now,
+                                    error=error, after={"roles": sorted(r.value for r in wanted)})
             _refused(form, error)
-            return _security_page(user, roles_form=form, status=400)
+            return _security_page(user, roles_form=form)
         flash(_("Roles of %(username)s saved.", username=user.username), "success")
         return redirect(url_for("security.user", user_id=user.id))
     return _security_page(user, roles_form=form, status=400)
@@ -240,16 +245,19 @@ def unlock(user_id: int):
 @requires(policy.can_manage_security, roles=SECURITY_ADMIN)
 def reset_password(user_id: int):
     user = load_or_404(User, user_id)
-    form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            perform(lambda: services.reset_password(
-                user, actor=current_user, now=g.now, temporary_password=form.password.data,
-            ))
-        except DomainError as error:
-            _refused(form, error)
-            return _security_page(user, reset_form=form, status=400)
-        flash(_("Password of %(username)s reset; they must change it at their next sign-in.",
-                username=user.username), "success")
-        return redirect(url_for("security.user", user_id=user.id))
-    return _security_page(user, reset_form=form, status=400)
+    if not ResetPasswordForm().validate_on_submit():
+        return _security_page(user, status=400)
+    destinations = services.reset_destinations(user)
+    try:
+        reset = perform(lambda: services.reset_password(user, actor=current_user, now=g.now))
+    except DomainError as error:
+        services.record_refusal("user.password_reset_refused", user, actor=current_user,
+                                now=g.now, error=error)
+        flash(error.message, "danger")
+        return _security_page(user)
+    hours = round((reset.expires_at - reset.created_at).total_seconds() / 3600)
+    flash(_("A one-time password was sent to %(destinations)s. Only %(username)s receives it: "
+            "it signs in once within %(hours)d hours, and they must then choose their own "
+            "password.", destinations="、".join(destinations), username=user.username,
+            hours=hours), "success")
+    return redirect(url_for("security.user", user_id=user.id))

@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask import current_app
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 
 from caseflow.core.audit.services import changes, record
 from caseflow.core.auth.passwords import check_password_rules, hash_password
-from caseflow.core.auth.sessions import end_all_sessions
-from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed
+from caseflow.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from caseflow.core.orgs import policy
-from caseflow.core.orgs.models import Organisation, User, UserRole
+from caseflow.core.db import local_zone
+from caseflow.core.orgs.models import Organisation, PasswordReset, User, UserRole
 from caseflow.core.orgs.roles import ADMIN_ROLES, OrganisationKind, Role
+from caseflow.core.people.masking import mask_phone
+from caseflow.core.settings.services import SettingSpec, get_setting, register as register_setting
 from caseflow.extensions import db
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,59}$")
@@ -253,7 +257,7 @@ def create_account(
     username = username.strip().lower()
     email = email.strip().lower()
     _check_account_fields(username=username, email=email)
-    check_password_rules(password)
+    check_password_rules(password, username=username, allow_demo=is_demo)
     user = User(
         username=username, display_name=display_name.strip(), email=email,
         organisation_id=organisation.id, password_hash=password_hash or hash_password(password),
@@ -288,8 +292,6 @@ def update_account(
     user.organisation_id = organisation.id
     user.is_active_account = is_active
     user.updated_at = now
-    if not is_active:
-        end_all_sessions(user, now=now, reason="deactivated", actor=actor)
     old, new = changes(before, _user_snapshot(user))
     if new:
         action = "user.update"
@@ -314,8 +316,21 @@ def check_role_combination(roles: frozenset[Role]) -> None:
         )
 
 
+def _kind_of(roles: frozenset[Role]) -> str | None:
+    if roles & ADMIN_ROLES:
+        return "admin"
+    return "case" if roles else None
+
+
+def account_kind(user: User) -> str | None:
+    """``admin`` or ``case`` once the account has had a role, else None. Accounts made
+    before the kind was kept (and the tests' factories) take the kind of their roles."""
+    return user.account_kind or _kind_of(user.roles)
+
+
 def _apply_roles(user: User, roles: frozenset[Role]) -> None:
     check_role_combination(roles)
+    kind_before = account_kind(user)
     current = {row.role: row for row in user.role_rows}
     for value, row in current.items():
         if Role(value) not in roles:
@@ -323,13 +338,51 @@ def _apply_roles(user: User, roles: frozenset[Role]) -> None:
     for role in roles:
         if role.value not in current:
             user.role_rows.append(UserRole(role=role.value, is_admin_role=role.is_admin))
+    user.account_kind = kind_before or _kind_of(roles)
+
+
+class RoleGrantRefused(ValidationFailed):
+    """A role change that would break the separation of duties (三员分立)."""
+
+
+def check_role_grant(user: User, *, actor, roles: frozenset[Role]) -> None:
+    """Raise ``RoleGrantRefused`` (field ``roles``) when ``actor`` may not give ``user``
+    exactly ``roles``. The rules (README, Roles): nobody changes their own roles; the
+    security administrator role is neither given nor taken in caseflow's pages (only from
+    the server's shell), so that no security administrator makes another who could change
+    his roles; an administrator account never gets a case role and an account that has
+    had a case role never gets an administrator role (the kind is fixed by the first grant
+    and stays when roles are taken away)."""
+    if user.id == actor.id:
+        raise RoleGrantRefused(
+            _("Nobody changes their own roles; ask another security administrator."),
+            field="roles")
+    check_role_combination(roles)
+    held = user.roles
+    if Role.SECURITY_ADMIN in (held ^ roles):
+        raise RoleGrantRefused(
+            _("The security administrator role is given and taken only from the server's "
+              "shell (caseflow users create), never by a security administrator: the one "
+              "who gives it could then change his own roles through that account."),
+            field="roles")
+    kind = account_kind(user)
+    wanted = _kind_of(roles)
+    if kind == "case" and wanted == "admin":
+        raise RoleGrantRefused(
+            _("%(username)s has held a case-work role, so it cannot become an administrator "
+              "account; an administrator needs an account of their own, created for it.",
+              username=user.username), field="roles")
+    if kind == "admin" and wanted == "case":
+        raise RoleGrantRefused(
+            _("%(username)s is an administrator account, so it cannot be given a case-work "
+              "role; case work needs an account of its own.", username=user.username),
+            field="roles")
 
 
 def set_roles(user: User, *, actor, now: datetime, roles: frozenset[Role]) -> User:
     if not policy.can_manage_security(actor):
         raise NotAllowed(_("Only the security administrator assigns roles."))
-    if user.id == actor.id:
-        raise NotAllowed(_("Nobody changes their own roles; ask another security administrator."))
+    check_role_grant(user, actor=actor, roles=roles)
     before = sorted(r.value for r in user.roles)
     _apply_roles(user, roles)
     user.updated_at = now
@@ -339,6 +392,14 @@ def set_roles(user: User, *, actor, now: datetime, roles: frozenset[Role]) -> Us
                organisation_id=user.organisation_id,
                before={"roles": before}, after={"roles": after})
     return user
+
+
+def record_refusal(action: str, user: User, *, actor, now: datetime, error: DomainError,
+                   after: dict | None = None) -> None:
+    """The audit row of a refused security action, written beside (not inside) the
+    refused change, which leaves nothing else behind."""
+    record(action, actor=actor, now=now, obj=user, object_label=user.username,
+           organisation_id=user.organisation_id, reason=error.message[:500], after=after)
 
 
 def unlock_account(user: User, *, actor, now: datetime) -> User:
@@ -354,20 +415,142 @@ def unlock_account(user: User, *, actor, now: datetime) -> User:
     return user
 
 
-def reset_password(user: User, *, actor, now: datetime, temporary_password: str) -> User:
+#: Characters of a one-time password: none of 0/O, 1/l/I, which are misread from an SMS.
+_ONE_TIME_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+PASSWORD_RESET_HOURS = register_setting(SettingSpec(
+    key="password_reset_hours",
+    label=_l("One-time password validity (hours)"),
+    help=_l("The one-time password of a password reset signs in once within this many hours."),
+    minimum=1, maximum=72, config_default="CASEFLOW_PASSWORD_RESET_HOURS", fallback=24,
+))
+
+
+def _one_time_password() -> str:
+    """Three groups of four random characters joined by dashes (about 68 bits): easy to
+    type from a phone, all three kinds of character."""
+    while True:
+        groups = ["".join(secrets.choice(_ONE_TIME_ALPHABET) for _ in range(4)) for _ in range(3)]
+        candidate = "-".join(groups)
+        if any(c.isdigit() for c in candidate) and any(c.isalpha() for c in candidate):
+            return candidate
+
+
+def mask_email(address: str) -> str:
+    local, _at, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def reset_destinations(user: User) -> list[str]:
+    """Where a reset's one-time password would go, masked, in the reader's language:
+    the account's e-mail address, and its mobile number when SMS can be sent."""
+    from caseflow.core.notifications.channels import sms_enabled
+
+    shown = []
+    if user.email:
+        shown.append(_("e-mail %(address)s", address=mask_email(user.email)))
+    if user.phone and sms_enabled():
+        shown.append(_("SMS %(phone)s", phone=mask_phone(user.phone)))
+    return shown
+
+
+def _reset_texts(params: dict) -> str:
+    return _("Your caseflow one-time password is %(password)s. It signs in once, until "
+             "%(expires)s; you then choose your own password. Nobody will ask you for it.",
+             **params)
+
+
+def _queue_one_time_password(user: User, reset: PasswordReset, password: str, *, now: datetime) -> None:
+    from caseflow.core.notifications import channels, services as notifications
+
+    notifications.TEXTS.setdefault("password_reset", _reset_texts)
+    base_url = current_app.config["CASEFLOW_BASE_URL"].rstrip("/")
+    link = f"{base_url}/login"
+    expires = reset.expires_at.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M")
+    params = {"password": password, "expires": expires}
+
+    def email() -> tuple[str, str]:
+        body = "\n\n".join([
+            _("The security administrator has reset your caseflow password."),
+            _reset_texts(params),
+            _("Sign in at %(link)s", link=link),
+            _("If you did not ask for this, tell the security administrator."),
+        ])
+        return _("caseflow: your one-time password"), body
+
+    subject, body = notifications.in_locale(user, email)
+    notifications.queue_email(dedupe_key=f"password-reset:{reset.id}", user=user,
+                              subject=subject, body=body, now=now)
+    channels.queue_sms(user, dedupe_key=f"password-reset:{reset.id}", kind="password_reset",
+                       params=params, link=link, now=now, urgent=True)
+
+
+def reset_password(user: User, *, actor, now: datetime) -> PasswordReset:
+    """Replace the account's password with a one-time password that caseflow makes and
+    sends to the owner only (e-mail, and SMS when the account has a mobile number); the
+    administrator never sees it. It signs in once before it expires, and the owner must
+    then choose a password. Only its hash is kept."""
     if not policy.can_manage_security(actor):
         raise NotAllowed(_("Only the security administrator resets passwords."))
     if user.id == actor.id:
-        raise NotAllowed(_("Change your own password on your account page."))
-    check_password_rules(temporary_password)
-    user.password_hash = hash_password(temporary_password)
+        raise ValidationFailed(_("Change your own password on your account page."))
+    destinations = reset_destinations(user)
+    if not destinations:
+        raise ValidationFailed(
+            _("%(username)s has neither an e-mail address nor a mobile number caseflow can "
+              "send to, so the one-time password could reach nobody. Ask the system "
+              "administrator to add one first.", username=user.username))
+    password = _one_time_password()
+    password_hash = hash_password(password)
+    with force_locale("zh_CN"):
+        sent_to = "、".join(reset_destinations(user))
+    reset = PasswordReset(
+        user_id=user.id, requested_by_id=actor.id, created_at=now,
+        expires_at=now + timedelta(hours=get_setting(PASSWORD_RESET_HOURS.key)),
+        password_hash=password_hash, sent_to=sent_to[:200])
+    db.session.add(reset)
+    db.session.flush()
+    user.password_hash = password_hash
     user.must_change_password = True
+    # A demo account no longer has the public password, so it must choose its own too.
+    user.is_demo = False
     user.failed_login_count = 0
     user.locked_until = None
     user.updated_at = now
+    _queue_one_time_password(user, reset, password, now=now)
     record("user.password_reset", actor=actor, now=now, obj=user, object_label=user.username,
-           organisation_id=user.organisation_id, after={"must_change_password": True})
-    return user
+           organisation_id=user.organisation_id,
+           after={"must_change_password": True, "sent_to": sent_to,
+                  "expires_at": reset.expires_at})
+    return reset
+
+
+def one_time_password_refusal(user: User, *, now: datetime) -> str | None:
+    """At sign-in, once the password matched: why it no longer works when it is a reset's
+    one-time password used before or expired; None otherwise, after marking this as its
+    one use (one UPDATE, so two sign-ins at once cannot both have it)."""
+    reset = db.session.scalar(
+        sa.select(PasswordReset).where(PasswordReset.user_id == user.id,
+                                       PasswordReset.password_hash == user.password_hash)
+        .order_by(PasswordReset.id.desc()).limit(1))
+    if reset is None:
+        return None
+    if reset.expires_at <= now:
+        refusal, reason = _("This one-time password has expired. Ask the security "
+                            "administrator for a new one."), "one-time password expired"
+    elif db.session.execute(
+            sa.update(PasswordReset).where(PasswordReset.id == reset.id,
+                                           PasswordReset.used_at.is_(None))
+            .values(used_at=now).execution_options(synchronize_session=False)).rowcount == 1:
+        return None
+    else:
+        refusal, reason = _("This one-time password has been used already. Sign in with the "
+                            "password you chose, or ask the security administrator for a new "
+                            "one-time password."), "one-time password used before"
+    record("auth.login_refused_one_time", actor=None, now=now, obj=user,
+           object_label=user.username, actor_name=user.display_name,
+           organisation_id=user.organisation_id, reason=reason)
+    return refusal
 
 
 def lockout_remaining(user: User, now: datetime) -> timedelta | None:
