@@ -12,6 +12,7 @@ from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 
 from caseflow.core.audit.services import changes, record
 from caseflow.core.auth.passwords import check_password_rules, hash_password
+from caseflow.core.auth.sessions import end_all_sessions
 from caseflow.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
 from caseflow.core.orgs import policy
 from caseflow.core.db import local_zone
@@ -292,6 +293,8 @@ def update_account(
     user.organisation_id = organisation.id
     user.is_active_account = is_active
     user.updated_at = now
+    if not is_active:
+        end_all_sessions(user, now=now, reason="deactivated", actor=actor)
     old, new = changes(before, _user_snapshot(user))
     if new:
         action = "user.update"
@@ -518,6 +521,7 @@ def reset_password(user: User, *, actor, now: datetime) -> PasswordReset:
     user.locked_until = None
     user.updated_at = now
     _queue_one_time_password(user, reset, password, now=now)
+    end_all_sessions(user, now=now, reason="password_reset", actor=actor)
     record("user.password_reset", actor=actor, now=now, obj=user, object_label=user.username,
            organisation_id=user.organisation_id,
            after={"must_change_password": True, "sent_to": sent_to,
