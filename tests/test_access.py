@@ -3,7 +3,8 @@
 A route that is not in ``ACCESS`` fails ``test_every_route_has_an_access_rule``, so no
 route can be added without deciding who may use it. For each route: the anonymous user
 is sent to sign in, each listed wrong role gets 403, a user of another organisation gets
-403 where records belong to an organisation, and the right user gets the page.
+the 404 of a record that does not exist (nothing tells that it exists or whose it is), and
+the right user gets the page.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 
 from caseflow.core.orgs.roles import Role
 from tests import factories
-from tests.conftest import module_database
+from tests.conftest import module_database, page_text
 
 R = Role
 ADMINS = (R.SYSTEM_ADMIN, R.SECURITY_ADMIN, R.AUDIT_ADMIN)
@@ -28,7 +29,7 @@ class Access:
     path: Callable  # (targets) -> str
     allowed: tuple = ()
     denied: tuple = ()
-    #: (targets) -> (user of another organisation): gets 403 on this record.
+    #: (targets) -> (user of another organisation): gets 404 on this record, as if absent.
     wrong_org: Callable | None = None
     public: bool = False
     signed_in: bool = False  # any signed-in user
@@ -41,6 +42,9 @@ class Access:
     above: bool = True
     #: Called by an open page's script (the bell): the anonymous user gets 401 JSON.
     background: bool = False
+    #: Roles that use this page on the records in their reach, but not on this one: the
+    #: refusal is the record's, so they get the 404 of a record that does not exist.
+    unreached: tuple = ()
 
 
 ACCESS: dict[str, Access] = {
@@ -230,14 +234,15 @@ ACCESS.update({
 def _plan_rule(method, path, *, data=None):
     """A plan's page or action: the district federation officer who runs it may, a street
     federation that does not may not; partner workers never reach a plan."""
-    return Access(method, path, allowed=(R.FEDERATION_OFFICER,), denied=(*NOT_CASES, R.PROSECUTOR),
+    return Access(method, path, allowed=(R.FEDERATION_OFFICER,), denied=ADMINS,
+                  unreached=(R.PARTNER_WORKER, R.PROSECUTOR),
                   wrong_org=lambda t: t.outsider, right=lambda t: t.sender, data=data or {})
 
 
 def _item_rule(method, path, *, data=None):
     """An item sent to the justice bureau: its partner workers reach it, a worker of another
     agency does not, nor does a prosecutor unrelated to the plan."""
-    return Access(method, path, allowed=(R.PARTNER_WORKER,), denied=(*ADMINS, R.PROSECUTOR),
+    return Access(method, path, allowed=(R.PARTNER_WORKER,), denied=ADMINS, unreached=(R.PROSECUTOR,),
                   wrong_org=lambda t: t.other_partner, right=lambda t: t.partner, data=data or {})
 
 
@@ -469,6 +474,15 @@ def _assistance(world, cast, clock, person):
     return plan, item, other_partner
 
 
+class _AbsentRecord:
+    id = 2**31 - 1  # a valid id that no row has
+
+
+def _absent(targets):
+    """``targets`` with every record replaced by one that does not exist."""
+    return type("Absent", (), {name: _AbsentRecord() for name in vars(targets)})()
+
+
 def _request(client, rule: Access, targets, *, page="/login"):
     path = rule.path(targets)
     if rule.method == "GET":
@@ -510,16 +524,33 @@ def test_wrong_role_gets_403_saying_what_is_missing(client, login_as, targets, e
     assert 'data-testid="forbidden"' in response.get_data(as_text=True)
 
 
+UNREACHED = [(e, role) for e, rule in sorted(ACCESS.items()) for role in rule.unreached]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), UNREACHED)
+def test_role_without_reach_to_this_record_gets_404(client, login_as, targets, endpoint, role):
+    rule = ACCESS[endpoint]
+    login_as(role.value)
+    response = _request(client, rule, targets, page="/account")
+    assert response.status_code == 404
+    assert 'data-testid="forbidden"' not in response.get_data(as_text=True)
+
+
 WRONG_ORG = [e for e, rule in sorted(ACCESS.items()) if rule.wrong_org]
 
 
 @pytest.mark.parametrize("endpoint", WRONG_ORG)
-def test_user_of_another_organisation_gets_403(client, login_as, targets, endpoint):
+def test_user_of_another_organisation_gets_the_404_of_an_absent_record(client, login_as, targets, endpoint):
     rule = ACCESS[endpoint]
     login_as(rule.wrong_org(targets))
     response = _request(client, rule, targets, page="/account")
-    assert response.status_code == 403
-    assert 'data-testid="forbidden"' in response.get_data(as_text=True)
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert 'data-testid="forbidden"' not in html
+    # The very page an id that no record has gets: the same words, no owner named.
+    absent = _request(client, rule, _absent(targets), page="/account")
+    assert absent.status_code == 404
+    assert page_text(response) == page_text(absent)
 
 
 @pytest.mark.parametrize("endpoint", [e for e in WRONG_ORG if not ACCESS[e].personal and ACCESS[e].above])

@@ -22,7 +22,9 @@ from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import Role
 from caseflow.core.people.models import Person
-from caseflow.core.web import ConfirmForm, attach_error, load_or_404, page_action, perform, requires
+from caseflow.core.web import (
+    ConfirmForm, attach_error, load_or_404, page_action, perform, query_int, query_page, requires,
+)
 from caseflow.extensions import db
 
 bp = Blueprint("assistance", __name__, url_prefix="/assistance", template_folder="templates")
@@ -45,7 +47,7 @@ def _refused(form, error: DomainError) -> None:
 @requires(policy.can_list_assistance, roles=WORKERS)
 def index():
     today = local_date(g.now)
-    page = request.args.get("page", 1, type=int)
+    page = query_page()
     if current_user.has_role(Role.PARTNER_WORKER) and not current_user.has_role(*policy.CASE_ROLES):
         form = ItemFilterForm(request.args)
         rows, has_next = queries.page_of(queries.provider_items(current_user, state=form.state.data or ""), page)
@@ -72,8 +74,8 @@ def new():
         Person.organisation_id.in_(visible_organisation_ids(current_user)), Person.is_minor.is_(False))
         .order_by(Person.pseudonym_pinyin).limit(500)).all()
     form.person_id.choices = [SelectChoice(p.id, p.pseudonym) for p in people]
-    if request.method == "GET" and request.args.get("person", type=int):
-        form.person_id.data = request.args.get("person", type=int)
+    if request.method == "GET" and query_int("person"):
+        form.person_id.data = query_int("person")
     if form.validate_on_submit():
         try:
             plan = perform(lambda: services.open_plan(

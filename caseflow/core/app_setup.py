@@ -1,6 +1,7 @@
 """Wiring: extensions, blueprints, request hooks, error pages and template helpers."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -11,9 +12,11 @@ from flask_babel import format_datetime, gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from caseflow.core.db import utcnow
 from caseflow.core.errors import DomainError, NotAllowed
+from caseflow.core.web import MAX_RECORD_ID
 from caseflow.extensions import babel, csrf, db, login_manager, migrate
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent.parent / "migrations")
@@ -78,7 +81,10 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
+    # Before the blueprints: each rule takes its converter when it is added.
+    app.url_map.converters["int"] = RecordIdConverter
     _register_blueprints(app)
+    _register_input_checks(app)
     _register_hooks(app)
     _register_errors(app)
     _register_template_helpers(app)
@@ -102,6 +108,44 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (health_bp, auth_bp, home_bp, admin_bp, security_bp, settings_bp,
                       audit_bp, people_bp, calendar_bp, notifications_bp):
         app.register_blueprint(blueprint)
+
+
+class RecordIdConverter(IntegerConverter):
+    """``<int:…>`` in every route: only what an id column can hold (1 … 2**31-1), so an id
+    past the database's integer range is "not found" like any absent record, instead of
+    an overflow inside the database driver."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits, 1 if min is None else min,
+                         MAX_RECORD_ID if max is None else max, signed)
+
+
+def _has_control_characters(value: str, *, allowed: str = "") -> bool:
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value)
+
+
+def _register_input_checks(app: Flask) -> None:
+    @app.before_request
+    def refuse_control_characters():
+        """NUL and other control characters are refused before any route reads them:
+        PostgreSQL cannot store NUL in text, and none of them belongs in what a person
+        types. Tabs and line breaks are allowed in form fields (multi-line text has
+        them), never in a query string, where they only ever come from a forged link."""
+        if request.endpoint == "static":
+            return None
+        hostile = any(_has_control_characters(k) or _has_control_characters(v)
+                      for k, v in request.args.items(multi=True))
+        if not hostile and request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+            hostile = any(_has_control_characters(k) or _has_control_characters(v, allowed="\t\r\n")
+                          for k, v in request.form.items(multi=True))
+        if hostile:
+            return render_template(
+                "errors/error.html", code=400,
+                message=_("What was sent contains control characters (such as NUL) that no "
+                          "form or link of caseflow produces, so nothing was done. Remove "
+                          "them and try again."),
+            ), 400
+        return None
 
 
 def _idle_limit_minutes() -> int:
@@ -183,6 +227,10 @@ def _register_hooks(app: Flask) -> None:
         )
         if current_user and current_user.is_authenticated:
             response.headers.setdefault("Cache-Control", "no-store")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            # Secure cookies mean HTTPS in front: tell the browser never to use plain HTTP.
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
         return response
 
 

@@ -2,6 +2,8 @@
 service so that a refusal leaves nothing half-saved, and form error plumbing."""
 from __future__ import annotations
 
+import unicodedata
+from datetime import date
 from functools import wraps
 from typing import Callable, TypeVar
 from urllib.parse import urlsplit
@@ -16,6 +18,13 @@ from caseflow.core.orgs.roles import Role
 from caseflow.extensions import db
 
 T = TypeVar("T")
+
+#: The largest id an integer column holds on every database we run on (PostgreSQL's
+#: ``integer``); anything above is no record at all.
+MAX_RECORD_ID = 2**31 - 1
+#: Years a date in a query may name: the district's records start in 2000, and a
+#: filter far outside that only finds nothing (or overflows date arithmetic).
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 def roles_text(roles) -> str:
@@ -43,21 +52,62 @@ def requires(check: Callable, *, roles: tuple[Role, ...]):
     return decorate
 
 
-def load_or_404(model, object_id, *, check: Callable | None = None):
-    """The row, or 404; with ``check``, 403 unless ``check(current_user, row)``."""
+def load_or_404(model, object_id, *, check: Callable | None = None,
+                seen_by: Callable | None = None):
+    """The row, or 404. With ``check``, a row the user may not use is answered exactly as
+    one that does not exist: the same 404 page, so that nobody learns that a record
+    exists or whose it is. Only where ``seen_by(current_user, row)`` says the user sees
+    the record anyway (the action is what is refused, not the record) is it a 403."""
     obj = db.session.get(model, object_id)
     if obj is None:
         abort(404)
     if check is not None and not check(current_user, obj):
-        organisation = getattr(obj, "organisation", None)
-        if organisation is not None:
-            raise NotAllowed(
-                _("This record belongs to %(org)s, which is outside what your organisation "
-                  "(%(mine)s) and your roles may see.",
-                  org=organisation.name, mine=current_user.organisation.name)
-            )
-        raise NotAllowed(_("Your roles do not allow this on this record."))
+        if seen_by is not None and seen_by(current_user, obj):
+            raise NotAllowed(_("Your roles do not allow this on this record."))
+        abort(404)
     return obj
+
+
+def record_id(value) -> int:
+    """``coerce`` for a select of records: an id outside what a column holds is no choice
+    (WTForms then treats the field as unset) rather than an overflow in the query."""
+    number = int(value)
+    if not 0 <= number <= MAX_RECORD_ID:
+        raise ValueError(value)
+    return number
+
+
+def query_int(name: str, default: int | None = None, *, low: int = 0,
+              high: int = MAX_RECORD_ID) -> int | None:
+    """An integer from the query string, or ``default`` when it is absent, not a number
+    or outside ``low``…``high``: a hand-made link gets the page as if it had no such
+    parameter, never an overflow."""
+    value = request.args.get(name, type=int)
+    if value is None or not low <= value <= high:
+        return default
+    return value
+
+
+#: The last page a list goes to: far past any real list, and its offset stays well
+#: inside what a database's LIMIT/OFFSET takes.
+MAX_PAGE = 100_000
+
+
+def query_page() -> int:
+    """The ``page`` of a list from the query string: 1 unless a number 1…MAX_PAGE."""
+    return query_int("page", 1, low=1, high=MAX_PAGE)
+
+
+def in_range(value: int | None, low: int, high: int) -> int | None:
+    """``value`` when it lies within ``low``…``high``, else None (a filter not given)."""
+    return value if value is not None and low <= value <= high else None
+
+
+def within_years(day: date | None) -> date | None:
+    """``day`` when its year is one the records can have (2000–2099), else None."""
+    if day is None or not FIRST_YEAR <= day.year <= LAST_YEAR:
+        return None
+    return day
 
 
 class ConfirmForm(FlaskForm):
@@ -110,8 +160,13 @@ def page_action(record, form, call: Callable, *, done: str, back: str, redisplay
 
 
 def safe_next(default_endpoint: str = "home.index") -> str:
+    """Where to go after signing in: a path of this site only. Anything else (another
+    host, a scheme, a backslash that browsers read as a slash, control characters that
+    could split a header) is dropped for the home page."""
     target = request.values.get("next") or ""
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+    if (target.startswith("/") and not target.startswith("//") and not parts.netloc
+            and not parts.scheme and "\\" not in target
+            and not any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in target)):
         return target
     return url_for(default_endpoint)

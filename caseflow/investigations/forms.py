@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from caseflow.core.orgs.forms import MultiCheckboxField
+from caseflow.core.web import record_id
 from caseflow.investigations.models import (
     CASE_STATE_LABELS, MEASURE_LABELS, PAYMENT_LABELS, PLACE_LABELS,
 )
@@ -38,7 +39,7 @@ class CaseFilterForm(FlaskForm):
         csrf = False
 
     state = SelectField(_l("State"), choices=_choices(CASE_STATE_LABELS, blank=_l("Any state")))
-    handler = SelectField(_l("Handler"), coerce=int, choices=[])
+    handler = SelectField(_l("Handler"), coerce=record_id, choices=[])
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)])
     q = StringField(_l("Number or pseudonym"), validators=[Optional(), Length(max=60)])
 
@@ -113,7 +114,7 @@ class MeasureSubForm(FlaskForm):
     kind = SelectField(_l("Measure"), choices=_choices(MEASURE_LABELS, blank=_l("(none)")),
                        validate_choice=False, default="")
     # Checked by the service (services.agencies), which names the problem in words.
-    agency_id = SelectField(_l("Agency proposed"), coerce=int, choices=[], validate_choice=False,
+    agency_id = SelectField(_l("Agency proposed"), coerce=record_id, choices=[], validate_choice=False,
                             default=0)
     details = StringField(_l("Details"), validators=[Optional(), Length(max=500)])
 

@@ -15,7 +15,9 @@ from caseflow.core.orgs.roles import Role
 from caseflow.core.people.forms import RevealForm
 from caseflow.core.people.models import Person
 from caseflow.core.people.policy import can_view_person
-from caseflow.core.web import attach_error, load_or_404, page_action, perform, requires
+from caseflow.core.web import (
+    MAX_RECORD_ID, attach_error, in_range, load_or_404, page_action, perform, query_page, requires,
+)
 from caseflow.extensions import db
 from caseflow.investigations import policy, queries, services
 from caseflow.investigations.forms import (
@@ -72,7 +74,7 @@ def referral_links(user, referral) -> list[tuple[str, str, str]]:
 
 
 def _list(filters: queries.CaseFilters, form, *, queue: bool):
-    page = request.args.get("page", 1, type=int)
+    page = query_page()
     rows, has_next = queries.page_of(queries.case_list(current_user, filters), page)
     return render_template("investigations/index.html", rows=rows, has_next=has_next, page=page,
                            form=form, labels=LABELS, queue=queue, today=local_date(g.now),
@@ -123,7 +125,8 @@ def _fill_case_form(form: CaseForm, referral: Referral | None) -> None:
 @bp.route("/new", methods=["GET", "POST"])
 @requires(policy.can_open_case, roles=(Role.PROSECUTOR, Role.SUPERVISOR))
 def new():
-    referral_id = request.values.get("referral", type=int) or request.form.get("referral_id", type=int)
+    referral_id = in_range(request.values.get("referral", type=int)
+                           or request.form.get("referral_id", type=int), 1, MAX_RECORD_ID)
     referral = None
     if referral_id:
         referral = load_or_404(Referral, referral_id, check=referral_policy.can_view_referral)
@@ -315,7 +318,7 @@ def _load_visit(case: AidCase, visit_id: int) -> Visit:
 @bp.route("/<int:case_id>/visits/<int:visit_id>/correct", methods=["GET", "POST"])
 @requires(policy.can_list_cases, roles=WORKERS)
 def correct_visit(case_id: int, visit_id: int):
-    case = load_or_404(AidCase, case_id, check=policy.can_record_findings)
+    case = load_or_404(AidCase, case_id, check=policy.can_record_findings, seen_by=policy.can_view_case)
     visit = _load_visit(case, visit_id)
     if request.method == "GET":
         form = VisitForm(obj=visit, version=visit.version)

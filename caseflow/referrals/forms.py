@@ -6,6 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from caseflow.core.orgs.forms import MultiCheckboxField
+from caseflow.core.web import FIRST_YEAR, LAST_YEAR, in_range, record_id
 from caseflow.referrals.models import (
     CONSENT_LABELS, HELP_LABELS, OUTCOME_LABELS, SOURCE_LABELS,
 )
@@ -26,7 +27,7 @@ class ReferralForm(FlaskForm):
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     # Only organisations that can act are offered; the service refuses any other (a stale
     # form, a crafted request) and says why, so the form does not judge the choice itself.
-    receiver_org_id = SelectField(_l("Send to"), coerce=int, choices=[], validate_choice=False)
+    receiver_org_id = SelectField(_l("Send to"), coerce=record_id, choices=[], validate_choice=False)
     source = SelectField(_l("Where the lead came from"), choices=_choices(SOURCE_LABELS))
     criminal_case_number = StringField(_l("Criminal case number"), validators=[Optional(), Length(max=80)])
     offence = StringField(_l("Offence"), validators=[Optional(), Length(max=120)])
@@ -105,8 +106,8 @@ class ListFilterForm(FlaskForm):
     urgent = BooleanField(_l("Urgent only"))
     overdue = BooleanField(_l("Overdue only"))
     due_within = IntegerField(_l("Due within (days)"), validators=[Optional()])
-    org = SelectField(_l("Organisation"), coerce=int, choices=[])
-    handler = SelectField(_l("Handler"), coerce=int, choices=[])
+    org = SelectField(_l("Organisation"), coerce=record_id, choices=[])
+    handler = SelectField(_l("Handler"), coerce=record_id, choices=[])
     year = IntegerField(_l("Year"), validators=[Optional()])
     #: The report places a referral in a period by the day it was received: its figures'
     #: links filter on that, not on the number's year (a letter sent on 31 December).
@@ -124,8 +125,10 @@ def list_filters(user, args):
     filters = queries.Filters(
         q=form.q.data or "", state=form.state.data or "", direction=form.direction.data or "",
         source=form.source.data or "", urgent=bool(form.urgent.data), overdue=bool(form.overdue.data),
-        due_within=form.due_within.data if form.due_within.data is not None and form.due_within.data >= 0
-        else None,
-        org=form.org.data or 0, handler=form.handler.data or 0, year=form.year.data,
-        received_year=form.received_year.data)
+        # Numbers no real filter has (a due date ten years out, a year without records) are
+        # no filter at all, as if the link had not named them.
+        due_within=in_range(form.due_within.data, 0, 3650),
+        org=form.org.data or 0, handler=form.handler.data or 0,
+        year=in_range(form.year.data, FIRST_YEAR, LAST_YEAR),
+        received_year=in_range(form.received_year.data, FIRST_YEAR, LAST_YEAR))
     return box, filters, form

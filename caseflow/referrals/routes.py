@@ -15,7 +15,9 @@ from caseflow.core.orgs.roles import Role
 from caseflow.core.orgs.services import organisation_tree
 from caseflow.core.people import services as people_services
 from caseflow.core.people.models import Person
-from caseflow.core.web import ConfirmForm, attach_error, load_or_404, page_action, perform, requires
+from caseflow.core.web import (
+    ConfirmForm, attach_error, load_or_404, page_action, perform, query_int, query_page, requires,
+)
 from caseflow.extensions import db
 from caseflow.core import files
 from caseflow.referrals import policy, queries, services
@@ -67,7 +69,7 @@ def index():
     form.handler.choices = [SelectChoice(0, _("Any handler"))] + [
         SelectChoice(u.id, u.display_name) for u in handlers if u.admin_role is None]
     today = local_date(g.now)
-    page = request.args.get("page", 1, type=int)
+    page = query_page()
     rows, has_next = queries.referral_page(current_user, box, filters, today, page)
     return render_template("referrals/index.html", box=box, form=form, rows=rows, page=page,
                            has_next=has_next, today=today, labels=LABELS,
@@ -137,7 +139,7 @@ def new():
     _fill_referral_form(form)
     if request.method == "GET":
         form.submission_token.data = uuid.uuid4().hex
-        form.person_id.data = request.args.get("person", 0, type=int)
+        form.person_id.data = query_int("person", 0)
     if form.validate_on_submit():
         def save():
             ref = services.save_draft(
@@ -160,7 +162,8 @@ def new():
 @bp.route("/<int:referral_id>/edit", methods=["GET", "POST"])
 @requires(policy.can_list_referrals, roles=WORKERS)
 def edit(referral_id: int):
-    ref = load_or_404(Referral, referral_id, check=policy.can_edit_referral)
+    ref = load_or_404(Referral, referral_id, check=policy.can_edit_referral,
+                      seen_by=policy.can_view_referral)
     if request.method == "GET":
         form = ReferralForm(obj=ref, version=ref.version)
     else:

@@ -17,7 +17,7 @@ from caseflow.core.orgs.models import Organisation
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import Role
 from caseflow.core.orgs.services import subtree_ids
-from caseflow.core.web import requires
+from caseflow.core.web import query_int, requires, within_years
 from caseflow.extensions import db
 from caseflow.reports import definitions, figures, policy
 from caseflow.training.policy import TRAINING_KINDS
@@ -53,13 +53,16 @@ def _report():
         .order_by(Organisation.code)).all()
     form.org.choices = [SelectChoice(o.id, o.name) for o in organisations]
     form.validate()
-    org_id = request.args.get("org", current_user.organisation_id, type=int)
+    org_id = query_int("org", current_user.organisation_id)
     if not policy.can_report_on(current_user, org_id):
         raise NotAllowed(_("This organisation is outside what your organisation may report on."))
     organisation = db.session.get(Organisation, org_id)
     year = form.year.data if form.year.data and not form.year.errors else today.year
-    period = figures.period_of(form.period.data or "year", year, form.quarter.data, form.month.data,
-                               form.start.data, form.end.data)
+    # A quarter or month not offered, or a date outside the records' years, is no filter.
+    period = figures.period_of(form.period.data or "year", year,
+                               None if form.quarter.errors else form.quarter.data,
+                               None if form.month.errors else form.month.data,
+                               within_years(form.start.data), within_years(form.end.data))
     form.period.data, form.year.data, form.org.data = period.kind, period.end.year, org_id
     form.start.data, form.end.data = period.start, period.end
     if period.kind == "quarter":

@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from caseflow.core.orgs.forms import MultiCheckboxField
+from caseflow.core.web import record_id
 from caseflow.training.models import ATTENDANCE_LABELS, SESSION_STATE_LABELS, TOPIC_LABELS
 
 
@@ -61,7 +62,7 @@ class WithdrawForm(FlaskForm):
 
 class AttendanceForm(FlaskForm):
     # Checked by the service, which says in words why a choice is refused.
-    user_id = SelectField(_l("Attendee with an account"), coerce=int, choices=[], validate_choice=False,
+    user_id = SelectField(_l("Attendee with an account"), coerce=record_id, choices=[], validate_choice=False,
                           default=0)
     external_name = StringField(_l("Or: name of someone without an account"),
                                 validators=[Optional(), Length(max=60)])

@@ -13,7 +13,7 @@ from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import DomainError, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
-from caseflow.core.web import attach_error, load_or_404, page_action, perform, requires
+from caseflow.core.web import attach_error, load_or_404, page_action, perform, query_page, requires
 from caseflow.extensions import db
 from caseflow.training import policy, queries, services
 from caseflow.training.forms import (
@@ -64,7 +64,7 @@ def index():
     form.validate()
     filters = queries.SessionFilters(year=form.year.data if not form.year.errors else None,
                                      state=form.state.data or "")
-    page = request.args.get("page", 1, type=int)
+    page = query_page()
     rows, has_next = queries.page_of(queries.session_list(current_user, filters), page)
     return render_template("training/index.html", rows=rows, has_next=has_next, page=page, form=form,
                            labels=LABELS, counts=queries.attendance_counts([s.id for s in rows]),
@@ -139,7 +139,8 @@ def new():
 @bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
 @requires(policy.can_list_sessions, roles=WORKERS)
 def edit(session_id: int):
-    session = load_or_404(TrainingSession, session_id, check=policy.can_edit_session)
+    session = load_or_404(TrainingSession, session_id, check=policy.can_edit_session,
+                          seen_by=policy.can_view_session)
     if request.method == "GET":
         starts, ends = to_local(session.starts_at), to_local(session.ends_at)
         form = SessionForm(version=session.version, title=session.title, held_on=starts.date(),

@@ -52,7 +52,7 @@ def test_an_item_from_the_officer_to_the_agency_and_back(client, login_as, cast,
     _switch(client, login_as, worker)
     listing = page_text(client.get("/assistance"))
     assert cast.person.pseudonym in listing
-    assert client.get(page).status_code == 403  # the plan is not theirs, only the item
+    assert client.get(page).status_code == 404  # the plan is not theirs, only the item
     text = page_text(client.get(item_page))
     assert "车辆所有权纠纷" in text
     assert client.submit(f"{item_page}/accept", {}, page=item_page).status_code == 302
@@ -103,8 +103,9 @@ def test_a_partner_worker_of_another_agency_sees_nothing(client, login_as, cast,
     other_agency = factories.make_org("测试区就业服务中心", factories.OrganisationKind.PARTNER, now=clock.now)
     stranger = factories.make_user(world, roles={Role.PARTNER_WORKER}, org=other_agency)
     login_as(stranger)
-    assert client.get(f"/assistance/items/{item.id}").status_code == 403
-    assert client.submit(f"/assistance/items/{item.id}/accept", {}, page="/assistance").status_code == 403
+    # Another agency's item is answered as if there were none.
+    assert client.get(f"/assistance/items/{item.id}").status_code == 404
+    assert client.submit(f"/assistance/items/{item.id}/accept", {}, page="/assistance").status_code == 404
     assert cast.person.pseudonym not in page_text(client.get("/assistance"))
 
 

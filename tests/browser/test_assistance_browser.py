@@ -11,7 +11,7 @@ who does it in the district, through the pages only:
    not, beside the reason, and nothing changes; with the reason the item is weekly, the
    timelines (item and plan) show the change and its reason, and the next session moves
    to a week after the last one; the counsellor sees the new rhythm;
-4. a worker of another agency (the justice bureau's 赵静) cannot open the item (403);
+4. a worker of another agency (the justice bureau's 赵静) cannot open the item (404, as if absent);
 5. the item page fits a 375 px phone without scrolling sideways, for the officer (every
    form) and the counsellor.
 
@@ -373,10 +373,11 @@ def other_agency_is_kept_out(new_tab, live_server, item_id: int, plan_id: int) -
     assert PSEUDONYM not in page.locator("main").inner_text()
     for path in (f"{ASSISTANCE}/items/{item_id}", f"{ASSISTANCE}/{plan_id}"):
         response = page.goto(path)
-        assert response.status == 403, f"{OTHER_AGENCY} opened {path} ({response.status})"
-        assert page.get_by_test_id("forbidden").is_visible()
+        # Answered as if there were no such record: nothing says it exists, or whose it is.
+        assert response.status == 404, f"{OTHER_AGENCY} opened {path} ({response.status})"
+        assert page.get_by_test_id("error").is_visible()
         assert PSEUDONYM not in page.content() and REAL_NAME not in page.content()
-    other.screenshot("assistance-other-agency-403")
+    other.screenshot("assistance-other-agency-404")
     other.assert_no_problems()
 
 

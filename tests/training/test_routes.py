@@ -183,7 +183,7 @@ def test_an_invited_street_sees_the_session_but_not_its_forms_and_others_do_not_
     assert response.status_code == 403 and _count(db, TrainingAttendance) == 0
     client.submit("/logout", page="/")
     login_as(cast.chair_b)
-    assert client.get(page).status_code == 403
+    assert client.get(page).status_code == 404  # as if there were no such session
     assert "联合培训：线索发现" not in page_text(client.get("/training"))
 
 

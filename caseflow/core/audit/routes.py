@@ -10,7 +10,7 @@ from caseflow.core.audit.models import AccessEvent, AuditEvent
 from caseflow.core.db import local_zone
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.roles import Role
-from caseflow.core.web import requires
+from caseflow.core.web import query_page, requires, within_years
 from caseflow.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -21,8 +21,10 @@ def _day_start(text: str | None):
     if not text:
         return None
     try:
-        day = datetime.strptime(text, "%Y-%m-%d").date()
+        day = within_years(datetime.strptime(text, "%Y-%m-%d").date())
     except ValueError:
+        return None
+    if day is None:
         return None
     return datetime.combine(day, time.min, tzinfo=local_zone())
 
@@ -52,7 +54,7 @@ def _filters(model, text_columns):
 def events():
     query, args = _filters(AuditEvent, [AuditEvent.object_label, AuditEvent.object_id,
                                         AuditEvent.reason, AuditEvent.object_type])
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=query_page(), per_page=PAGE_SIZE, error_out=False)
     actions = db.session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
     return render_template("audit/events.html", page=page, args=args, actions=actions)
 
@@ -62,5 +64,5 @@ def events():
 def access():
     query, args = _filters(AccessEvent, [AccessEvent.person_pseudonym, AccessEvent.fields,
                                          AccessEvent.purpose])
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=query_page(), per_page=PAGE_SIZE, error_out=False)
     return render_template("audit/access.html", page=page, args=args)

@@ -18,7 +18,7 @@ from caseflow.core.db import local_date
 from caseflow.core.errors import DomainError
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.roles import Role
-from caseflow.core.web import attach_error, perform, requires
+from caseflow.core.web import FIRST_YEAR, LAST_YEAR, attach_error, perform, query_int, requires
 from caseflow.extensions import db
 
 bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
@@ -68,7 +68,7 @@ def _previewed(signed: str | None) -> dict | None:
 
 def _page(day_form=None, import_form=None, status=200):
     today = local_date(g.now)
-    year = request.args.get("year", today.year, type=int)
+    year = query_int("year", today.year, low=FIRST_YEAR, high=LAST_YEAR)
     calendar = services.load_calendar()
     years = sorted({today.year - 1, today.year, today.year + 1, year})
     rows = db.session.scalars(sa.select(CalendarDay).where(

@@ -13,7 +13,9 @@ from caseflow.core.notifications.models import Notification, OutboxEmail, Outbox
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.roles import Role
 from caseflow.core.scheduler.models import JobRun
-from caseflow.core.web import ConfirmForm, attach_error, load_or_404, perform, requires, safe_next
+from caseflow.core.web import (
+    ConfirmForm, attach_error, load_or_404, perform, query_page, requires, safe_next,
+)
 from caseflow.extensions import db
 
 bp = Blueprint("notifications", __name__)
@@ -69,7 +71,7 @@ CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 def index():
     query = (sa.select(Notification).where(Notification.user_id == current_user.id)
              .order_by(Notification.read_at.is_not(None), Notification.id.desc()))
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False, count=False)
+    page = db.paginate(query, page=query_page(), per_page=PAGE_SIZE, error_out=False, count=False)
     return render_template("notifications/index.html", page=page, text=services.notification_text,
                            form=ConfirmForm())
 
@@ -204,7 +206,7 @@ def outbox():
         query = query.where(model.status != "sent", model.attempts > 0)
     elif status in ("queued", "sending", "sent"):
         query = query.where(model.status == status)
-    page = db.paginate(query, per_page=50, error_out=False, count=False)
+    page = db.paginate(query, page=query_page(), per_page=50, error_out=False, count=False)
     counts = dict(db.session.execute(
         sa.select(model.status, sa.func.count(model.id)).group_by(model.status)).all())
     failing_by_channel = {name: db.session.scalar(sa.select(sa.func.count(table.id)).where(

@@ -7,6 +7,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from caseflow.core.auth.passwords import MIN_LENGTH
 from caseflow.core.orgs.roles import ROLE_LABELS, KIND_LABELS, Role
+from caseflow.core.web import record_id
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -33,7 +34,7 @@ class OrganisationForm(FlaskForm):
     is_active = BooleanField(_l("Active"), default=True)
     receiving_department_id = SelectField(
         # The service judges the unit and says why beside the field (a crafted id too).
-        _l("Receiving department"), coerce=int, choices=[], validate_choice=False,
+        _l("Receiving department"), coerce=record_id, choices=[], validate_choice=False,
         description=_l("The unit below that receives and registers the referrals sent to this "
                        "organisation, e.g. 江汉区人民检察院 → 第五检察部. Letters still carry this "
                        "organisation's name."),

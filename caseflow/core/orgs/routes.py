@@ -13,7 +13,9 @@ from caseflow.core.orgs.forms import AccountForm, OrganisationForm, ResetPasswor
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
 from caseflow.core.settings.services import get_setting
-from caseflow.core.web import ConfirmForm, attach_error, load_or_404, perform, requires
+from caseflow.core.web import (
+    ConfirmForm, attach_error, load_or_404, perform, query_int, query_page, requires,
+)
 from caseflow.extensions import db
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -43,7 +45,7 @@ def organisations():
 @admin_bp.route("/organisations/new", methods=["GET", "POST"])
 @requires(policy.can_manage_organisations, roles=SYSTEM_ADMIN)
 def new_organisation():
-    form = OrganisationForm(parent_id=request.args.get("parent", 0, type=int))
+    form = OrganisationForm(parent_id=query_int("parent", 0))
     form.fill_choices(services.organisation_tree())
     if form.validate_on_submit():
         try:
@@ -122,8 +124,9 @@ def _user_query(search: str, organisation_id: int):
 
 def _user_list(template: str):
     search = request.args.get("q", "").strip()
-    organisation_id = request.args.get("org", 0, type=int)
-    page = db.paginate(_user_query(search, organisation_id), per_page=PAGE_SIZE, error_out=False)
+    organisation_id = query_int("org", 0)
+    page = db.paginate(_user_query(search, organisation_id), page=query_page(), per_page=PAGE_SIZE,
+                       error_out=False)
     return render_template(template, page=page, search=search, organisation_id=organisation_id,
                            tree=services.organisation_tree(), now=utcnow())
 

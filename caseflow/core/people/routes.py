@@ -10,7 +10,7 @@ from caseflow.core.people import policy, services
 from caseflow.core.people.forms import PersonForm, RevealForm
 from caseflow.core.people.models import Person
 from caseflow.core.people.validation import format_phone
-from caseflow.core.web import attach_error, load_or_404, perform, requires
+from caseflow.core.web import attach_error, load_or_404, perform, query_page, requires
 from caseflow.extensions import db
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -39,7 +39,7 @@ def index():
              .where(Person.organisation_id.in_(visible_organisation_ids(current_user)))
              .order_by(Person.pseudonym_pinyin, Person.id))
     query = services.search_people(query, search)
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=query_page(), per_page=PAGE_SIZE, error_out=False)
     return render_template("people/index.html", page=page, search=search)
 
 
