@@ -230,3 +230,17 @@ def test_a_new_sign_in_ends_the_users_abandoned_sessions(client, browser, world,
     rows = {row.end_reason for row in db.session.scalars(
         sa.select(UserSession).where(UserSession.user_id == user.id))}
     assert rows == {"idle", None}
+
+
+def test_a_reset_by_the_security_administrator_ends_every_session(client, browser, world, db):
+    user = factories.make_user(world, roles={Role.PROSECUTOR})
+    sign_in(client, user)
+    phone = browser(PHONE)
+    sign_in(phone, user)
+    security = factories.make_user(world, roles={Role.SECURITY_ADMIN}, org=world.federation)
+    org_services.reset_password(user, actor=security, now=world.now)
+    db.session.flush()
+    assert not signed_in(client) and not signed_in(phone)
+    [event] = audit_rows(db, "auth.sessions_ended")
+    assert event.reason == "password_reset" and event.after == {"sessions": 2}
+    assert event.actor_id == security.id

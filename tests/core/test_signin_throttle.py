@@ -265,7 +265,8 @@ class Server:
             assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
             time.sleep(0.2)
         self.gunicorn_seconds = time.monotonic() - started - self.database_seconds
-        # Every worker's first page loads templates and catalogues: not part of a race.
+        # Every worker's first page loads templates and catalogues and opens its database
+        # connection: not part of a race.
         warm = [threading.Thread(target=self._get_login) for _ in range(2 * WORKERS)]
         for thread in warm:
             thread.start()
@@ -273,9 +274,10 @@ class Server:
             thread.join(60)
 
     def _get_login(self):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        connection.request("GET", "/login")
-        connection.getresponse().read()
+        for path in ("/healthz", "/login"):
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            connection.request("GET", path)
+            connection.getresponse().read()
 
     def close(self):
         self.process.terminate()
