@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from caseflow.assistance.models import AssistancePlan, ServiceItem, ServiceSession
 from caseflow.core.orgs.roles import Role
 from caseflow.core.orgs.services import subtree_ids
+from caseflow.core.people.services import seal_copy
 from caseflow.extensions import db as _db
-from caseflow.investigations.models import AidCase, Investigation, Visit
+from caseflow.investigations.models import VISIT_ADDRESS, AidCase, Investigation, Visit
 from caseflow.referrals.models import Referral
 from caseflow.reports import definitions as d
 from caseflow.training.models import TrainingAttendance, TrainingOrganiser, TrainingSession
@@ -372,7 +373,8 @@ def test_investigations_and_visits_void_ones_not_counted(db, world, cast):
     _db.session.add(investigation)
     _db.session.flush()
     for day, void in ((date(Y, 3, 3), False), (date(Y, 3, 4), True), (date(Y + 1, 1, 2), False)):
-        _db.session.add(Visit(investigation_id=investigation.id, visited_on=day, place_kind="home", address="家",
+        _db.session.add(Visit(investigation_id=investigation.id, visited_on=day, place_kind="home",
+                              address_sealed=seal_copy(VISIT_ADDRESS, "家"),
                               visitor_ids=[], met="本人", notes="记录", recorded_by_id=cast.prosecutor.id,
                               voided_at=world.now if void else None, void_reason="误录" if void else None,
                               created_at=world.now, updated_at=world.now))
