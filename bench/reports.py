@@ -181,8 +181,10 @@ class CaseSeeder:
     sessions) and training sessions (organisers, topics, invitations, attendance) in
     proportion to the referrals added since its last call."""
 
-    def __init__(self, world, now: datetime, seed: int = 20261201):
+    def __init__(self, world, now: datetime, *, visit_address_sealed: str, seed: int = 20261201):
         self.w = world
+        #: One sealed address for every visit: the column takes only sealed values.
+        self.visit_address_sealed = visit_address_sealed
         self.now = now
         self.today = now.astimezone(ZONE).date()
         self.rng = random.Random(seed)
@@ -325,7 +327,8 @@ class CaseSeeder:
                 at = self._moment(visited)
                 rows["visits"].append({
                     "id": self._id("visits"), "investigation_id": inv_id, "visited_on": visited,
-                    "place_kind": rng.choice(PLACES), "address": "江汉区某社区", "visitor_ids": [handler, fed_user],
+                    "place_kind": rng.choice(PLACES), "address_sealed": self.visit_address_sealed,
+                    "visitor_ids": [handler, fed_user],
                     "other_visitors": None, "met": "被害人及其家属", "notes": "了解家庭收入和支出。",
                     "recorded_by_id": handler, "voided_at": at if void else None,
                     "void_reason": "重复录入" if void else None, "version": 1, "created_at": at, "updated_at": at})
@@ -771,7 +774,12 @@ def run_backend(backend: str, sizes: list[int], args) -> list[dict]:
         statements = seeding.StatementLog()
         statements.attach(engine)
         referrals = seeding.Seeder(world, now)
-        cases = CaseSeeder(world, now)
+        from caseflow.core.crypto import cipher_for_app
+        from caseflow.core.people.services import seal_copy
+        from caseflow.investigations.models import VISIT_ADDRESS
+
+        cases = CaseSeeder(world, now, visit_address_sealed=seal_copy(
+            VISIT_ADDRESS, "江汉区某社区", cipher_for_app(app)))
         seed_engine = sa.create_engine(url)
         for size in sizes:
             log(f"\n  -- growing to {size:,} referrals (load {load()})")
