@@ -111,6 +111,10 @@ def test_the_one_time_password_reaches_the_owner_only(app, client, login_as, wor
     reset = db.session.scalars(sa.select(PasswordReset)).one()
     assert reset.password_hash.startswith("scrypt:") and password not in reset.password_hash
     assert reset.requested_by_id == admin.id and reset.used_at is None
+    # Once delivered, the outbox keeps only that it was sent, not the password.
+    kept = [*db.session.scalars(sa.select(OutboxEmail.body)), *db.session.scalars(
+        sa.select(OutboxMessage.body).where(OutboxMessage.channel == "sms"))]
+    assert kept and not any(password in body for body in kept)
 
 
 def test_it_signs_in_once_forces_a_change_and_the_old_password_is_gone(client, world, db, clock):

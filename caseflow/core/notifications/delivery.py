@@ -87,12 +87,21 @@ def _claim(now: datetime, batch: int, model=OutboxEmail) -> list[int]:
     return ids
 
 
+#: Messages whose text is a secret for their recipient alone (a one-time password): once
+#: delivered, the row keeps only that it was sent.
+SECRET_KEY_PREFIXES = ("password-reset:",)
+SECRET_DELIVERED = "(delivered; the text held a one-time password and is not kept)"
+
+
 def _record(row, *, now: datetime, error: Exception | None, describe=None) -> None:
     """A sent row is ``sent``; a failed one goes back to ``queued`` after a backoff."""
     row.attempts += 1
     row.claimed_at = None if error is not None else row.claimed_at
     if error is None:
         row.status, row.sent_at, row.last_error = "sent", now, None
+        # An SMS's key is "sms:" and the message's own key.
+        if row.dedupe_key.removeprefix("sms:").startswith(SECRET_KEY_PREFIXES):
+            row.body = SECRET_DELIVERED  # a one-time password is kept no longer than needed
     else:
         row.status = "queued"
         row.last_error = (describe(error) if describe else f"{type(error).__name__}: {error}")[:2000]
