@@ -275,3 +275,11 @@ def test_the_takeover_of_issue_13_fails_through_the_pages(app, client, login_as,
         sa.select(AuditEvent).where(AuditEvent.actor_id == worker.id))] == []
     # She still signs in, once, with what reached her.
     assert _sign_in(client, worker.username, password).status_code == 302
+
+
+def test_the_outbox_page_names_a_reset_message_by_its_kind_only():
+    from caseflow.core.notifications.routes import outbox_kind
+
+    # Outside a request the label is the English msgid.
+    assert outbox_kind("password-reset:7") == "One-time password"
+    assert outbox_kind("sms:password-reset:7") == "One-time password"

@@ -180,6 +180,7 @@ OUTBOX_KINDS = {
     "training.organisation_invited": _l("Training"),
     "digest": _l("Daily digest"),
     "job-run": _l("Scheduler failure"),
+    "password-reset": _l("One-time password"),
 }
 
 
