@@ -224,3 +224,29 @@ def test_forms_with_control_characters_save_nothing(app, client, db, world, targ
             assert _saved(db, model) == before
             if model is AidCase:
                 assert db.session.get(AidCase, targets.open_case.id).updated_at == household
+
+
+BAD_NUMBERS = ["abc", "-1", "1e9", "2147483648", "9223372036854775808", "1" * 400, " "]
+
+
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+def test_hidden_numbers_a_page_never_wrote_get_no_server_error(client, db, targets, bad):
+    """Record versions and ids travel in hidden fields; a hand-made post puts anything there."""
+    from caseflow.investigations.models import HouseholdMember, Visit
+
+    client.submit("/login", {"username": targets.receiver.username, "password": factories.PASSWORD})
+    case, visit = targets.open_case, targets.visit
+    posts = [
+        (f"/cases/{case.id}/household/members", f"/cases/{case.id}/household",
+         {"member_id": bad, "relation": "女儿", "pseudonym": "小花"}),
+        (f"/cases/{case.id}/visits/{visit.id}/correct", f"/cases/{case.id}/visits/{visit.id}/correct",
+         {"version": bad, "visited_on": "2026-11-20", "place_kind": "home", "reason": "更正"}),
+        (f"/referrals/{targets.draft.id}/edit", f"/referrals/{targets.draft.id}/edit",
+         {"version": bad, "pseudonym": "小红"}),
+        ("/referrals/new", "/referrals/new", {"submission_token": bad * 3, "pseudonym": "小红"}),
+    ]
+    members, visits = _saved(db, HouseholdMember), _saved(db, Visit)
+    for url, page, fields in posts:
+        response = client.submit(url, fields, page=page)
+        _check(response, f"POST {url} {bad!r}")
+    assert (_saved(db, HouseholdMember), _saved(db, Visit)) == (members, visits)

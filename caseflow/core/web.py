@@ -12,6 +12,7 @@ from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from wtforms import HiddenField
 
 from caseflow.core.errors import DomainError, NotAllowed
 from caseflow.core.orgs.roles import Role
@@ -75,6 +76,20 @@ def record_id(value) -> int:
     if not 0 <= number <= MAX_RECORD_ID:
         raise ValueError(value)
     return number
+
+
+class RecordNumberField(HiddenField):
+    """A hidden number the page itself wrote (a record's id or version): ``data`` is an
+    int 0…MAX_RECORD_ID, or None for anything else a hand-made post sends, so that no
+    route parses it and fails on "abc" or on a number no column holds."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist and valuelist[0] not in ("", None):
+            try:
+                self.data = record_id(valuelist[0])
+            except ValueError:
+                pass
 
 
 def query_int(name: str, default: int | None = None, *, low: int = 0,

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from caseflow.core.orgs.forms import MultiCheckboxField
-from caseflow.core.web import record_id
+from caseflow.core.web import RecordNumberField, record_id
 from caseflow.investigations.models import (
     CASE_STATE_LABELS, MEASURE_LABELS, PAYMENT_LABELS, PLACE_LABELS,
 )
@@ -56,7 +56,7 @@ class TeamForm(FlaskForm):
 
 
 class VisitForm(FlaskForm):
-    version = HiddenField()
+    version = RecordNumberField()
     visited_on = DateField(_l("Date of the visit"), validators=[Optional()])
     place_kind = SelectField(_l("Place"), choices=_choices(PLACE_LABELS, blank=_l("(choose)")))
     address = StringField(_l("Address visited"), validators=[Length(max=300)])
@@ -73,7 +73,7 @@ class VoidForm(FlaskForm):
 
 
 class HouseholdForm(FlaskForm):
-    version = HiddenField()
+    version = RecordNumberField()
     medical_costs = StringField(_l("Medical costs per month (yuan)"))
     schooling_costs = StringField(_l("Schooling costs per month (yuan)"))
     housing_costs = StringField(_l("Housing costs per month (yuan)"))
@@ -89,7 +89,7 @@ class HouseholdForm(FlaskForm):
 
 
 class MemberForm(FlaskForm):
-    member_id = HiddenField()
+    member_id = RecordNumberField()
     is_applicant = BooleanField(_l("This member is the applicant herself"),
                                 description=_l("Her own record is used; name and ID need not be entered again."))
     pseudonym = StringField(_l("Pseudonym"), validators=[Length(max=60)])

@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from caseflow.core.orgs.forms import MultiCheckboxField
-from caseflow.core.web import FIRST_YEAR, LAST_YEAR, in_range, record_id
+from caseflow.core.web import FIRST_YEAR, LAST_YEAR, RecordNumberField, in_range, record_id
 from caseflow.referrals.models import (
     CONSENT_LABELS, HELP_LABELS, OUTCOME_LABELS, SOURCE_LABELS,
 )
@@ -42,7 +42,7 @@ class ReferralForm(FlaskForm):
                                  choices=_choices(CONSENT_LABELS, blank=_l("(not yet)")))
     attachment = FileField(_l("Attachment"),
                            description=_l("PDF, JPEG or PNG, at most 10 MB; more can be added later."))
-    version = HiddenField()
+    version = RecordNumberField()
     submission_token = HiddenField()
 
     def fill_receivers(self, choices):

@@ -115,6 +115,13 @@ def _input_from(form: ReferralForm) -> services.ReferralInput:
         consent_method=form.consent_method.data or None)
 
 
+def _submission_token(form: ReferralForm) -> str:
+    """The token the form page wrote (32 hex digits); anything else a hand-made post sends
+    just gets a fresh one, so it never meets the column's length."""
+    token = form.submission_token.data or ""
+    return token if 0 < len(token) <= 40 else uuid.uuid4().hex
+
+
 def _person_from(form: ReferralForm) -> Person:
     if form.person_id.data:
         return load_or_404(Person, form.person_id.data, check=people_services.policy.can_view_person)
@@ -145,7 +152,7 @@ def new():
             ref = services.save_draft(
                 actor=current_user, now=g.now, person=_person_from(form),
                 receiver=db.session.get(Organisation, form.receiver_org_id.data),
-                data=_input_from(form), submission_token=form.submission_token.data or uuid.uuid4().hex)
+                data=_input_from(form), submission_token=_submission_token(form))
             _attach_upload(ref, form)
             return ref
         try:

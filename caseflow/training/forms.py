@@ -5,13 +5,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField, TimeField,
+    DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField, TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from caseflow.core.orgs.forms import MultiCheckboxField
-from caseflow.core.web import record_id
+from caseflow.core.web import RecordNumberField, record_id
 from caseflow.training.models import ATTENDANCE_LABELS, SESSION_STATE_LABELS, TOPIC_LABELS
 
 
@@ -21,7 +21,7 @@ def _choices(labels, blank=None):
 
 
 class SessionForm(FlaskForm):
-    version = HiddenField()
+    version = RecordNumberField()
     title = StringField(_l("Title"), validators=[Length(max=200)])
     held_on = DateField(_l("Date"), validators=[Optional()])
     start_time = TimeField(_l("Starts at"), validators=[Optional()])
@@ -75,7 +75,7 @@ class AttendanceForm(FlaskForm):
 
 
 class CorrectAttendanceForm(FlaskForm):
-    version = HiddenField()
+    version = RecordNumberField()
     status = SelectField(_l("Attendance"), choices=_choices(ATTENDANCE_LABELS), validate_choice=False)
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 
