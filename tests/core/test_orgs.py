@@ -62,18 +62,52 @@ def test_a_unit_has_the_kind_of_its_parent(client, login_as, world, db):
     assert db.session.scalar(sa.select(Organisation).where(Organisation.code == "x1")) is None
 
 
-def test_system_admin_creates_an_account_that_must_change_its_password(client, login_as, world, db):
-    login_as("system_admin")
+def test_a_new_account_gets_a_one_time_password_that_only_its_owner_receives(
+        app, client, login_as, world, db, clock, smtp_server):
+    """The system administrator chooses no password: caseflow makes a one-time password
+    and e-mails it to the new owner, so no administrator can sign in as the account."""
+    import re
+
+    from caseflow.core.notifications.delivery import deliver_due
+
+    admin = login_as("system_admin")
+    form_page = client.get("/admin/users/new").get_data(as_text=True)
+    assert 'name="password"' not in form_page
     response = client.submit("/admin/users/new", {
         "username": "new.officer", "display_name": "新干部", "email": "New.Officer@Example.com",
-        "organisation_id": str(world.street_a.id), "password": "Temporary-pass-9"})
+        "organisation_id": str(world.street_a.id)})
     assert response.status_code == 302
     user = db.session.scalars(sa.select(User).where(User.username == "new.officer")).one()
     assert user.email == "new.officer@example.com"
     assert user.must_change_password and not user.is_demo and user.roles == frozenset()
     event = _events(db, "user.create")[-1]
-    assert event.after["email"] == "new.officer@example.com"
-    assert "password" not in str(event.after).lower()
+    assert event.actor_id == admin.id and event.after["email"] == "new.officer@example.com"
+    assert event.after["one_time_password_sent_to"] == "电子邮件 n***@example.com"
+    page = page_text(client.get(response.location))
+    assert "n***@example.com" in page
+
+    assert deliver_due(app, now=clock.now).sent == 1
+    [message] = smtp_server.messages
+    assert message["to"] == ["new.officer@example.com"] and "new.officer" in message["body"]
+    password = re.search(r"\b[A-Za-z2-9]{4}-[A-Za-z2-9]{4}-[A-Za-z2-9]{4}\b", message["body"]).group(0)
+    assert password not in page and password not in str(event.after)
+    client.post("/logout", data={"csrf_token": client.csrf_token("/account")})
+    signed_in = client.submit("/login", {"username": "new.officer", "password": password})
+    assert signed_in.status_code == 302  # and at once asked to choose her own password
+    assert db.session.get(User, user.id).must_change_password
+
+
+def test_an_administrator_cannot_choose_a_new_accounts_password(world, db, clock):
+    admin = factories.make_user(world, roles={"system_admin"})
+    from caseflow.core.errors import NotAllowed
+
+    with pytest.raises(NotAllowed) as refused:
+        services.create_account(actor=admin, now=clock.now, username="chosen", display_name="某人",
+                                email="chosen@example.com", organisation=world.street_a,
+                                password="Temporary-pass-9")
+    assert refused.value.message == zh("caseflow makes the first password of an account and sends "
+                                       "it to its owner; an administrator does not choose it.")
+    assert db.session.scalar(sa.select(User).where(User.username == "chosen")) is None
 
 
 def test_duplicate_email_is_refused_with_a_message_and_nothing_is_saved(client, login_as, world, db):
@@ -81,19 +115,18 @@ def test_duplicate_email_is_refused_with_a_message_and_nothing_is_saved(client, 
     existing = factories.make_user(world, roles={"prosecutor"})
     response = client.submit("/admin/users/new", {
         "username": "another", "display_name": "某人", "email": existing.email.upper(),
-        "organisation_id": str(world.street_a.id), "password": "Temporary-pass-9"})
+        "organisation_id": str(world.street_a.id)})
     assert response.status_code == 200
     assert zh("Another account already uses this e-mail address.") in page_text(response)
     assert db.session.scalar(sa.select(User).where(User.username == "another")) is None
     assert _events(db, "user.create") == []
 
 
-def test_weak_temporary_password_is_refused(client, login_as, world, db):
-    login_as("system_admin")
-    response = client.submit("/admin/users/new", {
-        "username": "weak", "display_name": "某人", "email": "weak@example.com",
-        "organisation_id": str(world.street_a.id), "password": "password12"})
-    assert zh("A password mixes letters, digits and symbols (all three kinds).") in page_text(response)
+def test_a_weak_temporary_password_from_the_command_line_is_refused(world, db, clock):
+    with pytest.raises(ValidationFailed):
+        services.create_account(actor=None, now=clock.now, username="weak", display_name="某人",
+                                email="weak@example.com", organisation=world.street_a,
+                                password="password12")
     assert db.session.scalar(sa.select(User).where(User.username == "weak")) is None
 
 

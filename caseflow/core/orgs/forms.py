@@ -1,11 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from caseflow.core.auth.passwords import MIN_LENGTH
 from caseflow.core.orgs.roles import ROLE_LABELS, KIND_LABELS, Role
 from caseflow.core.web import record_id
 
@@ -81,11 +80,6 @@ class AccountForm(FlaskForm):
         description=_l("For a procuratorate's judicial aid cases, e.g. 江汉检救 gives 江汉检救〔2026〕1号."),
     )
     is_active = BooleanField(_l("Active"), default=True)
-    password = PasswordField(
-        _l("Temporary password"), validators=[Optional()],
-        description=_l("At least %(count)d characters, mixing letters, digits and symbols. "
-                       "The user must change it at first sign-in.", count=MIN_LENGTH),
-    )
 
     phone = StringField(_l("Mobile number for SMS"), validators=[Optional(), Length(max=30)],
                         description=_l("e.g. 13812345678; leave empty for no SMS."))

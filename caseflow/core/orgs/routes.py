@@ -143,22 +143,20 @@ def new_user():
     form = AccountForm()
     form.fill_choices(services.organisation_tree())
     if form.validate_on_submit():
-        if not form.password.data:
-            form.password.errors.append(_("Enter a temporary password."))
+        try:
+            user = perform(lambda: _with_phone(form, services.create_account(
+                actor=current_user, now=g.now, username=form.username.data,
+                display_name=form.display_name.data, email=form.email.data,
+                organisation=db.session.get(Organisation, form.organisation_id.data),
+                password=None,
+            )))
+        except DomainError as error:
+            _refused(form, error)
         else:
-            try:
-                user = perform(lambda: _with_phone(form, services.create_account(
-                    actor=current_user, now=g.now, username=form.username.data,
-                    display_name=form.display_name.data, email=form.email.data,
-                    organisation=db.session.get(Organisation, form.organisation_id.data),
-                    password=form.password.data,
-                )))
-            except DomainError as error:
-                _refused(form, error)
-            else:
-                flash(_("Account %(username)s created. The security administrator assigns "
-                        "its roles.", username=user.username), "success")
-                return redirect(url_for("admin.users"))
+            flash(_("Account %(username)s created. A one-time password was sent to %(address)s; "
+                    "only its owner receives it. The security administrator assigns its roles.",
+                    username=user.username, address=services.mask_email(user.email)), "success")
+            return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
 
 

@@ -243,22 +243,34 @@ def _check_account_fields(*, username: str, email: str, user: User | None = None
 
 def create_account(
     *, actor, now: datetime, username: str, display_name: str, email: str,
-    organisation: Organisation, password: str, roles: frozenset[Role] = frozenset(),
+    organisation: Organisation, password: str | None, roles: frozenset[Role] = frozenset(),
     is_demo: bool = False, password_hash: str | None = None,
 ) -> User:
     """A new account. The password is temporary: the user changes it at first sign-in.
 
     ``actor`` is None only for the command line (``caseflow users create`` and the demo),
-    which stands in for the operator with shell access to the server. ``password_hash``:
+    which stands in for the operator with shell access to the server and gives the
+    ``password``. The system administrator gives none (``password=None``): caseflow makes
+    a one-time password and sends it to the new owner alone, as for a reset, so that no
+    administrator ever knows a password that opens the account. ``password_hash``:
     ``hash_password(password)`` made once by a caller creating many accounts with one
     password (the demo's public one), since each hash costs a tenth of a second.
     """
     if actor is not None and not policy.can_manage_accounts(actor):
         raise NotAllowed(_("Only the system administrator creates accounts."))
+    if actor is not None and password is not None:
+        raise NotAllowed(_("caseflow makes the first password of an account and sends it to "
+                           "its owner; an administrator does not choose it."))
     username = username.strip().lower()
     email = email.strip().lower()
     _check_account_fields(username=username, email=email)
-    check_password_rules(password, username=username, allow_demo=is_demo)
+    if password is None:
+        if actor is None:
+            raise ValidationFailed(_("Enter a temporary password."), field="password")
+        # Never usable: replaced at once by the one-time password below.
+        password_hash = hash_password(secrets.token_urlsafe(32))
+    else:
+        check_password_rules(password, username=username, allow_demo=is_demo)
     user = User(
         username=username, display_name=display_name.strip(), email=email,
         organisation_id=organisation.id, password_hash=password_hash or hash_password(password),
@@ -270,10 +282,14 @@ def create_account(
     db.session.flush()
     if roles:
         _apply_roles(user, roles)
+    sent_to = None
+    if password is None:
+        _reset, sent_to = _issue_one_time_password(user, actor=actor, now=now, new_account=True)
     record("user.create", actor=actor, now=now, obj=user, object_label=user.username,
            organisation_id=organisation.id,
            actor_name=None if actor else "command line",
-           after={**_user_snapshot(user), "roles": sorted(r.value for r in roles)})
+           after={**_user_snapshot(user), "roles": sorted(r.value for r in roles),
+                  **({"one_time_password_sent_to": sent_to} if sent_to else {})})
     return user
 
 
@@ -463,7 +479,8 @@ def _reset_texts(params: dict) -> str:
              **params)
 
 
-def _queue_one_time_password(user: User, reset: PasswordReset, password: str, *, now: datetime) -> None:
+def _queue_one_time_password(user: User, reset: PasswordReset, password: str, *, now: datetime,
+                             new_account: bool = False) -> None:
     from caseflow.core.notifications import channels, services as notifications
 
     notifications.TEXTS.setdefault("password_reset", _reset_texts)
@@ -474,7 +491,9 @@ def _queue_one_time_password(user: User, reset: PasswordReset, password: str, *,
 
     def email() -> tuple[str, str]:
         body = "\n\n".join([
-            _("The security administrator has reset your caseflow password."),
+            _("An account in caseflow was made for you: your username is %(username)s.",
+              username=user.username) if new_account
+            else _("The security administrator has reset your caseflow password."),
             _reset_texts(params),
             _("Sign in at %(link)s", link=link),
             _("If you did not ask for this, tell the security administrator."),
@@ -488,21 +507,10 @@ def _queue_one_time_password(user: User, reset: PasswordReset, password: str, *,
                        params=params, link=link, now=now, urgent=True)
 
 
-def reset_password(user: User, *, actor, now: datetime) -> PasswordReset:
-    """Replace the account's password with a one-time password that caseflow makes and
-    sends to the owner only (e-mail, and SMS when the account has a mobile number); the
-    administrator never sees it. It signs in once before it expires, and the owner must
-    then choose a password. Only its hash is kept."""
-    if not policy.can_manage_security(actor):
-        raise NotAllowed(_("Only the security administrator resets passwords."))
-    if user.id == actor.id:
-        raise ValidationFailed(_("Change your own password on your account page."))
-    destinations = reset_destinations(user)
-    if not destinations:
-        raise ValidationFailed(
-            _("%(username)s has neither an e-mail address nor a mobile number caseflow can "
-              "send to, so the one-time password could reach nobody. Ask the system "
-              "administrator to add one first.", username=user.username))
+def _issue_one_time_password(user: User, *, actor, now: datetime,
+                             new_account: bool = False) -> tuple[PasswordReset, str]:
+    """The account's password becomes a one-time password made here and queued to the
+    owner alone; returns the reset row and where it went (masked, in Chinese)."""
     password = _one_time_password()
     password_hash = hash_password(password)
     with force_locale("zh_CN"):
@@ -520,7 +528,26 @@ def reset_password(user: User, *, actor, now: datetime) -> PasswordReset:
     user.failed_login_count = 0
     user.locked_until = None
     user.updated_at = now
-    _queue_one_time_password(user, reset, password, now=now)
+    _queue_one_time_password(user, reset, password, now=now, new_account=new_account)
+    return reset, sent_to
+
+
+def reset_password(user: User, *, actor, now: datetime) -> PasswordReset:
+    """Replace the account's password with a one-time password that caseflow makes and
+    sends to the owner only (e-mail, and SMS when the account has a mobile number); the
+    administrator never sees it. It signs in once before it expires, and the owner must
+    then choose a password. Only its hash is kept."""
+    if not policy.can_manage_security(actor):
+        raise NotAllowed(_("Only the security administrator resets passwords."))
+    if user.id == actor.id:
+        raise ValidationFailed(_("Change your own password on your account page."))
+    destinations = reset_destinations(user)
+    if not destinations:
+        raise ValidationFailed(
+            _("%(username)s has neither an e-mail address nor a mobile number caseflow can "
+              "send to, so the one-time password could reach nobody. Ask the system "
+              "administrator to add one first.", username=user.username))
+    reset, sent_to = _issue_one_time_password(user, actor=actor, now=now)
     end_all_sessions(user, now=now, reason="password_reset", actor=actor)
     record("user.password_reset", actor=actor, now=now, obj=user, object_label=user.username,
            organisation_id=user.organisation_id,
