@@ -49,6 +49,9 @@ def from_environment() -> dict:
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "CASEFLOW_DATABASE_URL", f"sqlite:///{instance / 'caseflow.db'}"
         ),
+        # A PostgreSQL streaming replica the report and the ledger exports read from
+        # (core/replica.py); empty: they read the primary like everything else.
+        "CASEFLOW_REPLICA_DATABASE_URL": os.environ.get("CASEFLOW_REPLICA_DATABASE_URL", ""),
         "SECRET_KEY": os.environ.get("CASEFLOW_SECRET_KEY", ""),
         "CASEFLOW_DATA_KEY": os.environ.get("CASEFLOW_DATA_KEY", ""),
         "CASEFLOW_DATA_KEY_PREVIOUS": os.environ.get("CASEFLOW_DATA_KEY_PREVIOUS", ""),
@@ -97,6 +100,7 @@ class TestConfig:
     SECRET_KEY = "caseflow-tests"
     CASEFLOW_DATA_KEY = DEVELOPMENT_DATA_KEY
     CASEFLOW_DATA_KEY_PREVIOUS = ""
+    CASEFLOW_REPLICA_DATABASE_URL = ""  # tests/reports/test_replica.py sets one
     CASEFLOW_BASE_URL = "http://caseflow.test"
     CASEFLOW_TIMEZONE = "Asia/Shanghai"
     CASEFLOW_SMTP_HOST = "127.0.0.1"

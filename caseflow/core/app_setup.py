@@ -61,6 +61,9 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)
 
     db.init_app(app)
+    from caseflow.core import replica
+
+    replica.init_app(app)  # closes the report's replica session with the app context
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
