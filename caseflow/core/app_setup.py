@@ -19,7 +19,15 @@ from caseflow.core.errors import DomainError, NotAllowed
 from caseflow.core.web import MAX_RECORD_ID
 from caseflow.extensions import babel, csrf, db, login_manager, migrate
 
-MIGRATIONS = str(Path(__file__).resolve().parent.parent.parent / "migrations")
+def _migrations_directory() -> str:
+    """The Alembic scripts: the copy a built package carries (setup.py puts the project's
+    migrations/ there), else the project's own directory (a checkout, an editable install)."""
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "migrations"
+    return str(packaged if (packaged / "env.py").is_file() else package.parent / "migrations")
+
+
+MIGRATIONS = _migrations_directory()
 
 #: Endpoints open without signing in.
 PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz"}
