@@ -28,6 +28,10 @@ def _create_app(*args, **kwargs) -> Flask:
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+# The installed package's version (importlib.metadata), answered eagerly: before any app,
+# setting or database is looked at.
+@click.version_option(None, "--version", "-V", package_name="caseflow", prog_name="caseflow",
+                      message="%(prog)s %(version)s")
 def main():
     """caseflow: judicial aid referrals between the women's federation and the procuratorate."""
 
