@@ -19,6 +19,7 @@ from caseflow.core.errors import DomainError, NotAllowed
 from caseflow.core.web import MAX_RECORD_ID
 from caseflow.extensions import babel, csrf, db, login_manager, migrate
 
+
 def _migrations_directory() -> str:
     """The Alembic scripts: the copy a built package carries (setup.py puts the project's
     migrations/ there), else the project's own directory (a checkout, an editable install)."""
