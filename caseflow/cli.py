@@ -53,6 +53,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(calendar_group)
     app.cli.add_command(reminders_group)
     app.cli.add_command(outbox_group)
+    from caseflow.core.backup import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("demo")

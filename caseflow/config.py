@@ -86,6 +86,9 @@ def from_environment() -> dict:
         "CASEFLOW_BELL_POLL_SECONDS": _int("CASEFLOW_BELL_POLL_SECONDS", 15),
         "CASEFLOW_ATTACHMENT_DIR": os.environ.get("CASEFLOW_ATTACHMENT_DIR",
                                                   str(instance / "attachments")),
+        # Where `caseflow backup`/`restore` find pg_dump and pg_restore (else the PATH),
+        # e.g. /usr/lib/postgresql/15/bin: they must be of the server's major version.
+        "CASEFLOW_PG_BIN_DIR": os.environ.get("CASEFLOW_PG_BIN_DIR", ""),
         # Cookies travel only over HTTPS unless the deployment says otherwise (make run
         # serves plain HTTP on 127.0.0.1 and turns this off).
         "SESSION_COOKIE_SECURE": _flag("CASEFLOW_SECURE_COOKIES", not debug),
