@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import traceback
 from dataclasses import dataclass
@@ -66,14 +67,35 @@ def run_all_once(app: Flask) -> list[RunResult]:
 
 
 def serve(app: Flask) -> None:
-    """Block, running each registered job on its interval (APScheduler as a clock)."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    """Block, running each registered job on its interval (APScheduler as a clock), until
+    SIGTERM (systemd's stop) or SIGINT (Ctrl-C): then no job is started any more, the one
+    running is let finish (its transaction commits, its run row is closed), and this
+    returns, so the process exits 0.
 
-    scheduler = BlockingScheduler(timezone=app.config["CASEFLOW_TIMEZONE"])
-    for job in JOBS.values():
-        scheduler.add_job(
-            run_job, "interval", args=[app, job], seconds=job.every_seconds, id=job.name,
-            max_instances=1, coalesce=True, next_run_time=utcnow(),
-        )
-    log.info("scheduler started with jobs: %s", ", ".join(JOBS) or "(none)")
-    scheduler.start()
+    The signals are blocked before any thread starts (threads inherit the mask) and taken
+    by ``sigwait`` here. A Python signal handler would not do: the kernel may deliver a
+    process's signal to a job's thread, and Python runs handlers only in the main thread
+    when it next wakes, which in a clock's wait can be an hour away."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    try:
+        scheduler = BackgroundScheduler(timezone=app.config["CASEFLOW_TIMEZONE"])
+        for job in JOBS.values():
+            scheduler.add_job(
+                run_job, "interval", args=[app, job], seconds=job.every_seconds, id=job.name,
+                max_instances=1, coalesce=True, next_run_time=utcnow(),
+            )
+        scheduler.start()
+        log.info("scheduler started with jobs: %s", ", ".join(JOBS) or "(none)")
+        signum = signal.sigwait(stop_signals)
+        log.info("scheduler stopping on %s: no new runs; waiting for a running job to finish",
+                 signal.Signals(signum).name)
+        scheduler.shutdown(wait=True)
+        # A second Ctrl-C or TERM while waiting must not kill the process once unblocked.
+        while stop_signals & signal.sigpending():
+            signal.sigwait(stop_signals)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+    log.info("scheduler stopped")
