@@ -38,6 +38,13 @@ def _int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def from_environment() -> dict:
     """The settings for a real run, taken from the environment."""
     instance = Path(os.environ.get("CASEFLOW_INSTANCE_PATH", DEFAULT_INSTANCE))
@@ -92,6 +99,12 @@ def from_environment() -> dict:
         # Cookies travel only over HTTPS unless the deployment says otherwise (make run
         # serves plain HTTP on 127.0.0.1 and turns this off).
         "SESSION_COOKIE_SECURE": _flag("CASEFLOW_SECURE_COOKIES", not debug),
+        # /metrics answers only `Authorization: Bearer <this>`; none set, no /metrics (404).
+        "CASEFLOW_METRICS_TOKEN": os.environ.get("CASEFLOW_METRICS_TOKEN", ""),
+        # Where each web worker writes its request counters for /metrics to sum.
+        "CASEFLOW_METRICS_DIR": os.environ.get("CASEFLOW_METRICS_DIR", str(instance / "metrics")),
+        # "json": the app's and the scheduler's logs as one JSON object per line.
+        "CASEFLOW_LOG_FORMAT": _choice("CASEFLOW_LOG_FORMAT", ("text", "json"), "text"),
     }
 
 
@@ -121,6 +134,9 @@ class TestConfig:
     CASEFLOW_ATTACHMENT_DIR = None  # the tests set a temporary directory
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_ENABLED = True
+    CASEFLOW_METRICS_TOKEN = "caseflow-tests-metrics-token"
+    CASEFLOW_METRICS_DIR = ""  # counts kept in the test process, no files
+    CASEFLOW_LOG_FORMAT = "text"
 
 
 def validate(config: dict) -> None:
