@@ -110,6 +110,8 @@ def _begin_sqlite(connection):
     # IMMEDIATE takes the write lock at the start, so concurrent writers queue on the
     # busy timeout instead of failing with "database is locked" when a read lock
     # cannot be upgraded. SQLite thus serialises transactions; PostgreSQL is the
-    # database for many concurrent users.
+    # database for many concurrent users. A read-only engine (core/replica.py, marked by
+    # its execution option) cannot take the write lock and needs none: a plain BEGIN.
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get("caseflow_read_only")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -65,6 +65,8 @@ def _make_engine(url: str, options: dict) -> sa.Engine:
         extra = connect_args.get("options", "")
         connect_args["options"] = f"{extra} -c default_transaction_read_only=on".strip()
         options["connect_args"] = connect_args
+    # Marks the engine for core/db.py: SQLite begins its transactions without the write lock.
+    options["execution_options"] = {**options.get("execution_options", {}), "caseflow_read_only": True}
     engine = sa.create_engine(parsed, **options)
     if parsed.get_backend_name() == "sqlite":
         @event.listens_for(engine, "connect")
@@ -121,9 +123,13 @@ def reading() -> Iterator[Session]:
 
 
 def _close(exc: BaseException | None = None) -> None:
-    session = g.pop("_replica_session", None)
+    # Kept in ``g``, only closed (its connection goes back to the pool): a streamed export
+    # sees this teardown when the view returns, reads on through the same session while
+    # the body is sent, and the app context's second teardown, after the last byte,
+    # closes it again.
+    session = g.get("_replica_session")
     if session is not None:
-        session.close()  # rolls back the read-only transaction; the connection goes back
+        session.close()
 
 
 def init_app(app: Flask) -> None:

@@ -11,6 +11,10 @@ from its entry in ``DEFINITIONS`` (translated through the catalogue on the page)
 Portability: the same SQL runs on SQLite (3.25 or later, for the window functions) and on
 PostgreSQL; where the two databases spell a thing differently (a date difference, the
 month of a date, the local date of a UTC moment) ``_dialect()`` picks the spelling.
+
+Every query runs through ``core.replica.reader()``: the primary's session, except inside
+``replica.reading()``, where the report page reads a streaming replica when
+``CASEFLOW_REPLICA_DATABASE_URL`` is set (the home page's panels read the primary).
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 from caseflow.assistance.models import AssistancePlan, ItemKind, ServiceItem, ServiceSession
 from caseflow.core.db import local_zone
 from caseflow.core.orgs.models import Organisation
-from caseflow.extensions import db
+from caseflow.core.replica import reader
 from caseflow.investigations.models import AidCase, Investigation, Visit
 from caseflow.referrals.models import OPEN_STATES, Direction, Referral, ReferralState
 from caseflow.referrals.queries import ATTENTION_DAYS
@@ -75,7 +79,7 @@ DEFINITIONS["scope"] = (_l("Which organisation a figure belongs to"), _l(
 
 
 def _dialect() -> str:
-    return db.session.get_bind().dialect.name
+    return reader().get_bind().dialect.name
 
 
 def days_between(later, earlier):
@@ -125,12 +129,12 @@ def _tune_for_aggregates() -> None:
     """``SET LOCAL`` the settings above on PostgreSQL (one round trip; the request's
     transaction ends them); nothing on SQLite."""
     if _dialect() == "postgresql":
-        db.session.execute(sa.select(*(sa.func.set_config(name, value, True)
+        reader().execute(sa.select(*(sa.func.set_config(name, value, True)
                                        for name, value in POSTGRESQL_REPORT_SETTINGS.items())))
 
 
 def _scalar(query) -> int:
-    return int(db.session.execute(query).scalar() or 0)
+    return int(reader().execute(query).scalar() or 0)
 
 
 def _count(*conditions, of=sa.func.count()):
@@ -301,7 +305,7 @@ def referral_figures(org_ids, start: date, end: date, today: date) -> ReferralFi
     def total(column):
         return sa.func.coalesce(sa.func.sum(column * weight), 0)
 
-    rows = db.session.execute(
+    rows = reader().execute(
         sa.select(tag, key1, key2, total(g.n), total(g.n * g.is_sent), total(g.n * g.is_received),
                   total(g.reg_part), total(g.reg_whole), total(g.reply_part), total(g.reply_whole),
                   total(g.extensions))
@@ -329,7 +333,7 @@ def referral_figures(org_ids, start: date, end: date, today: date) -> ReferralFi
         elif kind in ("sent_month", "received_month") and reply_whole:
             per_month_on_time[kind.split("_")[0]][k1] = Share(int(reply_part), int(reply_whole))
     by_organisation = [
-        OrganisationCount(org_id, name, *organisations[org_id]) for org_id, name in db.session.execute(
+        OrganisationCount(org_id, name, *organisations[org_id]) for org_id, name in reader().execute(
             sa.select(Organisation.id, Organisation.short_name).where(Organisation.id.in_(tuple(organisations)))
             .order_by(Organisation.code))] if organisations else []
     return ReferralFigures(by_direction, by_source, by_organisation, per_month, registered, replied,
@@ -482,7 +486,7 @@ def feedback_spreads(org_ids, start: date, end: date, side: str = RECEIVED) -> F
         sa.cast(sa.func.sum(g.n).over(partition_by=g.measure, order_by=g.value), sa.Integer).label("upto"),
         sa.cast(sa.func.sum(g.n).over(partition_by=g.measure), sa.Integer).label("total")).subquery()
     first, last, total = ranked.c.upto - ranked.c.n + 1, ranked.c.upto, ranked.c.total
-    rows = db.session.execute(sa.select(
+    rows = reader().execute(sa.select(
         ranked.c.measure, sa.func.max(total),
         sa.func.sum(ranked.c.value * _quantile_weight(first, last, total, MEDIAN)),
         sa.func.sum(ranked.c.value * _quantile_weight(first, last, total, P90)))
@@ -507,7 +511,7 @@ def open_referrals(org_ids, today: date, side: str = RECEIVED, *,
     below), due within ``within_days`` (the overdue included) and waiting for registration
     after its due date. The supervisor's dashboard shows these three; the report the first."""
     soon = today + timedelta(days=within_days)
-    overdue, due_soon, late = db.session.execute(
+    overdue, due_soon, late = reader().execute(
         sa.select(*(sa.func.count(sa.case((condition, 1))) for condition in (
             Referral.reply_due_on < today, Referral.reply_due_on <= soon,
             sa.and_(Referral.state == ReferralState.SENT.value, Referral.registration_due_on < today))))
@@ -558,7 +562,7 @@ class CaseFigures:
 def case_figures(org_ids, start: date, end: date) -> CaseFigures:
     """The judicial aid case figures below, by one statement over the report's cases."""
     decided = _between(AidCase.decided_on, start, end)
-    opened, decided_n, women, granted, paid = db.session.execute(sa.select(
+    opened, decided_n, women, granted, paid = reader().execute(sa.select(
         _tally(_between(AidCase.application_received_on, start, end)), _tally(decided),
         sa.func.count(sa.distinct(sa.case((sa.and_(decided, AidCase.granted_amount.is_not(None)),
                                            AidCase.applicant_id)))),
@@ -625,7 +629,7 @@ def _plans_of(org_ids):
     "(starting on or before its last day, and with no end date or ending on or after its "
     "first day), by kind of help and by their state today."))
 def items_by_kind_and_state(org_ids, start: date, end: date) -> dict[tuple[str, str], int]:
-    rows = db.session.execute(
+    rows = reader().execute(
         sa.select(ServiceItem.kind, ServiceItem.state, sa.func.count(ServiceItem.id))
         .join(AssistancePlan, AssistancePlan.id == ServiceItem.plan_id)
         .where(_plans_of(org_ids), ServiceItem.starts_on <= end,
@@ -637,7 +641,7 @@ def items_by_kind_and_state(org_ids, start: date, end: date) -> dict[tuple[str, 
 def session_counts(org_ids, start: date, end: date) -> tuple[int, int]:
     """(sessions held, follow-ups done), by one statement: the two figures below."""
     follow_up = ServiceItem.kind == FOLLOW_UP
-    sessions, follow_ups = db.session.execute(
+    sessions, follow_ups = reader().execute(
         sa.select(_tally(ServiceItem.kind != FOLLOW_UP), _tally(follow_up)).select_from(ServiceSession)
         .join(ServiceItem, ServiceItem.id == ServiceSession.item_id)
         .join(AssistancePlan, AssistancePlan.id == ServiceItem.plan_id)
@@ -693,7 +697,7 @@ def people_trained(org_ids, start: date, end: date) -> int:
     ours = sa.or_(TrainingAttendance.organisation_id.in_(tuple(org_ids)),
                   sa.and_(TrainingAttendance.organisation_id.is_(None),
                           _organised_by(org_ids, TrainingAttendance.session_id)))
-    users, others = db.session.execute(
+    users, others = reader().execute(
         sa.select(sa.func.count(sa.distinct(TrainingAttendance.user_id)), sa.func.count(sa.distinct(external)))
         .join(TrainingSession, TrainingSession.id == TrainingAttendance.session_id)
         .where(_held_in(start, end), TrainingAttendance.status == PRESENT, ours)).one()

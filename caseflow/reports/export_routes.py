@@ -6,6 +6,10 @@ streams: it lands with the request's one commit, so a download that is aborted h
 is still on record, and the count is known without holding the rows. (The stream itself
 runs after that commit, in a transaction of its own; a record changed in between can make
 the count differ from the file by that record.)
+
+The ledger (its count and its rows) is read through ``core.replica.reading_session()``:
+from the streaming replica when ``CASEFLOW_REPLICA_DATABASE_URL`` is set, else from the
+primary; the audit row is always written to the primary (``db.session``).
 """
 from __future__ import annotations
 
@@ -14,11 +18,11 @@ from urllib.parse import quote
 from flask import Blueprint, Response, g, request, stream_with_context
 from flask_login import current_user
 
+from caseflow.core import replica
 from caseflow.core.audit.services import record
 from caseflow.core.db import local_date, to_local
 from caseflow.core.orgs.roles import Role
 from caseflow.core.web import requires
-from caseflow.extensions import db
 from caseflow.reports import export, ledgers, policy
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -39,8 +43,9 @@ def content_disposition(filename: str, fallback: str) -> str:
 def _export(name: str, fmt: str) -> Response:
     user = current_user._get_current_object()
     today = local_date(g.now)
-    ledger = ledgers.BUILDERS[name](user, request.args, today, db.session)
-    rows = ledger.count(db.session)
+    source = replica.reading_session()  # the replica when one is set; the audit row: db.session
+    ledger = ledgers.BUILDERS[name](user, request.args, today, source)
+    rows = ledger.count(source)
     record(f"export.{name}", actor=user, now=g.now, object_type=name, object_label=ledger.title,
            after={"format": fmt, "filter": ledger.filters, "rows": rows})
     filename = f"{ledger.title}-{today.isoformat()}.{fmt}"
@@ -49,10 +54,10 @@ def _export(name: str, fmt: str) -> Response:
         lines = export.preamble(
             ledger, exported_by=f"{user.display_name}（{user.organisation.name}）",
             exported_at=to_local(g.now).strftime("%Y-%m-%d %H:%M"))
-        chunks = export.xlsx_chunks(ledger, ledger.rows(db.session), lines=lines, created=g.now)
+        chunks = export.xlsx_chunks(ledger, ledger.rows(source), lines=lines, created=g.now)
         mimetype = export.XLSX_MIMETYPE
     else:
-        chunks = export.csv_chunks(ledger, ledger.rows(db.session))
+        chunks = export.csv_chunks(ledger, ledger.rows(source))
         mimetype = export.CSV_MIMETYPE
     # The rows are read while the body is sent, in the request's context kept alive.
     response = Response(stream_with_context(chunks), content_type=mimetype)
