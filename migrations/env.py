@@ -15,6 +15,14 @@ fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
+#: The PostgreSQL advisory lock every caseflow migration holds while it runs, so that two
+#: deploys (or two `caseflow db upgrade`s) never upgrade at once: the second waits, then
+#: finds the schema at head and has nothing to do. The key is the ASCII bytes of
+#: "caseflow" read as one 64-bit integer (0x63617365666c6f77); a monitor sees it in
+#: pg_locks as locktype 'advisory', classid 1667330917, objid 1718382455.
+MIGRATION_LOCK_KEY = int.from_bytes(b"caseflow", "big")  # 7161131761843072887
+
+
 def get_engine():
     return current_app.extensions['migrate'].db.engine
 
@@ -93,25 +101,55 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
+        postgresql = connection.dialect.name == "postgresql"
         if sqlite:
             # SQLite changes a table by copying it; with foreign keys enforced, dropping the
             # old copy would fail. Switch enforcement off for the migration (it can only be
             # switched outside a transaction), and check every key before switching it on.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        if postgresql:
+            take_migration_lock(connection)
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
-            if sqlite:
-                problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                if problems:
-                    raise RuntimeError(f"foreign keys broken by the migration: {problems[:5]}")
+            # The current revision is read inside, after the lock: a second upgrade that
+            # waited sees what the first one did.
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if problems:
+                        raise RuntimeError(f"foreign keys broken by the migration: {problems[:5]}")
+        finally:
+            if postgresql:
+                release_migration_lock(connection)
         if sqlite:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def take_migration_lock(connection):
+    """Hold MIGRATION_LOCK_KEY (a session-level lock: it outlives the transactions and
+    ends with the connection at the latest), waiting for another migration if need be."""
+    got = connection.exec_driver_sql(
+        f"SELECT pg_try_advisory_lock({MIGRATION_LOCK_KEY})").scalar()
+    if not got:
+        logger.info("Another caseflow migration is running (advisory lock %d); waiting for it.",
+                    MIGRATION_LOCK_KEY)
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
+    # Ends the transaction these statements began, so that the migration begins its own.
+    connection.commit()
+
+
+def release_migration_lock(connection):
+    # Explicitly, not by closing: the connection goes back to a pool, still open.
+    if connection.in_transaction():
+        connection.rollback()  # a failed migration; its transaction is already aborted
+    connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
+    connection.commit()
 
 
 if context.is_offline_mode():
