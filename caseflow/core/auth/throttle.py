@@ -3,7 +3,10 @@
 Every web worker counts in the same table (``sign_in_windows``) with one atomic upsert,
 so the limit holds across gunicorn workers without any service besides the database.
 ``X-Forwarded-For`` is believed only from the proxies named in CASEFLOW_TRUSTED_PROXIES
-(none by default): anyone else could write any address there.
+(none by default): anyone else could write any address there. The same goes for
+``X-Forwarded-Proto`` and ``X-Forwarded-Host``, which werkzeug's ``ProxyFix`` applies for
+the one proxy in front (nginx), so that links, redirects and the HTTPS checks see the
+public ``https://host``.
 """
 from __future__ import annotations
 
@@ -47,22 +50,47 @@ def _address(text: str | None):
         return None
 
 
+#: What a proxy may tell the app, as WSGI environ keys. A request that did not come from a
+#: trusted proxy has them removed, so that nothing downstream (werkzeug's
+#: ``access_route``, a library) can be fooled by a client that talks to gunicorn directly.
+FORWARDED_HEADERS = ("HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
+                     "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX",
+                     "HTTP_X_REAL_IP")
+
+
 class TrustedProxies:
-    """WSGI middleware: behind a trusted proxy, the client is the last address in
-    ``X-Forwarded-For`` that is not itself a trusted proxy; the audit log, the session
-    protection and the per-client limit then all see the real client. From anyone else
-    the header is ignored."""
+    """WSGI middleware for the proxy in front (CASEFLOW_TRUSTED_PROXIES).
+
+    From a trusted proxy: the client is the last address in ``X-Forwarded-For`` that is
+    not itself a trusted proxy (the audit log, the session protection and the per-client
+    limit then all see the real client), and ``X-Forwarded-Proto`` and
+    ``X-Forwarded-Host`` are applied by ``ProxyFix`` for exactly one proxy (its last
+    value of each, the one the proxy itself wrote: nginx sets them, it does not append),
+    so ``url_for(_external=True)``, redirects and Flask-WTF's HTTPS referrer check see
+    ``https://`` and the public host. Nothing else is taken from the proxy (no port, no
+    prefix: nginx does not overwrite those, so a client could write them).
+
+    From anyone else every forwarding header is removed and the request is seen as it
+    reached the app."""
 
     def __init__(self, wsgi_app, networks: tuple[Network, ...]):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
         self.wsgi_app, self.networks = wsgi_app, networks
+        self.behind_proxy = ProxyFix(wsgi_app, x_for=0, x_proto=1, x_host=1, x_port=0,
+                                     x_prefix=0)
 
     def _trusted(self, address) -> bool:
         return address is not None and any(address in network for network in self.networks)
 
     def __call__(self, environ, start_response):
         remote = environ.get("REMOTE_ADDR")
+        if not self._trusted(_address(remote)):
+            for key in FORWARDED_HEADERS:
+                environ.pop(key, None)
+            return self.wsgi_app(environ, start_response)
         forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-        if forwarded and self._trusted(_address(remote)):
+        if forwarded:
             client = remote
             for hop in reversed(forwarded.split(",")):
                 address = _address(hop)
@@ -73,7 +101,7 @@ class TrustedProxies:
                     break
             environ["caseflow.proxy_addr"] = remote
             environ["REMOTE_ADDR"] = client
-        return self.wsgi_app(environ, start_response)
+        return self.behind_proxy(environ, start_response)
 
 
 def client_key(remote_addr: str | None) -> str:
