@@ -1,0 +1,372 @@
+"""``caseflow backup`` and ``caseflow restore``, run as the operator runs them: the demo
+(and two attachments sealed by the real file store) in a database of its own, on SQLite
+and on PostgreSQL; the archive restored into a new empty database and attachment folder;
+then every table's row count and content hash, and every stored file's bytes, compared.
+
+Restores that must be refused (a database with tables, a folder with files, a damaged
+archive, a database of the other kind) leave everything as it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from caseflow.core import backup, files
+from caseflow.core.demo import load_demo
+from caseflow.core.orgs.models import User
+from caseflow.extensions import db as _db
+from caseflow.investigations import policy as case_policy
+from caseflow.investigations import services as case_services
+from caseflow.investigations.models import AidCase
+from caseflow.referrals import policy as referral_policy
+from caseflow.referrals import services as referral_services
+from caseflow.referrals.models import Referral
+from tests.conftest import BACKENDS, POSTGRES_URL, create_database, make_app, migrate_to_head
+
+LOADED_AT = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
+#: Two files bigger than one sealed segment (64 kB), so the members are several segments long.
+FILES = {
+    "referral": b"%PDF-1.4\n" + os.urandom(150_000),
+    "case": b"\x89PNG\r\n\x1a\n" + os.urandom(90_000),
+}
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _actor(check, obj) -> User:
+    return next(u for u in _db.session.scalars(sa.select(User).order_by(User.id)) if check(u, obj))
+
+
+def _attach_files(now) -> None:
+    ref = _db.session.scalars(sa.select(Referral).where(Referral.state != "draft")
+                              .order_by(Referral.id)).first()
+    referral_services.add_attachment(ref, actor=_actor(referral_policy.can_comment, ref), now=now,
+                                     filename="scan.pdf", data=FILES["referral"])
+    case = _db.session.scalars(sa.select(AidCase).where(AidCase.state != "paid")
+                               .order_by(AidCase.id)).first()
+    case_services.add_document(case, actor=_actor(case_policy.can_add_document, case), now=now,
+                               filename="bill.png", data=FILES["case"])
+
+
+def _normalised(value) -> str:
+    if value is None:
+        return "\x00NULL"
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def table_digests(app) -> dict[str, tuple[int, str]]:
+    """Every table's row count and a SHA-256 over its rows in primary-key order, each value
+    as text."""
+    found = {}
+    with app.app_context():
+        engine = _db.engine
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)  # on SQLite a second connection would wait for this one
+            for table in inspector.get_table_names():
+                columns = [c["name"] for c in inspector.get_columns(table)]
+                order = inspector.get_pk_constraint(table)["constrained_columns"] or columns
+                quote = conn.dialect.identifier_preparer.quote
+                rows = conn.execute(sa.text(
+                    f"SELECT {', '.join(map(quote, columns))} FROM {quote(table)} "
+                    f"ORDER BY {', '.join(map(quote, order))}")).all()
+                digest = hashlib.sha256()
+                for row in rows:
+                    digest.update("\x1f".join(map(_normalised, row)).encode() + b"\x1e")
+                found[table] = (len(rows), digest.hexdigest())
+        engine.dispose()
+    return found
+
+
+def stored_files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()} if root.is_dir() else {}
+
+
+def has_no_tables(app) -> bool:
+    with app.app_context():
+        with _db.engine.connect() as conn:
+            tables = backup._all_tables(conn)
+        _db.engine.dispose()
+    return tables == []
+
+
+def caseflow(args: list[str], *, url: str, attachments: Path, instance: Path,
+             keys: dict) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEFLOW_")}
+    env.update(CASEFLOW_DATABASE_URL=url, CASEFLOW_ATTACHMENT_DIR=str(attachments),
+               CASEFLOW_INSTANCE_PATH=str(instance), CASEFLOW_SECRET_KEY=keys["SECRET_KEY"],
+               CASEFLOW_DATA_KEY=keys["CASEFLOW_DATA_KEY"])
+    return subprocess.run([sys.executable, "-c", "from caseflow.cli import main; main()", *args],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+@dataclass
+class Source:
+    backend: str
+    tmp: Path
+    keys: dict
+    url: str
+    attachments: Path
+    archive: Path
+    backups: Path
+    decoys: dict[str, Path]
+    output: str
+    digests: dict
+    files: dict[str, bytes]
+
+    def app(self, url=None, attachments=None):
+        return make_app(url or self.url, CASEFLOW_ATTACHMENT_DIR=str(attachments or self.attachments),
+                        **self.keys)
+
+    def run(self, args, *, url=None, attachments=None):
+        return caseflow(args, url=url or self.url, attachments=attachments or self.attachments,
+                        instance=self.tmp / "instance", keys=self.keys)
+
+    def empty_target(self, name: str, backend: str | None = None):
+        """A new empty database (and its dropper) and a folder for its attachments."""
+        where = self.tmp / name
+        where.mkdir()
+        url, drop = create_database(backend or self.backend, where)
+        return url, drop, where / "attachments"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def source(request, tmp_path_factory):
+    backend = request.param
+    tmp = tmp_path_factory.mktemp(f"backup-{backend}")
+    (tmp / "source").mkdir()
+    keys = {"SECRET_KEY": secrets.token_hex(32), "CASEFLOW_DATA_KEY": secrets.token_hex(16)}
+    url, drop = create_database(backend, tmp / "source")
+    attachments = tmp / "source" / "attachments"
+    app = make_app(url, CASEFLOW_ATTACHMENT_DIR=str(attachments), **keys)
+    migrate_to_head(app)
+    with app.app_context():
+        load_demo(now=LOADED_AT, log=lambda *_: None)
+        _attach_files(LOADED_AT)
+        _db.session.commit()
+        _db.engine.dispose()
+    backups = tmp / "backups"
+    backups.mkdir()
+    # Archives older and younger than the 30 days kept, and a file of another name.
+    wall = datetime.now(timezone.utc)
+    decoys = {"old": backups / f"caseflow-{(wall - timedelta(days=31)).strftime(backup.STAMP)}.tar",
+              "young": backups / f"caseflow-{(wall - timedelta(days=29)).strftime(backup.STAMP)}.tar",
+              "other": backups / "caseflow-notes.tar"}
+    for path in decoys.values():
+        path.write_bytes(b"not an archive")
+    src = Source(backend, tmp, keys, url, attachments, Path(), backups, decoys, "",
+                 table_digests(app), stored_files(attachments))
+    done = src.run(["backup", str(backups), "--keep-days", "30"])
+    assert done.returncode == 0, done.stderr
+    made = sorted(p for p in backups.iterdir() if backup.ARCHIVE_NAME.fullmatch(p.name)
+                  and p not in decoys.values())
+    assert len(made) == 1, sorted(backups.iterdir())
+    src.archive, src.output = made[0], done.stdout
+    yield src
+    with app.app_context():
+        _db.engine.dispose()
+    drop()
+
+
+# -- the round trip --------------------------------------------------------------------------
+
+
+def test_a_restored_backup_has_every_row_and_every_file(source):
+    assert len(source.files) == len(FILES)  # the store sealed them: names and bytes not the content
+    url, drop, attachments = source.empty_target("restored")
+    try:
+        done = source.run(["restore", str(source.archive)], url=url, attachments=attachments)
+        assert done.returncode == 0, done.stderr
+        assert "row counts of all" in done.stdout and "match" in done.stdout
+        restored = source.app(url, attachments)
+        assert table_digests(restored) == source.digests
+        assert stored_files(attachments) == source.files
+        with restored.app_context():  # and the data key of the source opens them
+            for data in FILES.values():
+                assert files.read(hashlib.sha256(data).hexdigest()) == data
+            _db.engine.dispose()
+    finally:
+        drop()
+
+
+def test_the_archive_and_its_manifest(source):
+    assert source.archive.stat().st_mode & 0o777 == 0o600
+    assert "Written" in source.output and "Attachments: 2 files" in source.output
+    with tarfile.open(source.archive) as archive:
+        names = archive.getnames()
+        manifest = json.loads(archive.extractfile("manifest.json").read())
+    assert names[-1] == "manifest.json"
+    assert manifest["database"]["kind"] == source.backend
+    assert manifest["schema_revision"] == backup._code_head(source.app())
+    assert manifest["tables"] == {t: count for t, (count, _digest) in source.digests.items()}
+    assert manifest["keys"] == "not included"
+    assert {m["name"] for m in manifest["members"]} == set(names) - {"manifest.json"}
+    assert sorted(n for n in names if n.startswith("attachments/")) == \
+        ["attachments/" + n for n in source.files]
+    for member in manifest["members"]:
+        if member["name"].startswith("attachments/"):
+            data = source.files[member["name"].removeprefix("attachments/")]
+            assert member == {"name": member["name"], "size": len(data),
+                              "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_no_key_is_in_the_archive(source):
+    raw = source.archive.read_bytes()
+    data_key = source.keys["CASEFLOW_DATA_KEY"]
+    for secret in (data_key.encode(), data_key.upper().encode(), bytes.fromhex(data_key),
+                   source.keys["SECRET_KEY"].encode()):
+        assert secret not in raw
+    # the probe is not blind: the database's own words are found in the raw bytes
+    assert backup._code_head(source.app()).encode() in raw and b"referral_attachments" in raw
+
+
+def test_keep_days_deletes_only_old_archives_of_its_own_name(source):
+    assert not source.decoys["old"].exists()
+    assert source.decoys["young"].exists() and source.decoys["other"].exists()
+    assert source.archive.exists()
+    assert f"Deleted {source.decoys['old'].name}" in source.output
+
+
+# -- refusals ------------------------------------------------------------------------------
+
+
+def test_restore_into_a_database_with_tables_is_refused_and_changes_nothing(source):
+    done = source.run(["restore", str(source.archive)])
+    assert done.returncode == backup.REFUSED
+    assert "the database is not empty" in done.stderr and "nothing was changed" in done.stderr
+    assert table_digests(source.app()) == source.digests
+    assert stored_files(source.attachments) == source.files
+
+
+def test_restore_into_a_folder_with_files_is_refused(source):
+    url, drop, attachments = source.empty_target("folder-not-empty")
+    (attachments / "ab").mkdir(parents=True)
+    (attachments / "ab" / "left-over.cfe").write_bytes(b"x")
+    try:
+        app = source.app(url, attachments)
+        with app.app_context(), pytest.raises(backup.Refused, match="has files in it"):
+            backup.restore_backup(app, source.archive, progress=lambda _line: None)
+        assert has_no_tables(app)
+        assert stored_files(attachments) == {"ab/left-over.cfe": b"x"}
+    finally:
+        drop()
+
+
+def _flip_a_byte(archive: Path, copy: Path, member: str) -> None:
+    shutil.copyfile(archive, copy)
+    with tarfile.open(copy) as tar:
+        info = tar.getmember(member)
+    with copy.open("r+b") as raw:
+        raw.seek(info.offset_data + info.size // 2)
+        byte = raw.read(1)
+        raw.seek(-1, os.SEEK_CUR)
+        raw.write(bytes([byte[0] ^ 0x01]))
+
+
+def test_a_damaged_archive_is_refused_before_anything_is_written(source):
+    damaged = source.tmp / "damaged.tar"
+    database_member = backup.DATABASE_MEMBER[source.backend]
+    _flip_a_byte(source.archive, damaged, database_member)
+    url, drop, attachments = source.empty_target("from-damaged")
+    try:
+        done = source.run(["restore", str(damaged)], url=url, attachments=attachments)
+        assert done.returncode == backup.REFUSED
+        assert f"{database_member} does not match the checksum" in done.stderr
+        app = source.app(url, attachments)
+        assert has_no_tables(app)
+        assert stored_files(attachments) == {}
+        # an attachment damaged, the database whole: refused too, before the first file
+        attachment = next(n for n in tarfile.open(source.archive).getnames()
+                          if n.startswith("attachments/"))
+        _flip_a_byte(source.archive, damaged, attachment)
+        with app.app_context(), pytest.raises(backup.Refused, match="does not match the checksum"):
+            backup.restore_backup(app, damaged, progress=lambda _line: None)
+        assert has_no_tables(app)
+        assert stored_files(attachments) == {}
+    finally:
+        drop()
+
+
+def test_an_archive_of_the_other_kind_of_database_is_refused(source):
+    other = "postgresql" if source.backend == "sqlite" else "sqlite"
+    if other == "postgresql" and not POSTGRES_URL:
+        pytest.skip("needs PostgreSQL: set CASEFLOW_TEST_DATABASE_URL")
+    url, drop, attachments = source.empty_target("other-kind", backend=other)
+    try:
+        app = source.app(url, attachments)
+        with app.app_context(), pytest.raises(backup.Refused, match="same kind"):
+            backup.restore_backup(app, source.archive, progress=lambda _line: None)
+        assert has_no_tables(app)
+    finally:
+        drop()
+
+
+# -- writing fails cleanly -----------------------------------------------------------------
+
+
+def test_a_backup_that_fails_leaves_no_archive(source):
+    out = source.tmp / "failing"
+    app = source.app()
+
+    def progress(line):
+        if line.startswith("Attachments"):
+            raise backup.BackupError("the disk is full (simulated)")
+
+    with app.app_context():
+        with pytest.raises(backup.BackupError, match="simulated"):
+            backup.write_backup(app, out, LOADED_AT, progress)
+        _db.engine.dispose()
+    assert list(out.iterdir()) == []  # no archive, no partial file, no dump left behind
+
+
+def test_without_pg_dump_the_backup_says_where_it_looked(source, tmp_path):
+    if source.backend != "postgresql":
+        pytest.skip("PostgreSQL only")
+    app = source.app()
+    app.config["CASEFLOW_PG_BIN_DIR"] = str(tmp_path)  # no pg_dump in it
+    with app.app_context(), pytest.raises(backup.BackupError, match="pg_dump was not found"):
+        backup.write_backup(app, tmp_path / "out", LOADED_AT, lambda _line: None)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+# -- pure parts --------------------------------------------------------------------------------
+
+
+def test_prune_keeps_the_days_asked_for(tmp_path):
+    now = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
+    ages = {"caseflow-20261027T015959Z.tar": "gone", "caseflow-20261027T020000Z.tar": "kept",
+            "caseflow-20261126T020000Z.tar": "kept", "caseflow-20200101T000000Z.tar.part": "kept",
+            "caseflow-20200101.tar": "kept", "notes-20200101T000000Z.tar": "kept"}
+    for name in ages:
+        (tmp_path / name).write_bytes(b"")
+    removed = backup.prune_backups(tmp_path, now, 31, progress=lambda _line: None)
+    assert [p.name for p in removed] == ["caseflow-20261027T015959Z.tar"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        name for name, fate in ages.items() if fate == "kept")
+
+
+def test_the_postgresql_password_goes_in_the_environment_not_the_command_line():
+    app = make_app("postgresql+psycopg://caseflow:s3cr%27t@db.example:5433/case'flow"
+                   "?sslmode=require")
+    conninfo, env = backup._pg_connection(app)
+    assert "s3cr" not in conninfo
+    assert conninfo == r"dbname='case\'flow' sslmode='require'"
+    assert (env["PGPASSWORD"], env["PGHOST"], env["PGPORT"], env["PGUSER"]) == (
+        "s3cr't", "db.example", "5433", "caseflow")
