@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n 2
 PO     := $(wildcard caseflow/translations/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test install install-test translations extract-messages bench clean
+.PHONY: run test install install-test translations extract-messages bench dist clean
 
 run: $(VENV)/.installed translations instance/caseflow.env ## serve the app and the scheduler on SQLite with demo data
 	@set -a; . ./instance/caseflow.env; set +a; \
@@ -54,6 +54,14 @@ instance/caseflow.env:
 	@$(PYTHON) -c "import secrets; print('# made by make run for this checkout; keep it private'); print('CASEFLOW_SECRET_KEY=' + secrets.token_hex(32)); print('CASEFLOW_DATA_KEY=' + secrets.token_hex(16)); print('CASEFLOW_SECURE_COOKIES=0')" > $@
 	@chmod 600 $@
 	@echo "made instance/caseflow.env with new random keys for this checkout"
+
+# setup.py compiles the catalogues into the wheel and puts the migrations in it; a fresh
+# build/ each time, so nothing removed from the source lingers in the wheel.
+dist: $(VENV)/.installed ## build the wheel (compiled catalogues, migrations) into dist/
+	rm -rf build
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
+	rm -rf build
+	@ls -1 dist/caseflow-*.whl
 
 bench: $(VENV)/.installed-test
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
