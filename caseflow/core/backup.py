@@ -174,22 +174,9 @@ def _counts_and_revision(conn) -> tuple[dict[str, int], str]:
               for table in _tables(conn)}
     revision = ""
     if "alembic_version" in counts:
-        revision = ",".join(sorted(conn.scalars(sa.text("SELECT version_num FROM alembic_version"))))
+        revisions = conn.scalars(sa.text("SELECT version_num FROM alembic_version"))
+        revision = ",".join(sorted(revisions))
     return counts, revision
-
-
-def _code_head(app: Flask) -> str | None:
-    """The newest migration this code knows, or None where the migrations are not at hand."""
-    try:
-        from alembic.config import Config
-        from alembic.script import ScriptDirectory
-
-        directory = app.extensions["migrate"].directory
-        config = Config()
-        config.set_main_option("script_location", str(directory))
-        return ",".join(sorted(ScriptDirectory.from_config(config).get_heads()))
-    except Exception:  # noqa: BLE001  (only a hint in the output)
-        return None
 
 
 class _Hashing:
@@ -543,7 +530,8 @@ def _extract_checked(archive: tarfile.TarFile, want: dict, target: Path) -> None
 def _restore_postgresql(app: Flask, dump: Path, progress: Callable) -> None:
     pg_restore = _pg_tool(app, "pg_restore")
     conninfo, env = _pg_connection(app)
-    progress(f"Database: pg_restore into {sa.make_url(app.config['SQLALCHEMY_DATABASE_URI']).database}")
+    database = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    progress(f"Database: pg_restore into {database}")
     _engine().dispose()
     # One transaction: if anything fails, the database is left empty as it was.
     _run([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
@@ -676,9 +664,10 @@ def restore_command(archive: str):
         sys.exit(1)
     click.echo(_colour(f"Checked against the manifest: schema revision {result.revision} and the "
                        f"row counts of all {len(result.tables)} tables match.", GREEN))
-    head = _code_head(app)
-    if head and head != result.revision:
-        click.echo(_colour(f"This code's schema is at {head}: run `caseflow db upgrade` before "
-                           "starting the services.", YELLOW))
+    from caseflow.core.schema import schema_state
+
+    state = schema_state(app)
+    if not state.current:  # an archive of an older caseflow: upgrade before serving
+        click.echo(_colour(state.describe(), YELLOW))
     click.echo("The data key that sealed this archive's protected fields and files must be "
                "the CASEFLOW_DATA_KEY (or in CASEFLOW_DATA_KEY_PREVIOUS) of this server.")

@@ -99,6 +99,13 @@ def stored_files(root: Path) -> dict[str, bytes]:
             for p in sorted(root.rglob("*")) if p.is_file()} if root.is_dir() else {}
 
 
+def _head(app) -> str:
+    from caseflow.core.schema import schema_state
+
+    with app.app_context():
+        return ",".join(schema_state(app).code)
+
+
 def has_no_tables(app) -> bool:
     with app.app_context():
         with _db.engine.connect() as conn:
@@ -132,8 +139,8 @@ class Source:
     files: dict[str, bytes]
 
     def app(self, url=None, attachments=None):
-        return make_app(url or self.url, CASEFLOW_ATTACHMENT_DIR=str(attachments or self.attachments),
-                        **self.keys)
+        folder = attachments or self.attachments
+        return make_app(url or self.url, CASEFLOW_ATTACHMENT_DIR=str(folder), **self.keys)
 
     def run(self, args, *, url=None, attachments=None):
         return caseflow(args, url=url or self.url, attachments=attachments or self.attachments,
@@ -165,20 +172,22 @@ def source(request, tmp_path_factory):
     backups = tmp / "backups"
     backups.mkdir()
     # Archives older and younger than the 30 days kept, and a file of another name.
-    wall = datetime.now(timezone.utc)
-    decoys = {"old": backups / f"caseflow-{(wall - timedelta(days=31)).strftime(backup.STAMP)}.tar",
-              "young": backups / f"caseflow-{(wall - timedelta(days=29)).strftime(backup.STAMP)}.tar",
-              "other": backups / "caseflow-notes.tar"}
+    wall = datetime.now(timezone.utc)  # the command reads the clock
+
+    def made(days_ago):
+        return backups / f"caseflow-{(wall - timedelta(days=days_ago)).strftime(backup.STAMP)}.tar"
+
+    decoys = {"old": made(31), "young": made(29), "other": backups / "caseflow-notes.tar"}
     for path in decoys.values():
         path.write_bytes(b"not an archive")
     src = Source(backend, tmp, keys, url, attachments, Path(), backups, decoys, "",
                  table_digests(app), stored_files(attachments))
     done = src.run(["backup", str(backups), "--keep-days", "30"])
     assert done.returncode == 0, done.stderr
-    made = sorted(p for p in backups.iterdir() if backup.ARCHIVE_NAME.fullmatch(p.name)
-                  and p not in decoys.values())
-    assert len(made) == 1, sorted(backups.iterdir())
-    src.archive, src.output = made[0], done.stdout
+    written = sorted(p for p in backups.iterdir() if backup.ARCHIVE_NAME.fullmatch(p.name)
+                     and p not in decoys.values())
+    assert len(written) == 1, sorted(backups.iterdir())
+    src.archive, src.output = written[0], done.stdout
     yield src
     with app.app_context():
         _db.engine.dispose()
@@ -214,7 +223,7 @@ def test_the_archive_and_its_manifest(source):
         manifest = json.loads(archive.extractfile("manifest.json").read())
     assert names[-1] == "manifest.json"
     assert manifest["database"]["kind"] == source.backend
-    assert manifest["schema_revision"] == backup._code_head(source.app())
+    assert manifest["schema_revision"] == _head(source.app())
     assert manifest["tables"] == {t: count for t, (count, _digest) in source.digests.items()}
     assert manifest["keys"] == "not included"
     assert {m["name"] for m in manifest["members"]} == set(names) - {"manifest.json"}
@@ -234,7 +243,7 @@ def test_no_key_is_in_the_archive(source):
                    source.keys["SECRET_KEY"].encode()):
         assert secret not in raw
     # the probe is not blind: the database's own words are found in the raw bytes
-    assert backup._code_head(source.app()).encode() in raw and b"referral_attachments" in raw
+    assert _head(source.app()).encode() in raw and b"referral_attachments" in raw
 
 
 def test_keep_days_deletes_only_old_archives_of_its_own_name(source):
