@@ -36,6 +36,17 @@ def main():
     """caseflow: judicial aid referrals between the women's federation and the procuratorate."""
 
 
+def _add_check_command() -> None:
+    from caseflow.core.monitoring import check_command
+
+    # On the group itself, not on the app's commands: it must also run (and answer UNKNOWN,
+    # exit 3) when the app cannot be configured.
+    main.add_command(check_command)
+
+
+_add_check_command()
+
+
 def _now_for(today: str | None) -> datetime:
     from caseflow.core.db import local_zone, utcnow
 
@@ -168,7 +179,11 @@ def scheduler_command(once: bool):
     from caseflow.core.scheduler import jobs  # noqa: F401
     from caseflow.core.scheduler.runner import run_all_once, serve
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
+    from caseflow.core.logs import setup_logging
+
+    # Text as before, or JSON lines when CASEFLOW_LOG_FORMAT=json.
+    setup_logging(current_app.config, level=logging.INFO,
+                  text_format="%(asctime)s scheduler %(message)s")
     # APScheduler logs two lines per run; outbox_wake runs every 5 seconds. Our runner logs
     # each job that did something, and APScheduler's warnings (missed runs) still show.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -45,10 +45,13 @@ class Access:
     #: Roles that use this page on the records in their reach, but not on this one: the
     #: refusal is the record's, so they get the 404 of a record that does not exist.
     unreached: tuple = ()
+    #: Reached with a bearer token, not by signing in (/metrics): without it, 401.
+    token: bool = False
 
 
 ACCESS: dict[str, Access] = {
     "health.healthz": Access("GET", lambda t: "/healthz", public=True),
+    "health.metrics": Access("GET", lambda t: "/metrics", token=True),
     "auth.login": Access("GET", lambda t: "/login", public=True),
     "auth.set_locale": Access("POST", lambda t: "/locale", signed_in=True, data={"locale": "en"}),
     "auth.logout": Access("POST", lambda t: "/logout", signed_in=True),
@@ -440,7 +443,18 @@ def _build_targets(world, app, clock) -> Targets:
 def _build(*, app, clock, tmp_path_factory) -> tuple:
     app.config["CASEFLOW_ATTACHMENT_DIR"] = str(tmp_path_factory.mktemp("attachments"))
     world = factories.build_world(now=clock.now)
+    _heartbeat(clock.now)
     return world, _build_targets(world, app, clock)
+
+
+def _heartbeat(now) -> None:
+    """A scheduler that has just beaten, so that /healthz answers 200 (it is 503 when the
+    scheduler has been silent for three heartbeats, or has never run)."""
+    from caseflow.core.scheduler.models import JobRun
+    from caseflow.extensions import db
+
+    db.session.add(JobRun(job="heartbeat", started_at=now, finished_at=now, status="succeeded"))
+    db.session.flush()
 
 
 #: The district and every target record, built once per database for the whole table (some
@@ -505,6 +519,8 @@ def test_anonymous_user_is_sent_to_sign_in(client, targets, endpoint):
     if rule.public:
         assert response.status_code in (200, 302)
         assert "/login?next=" not in (response.location or "")
+    elif rule.token:
+        assert response.status_code == 401 and "/login" not in (response.location or "")
     elif rule.background:
         assert response.status_code == 401 and response.get_json() == {"signed_in": False}
     else:

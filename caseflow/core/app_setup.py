@@ -30,8 +30,8 @@ def _migrations_directory() -> str:
 
 MIGRATIONS = _migrations_directory()
 
-#: Endpoints open without signing in.
-PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz"}
+#: Endpoints open without signing in (/metrics asks for its bearer token instead).
+PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "health.metrics"}
 #: Endpoints a user who must change their password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.set_locale", "static"}
 #: Endpoints an open page calls by itself (the bell's poll). They are not activity: an
@@ -93,9 +93,16 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
+    from caseflow.core import logs, metrics
+
+    metrics.init_app(app)  # the first request hook: the timing covers the others
+    logs.init_app(app)
     # Before the blueprints: each rule takes its converter when it is added.
     app.url_map.converters["int"] = RecordIdConverter
     _register_blueprints(app)
+    from caseflow.core import schema
+
+    schema.init_app(app)  # first of the request hooks: 503 until the schema is at head
     _register_input_checks(app)
     _register_hooks(app)
     _register_errors(app)

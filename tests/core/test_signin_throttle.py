@@ -257,7 +257,8 @@ class Server:
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
+                # 503 too: the app answers; no scheduler runs here, so it has no heartbeat.
+                if connection.getresponse().status in (200, 503):
                     break
             except OSError:
                 pass
