@@ -112,6 +112,14 @@ def _files(count: int) -> str:
     return f"{count} file" + ("" if count == 1 else "s")
 
 
+def _data_key_ids(app: Flask) -> list[str]:
+    """Fingerprints of the configured data keys, the current one first."""
+    from caseflow.core.crypto import cipher_for_app, key_id
+
+    cipher = cipher_for_app(app)
+    return [key_id(key) for key in (cipher.current, *cipher.previous)]
+
+
 def _kind(app: Flask) -> str:
     name = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
     if name not in DATABASE_MEMBER:
@@ -244,8 +252,9 @@ def _dump_postgresql(app: Flask, target: Path, progress: Callable) -> tuple[dict
     pg_dump = _pg_tool(app, "pg_dump")
     conninfo, env = _pg_connection(app)
     url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    progress(f"Database: pg_dump of {url.database} on {url.host or 'the local socket'}"
-             f"{':' + str(url.port) if url.port else ''}")
+    host = url.host or url.query.get("host") or "the default socket"
+    port = f":{url.port}" if url.port else ""
+    progress(f"Database: pg_dump of {url.database} on {host}{port}")
     engine = _engine()
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         with conn.begin():
@@ -356,6 +365,9 @@ def write_backup(app: Flask, directory: str | Path, now: datetime,
                     "attachments": {"files": len(files), "bytes": total},
                     "keys": "not included",
                     "keys_note": KEYS_NOTE,
+                    # SM3 fingerprint, as in every sealed file's header: names the key a
+                    # restore needs, and tells nothing of it.
+                    "data_key_id": _data_key_ids(app)[0],
                     "members": members,
                 }
                 body = json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n"
@@ -566,6 +578,13 @@ def restore_backup(app: Flask, path: str | Path,
     if archived != kind:
         raise Refused(f"the archive holds a {archived} database and this caseflow uses "
                       f"{kind}: a backup is restored into a database of the same kind")
+    needed = manifest.get("data_key_id")
+    if needed and needed not in _data_key_ids(app):
+        raise Refused(f"the archive was sealed under the data key {needed} (its fingerprint); "
+                      f"this server's CASEFLOW_DATA_KEY is {_data_key_ids(app)[0]} and no "
+                      "CASEFLOW_DATA_KEY_PREVIOUS matches. Put that key (from its copy kept "
+                      "apart from the backups) in the environment file first: without it the "
+                      "protected fields and the attachments cannot be opened")
     root = _attachment_root(app)
     _refuse_unless_empty(app, root)
     progress(f"Checking every member of {path} ({human(path.stat().st_size)}) against the "
@@ -669,5 +688,5 @@ def restore_command(archive: str):
     state = schema_state(app)
     if not state.current:  # an archive of an older caseflow: upgrade before serving
         click.echo(_colour(state.describe(), YELLOW))
-    click.echo("The data key that sealed this archive's protected fields and files must be "
-               "the CASEFLOW_DATA_KEY (or in CASEFLOW_DATA_KEY_PREVIOUS) of this server.")
+    click.echo(f"Sealed under data key {manifest.get('data_key_id')}, one of this server's "
+               "data keys (CASEFLOW_DATA_KEY, CASEFLOW_DATA_KEY_PREVIOUS).")

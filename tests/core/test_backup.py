@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from caseflow.core import backup, files
+from caseflow.core.crypto import key_id
 from caseflow.core.demo import load_demo
 from caseflow.core.orgs.models import User
 from caseflow.extensions import db as _db
@@ -226,6 +227,7 @@ def test_the_archive_and_its_manifest(source):
     assert manifest["schema_revision"] == _head(source.app())
     assert manifest["tables"] == {t: count for t, (count, _digest) in source.digests.items()}
     assert manifest["keys"] == "not included"
+    assert manifest["data_key_id"] == key_id(bytes.fromhex(source.keys["CASEFLOW_DATA_KEY"]))
     assert {m["name"] for m in manifest["members"]} == set(names) - {"manifest.json"}
     assert sorted(n for n in names if n.startswith("attachments/")) == \
         ["attachments/" + n for n in source.files]
@@ -274,6 +276,26 @@ def test_restore_into_a_folder_with_files_is_refused(source):
             backup.restore_backup(app, source.archive, progress=lambda _line: None)
         assert has_no_tables(app)
         assert stored_files(attachments) == {"ab/left-over.cfe": b"x"}
+    finally:
+        drop()
+
+
+def test_a_server_without_the_archive_data_key_is_refused(source):
+    url, drop, attachments = source.empty_target("other-key")
+    try:
+        other_key = secrets.token_hex(16)
+        app = make_app(url, CASEFLOW_ATTACHMENT_DIR=str(attachments), CASEFLOW_DATA_KEY=other_key,
+                       SECRET_KEY=source.keys["SECRET_KEY"])
+        with app.app_context(), pytest.raises(backup.Refused, match="sealed under the data key"):
+            backup.restore_backup(app, source.archive, progress=lambda _line: None)
+        assert has_no_tables(app)
+        assert stored_files(attachments) == {}
+        # the key kept as the previous one is enough
+        app.config["CASEFLOW_DATA_KEY_PREVIOUS"] = source.keys["CASEFLOW_DATA_KEY"]
+        app.extensions.pop("caseflow_cipher", None)
+        with app.app_context():
+            assert backup.restore_backup(app, source.archive, progress=lambda _line: None).ok
+            _db.engine.dispose()
     finally:
         drop()
 
@@ -379,3 +401,8 @@ def test_the_postgresql_password_goes_in_the_environment_not_the_command_line():
     assert conninfo == r"dbname='case\'flow' sslmode='require'"
     assert (env["PGPASSWORD"], env["PGHOST"], env["PGPORT"], env["PGUSER"]) == (
         "s3cr't", "db.example", "5433", "caseflow")
+    # deploy/caseflow.env.example: the local socket, peer authentication, no password
+    conninfo, env = backup._pg_connection(
+        make_app("postgresql+psycopg://caseflow@/caseflow?host=/run/postgresql"))
+    assert conninfo == "dbname='caseflow' host='/run/postgresql'"
+    assert env["PGUSER"] == "caseflow" and env.get("PGPASSWORD") == os.environ.get("PGPASSWORD")
