@@ -36,7 +36,7 @@ def copy_sources(target: Path) -> None:
             shutil.copy2(source, copy)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def installed(tmp_path_factory):
     """(the wheel, the new venv's python): the wheel built with the development venv's
     setuptools, wheel and babel, installed alone (--no-deps) into a new venv that then
@@ -73,8 +73,9 @@ def _environment(tmp_path: Path) -> dict:
     return env
 
 
-def test_the_wheel_carries_the_compiled_catalogues_and_the_migrations(installed):
-    wheel, _python = installed
+def test_the_installed_wheel_knows_its_version_migrates_and_serves_chinese(installed, tmp_path):
+    """One test, so that the wheel is built once (a module's tests may run in two workers)."""
+    wheel, python = installed
     names = set(zipfile.ZipFile(wheel).namelist())
     for locale in ("zh_CN", "en"):
         assert f"caseflow/translations/{locale}/LC_MESSAGES/messages.mo" in names
@@ -83,9 +84,6 @@ def test_the_wheel_carries_the_compiled_catalogues_and_the_migrations(installed)
         assert f"caseflow/migrations/{name}" in names
     assert not any(name.startswith(("tests/", "bench/", "migrations/")) for name in names)
 
-
-def test_the_installed_wheel_knows_its_version_migrates_and_serves_chinese(installed, tmp_path):
-    _wheel, python = installed
     venv = python.parent.parent
     env = _environment(tmp_path)
     where = subprocess.run(
