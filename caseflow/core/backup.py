@@ -656,13 +656,31 @@ def backup_command(directory: str, keep_days: int | None):
 
 @click.command("restore")
 @click.argument("archive", type=click.Path(dir_okay=False))
+@click.option("--check-only", is_flag=True,
+              help="Only check every member against the manifest and print what the archive "
+                   "holds; the database and the attachment folder are not touched.")
 @with_appcontext
-def restore_command(archive: str):
+def restore_command(archive: str, check_only: bool):
     """Restore an archive of `caseflow backup` into an EMPTY database and attachment
     folder, then check the row counts and the schema revision against its manifest."""
     from caseflow.cli import BOLD, GREEN, RED, YELLOW, _colour
 
     app = current_app._get_current_object()
+    if check_only:
+        click.echo(_colour(f"Checking {archive}", BOLD))
+        try:
+            manifest = verify_archive(archive, progress=click.echo)
+        except BackupError as error:
+            click.echo(_colour(f"Not a sound archive: {error}", RED), err=True)
+            sys.exit(REFUSED)
+        counts = manifest["tables"]
+        click.echo(f"Made {manifest['created_at']} by caseflow {manifest['caseflow_version']}: "
+                   f"{manifest['database']['kind']} at schema revision "
+                   f"{manifest['schema_revision']}, {len(counts)} tables, "
+                   f"{sum(counts.values())} rows, {_files(manifest['attachments']['files'])}; "
+                   f"needs data key {manifest.get('data_key_id')}")
+        click.echo(_colour("The archive is whole: every member matches its manifest.", GREEN))
+        return
     click.echo(_colour(f"Restoring {archive}", BOLD))
     try:
         result = restore_backup(app, archive, progress=click.echo)

@@ -202,6 +202,11 @@ def test_a_restored_backup_has_every_row_and_every_file(source):
     assert len(source.files) == len(FILES)  # the store sealed them: names and bytes not the content
     url, drop, attachments = source.empty_target("restored")
     try:
+        target = source.app(url, attachments)
+        checked = target.test_cli_runner().invoke(
+            backup.restore_command, ["--check-only", str(source.archive)])
+        assert checked.exit_code == 0 and "The archive is whole" in checked.output
+        assert has_no_tables(target)  # a check writes nothing
         done = source.run(["restore", str(source.archive)], url=url, attachments=attachments)
         assert done.returncode == 0, done.stderr
         assert "row counts of all" in done.stdout and "match" in done.stdout
@@ -321,6 +326,9 @@ def test_a_damaged_archive_is_refused_before_anything_is_written(source):
         assert done.returncode == backup.REFUSED
         assert f"{database_member} does not match the checksum" in done.stderr
         app = source.app(url, attachments)
+        checked = app.test_cli_runner().invoke(backup.restore_command,
+                                               ["--check-only", str(damaged)])
+        assert checked.exit_code == backup.REFUSED and "does not match" in checked.output
         assert has_no_tables(app)
         assert stored_files(attachments) == {}
         # an attachment damaged, the database whole: refused too, before the first file
