@@ -258,6 +258,10 @@ def _dump_postgresql(app: Flask, target: Path, progress: Callable) -> tuple[dict
     engine = _engine()
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         with conn.begin():
+            # This transaction waits, idle, while pg_dump runs: exempt from the role's
+            # idle_in_transaction_session_timeout (deploy/postgresql-setup.sql), which
+            # would end it, and the snapshot with it, on a long dump.
+            conn.execute(sa.text("SET LOCAL idle_in_transaction_session_timeout = 0"))
             # pg_dump reads the same snapshot as the counts below: they describe one moment.
             snapshot = conn.scalar(sa.text("SELECT pg_export_snapshot()"))
             counts, revision = _counts_and_revision(conn)

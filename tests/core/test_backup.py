@@ -385,6 +385,33 @@ def test_without_pg_dump_the_backup_says_where_it_looked(source, tmp_path):
     assert list((tmp_path / "out").iterdir()) == []
 
 
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs PostgreSQL: set CASEFLOW_TEST_DATABASE_URL")
+def test_a_slow_pg_dump_outlasts_the_idle_transaction_timeout(tmp_path):
+    """The deployment ends transactions idle for 15 minutes; the one holding the snapshot
+    waits idle for as long as pg_dump runs. Here the limit is 1 s and pg_dump starts 2 s late."""
+    url, drop = create_database("postgresql", tmp_path)
+    try:
+        app = make_app(url, CASEFLOW_ATTACHMENT_DIR=str(tmp_path / "files"))
+        migrate_to_head(app)
+        name = sa.make_url(url).database
+        with app.app_context(), _db.engine.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" SET '
+                                 "idle_in_transaction_session_timeout = '1s'"))
+            conn.commit()
+            _db.engine.dispose()
+        slow = tmp_path / "bin"
+        slow.mkdir()
+        (slow / "pg_dump").write_text(f"#!/bin/sh\nsleep 2\nexec {shutil.which('pg_dump')} \"$@\"\n")
+        (slow / "pg_dump").chmod(0o755)
+        app.config["CASEFLOW_PG_BIN_DIR"] = str(slow)
+        with app.app_context():
+            result = backup.write_backup(app, tmp_path / "out", LOADED_AT, lambda _line: None)
+            _db.engine.dispose()
+        assert result.manifest["tables"]["alembic_version"] == 1
+    finally:
+        drop()
+
+
 # -- pure parts --------------------------------------------------------------------------------
 
 
