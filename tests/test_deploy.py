@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import configparser
 import inspect
+import os
 import re
 import shlex
 import shutil
@@ -104,7 +105,7 @@ def test_the_scheduler_and_the_backup_run_real_caseflow_commands():
     context = backup_command.make_context(backup_command.name, args[1:])
     assert str(context.params["keep_days"]) == "30"
     assert "/var/backups/caseflow" in args
-    assert f"ReadWritePaths=/var/backups/caseflow" in (DEPLOY / "caseflow-backup.service").read_text()
+    assert "ReadWritePaths=/var/backups/caseflow" in (DEPLOY / "caseflow-backup.service").read_text()
 
 
 def test_the_timer_starts_the_backup_daily_and_catches_up():
@@ -148,7 +149,7 @@ def test_the_env_example_has_no_secrets_and_starts_once_they_are_filled_in(monke
     assert env["CASEFLOW_TRUSTED_PROXIES"] == "127.0.0.1"
     assert env["CASEFLOW_DATABASE_URL"] == "postgresql+psycopg://caseflow@/caseflow?host=/run/postgresql"
     assert sa.make_url(env["CASEFLOW_DATABASE_URL"]).query == {"host": "/run/postgresql"}
-    for key in [k for k in list(__import__("os").environ) if k.startswith("CASEFLOW_")]:
+    for key in [k for k in os.environ if k.startswith("CASEFLOW_")]:
         monkeypatch.delenv(key)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -183,7 +184,6 @@ def migrated_sqlite(tmp_path_factory):
 
 
 def production_env(url: str, tmp_path: Path, **extra) -> dict:
-    import os
     import secrets
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEFLOW_")}
