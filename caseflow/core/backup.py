@@ -601,11 +601,13 @@ def restore_backup(app: Flask, path: str | Path,
     with _open_archive(path) as archive:
         try:
             progress(f"Attachments: {_files(len(attachments))} into {root}")
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
             for want in attachments:
                 target = root.joinpath(*PurePosixPath(want["name"]).parts[1:])
                 _extract_checked(archive, want, target)
                 written.append(target)
-            with tempfile.TemporaryDirectory(prefix="caseflow-restore.") as work:
+            # Beside the attachments, on the data disk: /tmp may be a small tmpfs.
+            with tempfile.TemporaryDirectory(dir=root.parent, prefix=".caseflow-restore.") as work:
                 dump = Path(work) / manifest["database"]["member"]
                 _extract_checked(archive, members[manifest["database"]["member"]], dump)
                 if kind == "postgresql":

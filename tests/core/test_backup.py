@@ -401,7 +401,8 @@ def test_a_slow_pg_dump_outlasts_the_idle_transaction_timeout(tmp_path):
             _db.engine.dispose()
         slow = tmp_path / "bin"
         slow.mkdir()
-        (slow / "pg_dump").write_text(f"#!/bin/sh\nsleep 2\nexec {shutil.which('pg_dump')} \"$@\"\n")
+        real = shutil.which("pg_dump")
+        (slow / "pg_dump").write_text(f'#!/bin/sh\nsleep 2\nexec {real} "$@"\n')
         (slow / "pg_dump").chmod(0o755)
         app.config["CASEFLOW_PG_BIN_DIR"] = str(slow)
         with app.app_context():
