@@ -69,10 +69,13 @@ def setup_logging(config, *, level: int | None = None, text_format: str | None =
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
         root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    setattr(handler, _HANDLER_MARK, True)
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(text_format))
-    root.addHandler(handler)
+    # Under gunicorn with its JSON logconfig (deploy/gunicorn.conf.py) the root logger
+    # writes JSON lines already: a second handler would write every line twice.
+    if not (json_lines and any(isinstance(h.formatter, JsonFormatter) for h in root.handlers)):
+        handler = logging.StreamHandler(sys.stderr)
+        setattr(handler, _HANDLER_MARK, True)
+        handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(text_format))
+        root.addHandler(handler)
     if level is not None:
         root.setLevel(level)
     elif root.level == logging.WARNING or root.level == logging.NOTSET:

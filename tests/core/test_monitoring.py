@@ -8,6 +8,7 @@ per backend for this module.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import logging
 import math
@@ -28,7 +29,7 @@ from flask.cli import ScriptInfo
 
 from caseflow.cli import main
 from caseflow.core import metrics as metrics_module
-from caseflow.core.logs import JsonFormatter
+from caseflow.core.logs import JsonFormatter, setup_logging
 from caseflow.core.notifications.models import OutboxEmail, OutboxMessage
 from caseflow.core.scheduler.models import JobRun
 from caseflow.core.scheduler.registry import JOBS
@@ -39,6 +40,7 @@ TOKEN = "caseflow-tests-metrics-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CASEFLOW = str(Path(sys.executable).parent / "caseflow")
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+DEPLOY = Path(__file__).resolve().parent.parent.parent / "deploy"
 
 
 def beat(db, finished_at: datetime, *, job: str = "heartbeat", status: str = "succeeded") -> None:
@@ -391,6 +393,21 @@ def test_json_formatter_writes_one_object_per_line(app):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["time"])
 
 
+def test_json_logging_adds_no_second_handler_under_gunicorns_json_logconfig():
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    theirs = logging.StreamHandler(io.StringIO())
+    theirs.setFormatter(JsonFormatter())
+    root.addHandler(theirs)
+    try:
+        setup_logging({"CASEFLOW_LOG_FORMAT": "json"})
+        setup_logging({"CASEFLOW_LOG_FORMAT": "json"})
+        assert [h for h in root.handlers if isinstance(h.formatter, JsonFormatter)] == [theirs]
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+
+
 def test_each_response_carries_a_request_id(client):
     response = client.get("/login", headers={"X-Request-ID": "from-nginx-1"})
     assert response.headers["X-Request-ID"] == "from-nginx-1"
@@ -446,13 +463,21 @@ def _get(port: int, path: str, headers: dict | None = None) -> tuple[int, str]:
 
 
 def test_request_counts_of_two_workers_add_up(served):
+    """gunicorn as deployed (deploy/gunicorn.conf.py) with two workers and JSON logs."""
     _, env = served
     port = free_port()
-    env = {**env, "CASEFLOW_LOG_FORMAT": "json"}
-    metrics_module.clear_directory(env["CASEFLOW_METRICS_DIR"])
+    env = {**env, "CASEFLOW_LOG_FORMAT": "json", "CASEFLOW_WEB_BIND": f"127.0.0.1:{port}",
+           "CASEFLOW_WEB_WORKERS": "2"}
+    # A previous run's counters: the service's start clears them (on_starting).
+    directory = Path(env["CASEFLOW_METRICS_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    stale = metrics_module.RequestCounters()
+    stale.observe("auth.login", 200, 0.1)
+    (directory / "archive.json").write_text(json.dumps(stale.as_dict()))
+    (directory / "requests-1-0000.json").write_text(json.dumps(stale.as_dict()))
     process = subprocess.Popen(
-        [GUNICORN, "--workers", "2", "--bind", f"127.0.0.1:{port}", "--timeout", "60",
-         "caseflow:create_app()"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [GUNICORN, "--config", str(DEPLOY / "gunicorn.conf.py")], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     auth = {"Authorization": "Bearer process-test-token"}
     try:
         deadline = time.monotonic() + 40
@@ -492,8 +517,8 @@ def test_request_counts_of_two_workers_add_up(served):
         assert len([n for n in served_by if n]) == 2, served_by  # both workers took a share
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=30)
-    # gunicorn's own lines are its text; any line the app logged is a JSON object.
-    for line in stderr.splitlines():
-        if line.startswith("{"):
-            json.loads(line)
+        stdout, stderr = process.communicate(timeout=30)
+    # Every line, gunicorn's own, the access log's and the app's, is one JSON object.
+    entries = [json.loads(line) for line in (stdout + stderr).splitlines()]
+    assert any(e.get("path") == "/login" and e.get("status") == 200 for e in entries)
+    assert any("metrics directory cleared" in e.get("message", "") for e in entries)
