@@ -18,6 +18,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -333,3 +334,116 @@ def test_the_postgresql_setup_makes_a_role_that_can_migrate_its_database():
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{name}"')
         engine.dispose()
+
+
+# -- nginx in front of gunicorn, for real ------------------------------------------------------
+
+PUBLIC_HOST = "caseflow.example.gov.cn"
+
+
+@pytest.mark.skipif(not (NGINX and shutil.which("openssl")), reason="no nginx or openssl here")
+def test_through_nginx_over_https(tmp_path):
+    """The site and gunicorn as deployed, on ports of their own: plain HTTP is sent to
+    HTTPS; the sign-in works over HTTPS for the public host (the app saw https and the
+    host through ProxyFix: Flask-WTF's referrer check passes) even when the browser
+    sends forwarding headers of its own (nginx sets them); the cookie is Secure; one
+    HSTS header; static files come from nginx, not the app."""
+    import ssl
+    from http.cookiejar import CookieJar
+    from urllib import error, parse, request
+
+    import caseflow
+    from caseflow.extensions import db as _db
+    from caseflow.core.orgs.roles import Role
+    from tests import factories
+
+    url, _ = create_database("sqlite", tmp_path)
+    env = production_env(url, tmp_path / "instance")
+    app = make_app(url, SECRET_KEY=env["CASEFLOW_SECRET_KEY"], CASEFLOW_DATA_KEY=env["CASEFLOW_DATA_KEY"])
+    migrate_to_head(app)
+    with app.app_context():
+        from datetime import datetime, timezone
+
+        world = factories.build_world(now=datetime.now(timezone.utc))
+        username = factories.make_user(world, roles={Role.PROSECUTOR}).username
+        _db.session.commit()
+        _db.engine.dispose()
+    from tests.conftest import free_port
+
+    web_port, https_port, http_port = free_port(), free_port(), free_port()
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    main = nginx_prefix(prefix, https_port=https_port, http_port=http_port,
+                        upstream=f"127.0.0.1:{web_port}",
+                        static=str(Path(caseflow.__file__).parent / "static"))
+    if os.geteuid() == 0:  # nginx's workers would be "nobody", who cannot enter tmp_path
+        main.write_text("user root;\n" + main.read_text())
+    web_log = tmp_path / "web.log"
+    web = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--config", str(DEPLOY / "gunicorn.conf.py"),
+                            "--workers", "1", "--bind", f"127.0.0.1:{web_port}"],
+                           env=env, stdout=web_log.open("w"), stderr=subprocess.STDOUT)
+    nginx = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(main), "-g", "daemon off;"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tls = ssl.create_default_context()
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+
+    class NoRedirect(request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    jar = CookieJar()
+    opener = request.build_opener(request.HTTPSHandler(context=tls), request.HTTPCookieProcessor(jar),
+                                  NoRedirect())
+
+    def fetch(path, *, data=None, headers=None, scheme="https", port=https_port):
+        req = request.Request(f"{scheme}://127.0.0.1:{port}{path}", headers={
+            "Host": PUBLIC_HOST, "Referer": f"https://{PUBLIC_HOST}/login", **(headers or {})},
+            data=None if data is None else parse.urlencode(data).encode())
+        try:
+            with opener.open(req, timeout=30) as response:
+                return response.status, response.headers, response.read().decode()
+        except error.HTTPError as answer:
+            return answer.code, answer.headers, answer.read().decode()
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert web.poll() is None, web_log.read_text()[-3000:]
+            assert nginx.poll() is None, nginx.stdout.read()
+            try:
+                status, headers, page = fetch("/login")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "nginx and gunicorn did not answer within 30 s"
+            time.sleep(0.3)
+        assert headers.get_all("Strict-Transport-Security") == ["max-age=31536000; includeSubDomains"]
+        assert [c for c in jar if c.name == "caseflow_session"][0].secure
+        status, headers, _ = fetch("/login", scheme="http", port=http_port)
+        assert status == 301 and headers["Location"] == f"https://{PUBLIC_HOST}/login"
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        form = {"username": username, "csrf_token": token, "password": factories.PASSWORD}
+        # The app knows it is served over HTTPS: Flask-WTF's strict referrer check runs
+        # and refuses a form posted from another site.
+        assert fetch("/login", data=form, headers={"Referer": "https://evil.example/"})[0] == 400
+        # The browser's own forwarding headers are replaced by nginx's.
+        forged = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http",
+                  "X-Forwarded-For": "198.51.100.1"}
+        status, headers, page = fetch("/login", data=form, headers=forged)
+        assert status == 302, page[:500]
+        assert fetch("/")[0] == 200  # signed in: the Secure cookie travels over HTTPS
+        status, headers, css = fetch("/static/css/caseflow.css")
+        assert status == 200 and css
+        assert "Content-Security-Policy" not in headers  # nginx's answer, not the app's
+        assert headers.get_all("Cache-Control") == ["max-age=3600"]
+        assert headers.get_all("Strict-Transport-Security") == ["max-age=31536000; includeSubDomains"]
+    finally:
+        nginx.terminate()
+        web.terminate()
+        nginx.wait(timeout=30)
+        web.wait(timeout=45)
+    log = web_log.read_text()
+    # gunicorn saw nginx's X-Forwarded-For (the browser's address), not the forged one.
+    assert re.search(r'^127\.0\.0\.1 127\.0\.0\.1 "POST /login HTTP/1\.1" 302', log, flags=re.M), log[-2000:]
+    assert "198.51.100.1" not in log
