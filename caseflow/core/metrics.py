@@ -196,7 +196,8 @@ def collect_directory(directory: Path) -> RequestCounters:
                 new_archive = {**merged.as_dict(),
                                "folded": sorted(folded | {p.name for p in dead})}
                 temporary = directory / (ARCHIVE + ".tmp")
-                temporary.write_text(json.dumps(new_archive, separators=(",", ":")), encoding="utf-8")
+                temporary.write_text(json.dumps(new_archive, separators=(",", ":")),
+                                     encoding="utf-8")
                 os.replace(temporary, directory / ARCHIVE)
                 for path in dead:
                     path.unlink(missing_ok=True)
@@ -317,8 +318,9 @@ def write_request_metrics(out: Exposition, counters: RequestCounters) -> None:
             le = "+Inf" if math.isinf(bound) else repr(bound)
             out.sample("caseflow_request_duration_seconds_bucket", running,
                        {"endpoint": endpoint, "le": le})
-        out.sample("caseflow_request_duration_seconds_sum", float(entry["sum"]), {"endpoint": endpoint})
-        out.sample("caseflow_request_duration_seconds_count", entry["count"], {"endpoint": endpoint})
+        labels = {"endpoint": endpoint}
+        out.sample("caseflow_request_duration_seconds_sum", float(entry["sum"]), labels)
+        out.sample("caseflow_request_duration_seconds_count", entry["count"], labels)
 
 
 def write_database_metrics(out: Exposition, now) -> None:
@@ -352,7 +354,8 @@ def write_database_metrics(out: Exposition, now) -> None:
                "its time has come), waiting (queued for a retry or the end of quiet hours), "
                "sending (claimed by a deliverer).")
     for (channel_name, state_name), count in sorted(depth.items()):
-        out.sample("caseflow_outbox_messages", count, {"channel": channel_name, "state": state_name})
+        out.sample("caseflow_outbox_messages", count,
+                   {"channel": channel_name, "state": state_name})
     out.family("caseflow_outbox_oldest_due_age_seconds", "gauge",
                "How long the oldest due message of each channel has been due (0: none).")
     for channel_name in ("email", *MESSAGE_CHANNELS):
@@ -365,13 +368,15 @@ def write_database_metrics(out: Exposition, now) -> None:
     for name in sorted(JOBS):
         last = monitoring.last_finished_run(name, succeeded=True)
         if last is not None:
-            out.sample("caseflow_job_last_success_timestamp_seconds", last.timestamp(), {"job": name})
+            out.sample("caseflow_job_last_success_timestamp_seconds", last.timestamp(),
+                       {"job": name})
 
     out.family("caseflow_scheduler_heartbeat_age_seconds", "gauge",
                "Seconds since the scheduler's last heartbeat run finished; absent if never.")
     last = monitoring.last_heartbeat()
     if last is not None:
-        out.sample("caseflow_scheduler_heartbeat_age_seconds", max(0.0, (now - last).total_seconds()))
+        out.sample("caseflow_scheduler_heartbeat_age_seconds",
+                   max(0.0, (now - last).total_seconds()))
     out.family("caseflow_scheduler_heartbeat_interval_seconds", "gauge",
                "The heartbeat job's interval; the scheduler counts as silent after 3 of them.")
     out.sample("caseflow_scheduler_heartbeat_interval_seconds", monitoring.heartbeat_interval())

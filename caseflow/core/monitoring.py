@@ -71,7 +71,7 @@ class HealthReport:
         return body
 
     def nagios_line(self) -> str:
-        status = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}[self.status]
+        status = self.status.upper()
         shown = [c for c in self.checks if c.status != OK] or self.checks
         text = "; ".join(f"{c.name} {c.summary}" for c in shown)
         perf = " ".join(p for c in self.checks for p in c.perfdata)
@@ -251,8 +251,8 @@ def check_outbox(now: datetime) -> Check:
     if failing:
         problems.append(f"{failing} queued after {OUTBOX_FAILED_ATTEMPTS_WARNING}+ failed attempts")
     status = WARNING if problems else OK
-    summary = (", ".join(problems) if problems else
-               f"{due} due, {queued} queued" + (f", oldest due {oldest_age} s" if oldest_age else ""))
+    summary = ", ".join(problems) or f"{due} due, {queued} queued" + (
+        f", oldest due {oldest_age} s" if oldest_age else "")
     return Check("outbox", status, summary, {"status": status, **report}, perf)
 
 

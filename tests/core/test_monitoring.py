@@ -19,11 +19,10 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
@@ -84,7 +83,8 @@ def test_healthz_ok_with_a_fresh_heartbeat(client, db, clock):
     assert body["status"] == "ok" and body["database"] == "ok"
     assert body["scheduler"]["status"] == "ok"
     assert body["scheduler"]["age_seconds"] == 42
-    assert body["scheduler"]["last_heartbeat_at"] == (clock.now - timedelta(seconds=42)).isoformat().replace("+00:00", "Z")
+    last = (clock.now - timedelta(seconds=42)).isoformat().replace("+00:00", "Z")
+    assert body["scheduler"]["last_heartbeat_at"] == last
     assert body["outbox"]["status"] == "ok" and body["outbox"]["due"] == 0
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -512,7 +512,7 @@ def test_request_counts_of_two_workers_add_up(served):
                 break
             time.sleep(0.3)
         assert counted == requests
-        writers = [json.loads(p.read_text()) for p in Path(env["CASEFLOW_METRICS_DIR"]).glob("requests-*.json")]
+        writers = [json.loads(p.read_text()) for p in directory.glob("requests-*.json")]
         served_by = [sum(n for e, s, n in w["requests"] if e == "auth.login") for w in writers]
         assert len([n for n in served_by if n]) == 2, served_by  # both workers took a share
     finally:
