@@ -56,7 +56,6 @@ import secrets
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -806,7 +805,7 @@ def main() -> int:
         # -- the replica (optional)
         if cluster is not None and not args.no_replica:
             try:
-                replica_part(base, cluster, env, smtp_port, recorder, accounts, args, started)
+                replica_part(base, cluster, env, accounts, args, started)
             except (subprocess.CalledProcessError, RuntimeError) as error:
                 detail = getattr(error, "stderr", "") or str(error)
                 say(f"replica part skipped: {detail.strip()[:300]}")
@@ -833,7 +832,7 @@ def main() -> int:
             shutil.rmtree(base, ignore_errors=True)
 
 
-def replica_part(base, cluster, env, smtp_port, recorder, accounts, args, started) -> None:
+def replica_part(base, cluster, env, accounts, args, started) -> None:
     """A streaming replica, a second gunicorn reading the report from it, and the report
     timed through both while the first gunicorn carries the load."""
     standby = Cluster(base, "standby")
@@ -891,10 +890,22 @@ def replica_part(base, cluster, env, smtp_port, recorder, accounts, args, starte
 
     engine = sa.create_engine(cluster.url())
     with engine.connect() as conn:
-        lag = conn.execute(sa.text("SELECT replay_lag FROM pg_stat_replication")).scalar()
+        row = conn.execute(sa.text(
+            "SELECT state, replay_lag, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) "
+            "FROM pg_stat_replication")).first()
     engine.dispose()
-    print(f"  replay lag reported by the primary at the end: {lag}")
-
+    engine = sa.create_engine(standby.url("caseflow"))
+    with engine.connect() as conn:
+        in_recovery = conn.execute(sa.text("SELECT pg_is_in_recovery()")).scalar()
+        reads = conn.execute(sa.text(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'caseflow'")).scalar()
+    engine.dispose()
+    if row:
+        print(f"  the standby: {row[0]}, replay lag {row[1] or 'none measured (idle)'}, "
+              f"{int(row[2] or 0)} bytes of WAL not yet replayed; in recovery: {in_recovery}; "
+              f"transactions run on it: {reads}")
+    else:
+        print("  the standby is not connected to the primary")
 
 if __name__ == "__main__":
     sys.exit(main())
