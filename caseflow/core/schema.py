@@ -131,9 +131,6 @@ def refuse_until_current():
     app = current_app._get_current_object()
     if is_known_current(app):
         return None
-    endpoint = request.endpoint or ""
-    if endpoint in EXEMPT_ENDPOINTS or endpoint.endswith(".static"):
-        return None
     try:
         # The request's own connection (a test's transaction too); it ends with the request.
         state = schema_state(app, db.session.connection())
@@ -143,10 +140,14 @@ def refuse_until_current():
         return None
     if state.current:
         return None
-    app.logger.error("Refusing requests: %s", state.describe())
     db.session.rollback()
-    # Who is signed in is not looked up: the accounts' own table may be what is out of date.
+    # Who is signed in is not looked up, by this page or by the answers that are not
+    # refused (the response hooks ask): the accounts' own table may be what is outdated.
     g._login_user = app.login_manager.anonymous_user()
+    endpoint = request.endpoint or ""
+    if endpoint in EXEMPT_ENDPOINTS or endpoint.endswith(".static"):
+        return None
+    app.logger.error("Refusing requests: %s", state.describe())
     if state.unknown:
         message = _("caseflow cannot serve: its database was upgraded by a newer version of "
                     "caseflow than this one. The system administrator must deploy that "

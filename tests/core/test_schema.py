@@ -52,9 +52,15 @@ def _set_revision(app, revision: str) -> None:
 
 
 def test_an_app_on_an_older_schema_answers_503_until_it_is_upgraded(old_app):
+    from flask_login.utils import _create_identifier
+
     client = old_app.test_client()
+    # A signed-in browser's cookie (the user id and the identifier "strong" session
+    # protection checks): the accounts table, outdated here, is not read.
+    with old_app.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()
     with client.session_transaction() as session:
-        session["_user_id"] = "1"  # a signed-in cookie: the outdated accounts table is not read
+        session["_user_id"], session["_id"] = "1", identifier
     page = client.get("/login")
     assert page.status_code == 503
     assert zh(BEHIND_MESSAGE) in page_text(page)
