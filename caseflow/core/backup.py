@@ -327,8 +327,11 @@ def write_backup(app: Flask, directory: str | Path, now: datetime,
     if final.exists():
         raise BackupError(f"{final} exists already; one backup per second")
     root = _attachment_root(app)
-    handle, partial_name = tempfile.mkstemp(dir=directory, prefix=f".{final.name}.",
-                                            suffix=".part")  # mode 0600
+    try:
+        handle, partial_name = tempfile.mkstemp(dir=directory, prefix=f".{final.name}.",
+                                                suffix=".part")  # mode 0600
+    except OSError as error:
+        raise BackupError(f"cannot write into {directory}: {error.strerror}") from None
     partial = Path(partial_name)
     try:
         with tempfile.TemporaryDirectory(dir=directory, prefix=".caseflow-dump.") as work, \
@@ -347,7 +350,10 @@ def write_backup(app: Flask, directory: str | Path, now: datetime,
                     members.append(_add(archive, dump.name, source, dump.stat().st_size,
                                         now.timestamp()))
                 dump.unlink()
-                files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+                # not the store's own half-written files (".<name>.part", see core.files)
+                files = sorted(p for p in root.rglob("*") if p.is_file() and not
+                               (p.name.startswith(".") and p.name.endswith(".part"))
+                               ) if root.is_dir() else []
                 progress(f"Attachments: {_files(len(files))} from {root}")
                 total = 0
                 for path in files:
@@ -382,9 +388,13 @@ def write_backup(app: Flask, directory: str | Path, now: datetime,
             os.fsync(out.fileno())
         try:
             os.link(partial, final)  # never over an archive of the same name
+            partial.unlink()
         except FileExistsError:
             raise BackupError(f"{final} exists already; one backup per second") from None
-        partial.unlink()
+        except OSError:  # a file system without hard links
+            if final.exists():
+                raise BackupError(f"{final} exists already; one backup per second") from None
+            os.rename(partial, final)
         _fsync_directory(directory)
     except BaseException as error:
         partial.unlink(missing_ok=True)
@@ -405,15 +415,21 @@ def prune_backups(directory: str | Path, now: datetime, keep_days: int,
         raise BackupError("--keep-days must be at least 1")
     cutoff = now.astimezone(timezone.utc) - timedelta(days=keep_days)
     removed = []
-    for path in sorted(Path(directory).iterdir()):
-        match = ARCHIVE_NAME.fullmatch(path.name)
-        if not match or not path.is_file():
-            continue
-        made = datetime.strptime(match.group(1), STAMP).replace(tzinfo=timezone.utc)
-        if made < cutoff:
-            path.unlink()
-            removed.append(path)
-            progress(f"Deleted {path.name} (older than {keep_days} days)")
+    try:
+        for path in sorted(Path(directory).iterdir()):
+            match = ARCHIVE_NAME.fullmatch(path.name)
+            if not match or not path.is_file():
+                continue
+            try:
+                made = datetime.strptime(match.group(1), STAMP).replace(tzinfo=timezone.utc)
+            except ValueError:  # caseflow-20261399T…: not a time, not one of ours
+                continue
+            if made < cutoff:
+                path.unlink()
+                removed.append(path)
+                progress(f"Deleted {path.name} (older than {keep_days} days)")
+    except OSError as error:
+        raise BackupError(f"deleting old archives in {directory} failed: {error}") from None
     return removed
 
 

@@ -420,7 +420,8 @@ def test_prune_keeps_the_days_asked_for(tmp_path):
     now = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
     ages = {"caseflow-20261027T015959Z.tar": "gone", "caseflow-20261027T020000Z.tar": "kept",
             "caseflow-20261126T020000Z.tar": "kept", "caseflow-20200101T000000Z.tar.part": "kept",
-            "caseflow-20200101.tar": "kept", "notes-20200101T000000Z.tar": "kept"}
+            "caseflow-20200101.tar": "kept", "notes-20200101T000000Z.tar": "kept",
+            "caseflow-20201399T000000Z.tar": "kept"}
     for name in ages:
         (tmp_path / name).write_bytes(b"")
     removed = backup.prune_backups(tmp_path, now, 31, progress=lambda _line: None)
