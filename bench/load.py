@@ -679,6 +679,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     say(f"caseflow load bench: {args.users} users, {args.workers} workers, "
         f"think time {args.think:g} s, {args.seconds:.0f} s of load, then faults for "
         f"{args.fault_seconds:.0f} s; {load_average()}")
