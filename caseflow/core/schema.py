@@ -98,8 +98,14 @@ def schema_state(app: Flask, connection=None) -> SchemaState:
     if connection is not None:
         state = read_schema_state(app, connection)
     else:
-        with app.app_context(), db.engine.connect() as own:
-            state = read_schema_state(app, own)
+        with app.app_context():
+            try:
+                with db.engine.connect() as own:
+                    state = read_schema_state(app, own)
+            finally:
+                # No connection left in the pool: with gunicorn's --preload this runs in
+                # the master, whose pool the forked workers would otherwise share.
+                db.engine.dispose()
     if state.current:
         app.extensions[_CACHE_KEY] = True
     return state
