@@ -446,9 +446,12 @@ def _open_archive(path: Path) -> tarfile.TarFile:
 
 
 def _safe_member_name(name: str) -> bool:
+    """The database member, or a file at least one folder down in ``attachments/``."""
     parts = PurePosixPath(name).parts
-    return (bool(parts) and not name.startswith("/") and ".." not in parts
-            and "\\" not in name and "\x00" not in name)
+    plain = (not name.startswith("/") and ".." not in parts and "." not in parts
+             and "\\" not in name and "\x00" not in name)
+    return plain and (name in DATABASE_MEMBER.values()
+                      or (len(parts) >= 2 and parts[0] == ATTACHMENTS))
 
 
 def read_manifest(path: str | Path) -> dict:
@@ -529,12 +532,12 @@ def _refuse_unless_empty(app: Flask, root: Path) -> None:
     if tables:
         shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
         raise Refused(f"the database is not empty ({len(tables)} tables: {shown}); a "
-                          "backup is restored only into an empty database. Create a new one "
-                          "(see the restore drill in the README) and point "
-                          "CASEFLOW_DATABASE_URL at it.")
+                      "backup is restored only into an empty database. Create a new one "
+                      "(see the restore drill in the README) and point "
+                      "CASEFLOW_DATABASE_URL at it.")
     if root.is_dir() and any(p.is_file() for p in root.rglob("*")):
         raise Refused(f"the attachment folder {root} has files in it; a backup is "
-                          "restored only into an empty one (CASEFLOW_ATTACHMENT_DIR)")
+                      "restored only into an empty one (CASEFLOW_ATTACHMENT_DIR)")
 
 
 def _extract_checked(archive: tarfile.TarFile, want: dict, target: Path) -> None:
@@ -577,7 +580,9 @@ def _restore_sqlite(app: Flask, copy: Path, progress: Callable) -> None:
     source = sqlite3.connect(copy)
     destination = sqlite3.connect(target, timeout=15)
     try:
-        source.execute("PRAGMA quick_check").fetchall()
+        verdict = source.execute("PRAGMA quick_check").fetchall()
+        if verdict != [("ok",)]:
+            raise BackupError(f"the archived SQLite database is damaged: {verdict[:3]}")
         source.backup(destination)  # page by page under SQLite's own locks: all or nothing
         destination.execute("PRAGMA journal_mode=WAL")
     except sqlite3.Error as error:
@@ -630,9 +635,12 @@ def restore_backup(app: Flask, path: str | Path,
                     _restore_postgresql(app, dump, progress)
                 else:
                     _restore_sqlite(app, dump, progress)
-        except BaseException:
+        except BaseException as error:
             for target in written:  # the folder was empty: leave it so
                 target.unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise BackupError(f"the restore failed, the database and the attachment "
+                                  f"folder are left empty: {error}") from error
             raise
     with _engine().connect() as conn:
         counts, revision = _counts_and_revision(conn)

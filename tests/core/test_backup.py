@@ -416,6 +416,26 @@ def test_a_slow_pg_dump_outlasts_the_idle_transaction_timeout(tmp_path):
 # -- pure parts --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name", ["attachments/../../etc/cron.d/x", "/etc/passwd", "attachments",
+                                  "notes.txt"])
+def test_an_archive_naming_a_file_outside_its_folders_is_refused(tmp_path, name):
+    import io
+
+    members = {"database.sqlite3": b"SQLite format 3\x00", name: b"x"}
+    manifest = {"format": backup.FORMAT, "format_version": backup.FORMAT_VERSION,
+                "database": {"kind": "sqlite", "member": "database.sqlite3"}, "tables": {},
+                "members": [{"name": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+                            for n, d in members.items()]}
+    path = tmp_path / "crafted.tar"
+    with tarfile.open(path, "w") as tar:
+        for member, data in [*members.items(), ("manifest.json", json.dumps(manifest).encode())]:
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(backup.Refused, match="not a plain file name"):
+        backup.verify_archive(path, progress=lambda _line: None)
+
+
 def test_prune_keeps_the_days_asked_for(tmp_path):
     now = datetime(2026, 11, 27, 2, 0, tzinfo=timezone.utc)
     ages = {"caseflow-20261027T015959Z.tar": "gone", "caseflow-20261027T020000Z.tar": "kept",
