@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+import sqlalchemy as sa
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -30,6 +31,7 @@ from caseflow.extensions import db
 EXEMPT_ENDPOINTS = {"health.healthz", "static"}
 
 UPGRADE_COMMAND = "caseflow db upgrade"
+VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
 _CACHE_KEY = "caseflow.schema_current"
 
 
@@ -77,11 +79,14 @@ def _migrations_directory(app: Flask) -> str:
 
 def read_schema_state(app: Flask, connection) -> SchemaState:
     """Compare the revisions on ``connection`` with the scripts' head(s)."""
-    from alembic.migration import MigrationContext
     from alembic.util import CommandError
 
     scripts = _scripts(_migrations_directory(app))
-    database = tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+    # Read directly, not through Alembic's MigrationContext, which logs two lines per call.
+    database = ()
+    if sa.inspect(connection).has_table(VERSION_TABLE):
+        database = tuple(sorted(connection.execute(
+            sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()))
     unknown = []
     for revision in database:
         try:
