@@ -59,6 +59,7 @@ def _now_for(today: str | None) -> datetime:
 def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(users_group)
+    app.cli.add_command(orgs_group)
     app.cli.add_command(keys_group)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(calendar_group)
@@ -134,6 +135,45 @@ def create_user(username, display_name, email, org_code, roles, password):
         sys.exit(1)
     click.echo(_colour(f"Created {user.username} in {org.name}; they must change the password "
                        "at first sign-in.", GREEN))
+
+
+@click.group("orgs")
+def orgs_group():
+    """Organisations from the server's shell (the first one of a new deployment)."""
+
+
+@orgs_group.command("create")
+@click.option("--code", required=True, help="Short code, e.g. jh-fed (used by --org).")
+@click.option("--name", required=True, help="Full name, e.g. 江汉区妇女联合会.")
+@click.option("--short-name", help="Name in lists (default: the full name).")
+@click.option("--kind", required=True, type=click.Choice(["federation", "procuratorate", "partner"]))
+@click.option("--parent", "parent_code", help="Code of the organisation this one is a unit of.")
+@click.option("--referral-prefix", help="Prefix of its referral numbers, e.g. 江妇移.")
+@with_appcontext
+def create_org(code, name, short_name, kind, parent_code, referral_prefix):
+    """Create an organisation; the system administrator manages them in the app after."""
+    from caseflow.core.db import utcnow
+    from caseflow.core.errors import DomainError
+    from caseflow.core.orgs.models import Organisation
+    from caseflow.core.orgs.services import create_organisation
+    from caseflow.extensions import db
+
+    parent = None
+    if parent_code:
+        parent = db.session.scalar(sa.select(Organisation).where(Organisation.code == parent_code))
+        if parent is None:
+            raise click.BadParameter(f"no organisation has the code {parent_code!r}",
+                                     param_hint="--parent")
+    try:
+        org = create_organisation(actor=None, now=utcnow(), code=code, name=name,
+                                  short_name=(short_name or name)[:40], kind=kind, parent=parent,
+                                  referral_prefix=referral_prefix)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        click.echo(_colour(f"Not created: {error.message}", RED), err=True)
+        sys.exit(1)
+    click.echo(_colour(f"Created {org.name} ({org.code}).", GREEN))
 
 
 @click.group("keys")

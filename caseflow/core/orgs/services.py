@@ -166,7 +166,9 @@ def create_organisation(
     *, actor, now: datetime, code: str, name: str, short_name: str, kind: str,
     parent: Organisation | None, referral_prefix: str | None, aid_case_prefix: str | None = None,
 ) -> Organisation:
-    if not policy.can_manage_organisations(actor):
+    """``actor`` is None only for the command line (``caseflow orgs create``: a new
+    deployment's first organisation, before anyone can sign in)."""
+    if actor is not None and not policy.can_manage_organisations(actor):
         raise NotAllowed(_("Only the system administrator manages organisations."))
     _check_org_fields(code=code, name=name, kind=kind, parent=parent)
     org = Organisation(
