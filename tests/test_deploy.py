@@ -447,3 +447,35 @@ def test_through_nginx_over_https(tmp_path):
     # gunicorn saw nginx's X-Forwarded-For (the browser's address), not the forged one.
     assert re.search(r'^127\.0\.0\.1 127\.0\.0\.1 "POST /login HTTP/1\.1" 302', log, flags=re.M), log[-2000:]
     assert "198.51.100.1" not in log
+
+
+# -- caseflow-admin: commands as the services run them ----------------------------------------
+
+
+def test_sh_reads_the_env_file_as_systemd_does():
+    result = subprocess.run(["sh", "-c", 'set -a; . "$0"; set +a; env', str(DEPLOY / "caseflow.env.example")],
+                            env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    seen = dict(line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("CASEFLOW_"))
+    assert seen == env_example_set()
+
+
+def test_caseflow_admin_runs_a_command_as_caseflow_with_the_env_file(migrated_sqlite, tmp_path):
+    """The wrapper, with the venv's path for /opt/caseflow/venv and a stand-in runuser that
+    records the user asked for."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "runuser").write_text('#!/bin/sh\necho "runuser $1 $2" >&2\nshift 3\nexec "$@"\n')
+    (bin_dir / "runuser").chmod(0o755)
+    wrapper = tmp_path / "caseflow-admin"
+    wrapper.write_text((DEPLOY / "caseflow-admin").read_text().replace(SERVER_VENV, str(VENV_BIN.parent)))
+    wrapper.chmod(0o755)
+    env = production_env(migrated_sqlite, tmp_path / "instance")
+    (tmp_path / "instance").mkdir()
+    env_file = tmp_path / "caseflow.env"
+    env_file.write_text("".join(f'{k}="{v}"\n' for k, v in env.items() if k.startswith("CASEFLOW_")))
+    result = subprocess.run([str(wrapper), "db", "current"], capture_output=True, text=True, timeout=120,
+                            env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "CASEFLOW_ENV_FILE": str(env_file)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "runuser -u caseflow" in result.stderr
+    assert re.search(r"^\d{4}_\w+ \(head\)$", result.stdout, flags=re.M), result.stdout
