@@ -643,6 +643,56 @@ class Load:
             thread.join(max(0.1, deadline - time.monotonic()))
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _ticks(pid: int) -> int:
+    """User + system CPU of one process, in clock ticks (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def cpu_snapshot(groups: dict[str, list[int]]) -> dict[str, dict[int, int]]:
+    """CPU ticks per process of each group: a parent and its children (gunicorn's
+    workers, the postmaster's backends), and this process (the simulated users)."""
+    snapshot = {}
+    for name, parents in groups.items():
+        pids = {pid for parent in parents for pid in (parent, *_children(parent))}
+        snapshot[name] = {pid: _ticks(pid) for pid in pids}
+    times = os.times()
+    snapshot["bench client"] = {0: round((times.user + times.system) * TICK)}
+    return snapshot
+
+
+def cpu_report(before, after, requests: int, seconds: float) -> None:
+    """CPU seconds per request by process group, measured rather than timed: the figure a
+    shared machine disturbs least, and from it the requests per second that the
+    machine's CPUs could serve if nothing else ran on them."""
+    if not requests:
+        return
+    spent = {}
+    for name, now in after.items():
+        earlier = before.get(name, {})
+        spent[name] = sum(max(0, ticks - earlier.get(pid, 0)) for pid, ticks in now.items()) / TICK
+    server = sum(v for k, v in spent.items() if k != "bench client")
+    parts = ", ".join(f"{name} {1000 * v / requests:.1f} ms" for name, v in spent.items())
+    cores = os.cpu_count() or 1
+    print(f"  CPU per request: {parts}; app + database {1000 * server / requests:.1f} ms "
+          f"(the CPUs were {100 * sum(spent.values()) / (seconds * cores):.0f} % ours)")
+    print(f"  => {cores} idle CPUs would serve about {cores * requests / sum(spent.values()):.0f} "
+          f"requests/s with these users, {cores * requests / server:.0f} with the users elsewhere")
+
+
 def run_phase(recorder: Recorder, seconds: float, label: str, events=()) -> tuple[float, float]:
     """Wait out a phase, printing progress every 10 s and running ``events`` (at, fn)."""
     start = time.monotonic()
@@ -746,9 +796,16 @@ def main() -> int:
         load.start()
         # Each worker's first pages load templates and catalogues: a warm-up, not measured.
         run_phase(recorder, 5, "warm-up")
+        groups = {"web": [web.process.pid], "scheduler": [scheduler.pid]}
+        if cluster is not None:
+            groups["database"] = [int((cluster.dir / "postmaster.pid").read_text().split()[0])]
+        cpu_before = cpu_snapshot(groups)
         since, until = run_phase(recorder, args.seconds, "load")
+        cpu_after = cpu_snapshot(groups)
         results["goal"] = summary(recorder, since, until,
                                   f"Steady load, {args.users} users, {args.workers} workers")
+        cpu_report(cpu_before, cpu_after, sum(1 for s in recorder.samples if since <= s.started < until),
+                   until - since)
         verdict = (f"Goal (0 errors, every page p95 <= {GOAL_P95:.0f} s at {args.users} users): "
                    + ("HOLDS" if results["goal"] else "MISSED"))
         print(bold(green(verdict) if results["goal"] else red(verdict)))
