@@ -208,6 +208,12 @@ def rotate_keys(new_key: str, batch: int):
                "CASEFLOW_DATA_KEY_PREVIOUS, then restart the web and scheduler processes.")
 
 
+# On the group itself too: `caseflow keys generate` makes the key a new server's settings
+# need, so it must run before there are any settings (no app is built for it; `rotate`
+# builds one when it runs).
+main.add_command(keys_group)
+
+
 @click.command("scheduler")
 @click.option("--once", is_flag=True, help="Run every job once and exit.")
 @with_appcontext
