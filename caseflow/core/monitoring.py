@@ -149,6 +149,29 @@ def check_database(now: datetime) -> Check:
     return Check("database", OK, "ok", "ok")
 
 
+@health_check("schema")
+def check_schema(now: datetime) -> Check:
+    """The database at this code's migrations head: the web refuses to serve otherwise
+    (core/schema.py). Once current, a process remembers it and asks no more."""
+    from flask import current_app
+
+    from caseflow.core.schema import code_heads, is_known_current, schema_state
+    from caseflow.extensions import db
+
+    app = current_app._get_current_object()
+    state = None if is_known_current(app) else schema_state(app, db.session.connection())
+    code = ", ".join(code_heads(app) if state is None else state.code)
+    if state is None or state.current:
+        return Check("schema", OK, f"at {code}", {"status": OK, "revision": code})
+    database = ", ".join(state.database) or None
+    report = {"status": CRITICAL, "revision": database, "code": code}
+    if state.unknown:
+        return Check("schema", CRITICAL, f"at {database}, unknown to this code (head {code}): "
+                     "the database was upgraded by a newer caseflow", report)
+    return Check("schema", CRITICAL, f"at {database or 'nothing'}, older than this code's "
+                 f"head {code}: run caseflow db upgrade", report)
+
+
 def heartbeat_interval() -> int:
     """The heartbeat job's interval in seconds, as registered."""
     from caseflow.core.scheduler import jobs  # noqa: F401  (registers the heartbeat)

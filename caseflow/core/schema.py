@@ -27,8 +27,9 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from caseflow.extensions import db
 
 #: Endpoints that answer whatever the schema: the load balancer's health check (it reports
-#: the database itself) and static files (the refusal page's own style sheet).
-EXEMPT_ENDPOINTS = {"health.healthz", "static"}
+#: the schema itself), the token-guarded metrics (their request counts still matter) and
+#: static files (the refusal page's own style sheet).
+EXEMPT_ENDPOINTS = {"health.healthz", "health.metrics", "static"}
 
 UPGRADE_COMMAND = "caseflow db upgrade"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
@@ -77,6 +78,11 @@ def _migrations_directory(app: Flask) -> str:
     return app.extensions["migrate"].directory
 
 
+def code_heads(app: Flask) -> tuple[str, ...]:
+    """The heads of the migration scripts this code carries (no database asked)."""
+    return tuple(sorted(_scripts(_migrations_directory(app)).get_heads()))
+
+
 def read_schema_state(app: Flask, connection) -> SchemaState:
     """Compare the revisions on ``connection`` with the scripts' head(s)."""
     from alembic.util import CommandError
@@ -93,7 +99,7 @@ def read_schema_state(app: Flask, connection) -> SchemaState:
             scripts.get_revision(revision)
         except CommandError:
             unknown.append(revision)
-    return SchemaState(database=database, code=tuple(sorted(scripts.get_heads())),
+    return SchemaState(database=database, code=code_heads(app),
                        unknown=tuple(unknown))
 
 

@@ -39,6 +39,7 @@ TOKEN = "caseflow-tests-metrics-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CASEFLOW = str(Path(sys.executable).parent / "caseflow")
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+MIGRATION_SCRIPTS = Path(__file__).parents[2] / "migrations" / "versions"
 DEPLOY = Path(__file__).resolve().parent.parent.parent / "deploy"
 
 
@@ -182,9 +183,12 @@ def test_caseflow_check_exit_codes(app, db, clock):
     beat(db, clock.now - timedelta(seconds=30))
     code, lines = run_check(app)
     assert code == 0, lines
-    assert lines[0].startswith("CASEFLOW OK - database ok; scheduler last heartbeat 30 s ago; outbox ")
+    head = sorted(p.stem for p in MIGRATION_SCRIPTS.glob("0*.py"))[-1]
+    assert lines[0].startswith(f"CASEFLOW OK - database ok; schema at {head}; "
+                               "scheduler last heartbeat 30 s ago; outbox ")
     assert "| heartbeat_age=30s;;900" in lines[0]
-    assert lines[1:] == ["database: OK ok", "scheduler: OK last heartbeat 30 s ago",
+    assert lines[1:] == ["database: OK ok", f"schema: OK at {head}",
+                         "scheduler: OK last heartbeat 30 s ago",
                          "outbox: OK 0 due, 0 queued"]
     queue_email(db, due=clock.now - timedelta(minutes=20))
     code, lines = run_check(app)
@@ -448,8 +452,9 @@ def test_commands_check_scheduler_and_json_logs(served):
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.startswith("CASEFLOW OK - ")
     lines = check.stdout.splitlines()
-    assert lines[1] == "database: OK ok" and lines[2].startswith("scheduler: OK last heartbeat ")
-    assert lines[3] == "outbox: OK 0 due, 0 queued"
+    assert lines[1] == "database: OK ok" and lines[2].startswith("schema: OK at 0")
+    assert lines[3].startswith("scheduler: OK last heartbeat ")
+    assert lines[4] == "outbox: OK 0 due, 0 queued"
 
 
 def _get(port: int, path: str, headers: dict | None = None) -> tuple[int, str]:

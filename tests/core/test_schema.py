@@ -71,7 +71,12 @@ def test_an_app_on_an_older_schema_answers_503_until_it_is_upgraded(old_app):
     # style sheet are not refused.
     health = client.get("/healthz")
     assert health.is_json and health.json["database"] == "ok", health.get_data(as_text=True)
+    # ... and it says why the pages are refused.
+    assert health.status_code == 503
+    assert health.json["schema"] == {"status": "critical", "revision": OLDER, "code": HEAD}
     assert client.get("/static/css/caseflow.css").status_code == 200
+    # The metrics keep counting (their token still guards them).
+    assert client.get("/metrics").status_code == 401
     with client.session_transaction() as session:
         session["locale"] = "en"
     assert BEHIND_MESSAGE in page_text(client.get("/login"))
@@ -80,6 +85,7 @@ def test_an_app_on_an_older_schema_answers_503_until_it_is_upgraded(old_app):
         flask_migrate.upgrade()  # the command line is never refused
     # No restart: the next request finds the schema current.
     assert client.get("/login").status_code == 200
+    assert client.get("/healthz").json["schema"] == {"status": "ok", "revision": HEAD}
 
 
 def test_an_app_on_a_schema_it_does_not_know_says_a_newer_caseflow_upgraded_it(old_app):
