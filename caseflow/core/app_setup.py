@@ -11,6 +11,7 @@ from flask import (
 from flask_babel import format_datetime, gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -288,8 +289,33 @@ def _register_errors(app: Flask) -> None:
         return render_template("errors/error.html", code=error.code,
                                message=error.description), error.code
 
+    def database_unavailable():
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:  # the connection is gone; the pool replaces it
+            pass
+        app.logger.warning("database unavailable: %s", request.path)
+        # The page must not look up who is signed in: that needs the database too.
+        g._login_user = app.login_manager.anonymous_user()
+        return render_template(
+            "errors/error.html", code=503,
+            message=_("caseflow could not reach its database for a moment, so nothing was "
+                      "saved. Please try again in a minute."),
+        ), 503, {"Retry-After": "30"}
+
+    # A lost database connection (a restart, a fail-over) is not a bug of the request: the
+    # user is told to try again (503), not that something broke. The pool's pre-ping gets
+    # a fresh connection for the next request, so nobody has to act.
+    app.register_error_handler(OperationalError, lambda error: database_unavailable())
+    app.register_error_handler(InterfaceError, lambda error: database_unavailable())
+
     @app.errorhandler(500)
     def server_error(error):
+        # An exception outside the view (the request's commit in finish_request) reaches
+        # here wrapped, not through the handlers above.
+        if isinstance(getattr(error, "original_exception", None),
+                      (OperationalError, InterfaceError)):
+            return database_unavailable()
         db.session.rollback()
         return render_template(
             "errors/error.html", code=500,
