@@ -69,6 +69,11 @@ max_requests_jitter = 200
 #: The workers' heartbeat files in memory, not on disk (systemd's PrivateTmp is disk).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 proc_name = "caseflow-web"
+#: No control socket (gunicorn 25.1+ makes one in $HOME/.gunicorn for its `gunicornc`
+#: tool): systemd manages the service (reload is SIGHUP), the service's user has no home
+#: it may write under ProtectSystem=strict, and several gunicorns on one machine would
+#: share that one path. Older gunicorns ignore the name.
+control_socket_disable = True
 
 # -- what the proxy may say ------------------------------------------------------------------
 
