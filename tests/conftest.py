@@ -7,6 +7,7 @@ The schema is built by running the migrations, never by ``create_all``.
 from __future__ import annotations
 
 import os
+import sqlite3
 import re
 import uuid
 from dataclasses import dataclass
@@ -36,16 +37,27 @@ def _postgres_admin_url() -> sa.URL:
     return url
 
 
-def create_database(backend: str, tmp_path) -> tuple[str, callable]:
-    """A new empty database for one test session; returns its URL and a dropper."""
+def create_database(backend: str, tmp_path, *, copy_of: str | None = None) -> tuple[str, callable]:
+    """A new database for one test session, empty or (``copy_of``: another database's
+    URL) holding what that one holds now; returns its URL and a dropper."""
     if backend == "sqlite":
-        path = tmp_path / "caseflow-test.db"
+        if copy_of is None:
+            return f"sqlite:///{tmp_path / 'caseflow-test.db'}", lambda: None
+        path = tmp_path / f"caseflow-copy-{uuid.uuid4().hex[:10]}.db"
+        source = sqlite3.connect(copy_of.removeprefix("sqlite:///"))
+        target = sqlite3.connect(path)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
         return f"sqlite:///{path}", lambda: None
     admin_url = _postgres_admin_url()
     name = f"caseflow_test_{uuid.uuid4().hex[:10]}"
+    template = "" if copy_of is None else f' TEMPLATE "{sa.make_url(copy_of).database}"'
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{template}')
 
     def drop():
         with engine.connect() as conn:
@@ -250,6 +262,20 @@ def login_as(client, world):
         return user
 
     return sign_in
+
+
+def signed_in_cookie_client(app, user_id: int = 1):
+    """A test client carrying a signed-in browser's cookie (the user id and the identifier
+    "strong" session protection checks) made without the database: for pages that must
+    answer whatever the accounts table holds, or when it cannot be read."""
+    from flask_login.utils import _create_identifier
+
+    client = app.test_client()
+    with app.test_request_context(environ_base=client.environ_base):
+        identifier = _create_identifier()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_id"] = str(user_id), identifier
+    return client
 
 
 def page_text(response) -> str:

@@ -105,3 +105,43 @@ def make_person(world: World, actor: User, *, pseudonym: str = "小雨", residen
         identity=people_services.Identity(real_name=real_name, resident_id=resident_id,
                                           phone=phone, address=address),
     )
+
+
+def attach_to_demo(now: datetime, *, referral: tuple[str, bytes] | None = None,
+                   case: tuple[str, bytes] | None = None,
+                   training: tuple[str, bytes] | None = None) -> None:
+    """Files (name, bytes) stored through the real services and file store, on the
+    demo's first sent referral, first unpaid aid case and first training session that is
+    not cancelled, each added by the first user the domain's policy allows."""
+    import sqlalchemy as sa
+
+    from caseflow.investigations import policy as case_policy
+    from caseflow.investigations import services as case_services
+    from caseflow.investigations.models import AidCase
+    from caseflow.referrals import policy as referral_policy
+    from caseflow.referrals import services as referral_services
+    from caseflow.referrals.models import Referral
+    from caseflow.training import policy as training_policy
+    from caseflow.training import services as training_services
+    from caseflow.training.models import SessionState, TrainingSession
+
+    def first(model, condition):
+        return db.session.scalars(sa.select(model).where(condition).order_by(model.id)).first()
+
+    def allowed(check, obj) -> User:
+        return next(u for u in db.session.scalars(sa.select(User).order_by(User.id))
+                    if check(u, obj))
+
+    if referral:
+        ref = first(Referral, Referral.state != "draft")
+        referral_services.add_attachment(ref, actor=allowed(referral_policy.can_comment, ref),
+                                         now=now, filename=referral[0], data=referral[1])
+    if case:
+        aid_case = first(AidCase, AidCase.state != "paid")
+        case_services.add_document(aid_case, actor=allowed(case_policy.can_add_document, aid_case),
+                                   now=now, filename=case[0], data=case[1])
+    if training:
+        session = first(TrainingSession, TrainingSession.state != SessionState.CANCELLED.value)
+        training_services.add_material(
+            session, actor=allowed(training_policy.on_organiser_side, session), now=now,
+            filename=training[0], data=training[1])

@@ -21,19 +21,10 @@ from sqlalchemy.engine import make_url
 
 from caseflow.core import demo as core_demo
 from caseflow.core.demo import load_demo
-from caseflow.core.orgs.models import User
 from caseflow.extensions import db as _db
-from caseflow.investigations import policy as case_policy
-from caseflow.investigations import services as case_services
-from caseflow.investigations.models import AidCase
 from caseflow.referrals import demo as referral_demo
-from caseflow.referrals import policy as referral_policy
-from caseflow.referrals import services as referral_services
-from caseflow.referrals.models import Referral
 from caseflow.reports import demo as report_demo
-from caseflow.training import policy as training_policy
-from caseflow.training import services as training_services
-from caseflow.training.models import SessionState, TrainingSession
+from tests import factories
 from tests.conftest import POSTGRES_URL, create_database, make_app, migrate_to_head
 
 LOADED_AT = datetime(2026, 11, 2, 8, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -66,27 +57,6 @@ def _secrets() -> dict[str, list[bytes]]:
     return found
 
 
-def _actor(policy_check, obj) -> User:
-    return next(u for u in _db.session.scalars(sa.select(User).order_by(User.id))
-                if policy_check(u, obj))
-
-
-def _attach_known_files(now) -> None:
-    ref = _db.session.scalars(sa.select(Referral).where(Referral.state != "draft")
-                              .order_by(Referral.id)).first()
-    referral_services.add_attachment(ref, actor=_actor(referral_policy.can_comment, ref), now=now,
-                                     filename="身份证.pdf", data=FILES["referral"])
-    case = _db.session.scalars(sa.select(AidCase).where(AidCase.state != "paid")
-                               .order_by(AidCase.id)).first()
-    case_services.add_document(case, actor=_actor(case_policy.can_add_document, case), now=now,
-                               filename="住院费用.png", data=FILES["case"])
-    session = _db.session.scalars(sa.select(TrainingSession)
-                                  .where(TrainingSession.state != SessionState.CANCELLED.value)
-                                  .order_by(TrainingSession.id)).first()
-    training_services.add_material(session, actor=_actor(training_policy.on_organiser_side, session),
-                                   now=now, filename="课件.pdf", data=FILES["training"])
-
-
 def _pg_dump(url: str, app) -> bytes:
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     if shutil.which("pg_dump"):
@@ -114,7 +84,9 @@ def _raw_dumps(backend: str, tmp_path: Path) -> dict[str, bytes]:
     try:
         with app.app_context():
             load_demo(now=LOADED_AT, log=lambda *_: None)
-            _attach_known_files(LOADED_AT)
+            factories.attach_to_demo(LOADED_AT, referral=("身份证.pdf", FILES["referral"]),
+                                     case=("住院费用.png", FILES["case"]),
+                                     training=("课件.pdf", FILES["training"]))
             _db.session.commit()
             _db.engine.dispose()  # SQLite: checkpoint and close, so the file holds it all
         dumps = {}

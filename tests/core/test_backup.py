@@ -26,14 +26,8 @@ import sqlalchemy as sa
 from caseflow.core import backup, files
 from caseflow.core.crypto import key_id
 from caseflow.core.demo import load_demo
-from caseflow.core.orgs.models import User
 from caseflow.extensions import db as _db
-from caseflow.investigations import policy as case_policy
-from caseflow.investigations import services as case_services
-from caseflow.investigations.models import AidCase
-from caseflow.referrals import policy as referral_policy
-from caseflow.referrals import services as referral_services
-from caseflow.referrals.models import Referral
+from tests import factories
 from tests.conftest import BACKENDS, POSTGRES_URL, create_database, make_app, migrate_to_head
 
 LOADED_AT = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
@@ -45,21 +39,6 @@ FILES = {
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _actor(check, obj) -> User:
-    return next(u for u in _db.session.scalars(sa.select(User).order_by(User.id)) if check(u, obj))
-
-
-def _attach_files(now) -> None:
-    ref = _db.session.scalars(sa.select(Referral).where(Referral.state != "draft")
-                              .order_by(Referral.id)).first()
-    referral_services.add_attachment(ref, actor=_actor(referral_policy.can_comment, ref), now=now,
-                                     filename="scan.pdf", data=FILES["referral"])
-    case = _db.session.scalars(sa.select(AidCase).where(AidCase.state != "paid")
-                               .order_by(AidCase.id)).first()
-    case_services.add_document(case, actor=_actor(case_policy.can_add_document, case), now=now,
-                               filename="bill.png", data=FILES["case"])
 
 
 def _normalised(value) -> str:
@@ -167,7 +146,8 @@ def source(request, tmp_path_factory):
     migrate_to_head(app)
     with app.app_context():
         load_demo(now=LOADED_AT, log=lambda *_: None)
-        _attach_files(LOADED_AT)
+        factories.attach_to_demo(LOADED_AT, referral=("scan.pdf", FILES["referral"]),
+                                 case=("bill.png", FILES["case"]))
         _db.session.commit()
         _db.engine.dispose()
     backups = tmp / "backups"

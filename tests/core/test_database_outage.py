@@ -4,9 +4,7 @@ broke" page, and the page itself does not need the database. ``bench/load.py`` r
 PostgreSQL under load and shows the service coming back by itself."""
 from __future__ import annotations
 
-from flask_login.utils import _create_identifier
-
-from tests.conftest import make_app, page_text, zh
+from tests.conftest import make_app, page_text, signed_in_cookie_client, zh
 
 #: Nothing listens on port 1: every connection attempt fails at once.
 UNREACHABLE = "postgresql+psycopg://caseflow@127.0.0.1:1/caseflow"
@@ -14,18 +12,9 @@ MESSAGE = ("caseflow could not reach its database for a moment, so nothing was s
            "Please try again in a minute.")
 
 
-def _signed_in_client(app):
-    client = app.test_client()
-    with app.test_request_context(environ_base=client.environ_base):
-        identifier = _create_identifier()
-    with client.session_transaction() as session:
-        session["_user_id"], session["_id"] = "1", identifier
-    return client
-
-
 def test_a_signed_in_page_without_its_database_says_try_again():
     app = make_app(UNREACHABLE)
-    client = _signed_in_client(app)
+    client = signed_in_cookie_client(app)
     page = client.get("/referrals/")
     assert page.status_code == 503
     assert page.headers["Retry-After"] == "30"
@@ -36,7 +25,7 @@ def test_a_signed_in_page_without_its_database_says_try_again():
 
 def test_a_form_sent_without_its_database_says_nothing_was_saved_in_english_too():
     app = make_app(UNREACHABLE)
-    client = _signed_in_client(app)
+    client = signed_in_cookie_client(app)
     with client.session_transaction() as session:
         session["locale"] = "en"
     app.config["WTF_CSRF_ENABLED"] = False
@@ -50,7 +39,7 @@ def test_an_error_page_that_meets_the_outage_itself_still_says_try_again():
     production (exceptions not propagated, as here) that reaches the 500 handler wrapped."""
     app = make_app(UNREACHABLE)
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    client = _signed_in_client(app)
+    client = signed_in_cookie_client(app)
     page = client.post("/login", data={"username": "fed.officer", "password": "x"})
     assert page.status_code == 503
     assert zh(MESSAGE) in page_text(page)

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from caseflow.extensions import db as _db
-from tests.conftest import BACKENDS, POSTGRES_URL, create_database, free_port, make_app, page_text, zh
+from tests.conftest import (BACKENDS, POSTGRES_URL, create_database, free_port, make_app, page_text,
+                            signed_in_cookie_client, zh)
 
 BIN = Path(sys.executable).parent
 OLDER = "0015_sessions_and_throttle"  # before 0016 gave the accounts a column
@@ -52,15 +53,8 @@ def _set_revision(app, revision: str) -> None:
 
 
 def test_an_app_on_an_older_schema_answers_503_until_it_is_upgraded(old_app):
-    from flask_login.utils import _create_identifier
-
-    client = old_app.test_client()
-    # A signed-in browser's cookie (the user id and the identifier "strong" session
-    # protection checks): the accounts table, outdated here, is not read.
-    with old_app.test_request_context(environ_base=client.environ_base):
-        identifier = _create_identifier()
-    with client.session_transaction() as session:
-        session["_user_id"], session["_id"] = "1", identifier
+    # A signed-in browser: the accounts table, outdated here, is not read.
+    client = signed_in_cookie_client(old_app)
     page = client.get("/login")
     assert page.status_code == 503
     assert zh(BEHIND_MESSAGE) in page_text(page)

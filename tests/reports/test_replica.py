@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 import uuid
 
 import pytest
@@ -26,38 +25,13 @@ from caseflow.referrals import services as referral_services
 from caseflow.referrals.models import Referral
 from tests import factories
 from tests.conftest import (
-    BACKENDS, CSRF_PATTERN, DEFAULT_NOW, Clock, _postgres_admin_url, create_database, make_app,
+    BACKENDS, CSRF_PATTERN, DEFAULT_NOW, Clock, create_database, make_app,
     migrate_to_head,
 )
 from tests.referrals.helpers import Cast, referral_input
 
 #: Referrals the federation sent, in the primary; the replica has one more.
 SENT = 2
-
-
-def _copy_database(backend: str, primary_url: str, tmp_path) -> tuple[str, callable]:
-    """A new database holding what the primary holds now."""
-    if backend == "sqlite":
-        path = tmp_path / "replica.db"
-        source = sqlite3.connect(primary_url.removeprefix("sqlite:///"))
-        target = sqlite3.connect(path)
-        source.backup(target)
-        source.close()
-        target.close()
-        return f"sqlite:///{path}", lambda: None
-    admin_url = _postgres_admin_url()
-    template = sa.make_url(primary_url).database
-    name = f"caseflow_test_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-
-    def drop():
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
-
-    return admin_url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def _app(url: str, tmp_path, **overrides):
@@ -82,7 +56,7 @@ def databases(request, tmp_path_factory):
         users = {"supervisor": cast.fed_supervisor.username, "officer": cast.officer.username}
         _db.session.commit()
         _db.engine.dispose()
-    replica_url, drop_replica = _copy_database(backend, primary_url, tmp_path)
+    replica_url, drop_replica = create_database(backend, tmp_path, copy_of=primary_url)
     with _app(replica_url, tmp_path).app_context():
         officer = _db.session.scalar(sa.select(User).where(User.username == users["officer"]))
         first = _db.session.scalar(sa.select(Referral).order_by(Referral.id))
