@@ -5,6 +5,7 @@ Only this module reads the environment; everything else asks ``current_app.confi
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 #: A key that ships in the source cannot protect anything; the app refuses it outside
@@ -14,7 +15,19 @@ DEVELOPMENT_SECRET_KEY = "caseflow-development-only-secret-key"
 DEVELOPMENT_DATA_KEY = "00112233445566778899aabbccddeeff"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+def _default_instance() -> Path:
+    """A checkout keeps its data in ``instance/`` beside the code (``make run``). An
+    installed package has no such place (beside it is site-packages): like Flask, use
+    ``<prefix>/var/caseflow-instance`` of its environment. A server sets
+    CASEFLOW_INSTANCE_PATH anyway (deploy/caseflow.env.example)."""
+    if (PROJECT_ROOT / "setup.cfg").is_file():
+        return PROJECT_ROOT / "instance"
+    return Path(sys.prefix) / "var" / "caseflow-instance"
+
+
+DEFAULT_INSTANCE = _default_instance()
 
 
 class ConfigurationError(RuntimeError):

@@ -91,6 +91,12 @@ def test_the_installed_wheel_knows_its_version_migrates_and_serves_chinese(insta
                             "print(caseflow.__file__); print(MIGRATIONS)"],
         env=env, cwd=tmp_path, capture_output=True, text=True, check=True).stdout.split()
     assert all(Path(path).is_relative_to(venv) for path in where), where
+    # Without CASEFLOW_INSTANCE_PATH its data goes under the environment's var/, as Flask
+    # does for installed packages: never into site-packages.
+    default = subprocess.run(
+        [str(python), "-c", "from caseflow.config import DEFAULT_INSTANCE; print(DEFAULT_INSTANCE)"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(default) == venv / "var" / "caseflow-instance", default
 
     version = subprocess.run([str(venv / "bin" / "caseflow"), "--version"], env=env, cwd=tmp_path,
                              capture_output=True, text=True)
