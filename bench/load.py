@@ -63,7 +63,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -590,6 +590,27 @@ def fault_report(recorder: Recorder, name: str, at: float, until: float, extra: 
     return {"errors": len(errors), "requests": len(window), "back": back}
 
 
+def report_server_errors(log: Path) -> None:
+    """What the app logged as unhandled (Flask's "Exception on ..." with its traceback):
+    the kind of every 500 a user saw, printed before the temporary directory goes."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return
+    kinds = Counter()
+    for block in text.split("Exception on ")[1:]:
+        where = block.splitlines()[0][:80]
+        last = next((line for line in reversed(block.splitlines()[:200])
+                     if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Shutdown)\b", line)), "?")
+        kinds[f"{where}: {last[:160]}"] += 1
+    if kinds:
+        print("\nUnhandled exceptions in the app's log (each answered 500):")
+        for line, count in kinds.most_common():
+            print(f"  {count} x {line}")
+    else:
+        print("\nUnhandled exceptions in the app's log: none")
+
+
 def count_in_database(url: str, recorder: Recorder) -> bool:
     import sqlalchemy as sa
 
@@ -869,6 +890,7 @@ def main() -> int:
                 say(f"replica part skipped: {detail.strip()[:300]}")
 
         load.finish()
+        report_server_errors(base / "gunicorn.log")
         results["durable"] = count_in_database(database_url, recorder)
         say(f"done; {load_average()}")
         return 0 if results["durable"] else 1
