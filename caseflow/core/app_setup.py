@@ -233,8 +233,17 @@ def _register_hooks(app: Flask) -> None:
     def finish_request(response):
         # The one commit of a request: a response under 400 keeps the work, anything
         # else throws it away whole.
+        # Asked before the commit, which expires the account: nothing after the commit
+        # may need the database, or a connection lost then would turn saved work into an
+        # error page.
+        signed_in = bool(current_user and current_user.is_authenticated)
         if response.status_code < 400:
-            db.session.commit()
+            try:
+                db.session.commit()
+            except (OperationalError, InterfaceError):
+                # Cut off in the commit itself: the server may or may not have kept it.
+                g.commit_interrupted = True
+                raise
         else:
             db.session.rollback()
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -245,7 +254,7 @@ def _register_hooks(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
         )
-        if current_user and current_user.is_authenticated:
+        if signed_in:
             response.headers.setdefault("Cache-Control", "no-store")
         if app.config.get("SESSION_COOKIE_SECURE"):
             # Secure cookies mean HTTPS in front: tell the browser never to use plain HTTP.
@@ -297,11 +306,27 @@ def _register_errors(app: Flask) -> None:
         app.logger.warning("database unavailable: %s", request.path)
         # The page must not look up who is signed in: that needs the database too.
         g._login_user = app.login_manager.anonymous_user()
-        return render_template(
-            "errors/error.html", code=503,
-            message=_("caseflow could not reach its database for a moment, so nothing was "
-                      "saved. Please try again in a minute."),
-        ), 503, {"Retry-After": "30"}
+        if g.get("commit_interrupted"):
+            message = _("caseflow lost its database connection while saving what you sent, "
+                        "so it cannot tell whether it was saved. Open the record to check "
+                        "before you send it again.")
+        else:
+            message = _("caseflow could not reach its database for a moment, so nothing was "
+                        "saved. Please try again in a minute.")
+        return render_template("errors/error.html", code=503, message=message), 503, \
+            {"Retry-After": "30"}
+
+    @app.teardown_appcontext
+    def close_session_even_if_the_connection_is_gone(error):
+        """Runs before Flask-SQLAlchemy's own session removal (teardowns run in reverse
+        order of registration). Closing rolls back what is open; on a connection the
+        database dropped (a restart) that rollback fails, and an error raised here would
+        escape the app after its answer was made (gunicorn then sends a bare 500). The
+        connection is thrown away instead; the pool opens a new one."""
+        try:
+            db.session.close()
+        except SQLAlchemyError:
+            db.session().invalidate()
 
     # A lost database connection (a restart, a fail-over) is not a bug of the request: the
     # user is told to try again (503), not that something broke. The pool's pre-ping gets

@@ -4,7 +4,16 @@ broke" page, and the page itself does not need the database. ``bench/load.py`` r
 PostgreSQL under load and shows the service coming back by itself."""
 from __future__ import annotations
 
-from tests.conftest import make_app, page_text, signed_in_cookie_client, zh
+import os
+import socket
+
+import pytest
+import sqlalchemy as sa
+
+from caseflow.core import app_setup
+from caseflow.extensions import db as _db
+from tests.conftest import (POSTGRES_URL, create_database, make_app, migrate_to_head, page_text,
+                            signed_in_cookie_client, zh)
 
 #: Nothing listens on port 1: every connection attempt fails at once.
 UNREACHABLE = "postgresql+psycopg://caseflow@127.0.0.1:1/caseflow"
@@ -43,3 +52,52 @@ def test_an_error_page_that_meets_the_outage_itself_still_says_try_again():
     page = client.post("/login", data={"username": "fed.officer", "password": "x"})
     assert page.status_code == 503
     assert zh(MESSAGE) in page_text(page)
+
+
+# -- the connection lost in the middle of a request (PostgreSQL, as in production) ----------
+
+COMMIT_LOST = ("caseflow lost its database connection while saving what you sent, so it "
+               "cannot tell whether it was saved. Open the record to check before you send "
+               "it again.")
+
+
+@pytest.fixture
+def losing_app(tmp_path, monkeypatch):
+    """An app on a PostgreSQL database of its own with one extra page that, like a
+    database restart at the wrong moment, loses its connection after its work and before
+    the request's commit."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL only: set CASEFLOW_TEST_DATABASE_URL")
+    url, drop = create_database("postgresql", tmp_path)
+    app = make_app(url)
+    migrate_to_head(app)
+
+    @app.post("/test-only/connection-lost")
+    def connection_lost():
+        _db.session.execute(sa.text("CREATE TEMPORARY TABLE written (x int)"))
+        # The server goes away under the open transaction, as in a restart: the socket is
+        # shut down, and the client learns it only when it next talks (the commit).
+        raw = _db.session.connection().connection.driver_connection
+        with socket.socket(fileno=os.dup(raw.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+        return "written", 200
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production
+    monkeypatch.setattr(app_setup, "PUBLIC_ENDPOINTS",
+                        app_setup.PUBLIC_ENDPOINTS | {"connection_lost"})
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+    drop()
+
+
+def test_a_commit_cut_off_says_it_cannot_tell_and_the_next_request_works(losing_app):
+    client = losing_app.test_client()
+    page = client.post("/test-only/connection-lost")
+    # Not the 500 page, and not an error escaping the app (which gunicorn answers with a
+    # bare 500): the session's own clean-up meets the dead connection too.
+    assert page.status_code == 503, page.get_data(as_text=True)[:300]
+    assert zh(COMMIT_LOST) in page_text(page)
+    # The pool finds the dead connection: the next request gets a fresh one.
+    assert client.get("/login").status_code == 200
