@@ -590,25 +590,33 @@ def fault_report(recorder: Recorder, name: str, at: float, until: float, extra: 
     return {"errors": len(errors), "requests": len(window), "back": back}
 
 
+#: Seconds between two database restarts of the fault phase (``--restarts``).
+RESTART_SPACING = 2.5
+
+
 def report_server_errors(log: Path) -> None:
-    """What the app logged as unhandled (Flask's "Exception on ..." with its traceback):
-    the kind of every 500 a user saw, printed before the temporary directory goes."""
+    """Every traceback in the web service's log (Flask's "Exception on PATH", gunicorn's
+    "Error handling request PATH", a failed finalizing...), by the line that announced it
+    and the exception it ended with: what lies behind a 500 a user saw, printed before the
+    temporary directory goes."""
     try:
-        text = log.read_text(errors="replace")
+        lines = log.read_text(errors="replace").splitlines()
     except OSError:
         return
     kinds = Counter()
-    for block in text.split("Exception on ")[1:]:
-        where = block.splitlines()[0][:80]
-        last = next((line for line in reversed(block.splitlines()[:200])
-                     if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Shutdown)\b", line)), "?")
-        kinds[f"{where}: {last[:160]}"] += 1
+    for i, line in enumerate(lines):
+        if not line.startswith("Traceback (most recent call last)"):
+            continue
+        announced = re.sub(r"^\[[^]]*\] (\[[^]]*\] )*", "", lines[i - 1] if i else "")[:90]
+        ending = next((later for later in lines[i + 1:i + 300]
+                       if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Shutdown|Exit)\b", later)), "?")
+        kinds[f"{announced} -> {ending[:150]}"] += 1
     if kinds:
-        print("\nUnhandled exceptions in the app's log (each answered 500):")
+        print("\nTracebacks in the web service's log:")
         for line, count in kinds.most_common():
             print(f"  {count} x {line}")
     else:
-        print("\nUnhandled exceptions in the app's log: none")
+        print("\nTracebacks in the web service's log: none")
 
 
 def count_in_database(url: str, recorder: Recorder) -> bool:
@@ -744,7 +752,13 @@ def main() -> int:
                         help="mean pause between a user's pages, seconds (default: none)")
     parser.add_argument("--no-replica", action="store_true", help="skip the streaming replica part")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--restarts", type=int, default=1,
+                        help=f"restart PostgreSQL this many times, {RESTART_SPACING:g} s apart, in "
+                             "the fault phase (which grows to fit them)")
     args = parser.parse_args()
+    # The restarts begin half-way through the fault phase and take about 3 s each; after
+    # the last, 10 s more of load show the service back.
+    args.fault_seconds = max(args.fault_seconds, 2 * (3 * args.restarts + 10))
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
@@ -859,10 +873,14 @@ def main() -> int:
                 say("fault 2 skipped: the database is not the bench's own")
                 return
             faults["database"] = time.monotonic()
-            say("fault 2: pg_ctl restart -m fast")
-            cluster.restart()
-            faults["database_restart_took"] = time.monotonic() - faults["database"]
-            say(f"PostgreSQL back after {faults['database_restart_took']:.1f} s (pg_ctl returned)")
+            for n in range(args.restarts):
+                if n:
+                    time.sleep(RESTART_SPACING)
+                say(f"fault 2: pg_ctl restart -m fast ({n + 1} of {args.restarts})")
+                began = time.monotonic()
+                cluster.restart()
+                faults["database_restart_took"] = time.monotonic() - began
+                say(f"PostgreSQL back after {faults['database_restart_took']:.1f} s (pg_ctl returned)")
 
         gap = args.fault_seconds / 3
         since, until = run_phase(recorder, args.fault_seconds, "faults",
@@ -876,9 +894,10 @@ def main() -> int:
                 f"the master had a new worker after {replaced:.1f} s" if replaced is not None
                 else "no new worker seen within 30 s")
         if "database" in faults:
+            times = "" if args.restarts == 1 else f" {args.restarts} times, {RESTART_SPACING:g} s apart"
             results["database"] = fault_report(
-                recorder, "PostgreSQL restarted (pg_ctl restart -m fast)", faults["database"], until,
-                f"pg_ctl took {faults['database_restart_took']:.1f} s")
+                recorder, f"PostgreSQL restarted (pg_ctl restart -m fast){times}", faults["database"],
+                until, f"the last pg_ctl took {faults['database_restart_took']:.1f} s")
         print(f"\nscheduler still running after the faults: {'yes' if scheduler.poll() is None else 'NO'}")
 
         # -- the replica (optional)
