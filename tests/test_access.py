@@ -319,6 +319,10 @@ NOT_REPORTS = (R.FEDERATION_OFFICER, R.PROSECUTOR, R.PARTNER_WORKER, *ADMINS)
 ACCESS.update({
     "reports.index": Access("GET", lambda t: "/reports", allowed=(R.SUPERVISOR,), denied=NOT_REPORTS),
     "reports.print_view": Access("GET", lambda t: "/reports/print", allowed=(R.SUPERVISOR,), denied=NOT_REPORTS),
+    # The district's joint report: supervisors of both sides (tests/reports/test_joint_report.py).
+    "reports.joint": Access("GET", lambda t: "/reports/joint", allowed=(R.SUPERVISOR,), denied=NOT_REPORTS),
+    "reports.joint_print": Access("GET", lambda t: "/reports/joint/print", allowed=(R.SUPERVISOR,),
+                                  denied=NOT_REPORTS),
 })
 
 @dataclass

@@ -715,3 +715,23 @@ def organisations_not_trained(org_ids, year: int) -> int:
             .where(TrainingAttendance.organisation_id == Organisation.id, TrainingAttendance.status == PRESENT))
     return _count(Organisation.id.in_(tuple(org_ids)), Organisation.kind.in_(TRAINING_KINDS),
                   Organisation.is_active, ~sa.exists(sent), of=sa.func.count(Organisation.id))
+
+
+# -- the district's joint report ---------------------------------------------------------------
+
+
+@defined("between_sides", _l("Referrals between the two sides"), _l(
+    "For the joint report of the district: the referrals received in the period that one "
+    "side (the federations) sent to the other (the procuratorates), or the other way round, "
+    "each counted once, by direction. The joint report's other figures count the records of "
+    "both sides together, each once: a case handled by the procuratorate that came from a "
+    "federation's referral is one case, a woman helped by both is one woman."))
+def referrals_between(one_side, other_side, start: date, end: date) -> dict[str, int]:
+    one, other = tuple(one_side), tuple(other_side)
+    between = sa.or_(sa.and_(Referral.sender_org_id.in_(one), Referral.receiver_org_id.in_(other)),
+                     sa.and_(Referral.sender_org_id.in_(other), Referral.receiver_org_id.in_(one)))
+    rows = reader().execute(sa.select(Referral.direction, sa.func.count())
+                            .where(between, _received_in(start, end)).group_by(Referral.direction)).all()
+    counts = {direction.value: 0 for direction in Direction}
+    counts.update({direction: int(n) for direction, n in rows})
+    return counts

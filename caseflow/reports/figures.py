@@ -85,6 +85,9 @@ class Report:
     organisation: object
     sections: list[Section]
     charts: dict
+    #: The joint report of the district: ``organisations`` are its two sides.
+    joint: bool = False
+    organisations: list = field(default_factory=list)
 
 
 MECHANISMS = {
@@ -122,6 +125,16 @@ class _Links:
         return url_for(endpoint, year=self.year, **filters), exact and self.year_exact and not self.org
 
 
+class _NoLinks:
+    """The joint report's figures link to no list: each side's lists show only its own
+    records, so no list holds what a joint figure counts."""
+
+    def referrals(self, *args, **kwargs):
+        return None, False
+
+    cases = assistance = training = referrals
+
+
 def _fig(key, label, value, link=(None, False)) -> Figure:
     title, _text = d.DEFINITIONS.get(key, (None, ""))
     return Figure(key, str(label), value, link[0], link[1], str(_text))
@@ -136,35 +149,50 @@ def _days(value: Decimal | None) -> str:
     return "—" if value is None else f"{value.normalize():f}"
 
 
-def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: bool) -> Report:
+def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: bool,
+          sides: list | None = None) -> Report:
+    """The report of ``organisation``'s subtree (``org_ids``); or, with ``sides`` (the
+    district's two sides, each ``(organisations, ids)``), the joint report of both, where
+    ``org_ids`` is every organisation of both and ``organisation`` names them."""
     start, end = period.start, period.end
-    links = _Links(user, organisation, period, is_leaf)
+    joint = sides is not None
+    links = _NoLinks() if joint else _Links(user, organisation, period, is_leaf)
     referrals = d.referral_figures(org_ids, start, end, today)
     directions = referrals.by_direction
 
     referral = Section("referral", str(MECHANISMS["referral"]))
-    for side, box, label in ((d.SENT, "outbox", _("Sent")), (d.RECEIVED, "inbox", _("Received"))):
+    if joint:
+        between = d.referrals_between(sides[0][1], sides[1][1], start, end)
+        between_label = d.DEFINITIONS["between_sides"][0]
         for direction in Direction:
-            referral.figures.append(_fig(
-                "referrals", f"{label} · {DIRECTION_LABELS[direction]}", directions[side][direction.value],
-                links.referrals(box, exact=True, direction=direction.value)))
+            referral.figures.append(_fig("between_sides", f"{between_label} · {DIRECTION_LABELS[direction]}",
+                                         between[direction.value]))
+        referral.figures.append(_fig("between_sides", f"{between_label} · {_('Total')}", sum(between.values())))
+    else:
+        for side, box, label in ((d.SENT, "outbox", _("Sent")), (d.RECEIVED, "inbox", _("Received"))):
+            for direction in Direction:
+                referral.figures.append(_fig(
+                    "referrals", f"{label} · {DIRECTION_LABELS[direction]}", directions[side][direction.value],
+                    links.referrals(box, exact=True, direction=direction.value)))
     sources = referrals.by_source
     referral.tables.append(("by_source", _("By source"), [
         (str(label), sources.get(source.value, 0), links.referrals("all", exact=True, source=source.value))
         for source, label in SOURCE_LABELS.items()]))
-    referral.tables.append(("by_organisation", _("By organisation"), [
-        (row.name, f"{row.sent} / {row.received}", links.referrals("all", exact=False) if row.organisation_id
-         == organisation.id else (url_for("referrals.index", box="all", org=row.organisation_id,
-                                          year=links.year), False))
-        for row in referrals.by_organisation]))
+    if not joint:
+        referral.tables.append(("by_organisation", _("By organisation"), [
+            (row.name, f"{row.sent} / {row.received}", links.referrals("all", exact=False) if row.organisation_id
+             == organisation.id else (url_for("referrals.index", box="all", org=row.organisation_id,
+                                              year=links.year), False))
+            for row in referrals.by_organisation]))
 
     feedback = Section("feedback", str(MECHANISMS["feedback"]))
     # Outside the f-strings below: pybabel does not extract calls inside f-strings.
     median_label, p90_label = _("Median days to reply"), _("90th percentile of days to reply")
     hours_median_label = _("Median hours from sending to registration")
     hours_p90_label = _("90th percentile of hours from sending to registration")
-    for side, box, label in ((d.RECEIVED, "inbox", _("Referrals we received")),
-                             (d.SENT, "outbox", _("Referrals we sent"))):
+    feedback_sides = ((d.RECEIVED, "inbox", _("Referrals received in the district")),) if joint else (
+        (d.RECEIVED, "inbox", _("Referrals we received")), (d.SENT, "outbox", _("Referrals we sent")))
+    for side, box, label in feedback_sides:
         spreads = d.feedback_spreads(org_ids, start, end, side)
         spread, hours = spreads.days_to_reply, spreads.hours_to_registration
         feedback.figures += [
@@ -232,7 +260,8 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
         "items": bar_chart([(str(ITEM_KIND_LABELS[ItemKind(kind)]), [n]) for kind, n in by_kind.items()],
                            [_("Items")], horizontal=True),
     }
-    return Report(period, organisation, [referral, feedback, collaboration, training], charts)
+    return Report(period, organisation, [referral, feedback, collaboration, training], charts,
+                  joint=joint, organisations=[o for side in sides or () for o in side[0]])
 
 
 def _state_enum(state: str):

@@ -47,3 +47,13 @@ def can_report_on(user, organisation_id: int) -> bool:
     from caseflow.core.orgs.policy import visible_organisation_ids
 
     return can_see_report(user) and organisation_id in visible_organisation_ids(user)
+
+
+# -- the district's joint report -------------------------------------------------------------
+# Both sides' figures together, as the offices publish them: every supervisor who reads the
+# four-mechanisms report (of a federation or a procuratorate, at any level) reads it. It
+# holds only counts and sums, and its figures link to no list.
+
+
+def can_view_joint_report(user) -> bool:
+    return can_see_report(user)

@@ -6,6 +6,8 @@ The figures are read through ``core.replica.reading()``: from the streaming repl
 primary. The organisations offered and the permission check read the primary."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -20,7 +22,7 @@ from caseflow.core.db import local_date
 from caseflow.core.errors import NotAllowed
 from caseflow.core.orgs.models import Organisation
 from caseflow.core.orgs.policy import visible_organisation_ids
-from caseflow.core.orgs.roles import Role
+from caseflow.core.orgs.roles import OrganisationKind, Role
 from caseflow.core.orgs.services import subtree_ids
 from caseflow.core.web import query_int, requires, within_years
 from caseflow.extensions import db
@@ -48,6 +50,23 @@ class PeriodForm(FlaskForm):
     org = SelectField(_l("Organisation"), coerce=int, choices=[], validators=[Optional()])
 
 
+def _period(form: PeriodForm, today) -> figures.Period:
+    """The period the form asks for (the form shows it back)."""
+    year = form.year.data if form.year.data and not form.year.errors else today.year
+    # A quarter or month not offered, or a date outside the records' years, is no filter.
+    period = figures.period_of(form.period.data or "year", year,
+                               None if form.quarter.errors else form.quarter.data,
+                               None if form.month.errors else form.month.data,
+                               within_years(form.start.data), within_years(form.end.data))
+    form.period.data, form.year.data = period.kind, period.end.year
+    form.start.data, form.end.data = period.start, period.end
+    if period.kind == "quarter":
+        form.quarter.data = (period.start.month - 1) // 3 + 1
+    if period.kind == "month":
+        form.month.data = period.start.month
+    return period
+
+
 def _report():
     """The form, read from the query string, and the report it asks for."""
     today = local_date(g.now)
@@ -62,18 +81,8 @@ def _report():
     if not policy.can_report_on(current_user, org_id):
         raise NotAllowed(_("This organisation is outside what your organisation may report on."))
     organisation = db.session.get(Organisation, org_id)
-    year = form.year.data if form.year.data and not form.year.errors else today.year
-    # A quarter or month not offered, or a date outside the records' years, is no filter.
-    period = figures.period_of(form.period.data or "year", year,
-                               None if form.quarter.errors else form.quarter.data,
-                               None if form.month.errors else form.month.data,
-                               within_years(form.start.data), within_years(form.end.data))
-    form.period.data, form.year.data, form.org.data = period.kind, period.end.year, org_id
-    form.start.data, form.end.data = period.start, period.end
-    if period.kind == "quarter":
-        form.quarter.data = (period.start.month - 1) // 3 + 1
-    if period.kind == "month":
-        form.month.data = period.start.month
+    period = _period(form, today)
+    form.org.data = org_id
     ids = subtree_ids(org_id)
     is_leaf = ids == frozenset({org_id})
     with replica.reading():  # the figures from the replica when one is set
@@ -97,3 +106,56 @@ def index():
 @requires(policy.can_see_report, roles=SUPERVISORS)
 def print_view():
     return _render("reports/report_print.html")
+
+
+# -- the district's joint report -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sides:
+    """Both sides of the district named together, as the report's organisation."""
+    name: str
+    short_name: str
+
+
+def district_sides() -> list[tuple[list[Organisation], frozenset[int]]]:
+    """The district's two sides: its top federation(s) and top procuratorate(s) (the
+    organisations of each kind with none above), each with every organisation below it."""
+    sides = []
+    for kind in (OrganisationKind.FEDERATION, OrganisationKind.PROCURATORATE):
+        tops = db.session.scalars(sa.select(Organisation).where(
+            Organisation.parent_id.is_(None), Organisation.kind == kind.value).order_by(Organisation.code)).all()
+        sides.append((tops, frozenset().union(*(subtree_ids(o.id) for o in tops))))
+    return sides
+
+
+def _joint_report():
+    today = local_date(g.now)
+    form = PeriodForm(request.args)
+    form.validate()
+    period = _period(form, today)
+    sides = district_sides()
+    organisations = [o for tops, _ids in sides for o in tops]
+    both = Sides("、".join(o.name for o in organisations), "、".join(o.short_name for o in organisations))
+    with replica.reading():  # the figures from the replica when one is set
+        report = figures.build(current_user, both, sides[0][1] | sides[1][1], period, today,
+                               is_leaf=False, sides=sides)
+    return form, report, today
+
+
+def _render_joint(template: str):
+    form, report, today = _joint_report()
+    return render_template(template, form=form, report=report, today=today,
+                           definitions=definitions.DEFINITIONS, query=request.query_string.decode())
+
+
+@bp.get("/joint")
+@requires(policy.can_view_joint_report, roles=SUPERVISORS)
+def joint():
+    return _render_joint("reports/report.html")
+
+
+@bp.get("/joint/print")
+@requires(policy.can_view_joint_report, roles=SUPERVISORS)
+def joint_print():
+    return _render_joint("reports/report_print.html")
