@@ -57,6 +57,12 @@ AID_CASE_PREFIXES = {"jh-proc": "江汉检救"}
 #: registered by the 5th department, which handles judicial aid.
 RECEIVING_DEPARTMENTS = {"jh-proc": "jh-proc-5"}
 
+#: Official documents of the 5th department are issued by the procuratorate (DOMAIN.md).
+DOCUMENTS_ISSUED_AS = {"jh-proc-5": "jh-proc"}
+
+#: Letter number prefixes (回告函 …): 江汉检函〔2026〕1号, 江汉妇函〔2026〕1号.
+LETTER_PREFIXES = {"jh-proc": "江汉检函", "jh-fed": "江汉妇函"}
+
 # (username, display name, organisation code, roles)
 USERS = [
     ("fed.officer", "王芳", "jh-fed", {Role.FEDERATION_OFFICER}),
@@ -100,6 +106,28 @@ def _user(username: str) -> User:
     return db.session.scalar(sa.select(User).where(User.username == username))
 
 
+def _set_document_issuers(now: datetime) -> None:
+    """The 5th department's letters and decisions go out as 江汉区人民检察院; each issuer
+    numbers its letters (回告函) in its own series. Set once, audited like the admin page."""
+    from caseflow.core.audit.services import record
+
+    for code, issuer_code in DOCUMENTS_ISSUED_AS.items():
+        org, issuer = _org(code), _org(issuer_code)
+        if org.documents_issued_as_id is None:
+            org.documents_issued_as_id = issuer.id
+            record("organisation.update", actor=None, now=now, obj=org, object_label=org.name,
+                   organisation_id=org.id, actor_name="caseflow demo",
+                   before={"documents_issued_as_id": None},
+                   after={"documents_issued_as_id": issuer.id})
+    for code, prefix in LETTER_PREFIXES.items():
+        org = _org(code)
+        if org.letter_prefix is None:
+            org.letter_prefix = prefix
+            record("organisation.update", actor=None, now=now, obj=org, object_label=org.name,
+                   organisation_id=org.id, actor_name="caseflow demo",
+                   before={"letter_prefix": None}, after={"letter_prefix": prefix})
+
+
 def load_demo(*, now: datetime, log: Callable[[str], None] = print) -> dict:
     created = {"organisations": 0, "users": 0, "persons": 0}
     sysadmin_stand_in = None  # the command line acts for the operator (see create_account)
@@ -132,6 +160,7 @@ def load_demo(*, now: datetime, log: Callable[[str], None] = print) -> dict:
             # procuratorate that reached nobody: it moves to the department now.
             for listener in org_services.RECEIVING_DEPARTMENT_LISTENERS:
                 listener(org, actor=sysadmin_stand_in, now=now)
+    _set_document_issuers(now)
     log(f"  organisations: {created['organisations']} new, {len(ORGANISATIONS)} in the demo")
     for username, display, org_code, roles in USERS:
         if _user(username) is None:

@@ -1,6 +1,7 @@
 """Every core model, imported in one place so the metadata is complete."""
 from caseflow.core.calendar.models import CalendarDay, CalendarYear  # noqa: F401
 from caseflow.core.audit.models import AccessEvent, AuditEvent  # noqa: F401
+from caseflow.core.documents.models import LetterCounter  # noqa: F401
 from caseflow.core.notifications.models import (  # noqa: F401
     AlertPreference, DigestLedger, Notification, OutboxEmail, OutboxMessage, ReminderLedger,
     UndeliverableAlert,

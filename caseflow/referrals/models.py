@@ -277,6 +277,9 @@ class Referral(TimestampMixin, db.Model):
     reply_on: Mapped[date | None] = mapped_column(sa.Date)
     reply_outcome: Mapped[str | None] = mapped_column(sa.String(30))
     reply_text: Mapped[str | None] = mapped_column(sa.Text)
+    #: The reply letter's (回告函) own number in the issuer's letter series (江汉检函〔2026〕1号),
+    #: assigned when the reply is recorded; the registration number stays a registration number.
+    reply_number: Mapped[str | None] = mapped_column(sa.String(60))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     return_reason: Mapped[str | None] = mapped_column(sa.Text)
     withdraw_reason: Mapped[str | None] = mapped_column(sa.Text)

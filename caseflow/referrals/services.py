@@ -12,6 +12,8 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from caseflow.core.audit.services import changes, record
 from caseflow.core import numbering
+from caseflow.core.documents import services as documents
+from caseflow.core.documents.models import LetterKind
 from caseflow.core.calendar.rules import DueDate, WorkingCalendar
 from caseflow.core.calendar.services import CHANGE_LISTENERS, DueMove, load_calendar
 from caseflow.core.db import local_date
@@ -384,7 +386,7 @@ def add_attachment(ref: Referral, *, actor, now: datetime, filename: str, data: 
 def next_number(sender: Organisation, year: int) -> tuple[str, int, Organisation]:
     """The next number in the sender's series for ``year``: ``江汉妇移〔2026〕3号``; two
     concurrent sends never share one (``core.numbering``)."""
-    series = numbering.series_owner(sender, "referral_prefix")
+    series = numbering.series_owner(documents.issuer_of(sender), "referral_prefix")
     if series is None:
         raise ValidationFailed(
             _("%(org)s has no referral number prefix; the system administrator sets one on the "
@@ -568,6 +570,8 @@ def reply(ref: Referral, *, actor, now: datetime, outcome: str, text: str, reply
         raise ValidationFailed(_("The reply date cannot be before the referral was received."),
                                field="reply_on")
     ref.reply_outcome, ref.reply_text, ref.reply_on, ref.replied_at = outcome, text, reply_on, now
+    ref.reply_number = ref.reply_number or documents.next_letter_number(
+        ref.receiver_org, LetterKind.REPLY, reply_on.year)  # the 回告函's own series
     _move(ref, ReferralState.REPLIED, actor=actor, now=now, kind=EventKind.REPLIED, text=text,
           data={"outcome": outcome, "reply_on": reply_on.isoformat(),
                 "on_time": reply_on <= ref.reply_due_on})

@@ -39,6 +39,17 @@ class OrganisationForm(FlaskForm):
                        "organisation's name."),
     )
 
+    letter_prefix = StringField(
+        _l("Letter number prefix"), validators=[Optional(), Length(max=20)],
+        description=_l("For the letters this organisation issues (replies), e.g. 江汉检函 gives "
+                       "江汉检函〔2026〕1号."),
+    )
+    documents_issued_as_id = SelectField(
+        _l("Documents issued as"), coerce=record_id, choices=[], validate_choice=False,
+        description=_l("The organisation whose name this one's letters and decisions carry, e.g. "
+                       "第五检察部 → 江汉区人民检察院. Leave empty to issue in its own name."),
+    )
+
     webhook_url = StringField(
         _l("Office chat robot"), validators=[Optional(), Length(max=500)],
         description=_l("The webhook address of the office group chat's robot (WeCom), e.g. "
@@ -53,6 +64,9 @@ class OrganisationForm(FlaskForm):
             for org, depth in tree if org.id not in exclude_ids
         ]
         self.receiving_department_id.choices = [SelectChoice(0, str(_l("(none: it receives itself)")))]
+        self.documents_issued_as_id.choices = [SelectChoice(0, str(_l("(none: its own name)")))] + [
+            SelectChoice(org.id, "— " * depth + org.name) for org, depth in tree
+            if org.id not in exclude_ids and org.is_active]
 
     def fill_receiving_departments(self, units, current=None):
         """Active units below the organisation; the current choice stays listed even when it

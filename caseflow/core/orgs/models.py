@@ -27,6 +27,8 @@ class Organisation(TimestampMixin, db.Model):
                            "OR substr(webhook_url, 1, 8) = 'https://'", name="webhook_url_http"),
         sa.CheckConstraint("receiving_department_id IS NULL OR receiving_department_id <> id",
                            name="not_own_receiving_department"),
+        sa.CheckConstraint("documents_issued_as_id IS NULL OR documents_issued_as_id <> id",
+                           name="not_own_issuer"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +49,12 @@ class Organisation(TimestampMixin, db.Model):
     #: → 第五检察部); letters still go out in this organisation's name. The services keep it
     #: an active unit below; the database keeps it from pointing at itself.
     receiving_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    #: The organisation whose name this one's official documents carry (letterhead and
+    #: signature), set by the system administrator: 第五检察部 → 江汉区人民检察院. Empty: the
+    #: organisation issues in its own name (or its designator's, ``issuing_organisation``).
+    documents_issued_as_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    #: The prefix of this organisation's letters (回告函 …), e.g. 江汉检函 gives 江汉检函〔2026〕1号.
+    letter_prefix: Mapped[str | None] = mapped_column(sa.String(20))
 
     parent: Mapped[Organisation | None] = relationship(
         remote_side=[id], back_populates="children", foreign_keys=[parent_id])
@@ -55,6 +63,8 @@ class Organisation(TimestampMixin, db.Model):
     )
     receiving_department: Mapped[Organisation | None] = relationship(
         remote_side=[id], foreign_keys=[receiving_department_id])
+    documents_issued_as: Mapped[Organisation | None] = relationship(
+        remote_side=[id], foreign_keys=[documents_issued_as_id])
 
     @property
     def kind_enum(self) -> OrganisationKind:
@@ -62,9 +72,12 @@ class Organisation(TimestampMixin, db.Model):
 
     @property
     def issuing_organisation(self) -> Organisation:
-        """The organisation in whose name this one's letters go out: the one above that
-        made it (directly or through another unit) its receiving department, else itself.
-        A procuratorate acts through its departments but never signs as one (DOMAIN.md)."""
+        """The organisation in whose name this one's letters go out: the one the system
+        administrator set as "documents issued as", else the one above that made it
+        (directly or through another unit) its receiving department, else itself. A
+        procuratorate acts through its departments but never signs as one (DOMAIN.md)."""
+        if self.documents_issued_as is not None:
+            return self.documents_issued_as
         issuer, ancestor = self, self.parent
         while ancestor is not None:
             if ancestor.receiving_department_id == issuer.id:

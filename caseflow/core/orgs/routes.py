@@ -73,7 +73,8 @@ def _chosen_unit(field) -> Organisation | None:
 def edit_organisation(org_id: int):
     org = load_or_404(Organisation, org_id)
     form = OrganisationForm(obj=org, parent_id=org.parent_id or 0,
-                            receiving_department_id=org.receiving_department_id or 0)
+                            receiving_department_id=org.receiving_department_id or 0,
+                            documents_issued_as_id=org.documents_issued_as_id or 0)
     form.fill_choices(services.organisation_tree(), exclude_ids=services.subtree_ids(org.id))
     form.fill_receiving_departments(services.receiving_department_choices(org),
                                     current=org.receiving_department)
@@ -87,6 +88,8 @@ def edit_organisation(org_id: int):
                 aid_case_prefix=(form.aid_case_prefix.data or "").strip(),
                 is_active=form.is_active.data,
                 receiving_department=_chosen_unit(form.receiving_department_id),
+                letter_prefix=(form.letter_prefix.data or "").strip(),
+                documents_issued_as=_chosen_unit(form.documents_issued_as_id),
             )))
         except DomainError as error:
             _refused(form, error)

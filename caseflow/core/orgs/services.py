@@ -103,6 +103,23 @@ def _check_receiving_department(org: Organisation, department: Organisation | No
             field="receiving_department_id")
 
 
+def _check_documents_issued_as(org: Organisation, issuer: Organisation | None) -> None:
+    """One step: the issuer is another active organisation that issues in its own name."""
+    if issuer is None:
+        return
+    if issuer.id == org.id:
+        raise ValidationFailed(_("An organisation issuing in its own name leaves this empty."),
+                               field="documents_issued_as_id")
+    if not issuer.is_active:
+        raise ValidationFailed(_("%(org)s is inactive; choose an active organisation.",
+                                 org=issuer.name), field="documents_issued_as_id")
+    if issuer.documents_issued_as_id is not None:
+        raise ValidationFailed(
+            _("%(org)s itself issues documents as %(other)s; choose that one.",
+              org=issuer.name, other=issuer.documents_issued_as.name),
+            field="documents_issued_as_id")
+
+
 def _check_still_receiving(org: Organisation, *, parent: Organisation | None, is_active: bool) -> None:
     """An organisation that acts for one above it stays active and below it, or referrals
     sent there would reach nobody; the administrator changes the designation first."""
@@ -133,6 +150,8 @@ def _org_snapshot(org: Organisation) -> dict:
         "aid_case_prefix": org.aid_case_prefix,
         "is_active": org.is_active,
         "receiving_department_id": org.receiving_department_id,
+        "documents_issued_as_id": org.documents_issued_as_id,
+        "letter_prefix": org.letter_prefix,
     }
 
 
@@ -187,6 +206,7 @@ def update_organisation(
     org: Organisation, *, actor, now: datetime, code: str, name: str, short_name: str,
     kind: str, parent: Organisation | None, referral_prefix: str | None, is_active: bool,
     aid_case_prefix: str | None = None, receiving_department: Organisation | None | object = KEEP,
+    letter_prefix: str | None | object = KEEP, documents_issued_as: Organisation | None | object = KEEP,
 ) -> Organisation:
     if not policy.can_manage_organisations(actor):
         raise NotAllowed(_("Only the system administrator manages organisations."))
@@ -194,7 +214,13 @@ def update_organisation(
     _check_still_receiving(org, parent=parent, is_active=is_active)
     if receiving_department is not KEEP:
         _check_receiving_department(org, receiving_department)
+    if documents_issued_as is not KEEP:
+        _check_documents_issued_as(org, documents_issued_as)
     before = _org_snapshot(org)
+    if documents_issued_as is not KEEP:
+        org.documents_issued_as_id = documents_issued_as.id if documents_issued_as else None
+    if letter_prefix is not KEEP:
+        org.letter_prefix = letter_prefix or None
     if receiving_department is not KEEP:
         org.receiving_department_id = receiving_department.id if receiving_department else None
     org.code, org.name, org.short_name, org.kind = code, name, short_name, kind
