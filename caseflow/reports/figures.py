@@ -88,6 +88,8 @@ class Report:
     #: The joint report of the district: ``organisations`` are its two sides.
     joint: bool = False
     organisations: list = field(default_factory=list)
+    #: The statistics form header (``reports.header``), set by the route that produces it.
+    header: object = None
 
 
 MECHANISMS = {

@@ -27,6 +27,7 @@ from caseflow.core.orgs.services import subtree_ids
 from caseflow.core.web import query_int, requires, within_years
 from caseflow.extensions import db
 from caseflow.reports import definitions, figures, policy
+from caseflow.reports.header import form_header
 from caseflow.training.policy import TRAINING_KINDS
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
@@ -87,6 +88,7 @@ def _report():
     is_leaf = ids == frozenset({org_id})
     with replica.reading():  # the figures from the replica when one is set
         report = figures.build(current_user, organisation, ids, period, today, is_leaf=is_leaf)
+    report.header = form_header(current_user, [organisation], today)
     return form, report, today
 
 
@@ -140,6 +142,7 @@ def _joint_report():
     with replica.reading():  # the figures from the replica when one is set
         report = figures.build(current_user, both, sides[0][1] | sides[1][1], period, today,
                                is_leaf=False, sides=sides)
+    report.header = form_header(current_user, organisations, today)
     return form, report, today
 
 

@@ -3,7 +3,11 @@ publish them, for the supervisors of both sides; on the demo's story year, the s
 5 referrals between the sides, 6 judicial aid cases and 6 women helped."""
 from __future__ import annotations
 
+import re
+
 import pytest
+
+from caseflow.core.db import local_date
 
 from tests.conftest import module_database
 from tests.reports.test_demo_story_year import STORY, TODAY
@@ -54,3 +58,26 @@ def test_a_non_supervisor_is_refused(client, db, username):
     sign_in(client, username)
     assert client.get(f"/reports/joint?period=year&year={STORY}").status_code == 403
     assert client.get("/reports/joint/print").status_code == 403
+
+
+def header(html: str) -> dict[str, str]:
+    """{label: value} of the statistics form header of a printed report."""
+    block = re.search(r'data-testid="form-header">(.*?)</table>', html, re.S).group(1)
+    return dict(re.findall(r'<th scope="row">([^<]+)</th><td[^>]*>([^<]*)</td>', block))
+
+
+def test_the_printed_report_carries_the_statistics_form_header(client, db, clock):
+    today = local_date(clock.now).strftime("%Y年%-m月%-d日")
+    sign_in(client, "fed.head")
+    own = header(client.get(f"/reports/print?period=year&year={STORY}").get_data(as_text=True))
+    assert list(own) == ["填报单位", "单位负责人", "统计负责人", "填表人", "报出日期"]
+    assert own == {"填报单位": "江汉区妇女联合会", "单位负责人": "陈红", "统计负责人": "陈红", "填表人": "陈红",
+                   "报出日期": today}
+    client.submit("/logout", page="/")
+    # The 5th department's supervisor: the joint report names both organisations, and each
+    # side's head (the procuratorate's through the department that acts for it).
+    sign_in(client, "proc.head")
+    joint = header(client.get(f"/reports/joint/print?period=year&year={STORY}").get_data(as_text=True))
+    assert joint["填报单位"] == "江汉区妇女联合会、江汉区人民检察院"
+    assert joint["单位负责人"] == "江汉区妇联：陈红；江汉区检察院：刘强"
+    assert joint["统计负责人"] == joint["填表人"] == "刘强" and joint["报出日期"] == today
