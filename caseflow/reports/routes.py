@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, Response, g, render_template, request
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from caseflow.core import replica
+from caseflow.core.audit.services import record
 from caseflow.core.db import local_date
 from caseflow.core.errors import NotAllowed
 from caseflow.core.orgs.models import Organisation
@@ -26,7 +27,8 @@ from caseflow.core.orgs.roles import OrganisationKind, Role
 from caseflow.core.orgs.services import subtree_ids
 from caseflow.core.web import query_int, requires, within_years
 from caseflow.extensions import db
-from caseflow.reports import definitions, figures, policy
+from caseflow.reports import definitions, export, figures, policy, report_xlsx
+from caseflow.reports.export_routes import content_disposition
 from caseflow.reports.header import form_header
 from caseflow.training.policy import TRAINING_KINDS
 
@@ -110,6 +112,31 @@ def print_view():
     return _render("reports/report_print.html")
 
 
+def _download(report, today) -> Response:
+    """The report as XLSX (``report_xlsx``). The audit row (``export.report``) is written
+    before the first byte, with the organisation(s) and the period, and lands with the
+    request's commit; the figures were read before, so the stream needs no database."""
+    title = report_xlsx.title_of(report)
+    record("export.report", actor=current_user, now=g.now, object_type="report",
+           object_label=f"{title} · {report.organisation.name}",
+           after={"format": "xlsx", "joint": report.joint, "organisation": report.organisation.name,
+                  "start": report.period.start.isoformat(), "end": report.period.end.isoformat()})
+    stem = f"{report.period.start.isoformat()}_{report.period.end.isoformat()}-{today.isoformat()}"
+    response = Response(report_xlsx.chunks(report, created=g.now), content_type=export.XLSX_MIMETYPE)
+    response.headers["Content-Disposition"] = content_disposition(
+        f"{title}-{report.organisation.short_name}-{stem}.xlsx",
+        f"{'joint-report' if report.joint else 'report'}-{stem}.xlsx")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/report.xlsx")
+@requires(policy.can_see_report, roles=SUPERVISORS)
+def xlsx_download():
+    _form, report, today = _report()
+    return _download(report, today)
+
+
 # -- the district's joint report -------------------------------------------------------------
 
 
@@ -162,3 +189,10 @@ def joint():
 @requires(policy.can_view_joint_report, roles=SUPERVISORS)
 def joint_print():
     return _render_joint("reports/report_print.html")
+
+
+@bp.get("/joint.xlsx")
+@requires(policy.can_view_joint_report, roles=SUPERVISORS)
+def joint_xlsx():
+    _form, report, today = _joint_report()
+    return _download(report, today)
