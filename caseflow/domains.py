@@ -42,6 +42,11 @@ def init_domains(app: Flask) -> None:
 
     if referral_links not in RELATED_LINKS:
         RELATED_LINKS.append(referral_links)
+    from caseflow.investigations import services as case_services
+    from caseflow.referrals.services import REPLY_CASES
+
+    REPLY_CASES.candidates = case_services.cases_for_reply
+    REPLY_CASES.link = case_services.link_case_to_referral
     for hooks, check in ((SHARED_WITH, referral_policy.shares_person),
                          (SHARED_WITH, case_policy.shares_case_person),
                          (MINOR_SHARED_WITH, case_policy.on_team_of_minor)):

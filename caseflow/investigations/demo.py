@@ -39,7 +39,9 @@ from caseflow.investigations import services
 from caseflow.investigations.models import (
     AidCase, CaseState, MeasureKind, PaymentMethod, PlaceKind, ReviewOutcome,
 )
-from caseflow.referrals.demo import TOKEN_PREFIX as REFERRAL_TOKEN_PREFIX, DemoBuilder
+from caseflow.referrals.demo import (
+    TOKEN_PREFIX as REFERRAL_TOKEN_PREFIX, WAITING_FOR_CASE, DemoBuilder, _WaitForCase,
+)
 from caseflow.referrals.models import Referral
 
 STEP_NAME = "judicial aid cases (joint investigation, household, proposal, decision)"
@@ -182,8 +184,19 @@ class _DemoCases(DemoBuilder):
         registered = d.back(days_back)
         return d.before(registered), registered
 
+    def reply_on(self, referral: Referral | None, slug: str) -> date | None:
+        """The day the referral's reply says the aid was paid: its reply, or the reply
+        waiting for this case (``referrals.demo.WAITING_FOR_CASE``)."""
+        if referral is None:
+            return None
+        if referral.reply_on is not None:
+            return referral.reply_on
+        waiting = [when for when, waiting_slug, _action in WAITING_FOR_CASE if waiting_slug == slug]
+        return local_date(min(waiting)) if waiting else None
+
     def build(self) -> None:
         self.build_xiaoyu()
+        self.build_xiaoli()
         self.build_alan()
 
     def build_xiaoyu(self) -> None:
@@ -198,9 +211,10 @@ class _DemoCases(DemoBuilder):
         approved = d.after(proposed)
         decided = d.after(approved)
         paid = d.after(decided, 2)
-        if referral is not None and referral.reply_on is not None:
+        reply_on = self.reply_on(referral, "xiaoyu-judicial-aid")
+        if reply_on is not None:
             # The referral's reply says the aid was paid: everything happens before it.
-            paid = max(decided, min(paid, d.before(referral.reply_on)))
+            paid = max(decided, min(paid, d.before(reply_on)))
         if paid >= self.today:
             paid = decided
 
@@ -296,6 +310,62 @@ class _DemoCases(DemoBuilder):
         self.pay(story, at(paid, 11, 0), by="prosecutor", amount="50000.00",
                  reference=f"司法救助金专户转账{paid:%Y%m%d}-01")
 
+    def build_xiaoli(self) -> None:
+        """晓丽 (DOMAIN.md): the referral's reply says the case was opened and the aid paid,
+        counselling costs of her two children included; the measures are the story's:
+        weekly counselling (adults and minors apart), legal aid for the car, job training."""
+        d, at = self.days, self.at
+        story = self.story("xiaoli", pseudonym="晓丽", recorder="fed.minzu")
+        referral = self.referral("xiaoli-judicial-aid", "fed.minzu")
+        received, registered = self._anchor(referral, 48)
+        opened = d.after(registered)
+        proposed = d.after(registered, 6)  # after the referral's note on the judgment
+        approved = d.after(proposed)
+        decided = d.after(approved)
+        paid = d.after(decided, 2)
+        reply_on = self.reply_on(referral, "xiaoli-judicial-aid")
+        if reply_on is not None:
+            paid = max(decided, min(paid, d.before(reply_on)))
+        if paid >= self.today:
+            paid = decided
+
+        self.open(story, at(opened, 9, 20), referral=referral, data=services.CaseInput(
+            application_received_on=received,
+            offence=None if referral is not None else "故意伤害罪",
+            summary=(
+                "民族街妇联移送：晓丽遭受暴力犯罪侵害，本人及两名年幼子女均受到严重心理创伤；案发后"
+                "无法正常工作，家庭收入中断，子女就学和心理治疗费用没有着落。被告人无赔偿能力。"
+                "申请国家司法救助。")))
+        self.investigate(story, at(opened, 10, 0), by="prosecutor",
+                         team=["prosecutor", "fed.minzu"], plan=(
+            "与民族街妇联联合调查：调取刑事判决书，核实被告人赔偿能力；由街道妇联补齐家庭收入"
+            "材料；评估晓丽及两个孩子的心理疏导需要。"))
+        self.propose(story, at(proposed, 15, 30), by="prosecutor", data=services.ProposalInput(
+            amount="30000.00",
+            findings=(
+                "经调取刑事判决书并与民族街妇联联合核实：被告人无赔偿能力；晓丽案发后无法正常工作，"
+                "家庭收入中断；晓丽及两名年幼子女创伤反应明显，经联合评审，心理疏导由每月一次改为"
+                "每周一次，成人与未成年人分开进行。"),
+            reasons=(
+                "晓丽系刑事案件被害人，因遭受暴力犯罪侵害无法通过诉讼及时获得赔偿，生活陷入困难，"
+                "符合国家司法救助条件。综合家庭生活困难和两名未成年子女的心理疏导费用，建议给予"
+                "司法救助金30000元，并建议提供心理疏导、法律援助和就业培训。"),
+            measures=[
+                self.measure(MeasureKind.COUNSELLING, "jh-counselling",
+                             "心理疏导每周一次，晓丽与两个孩子（未成年人）分开进行。"),
+                self.measure(MeasureKind.LEGAL_AID, "jh-justice",
+                             "晓丽名下登记车辆的权属纠纷需民事诉讼解决，由区司法局提供法律援助。"),
+                self.measure(MeasureKind.JOB_TRAINING, "jh-employment",
+                             "为晓丽安排就业培训，帮助其恢复工作。"),
+            ]))
+        self.approve(story, at(approved, 10, 0), by="proc.head",
+                     comment="同意。心理疏导费用一并纳入救助金；法律援助、就业培训请相关单位落实。")
+        self.decide(story, at(decided, 15, 0), by="prosecutor", amount="30000.00",
+                    text="决定给予晓丽国家司法救助金人民币叁万元整（30000.00元），其中包括两名未成年"
+                         "子女的心理疏导费用，一次性发放。")
+        self.pay(story, at(paid, 11, 0), by="prosecutor", amount="30000.00",
+                 reference=f"司法救助金专户转账{paid:%Y%m%d}-02")
+
     def build_alan(self) -> None:
         """阿兰: investigated jointly with the street federation, proposal awaiting approval."""
         d, at = self.days, self.at
@@ -387,6 +457,16 @@ class _DemoCases(DemoBuilder):
                 raise RuntimeError(f"demo case {story.slug}, step at {when.isoformat()} "
                                    f"({story.case.state if story.case else 'not opened'}): "
                                    f"{error.message}") from error
+        db.session.flush()
+        # The referrals whose reply names a case go on now that it is open.
+        waiting = sorted(WAITING_FOR_CASE, key=lambda step: step[0])
+        WAITING_FOR_CASE.clear()
+        for when, slug, action in waiting:
+            try:
+                action()
+            except (DomainError, _WaitForCase) as error:
+                raise RuntimeError(f"demo referral {slug}, step at {when.isoformat()}: "
+                                   f"{getattr(error, 'message', 'its reply names no case')}") from error
         db.session.flush()
         return [story.case for story in new]
 

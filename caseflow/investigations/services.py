@@ -215,6 +215,30 @@ def case_for_referral(referral) -> AidCase | None:
     return db.session.scalar(sa.select(AidCase).where(AidCase.referral_id == referral.id))
 
 
+def cases_for_reply(user, referral) -> list[AidCase]:
+    """The cases a reply "judicial aid case opened" may name: the one opened from the
+    referral; else the cases the user's procuratorate opened directly for its person (from
+    no referral), which the reply then links to it."""
+    linked = case_for_referral(referral)
+    if linked is not None:
+        return [linked] if policy.can_view_case(user, linked) else []
+    rows = db.session.scalars(sa.select(AidCase).where(
+        AidCase.applicant_id == referral.person_id, AidCase.referral_id.is_(None))
+        .order_by(AidCase.id)).all()
+    return [case for case in rows if policy.on_procuratorate_side(user, case)]
+
+
+def link_case_to_referral(case: AidCase, referral, *, actor, now: datetime) -> None:
+    """The reply names the case: a case opened directly now comes from the referral (its
+    sender sees it from then on)."""
+    if case.referral_id == referral.id:
+        return
+    case.referral_id = referral.id
+    case.updated_at = now
+    _audit("aid_case.linked", case, actor=actor, now=now, before={"referral_id": None},
+           after={"referral_id": referral.id, "referral": referral.number})
+
+
 def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
               applicant: Person | None = None, referral=None) -> AidCase:
     """Open a case from a registered referral (its person is the applicant) or directly

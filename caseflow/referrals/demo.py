@@ -36,6 +36,15 @@ from caseflow.referrals.models import ConsentMethod, HelpKind, LeadSource, Refer
 
 STEP_NAME = "referrals (both directions, every deadline situation)"
 TOKEN_PREFIX = "demo-"
+
+#: Steps that wait for a judicial aid case: a reply "case opened" names its case, which the
+#: case step (``caseflow.investigations.demo``, run after this one) opens first; from the
+#: reply on, the story's steps wait here, in time order, and that step runs them.
+WAITING_FOR_CASE: list[tuple[datetime, str, Callable[[], None]]] = []
+
+
+class _WaitForCase(Exception):
+    """A reply "case opened" before its case exists: the story goes on in the case step."""
 ONE_DAY = timedelta(days=1)
 
 FEDERATION, DEPARTMENT5 = "jh-fed", "jh-proc-5"
@@ -138,6 +147,7 @@ class _Story:
     data: services.ReferralInput
     steps: list[tuple[datetime, Callable[[], None]]] = field(default_factory=list)
     ref: Referral | None = None
+    reply_at: datetime | None = None
 
     @property
     def token(self) -> str:
@@ -261,8 +271,20 @@ class _DemoReferrals(DemoBuilder):
 
     def reply(self, story: _Story, when: datetime, *, by: str, outcome: ReplyOutcome,
               text: str) -> None:
-        self.act(story, when, services.reply, by=by, outcome=outcome.value, text=text,
-                 reply_on=local_date(when))
+        if outcome != ReplyOutcome.AID_CASE_OPENED:
+            self.act(story, when, services.reply, by=by, outcome=outcome.value, text=text,
+                     reply_on=local_date(when))
+            return
+
+        def run():
+            # The case opened from the referral (or for her), which the reply names.
+            cases = services.REPLY_CASES.candidates(self.user(by), story.ref)
+            if not cases:
+                raise _WaitForCase
+            services.reply(story.ref, actor=self.user(by), now=when, outcome=outcome.value,
+                           text=text, reply_on=local_date(when), case_id=cases[0].id)
+        story.reply_at = when
+        self._step(story, when, run)
 
     def close(self, story: _Story, when: datetime, *, by: str) -> None:
         self.act(story, when, services.close, by=by)
@@ -701,9 +723,16 @@ class _DemoReferrals(DemoBuilder):
             assert ordered[0][0] == 0, f"demo referral {story.slug}: a step before its draft"
             assert ordered[-1][1][0] < self.now, f"demo referral {story.slug}: a step in the future"
             steps.extend((when, i, j, story, action) for j, (when, action) in ordered)
+        waiting = set()
         for when, _i, _j, story, action in sorted(steps, key=lambda step: step[:3]):
+            if story.slug in waiting:
+                WAITING_FOR_CASE.append((when, story.slug, action))
+                continue
             try:
                 action()
+            except _WaitForCase:
+                waiting.add(story.slug)
+                WAITING_FOR_CASE.append((when, story.slug, action))
             except DomainError as error:
                 raise RuntimeError(f"demo referral {story.slug}, step at {when.isoformat()} "
                                    f"({story.ref.state if story.ref else 'no draft'}): "

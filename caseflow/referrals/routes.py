@@ -207,6 +207,7 @@ def _detail(ref: Referral, status: int = 200, **forms):
         f.handler_id.choices = [SelectChoice(u.id, f"{u.display_name}（{u.organisation.short_name}）")
                                 for u in handlers]
     reply_form = forms.get("reply_form") or ReplyForm(reply_on=local_date(g.now))
+    _reply_case_choices(reply_form, ref)
     return render_template(
         "referrals/show.html", ref=ref, labels=LABELS, today=local_date(g.now),
         related=[link for links in RELATED_LINKS for link in links(current_user, ref)],
@@ -226,6 +227,12 @@ def _detail(ref: Referral, status: int = 200, **forms):
 @requires(policy.can_list_referrals, roles=WORKERS)
 def show(referral_id: int):
     return _detail(load_or_404(Referral, referral_id, check=policy.can_view_referral))
+
+
+def _reply_case_choices(form, ref: Referral) -> None:
+    form.case_id.choices = [SelectChoice(0, _("(none)"))] + [
+        SelectChoice(c.id, c.number) for c in (
+            services.REPLY_CASES.candidates(current_user, ref) if policy.can_reply(current_user, ref) else [])]
 
 
 def _action(referral_id: int, form_cls, form_name: str, call, done_message: str):
@@ -303,7 +310,7 @@ def reply(referral_id: int):
     return _action(referral_id, ReplyForm, "reply_form",
                    lambda ref, f: services.reply(ref, actor=current_user, now=g.now,
                                                  outcome=f.outcome.data, text=f.text.data,
-                                                 reply_on=f.reply_on.data),
+                                                 reply_on=f.reply_on.data, case_id=f.case_id.data),
                    _("Reply recorded; the sender can see it."))
 
 

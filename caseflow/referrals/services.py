@@ -557,12 +557,47 @@ def comment(ref: Referral, *, actor, now: datetime, text: str) -> ReferralEvent:
     return event
 
 
+class _ReplyCases:
+    """The judicial aid cases a reply "case opened" names. Referrals import no other domain:
+    the investigations domain sets ``candidates(user, ref) -> [case, ...]`` (each with
+    ``id`` and ``number``) and ``link(case, ref, *, actor, now)`` (caseflow.domains)."""
+
+    @staticmethod
+    def candidates(user, ref) -> list:
+        return []
+
+    @staticmethod
+    def link(case, ref, *, actor, now) -> None:
+        raise NotImplementedError
+
+
+REPLY_CASES = _ReplyCases()
+
+
+def _reply_case(ref: Referral, *, actor, outcome: str, case_id: int | None):
+    """The case a reply "judicial aid case opened" names: one of the choices offered, and
+    there must be one. Other outcomes name none."""
+    if outcome != ReplyOutcome.AID_CASE_OPENED.value:
+        return None
+    choices = REPLY_CASES.candidates(actor, ref)
+    if not choices:
+        raise ValidationFailed(
+            _("No judicial aid case has been opened from this referral or for this person: "
+              "open the case first, then reply."), field="case_id")
+    case = next((c for c in choices if c.id == case_id), None)
+    if case is None:
+        raise ValidationFailed(_("Choose the judicial aid case that was opened."), field="case_id")
+    return case
+
+
 @_state_change
-def reply(ref: Referral, *, actor, now: datetime, outcome: str, text: str, reply_on: date) -> Referral:
+def reply(ref: Referral, *, actor, now: datetime, outcome: str, text: str, reply_on: date,
+          case_id: int | None = None) -> Referral:
     _require(policy.can_reply(actor, ref),
              _("The formal reply is the handler's or a supervisor's of the receiving organisation."))
     if outcome not in {o.value for o in ReplyOutcome}:
         raise ValidationFailed(_("Choose the outcome."), field="outcome")
+    case = _reply_case(ref, actor=actor, outcome=outcome, case_id=case_id)
     text = _required_text(text, "text", _("Write the reply."))
     if reply_on > local_date(now):
         raise ValidationFailed(_("The reply date cannot be in the future."), field="reply_on")
@@ -572,9 +607,12 @@ def reply(ref: Referral, *, actor, now: datetime, outcome: str, text: str, reply
     ref.reply_outcome, ref.reply_text, ref.reply_on, ref.replied_at = outcome, text, reply_on, now
     ref.reply_number = ref.reply_number or documents.next_letter_number(
         ref.receiver_org, LetterKind.REPLY, reply_on.year)  # the 回告函's own series
+    if case is not None:
+        REPLY_CASES.link(case, ref, actor=actor, now=now)
     _move(ref, ReferralState.REPLIED, actor=actor, now=now, kind=EventKind.REPLIED, text=text,
           data={"outcome": outcome, "reply_on": reply_on.isoformat(),
-                "on_time": reply_on <= ref.reply_due_on})
+                "on_time": reply_on <= ref.reply_due_on,
+                **({"case": case.number, "case_id": case.id} if case is not None else {})})
     alerts.answered(ref, actor=actor, kind="referral.replied", now=now)
     return ref
 

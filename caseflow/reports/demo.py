@@ -375,7 +375,8 @@ class _StoryYear(DemoBuilder):
         when = self.at(day, 10, 0)
         self.step(when, f"{slug}: replied", lambda: referral_services.reply(
             self.referrals[slug], actor=self.user(by), now=when, outcome=outcome.value,
-            text=text(), reply_on=day))
+            text=text(), reply_on=day,
+            case_id=self.cases[slug].id if slug in self.cases else None))  # the case it names
 
     def close_referral(self, slug: str, *, day: date, by: str) -> None:
         when = self.at(day, 14, 0)

@@ -36,7 +36,7 @@ HELP = ("judicial_aid", "skills_training")
 CIRCUMSTANCES = "浏览器测试：丈夫因刑事案件去世，本人患脊柱疾病无业，两个孩子在读。"
 NOTE = "浏览器测试：内部进度，已调取刑事卷宗"
 COMMENT = "浏览器测试：请补充社区走访记录"
-REPLY = "浏览器测试：经审查符合国家司法救助条件，已立案。"
+REPLY = "浏览器测试：经审查不符合国家司法救助条件，建议转介社会救助。"
 REGISTRATION = "江汉检五登〔{year}〕浏览器1号"
 PHONE_WIDTH = 375
 
@@ -298,7 +298,7 @@ def handler_notes_comments_and_replies(prosecutor, live_server, referral_id: int
     assert timeline.locator("li", has_text=COMMENT).count() == 1
 
     reply_form = page.locator(f"form[action='{REFERRALS}/{referral_id}/reply']")
-    reply_form.locator("select[name=outcome]").select_option("aid_case_opened")
+    reply_form.locator("select[name=outcome]").select_option("not_eligible")
     today = today_and_due(live_server)[0]
     assert reply_form.locator("input[name=reply_on]").input_value() == today.isoformat()
     reply_form.locator("textarea[name=text]").fill(REPLY)
@@ -315,7 +315,7 @@ def officer_reads_the_reply_and_prints(officer, live_server, referral_id: int, n
     reply = page.get_by_test_id("reply")
     assert reply.is_visible(), "the sender does not see the reply"
     assert REPLY in reply.inner_text()
-    assert app_text(live_server, "Judicial aid case opened") in reply.inner_text()
+    assert app_text(live_server, "Not eligible") in reply.inner_text()
     assert page.get_by_test_id("handler").inner_text().strip() == "张明"
     timeline = page.get_by_test_id("timeline")
     assert timeline.locator("li", has_text=COMMENT).count() == 1, "the sender misses the comment"

@@ -82,8 +82,8 @@ def test_xiaoyus_case_tells_the_story_and_the_demo_loads_once(app, db, clock):
     today = date(2026, 11, 27)
     first = load(app, today.isoformat())
     cases = demo_cases(db)
-    assert set(cases) == {"小雨", "阿兰"}
-    assert "judicial aid cases: 2 new, 2 in the demo" in first.output
+    assert set(cases) == {"小雨", "晓丽", "阿兰"}
+    assert "judicial aid cases: 3 new, 3 in the demo" in first.output
     assert f"{cases['小雨'].number} 小雨: paid" in first.output
     assert_consistent(db, list(cases.values()), today, _now_for(today.isoformat()))
 
@@ -148,7 +148,7 @@ def test_xiaoyus_case_tells_the_story_and_the_demo_loads_once(app, db, clock):
     # Loading again, today or on another day, adds nothing.
     before = counts(db)
     second = load(app, today.isoformat())
-    assert "judicial aid cases: 0 new, 2 in the demo" in second.output
+    assert "judicial aid cases: 0 new, 3 in the demo" in second.output
     load(app, "2027-01-15")
     assert counts(db) == before
 
@@ -179,7 +179,8 @@ def test_a_proposal_waits_for_the_supervisor(app, db, clock):
 def test_the_cases_follow_the_referrals_on_any_day(app, db, clock, today):
     load(app, today)
     cases = demo_cases(db)
-    assert {name: case.state for name, case in cases.items()} == {"小雨": "paid", "阿兰": "proposed"}
+    assert {name: case.state for name, case in cases.items()} == {
+        "小雨": "paid", "晓丽": "paid", "阿兰": "proposed"}
     assert_consistent(db, list(cases.values()), date.fromisoformat(today), _now_for(today))
 
 
@@ -189,10 +190,11 @@ def test_a_case_is_opened_directly_when_its_referral_is_missing(app, db, clock, 
     monkeypatch.setattr(case_demo._DemoCases, "referral", lambda self, slug, sender: None)
     today = date(2026, 11, 28)
     result = load(app, today.isoformat())
-    assert "judicial aid cases: 2 new, 2 in the demo" in result.output
+    assert "judicial aid cases: 3 new, 3 in the demo" in result.output
     cases = demo_cases(db)
-    assert {name: (case.state, case.referral_id) for name, case in cases.items()} == {
-        "小雨": ("paid", None), "阿兰": ("proposed", None)}
+    # The replies "case opened" name the cases opened for the same women, which links them.
+    assert {name: (case.state, case.referral is not None) for name, case in cases.items()} == {
+        "小雨": ("paid", True), "晓丽": ("paid", True), "阿兰": ("proposed", False)}
     for case in cases.values():
         assert case.applicant.organisation.kind == "federation"  # the woman the federation recorded
         assert case.offence

@@ -153,8 +153,8 @@ def test_sent_to_the_procuratorate_held_by_its_department(client, login_as, cast
         "registration_number": "登-1", "received_on": ref.received_on.isoformat(),
         "handler_id": str(cast.prosecutor.id)}, page=page).status_code == 302
     assert client.submit(f"{page}/reply", {
-        "outcome": "aid_case_opened", "reply_on": clock.now.date().isoformat(),
-        "text": "已立司法救助案件"}, page=page).status_code == 302
+        "outcome": "referred_elsewhere", "reply_on": clock.now.date().isoformat(),
+        "text": "已转介区司法局"}, page=page).status_code == 302
     reply = client.get(f"{page}/reply-letter").get_data(as_text=True)
     assert f'<div class="issuer">{world.procuratorate.name}</div>' in reply
     signature = re.search(r'<div class="signature">(.*?)<br>', reply).group(1)

@@ -105,14 +105,14 @@ def test_the_whole_loop_through_the_pages(client, login_as, cast, db, clock):
                                                "handler_id": str(cast.prosecutor.id)},
                          page=page).status_code == 302
     assert client.submit(f"{page}/note", {"text": "已联系当事人"}, page=page).status_code == 302
-    assert client.submit(f"{page}/reply", {"outcome": "aid_case_opened", "reply_on": "2026-11-27",
-                                            "text": "已立司法救助案件"}, page=page).status_code == 302
+    assert client.submit(f"{page}/reply", {"outcome": "not_eligible", "reply_on": "2026-11-27",
+                                            "text": "不符合司法救助条件"}, page=page).status_code == 302
     letter = page_text(client.get(f"{page}/reply-letter"))
-    assert "已立司法救助案件" in letter and ref.number in letter
+    assert "不符合司法救助条件" in letter and ref.number in letter
     client.submit("/logout", page="/")
     login_as(cast.officer)
     text = page_text(client.get(page))
-    assert "已立司法救助案件" in text and "已联系当事人" not in text
+    assert "不符合司法救助条件" in text and "已联系当事人" not in text
     letter = page_text(client.get(f"{page}/letter"))
     assert ref.number in letter and cast.person.pseudonym in letter and "陈雨婷" not in letter
 

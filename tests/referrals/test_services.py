@@ -124,8 +124,8 @@ def test_only_the_handler_or_a_supervisor_replies_and_the_reply_stops_the_clock(
         services.reply(ref, actor=cast.other_prosecutor, now=clock.now, outcome="not_eligible",
                        text="x", reply_on=date(2026, 11, 27))
     later = clock.now + timedelta(days=10)
-    services.reply(ref, actor=cast.prosecutor, now=later, outcome="aid_case_opened",
-                   text="已立司法救助案件。", reply_on=date(2026, 12, 7))
+    services.reply(ref, actor=cast.prosecutor, now=later, outcome="not_eligible",
+                   text="不符合司法救助条件。", reply_on=date(2026, 12, 7))
     assert ref.state == "replied" and ref.replied_at == later and not ref.is_open
     [row] = _audit(db, ref, "referral.replied")
     assert row.after["on_time"] is True
