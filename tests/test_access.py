@@ -148,6 +148,10 @@ ACCESS.update({
                                        right=_receiver),
     "referrals.reply_letter": _referral_rule("GET", lambda t: f"/referrals/{t.replied.id}/reply-letter",
                                              right=_sender),
+    "referrals.letter_pdf": _referral_rule("GET", lambda t: f"/referrals/{t.referral.id}/letter.pdf",
+                                           right=_receiver),
+    "referrals.reply_letter_pdf": _referral_rule(
+        "GET", lambda t: f"/referrals/{t.replied.id}/reply-letter.pdf", right=_sender),
     "referrals.attachment": _referral_rule(
         "GET", lambda t: f"/referrals/{t.referral.id}/attachments/{t.attachment.id}", right=_receiver),
     "referrals.send": _referral_rule("POST", lambda t: f"/referrals/{t.draft.id}/send", right=_sender),
@@ -215,6 +219,9 @@ ACCESS.update({
     "investigations.reveal_addresses": _case_rule("POST", lambda t: f"/cases/{t.case.id}/visits/addresses",
                                                   data={"purpose": "安排回访"}),
     "investigations.decision_letter": _case_rule("GET", lambda t: f"/cases/{t.case.id}/decision-letter"),
+    "investigations.decision_letter_pdf": _case_rule(
+        "GET", lambda t: f"/cases/{t.case.id}/decision-letter.pdf"),
+    "investigations.report_pdf": _case_rule("GET", lambda t: f"/cases/{t.case.id}/report.pdf"),
     "investigations.document": _case_rule(
         "GET", lambda t: f"/cases/{t.open_case.id}/documents/{t.case_document.id}"),
     "investigations.correct_visit": _case_rule(

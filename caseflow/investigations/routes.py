@@ -19,7 +19,12 @@ from caseflow.core.web import (
     MAX_RECORD_ID, attach_error, in_range, load_or_404, page_action, perform, query_page, requires,
 )
 from caseflow.extensions import db
-from caseflow.investigations import policy, queries, services
+from caseflow.investigations import documents, policy, queries, services
+from caseflow.core.documents import files as document_files
+from caseflow.core.documents.files import download
+from caseflow.core.documents.letter import build_letter, render_letter
+from flask_babel import force_locale
+from markupsafe import Markup
 from caseflow.investigations.forms import (
     CaseFilterForm, CaseForm, DecisionForm, DocumentForm, HouseholdForm, InvestigationForm, MemberForm,
     PaymentForm, ProposalForm, ReviewForm, TeamForm, VisitForm, VoidForm,
@@ -522,14 +527,26 @@ def report(case_id: int):
     return _report(case)
 
 
-def _report(case: AidCase, *, revealed: dict[int, str] | None = None, form=None, status=200):
+def _report_document(case: AidCase, *, revealed: dict[int, str] | None = None):
+    """The report as a Letter and the markup of its sections (in Chinese)."""
     visits = [v for v in case.investigation.visits if not v.is_void]
     users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(
         {uid for v in visits for uid in v.visitor_ids})))}
-    return render_template("investigations/report.html", case=case, visits=visits, users=users,
-                           labels=LABELS, today=local_date(g.now), policy=policy,
-                           addresses=_addresses(visits, revealed), addresses_revealed=revealed is not None,
-                           address_form=form or RevealForm()), status
+    letter = build_letter(lambda: documents.report_letter(case, today=local_date(g.now)))
+    with force_locale("zh_CN"):
+        body = Markup(render_template("investigations/_report_body.html", case=case, visits=visits,
+                                      users=users, labels=LABELS,
+                                      addresses=_addresses(visits, revealed)))
+    return letter, body, visits
+
+
+def _report(case: AidCase, *, revealed: dict[int, str] | None = None, form=None, status=200):
+    letter, body, visits = _report_document(case, revealed=revealed)
+    toolbar = Markup(render_template(
+        "investigations/_report_toolbar.html", case=case, visits=visits, policy=policy,
+        addresses_revealed=revealed is not None, address_form=form or RevealForm()))
+    return render_letter(letter, extra=body, toolbar=toolbar, back_label=_("Back to the case"),
+                         back_url=url_for("investigations.show", case_id=case.id)), status
 
 
 @bp.post("/<int:case_id>/report")
@@ -559,4 +576,30 @@ def decision_letter(case_id: int):
     case = load_or_404(AidCase, case_id, check=policy.can_view_case)
     if case.decided_on is None:
         abort(404)
-    return render_template("investigations/decision_letter.html", case=case, labels=LABELS)
+    letter = build_letter(lambda: documents.decision_letter(case))
+    return render_letter(letter, back_url=url_for("investigations.show", case_id=case.id),
+                         back_label=_("Back to the case"))
+
+
+@bp.get("/<int:case_id>/decision-letter.pdf")
+@requires(policy.can_list_cases, roles=WORKERS)
+def decision_letter_pdf(case_id: int):
+    """The judicial aid decision as a PDF (same permission as its print view)."""
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    if case.decided_on is None:
+        abort(404)
+    letter = build_letter(lambda: documents.decision_letter(case))
+    return download(document_files.letter_pdf(letter), filename=f"{letter.filename}.pdf",
+                    mimetype=document_files.PDF)
+
+
+@bp.get("/<int:case_id>/report.pdf")
+@requires(policy.can_list_cases, roles=WORKERS)
+def report_pdf(case_id: int):
+    """The joint investigation report as a PDF, the visits' addresses masked."""
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    if case.investigation is None:
+        abort(404)
+    letter, body, _visits = _report_document(case)
+    return download(document_files.letter_pdf(letter, extra=body), filename=f"{letter.filename}.pdf",
+                    mimetype=document_files.PDF)

@@ -20,7 +20,10 @@ from caseflow.core.web import (
 )
 from caseflow.extensions import db
 from caseflow.core import files
-from caseflow.referrals import policy, queries, services
+from caseflow.referrals import documents, policy, queries, services
+from caseflow.core.documents import files as document_files
+from caseflow.core.documents.files import download
+from caseflow.core.documents.letter import build_letter, render_letter
 from caseflow.referrals.forms import (
     AssignForm, AttachmentForm, ExtendForm, ReasonForm, ReferralForm,
     RegisterForm, ReplyForm, TextForm, list_filters,
@@ -371,7 +374,9 @@ def letter(referral_id: int):
     ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
     if ref.number is None:
         abort(404)
-    return render_template("referrals/letter.html", ref=ref, labels=LABELS)
+    letter = build_letter(lambda: documents.referral_letter(ref))
+    return render_letter(letter, back_url=url_for("referrals.show", referral_id=ref.id),
+                         back_label=_("Back to the referral"))
 
 
 @bp.get("/<int:referral_id>/reply-letter")
@@ -380,4 +385,30 @@ def reply_letter(referral_id: int):
     ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
     if ref.replied_at is None:
         abort(404)
-    return render_template("referrals/reply_letter.html", ref=ref, labels=LABELS)
+    letter = build_letter(lambda: documents.reply_letter(ref))
+    return render_letter(letter, back_url=url_for("referrals.show", referral_id=ref.id),
+                         back_label=_("Back to the referral"))
+
+
+@bp.get("/<int:referral_id>/letter.pdf")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def letter_pdf(referral_id: int):
+    """The referral letter as a PDF (same permission as its print view)."""
+    ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
+    if ref.number is None:
+        abort(404)
+    letter = build_letter(lambda: documents.referral_letter(ref))
+    return download(document_files.letter_pdf(letter), filename=f"{letter.filename}.pdf",
+                    mimetype=document_files.PDF)
+
+
+@bp.get("/<int:referral_id>/reply-letter.pdf")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def reply_letter_pdf(referral_id: int):
+    """The reply letter as a PDF (same permission as its print view)."""
+    ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
+    if ref.replied_at is None:
+        abort(404)
+    letter = build_letter(lambda: documents.reply_letter(ref))
+    return download(document_files.letter_pdf(letter), filename=f"{letter.filename}.pdf",
+                    mimetype=document_files.PDF)

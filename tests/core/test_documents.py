@@ -48,7 +48,7 @@ def test_replies_number_consecutively_in_the_issuers_letter_series(world, db, cl
     assert first.number.startswith("测妇移")
     login_as(cast.prosecutor)
     html = client.get(f"/referrals/{first.id}/reply-letter").get_data(as_text=True)
-    assert re.search(r'<div class="doc-number">(.*?)</div>', html).group(1) == first.reply_number
+    assert re.search(r'<div class="doc-number"[^>]*>(.*?)</div>', html).group(1) == first.reply_number
     assert f'<div class="issuer">{world.procuratorate.name}</div>' in html
     assert first.registration_number not in page_text(client.get(f"/referrals/{first.id}/reply-letter"))
 

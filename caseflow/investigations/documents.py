@@ -1,0 +1,54 @@
+"""The judicial aid case's official documents as core.documents Letters: the judicial aid
+decision (司法救助决定书) and the joint investigation report (联合调查报告). Chinese whatever
+the user's language."""
+from __future__ import annotations
+
+from datetime import date
+
+from caseflow.core.documents.letter import Letter, cn_date, contact_of
+from caseflow.core.documents.services import issuer_of
+from caseflow.investigations.models import AidCase
+
+PSEUDONYM_NOTE = "（化名，身份信息见案件系统）"
+
+
+def _measures(measures) -> str:
+    return "；".join(f"{m.kind_label}{f'（{m.agency.name}）' if m.agency else ''}"
+                    for m in measures) + "。"
+
+
+def decision_letter(case: AidCase) -> Letter:
+    paragraphs = [f"本院于{cn_date(case.application_received_on)}收到救助申请，经会同妇女联合会联合"
+                  f"调查，决定给予司法救助金人民币 {case.granted_amount:,.2f} 元。"]
+    if case.decision_text:
+        paragraphs.append(case.decision_text)
+    measures = [m for m in case.measures if m.state in ("ready", "taken_over")]
+    if measures:
+        paragraphs.append(f"其他救助措施：{_measures(measures)}")
+    if case.paid_on:
+        paragraphs.append(f"救助金已于{cn_date(case.paid_on)}发放。")
+    paragraphs.append("特此决定。")
+    name, phone = contact_of(case.handler)
+    return Letter(
+        issuer=issuer_of(case.organisation).name, number=case.number or "", title="司法救助决定书",
+        addressee=f"申请人：{case.applicant.pseudonym}{PSEUDONYM_NOTE}", paragraphs=paragraphs,
+        contact_name=name, contact_phone=phone, signed_on=case.decided_on,
+        testid="decision-letter", filename=f"司法救助决定书{case.number or ''}")
+
+
+def report_letter(case: AidCase, *, today: date) -> Letter:
+    """The report's frame; its sections (visits, household, findings) are the
+    investigations/_report_body.html markup placed inside it."""
+    team = "、".join(f"{m.user.display_name}（{m.user.organisation.short_name}）"
+                     for m in case.investigation.members)
+    paragraphs = [f"申请人：{case.applicant.pseudonym}{PSEUDONYM_NOTE}。",
+                  f"收到申请日期：{cn_date(case.application_received_on)}。"]
+    if case.criminal_case_number or case.offence:
+        paragraphs.append("刑事案件：" + " ".join(p for p in (case.criminal_case_number, case.offence) if p) + "。")
+    paragraphs += [f"调查组成员：{team}。", "特此报告。"]
+    name, phone = contact_of(case.handler)
+    return Letter(
+        issuer=issuer_of(case.organisation).name, number=case.number or "",
+        title=f"关于{case.applicant.pseudonym}司法救助申请的联合调查报告", paragraphs=paragraphs,
+        contact_name=name, contact_phone=phone, signed_on=today,
+        testid="report", filename=f"联合调查报告{case.number or ''}")
