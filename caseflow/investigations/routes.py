@@ -99,7 +99,7 @@ def index():
     filters = queries.CaseFilters(
         state=form.state.data or "", handler=form.handler.data or 0,
         year=form.year.data if not form.year.errors else None, q=form.q.data or "",
-        awaiting_approval=request.args.get("awaiting") == "1")
+        awaiting_approval=request.args.get("awaiting") == "1", **form.dated_filters())
     return _list(filters, form, queue=False)
 
 

@@ -103,10 +103,12 @@ MECHANISMS = {
 class _Links:
     """The list pages behind the figures, with the filters each list supports."""
 
-    def __init__(self, user, organisation, period: Period, is_leaf: bool):
+    def __init__(self, user, organisation, period: Period, is_leaf: bool, today: date):
+        self.user, self.today = user, today
         self.year = period.end.year
         self.year_exact = period.is_calendar_year
-        own = organisation.id == user.organisation_id
+        self.start, self.end = period.start, period.end
+        self.own = own = organisation.id == user.organisation_id
         self.org_exact = own or is_leaf
         self.org = {} if own else {"org": organisation.id}
 
@@ -117,14 +119,33 @@ class _Links:
         return url_for("referrals.index", **params), exact and self.org_exact and (
             self.year_exact or not with_year)
 
-    def cases(self, **filters):
-        return url_for("investigations.index", year=self.year, **filters), False
+    def cases(self, dated: str = "", *, exact: bool = False, **filters):
+        """The case list; with ``dated``, of the cases whose date of that kind falls in the
+        period (the list has no organisation filter: exact for one's own organisation)."""
+        if not dated:
+            return url_for("investigations.index", year=self.year, **filters), False
+        return url_for("investigations.index", dated=dated, date_from=self.start.isoformat(),
+                       date_to=self.end.isoformat(), **filters), exact and self.own
 
     def assistance(self):
         return url_for("assistance.index", state=""), False
 
     def training(self, endpoint: str, *, exact: bool = False, **filters):
-        return url_for(endpoint, year=self.year, **filters), exact and self.year_exact and not self.org
+        return url_for(endpoint, year=self.year, **filters), exact and self.year_exact and not self.org and (
+            endpoint != "training.report" or self._training_report_offers_year())
+
+    def _training_report_offers_year(self) -> bool:
+        """The training report shows a year with sessions the user may see (or the current
+        one); asked for another, it shows the current year instead."""
+        from caseflow.training.queries import report_years
+
+        return self.year in report_years(self.user, self.today.year)
+
+    def sessions(self):
+        """The training sessions held in the period that the user's organisation organised
+        or attended: the report's count for one's own organisation."""
+        return url_for("training.index", state="held", start=self.start.isoformat(), end=self.end.isoformat(),
+                       part="y"), self.own
 
 
 class _NoLinks:
@@ -134,7 +155,7 @@ class _NoLinks:
     def referrals(self, *args, **kwargs):
         return None, False
 
-    cases = assistance = training = referrals
+    cases = assistance = training = sessions = referrals
 
 
 def _fig(key, label, value, link=(None, False)) -> Figure:
@@ -158,7 +179,7 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
     ``org_ids`` is every organisation of both and ``organisation`` names them."""
     start, end = period.start, period.end
     joint = sides is not None
-    links = _NoLinks() if joint else _Links(user, organisation, period, is_leaf)
+    links = _NoLinks() if joint else _Links(user, organisation, period, is_leaf, today)
     referrals = d.referral_figures(org_ids, start, end, today)
     directions = referrals.by_direction
 
@@ -220,11 +241,12 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
     cases = d.case_figures(org_ids, start, end)
     sessions, follow_ups = d.session_counts(org_ids, start, end)
     collaboration.figures += [
-        _fig("cases_opened", d.DEFINITIONS["cases_opened"][0], cases.opened, links.cases()),
-        _fig("cases_decided", d.DEFINITIONS["cases_decided"][0], cases.decided, links.cases()),
-        _fig("women_helped", d.DEFINITIONS["women_helped"][0], cases.women_helped, links.cases()),
-        _fig("aid_granted", d.DEFINITIONS["aid_granted"][0], f"{cases.aid_granted:,.2f}", links.cases()),
-        _fig("aid_paid", d.DEFINITIONS["aid_paid"][0], f"{cases.aid_paid:,.2f}", links.cases(state="paid")),
+        _fig("cases_opened", d.DEFINITIONS["cases_opened"][0], cases.opened, links.cases("received", exact=True)),
+        _fig("cases_decided", d.DEFINITIONS["cases_decided"][0], cases.decided, links.cases("decided", exact=True)),
+        # a woman with two decisions is one woman but two rows; the amounts are sums
+        _fig("women_helped", d.DEFINITIONS["women_helped"][0], cases.women_helped, links.cases("decided")),
+        _fig("aid_granted", d.DEFINITIONS["aid_granted"][0], f"{cases.aid_granted:,.2f}", links.cases("decided")),
+        _fig("aid_paid", d.DEFINITIONS["aid_paid"][0], f"{cases.aid_paid:,.2f}", links.cases("paid")),
         _fig("investigations", d.DEFINITIONS["investigations"][0], d.investigations_started(org_ids, start, end),
              links.cases()),
         _fig("visits", d.DEFINITIONS["visits"][0], d.visits_made(org_ids, start, end), links.cases()),
@@ -242,7 +264,7 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
     training = Section("training", str(MECHANISMS["training"]))
     training.figures += [
         _fig("training_sessions", d.DEFINITIONS["training_sessions"][0], d.training_sessions_held(org_ids, start, end),
-             links.training("training.index", state="held")),
+             links.sessions()),
         _fig("people_trained", d.DEFINITIONS["people_trained"][0], d.people_trained(org_ids, start, end),
              links.training("training.report")),
         _fig("not_trained", d.DEFINITIONS["not_trained"][0], d.organisations_not_trained(org_ids, end.year),

@@ -202,7 +202,8 @@ def case_filters(args):
     form = CaseFilterForm(args)
     year = form.year.data if form.year.data is not None and 2000 <= form.year.data <= 2100 else None
     return queries.CaseFilters(state=form.state.data or "", handler=form.handler.data or 0, year=year,
-                               q=form.q.data or "", awaiting_approval=args.get("awaiting") == "1"), form
+                               q=form.q.data or "", awaiting_approval=args.get("awaiting") == "1",
+                               **form.dated_filters()), form
 
 
 def build_cases(user, args, today: date, session) -> Export:
@@ -233,9 +234,15 @@ def build_cases(user, args, today: date, session) -> Export:
              (form.q.label.text, filters.q.strip()),
              (form.state.label.text, "" if filters.awaiting_approval else states.get(filters.state, filters.state)),
              (form.handler.label.text, person.display_name if person else ""),
-             (form.year.label.text, str(filters.year or ""))]
+             (form.year.label.text, str(filters.year or "")),
+             (form.dated.label.text, next((str(c.label) for c in form.dated.choices
+                                           if filters.dated and c.value == filters.dated), "")),
+             (form.date_from.label.text, filters.date_from.isoformat() if filters.date_from else ""),
+             (form.date_to.label.text, filters.date_to.isoformat() if filters.date_to else "")]
     raw = {"q": filters.q, "state": filters.state, "handler": filters.handler, "year": filters.year,
-           "awaiting_approval": filters.awaiting_approval}
+           "awaiting_approval": filters.awaiting_approval, "dated": filters.dated,
+           "date_from": filters.date_from.isoformat() if filters.date_from else None,
+           "date_to": filters.date_to.isoformat() if filters.date_to else None}
     return Export("cases", _("Judicial aid case ledger"), CASE_COLUMNS, statement, convert,
                   {k: v for k, v in raw.items() if v not in ("", None, False, 0)}, _filter_text(parts))
 

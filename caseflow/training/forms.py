@@ -44,6 +44,10 @@ class SessionFilterForm(FlaskForm):
 
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)])
     state = SelectField(_l("State"), choices=_choices(SESSION_STATE_LABELS, blank=_l("Any state")))
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    part = SelectField(_l("Taking part"), choices=[SelectChoice("", _l("Every session I may see")),
+                                                   SelectChoice("y", _l("Organised or attended by us"))])
 
 
 class CancelForm(FlaskForm):

@@ -4,7 +4,7 @@ below it in a calendar year of the district."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -26,6 +26,12 @@ PRESENT = AttendanceStatus.PRESENT.value
 class SessionFilters:
     year: int | None = None
     state: str = ""
+    #: Sessions starting from ``start`` to ``end`` (district days, both included).
+    start: date | None = None
+    end: date | None = None
+    #: Only the sessions the user's organisation (or one below it) organised or had someone
+    #: present at: the sessions the four-mechanisms report counts.
+    took_part: bool = False
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:
@@ -70,6 +76,19 @@ def session_list(user, filters: SessionFilters):
         query = query.where(in_year(filters.year))
     if filters.state:
         query = query.where(TrainingSession.state == filters.state)
+    zone = local_zone()
+    if filters.start:
+        query = query.where(TrainingSession.starts_at >= datetime.combine(
+            filters.start, time(0), tzinfo=zone).astimezone(timezone.utc))
+    if filters.end:
+        query = query.where(TrainingSession.starts_at < datetime.combine(
+            filters.end + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc))
+    if filters.took_part:
+        visible = visible_organisation_ids(user)
+        organised = sa.select(TrainingOrganiser.session_id).where(TrainingOrganiser.organisation_id.in_(visible))
+        present = sa.select(TrainingAttendance.session_id).where(
+            TrainingAttendance.organisation_id.in_(visible), TrainingAttendance.status == PRESENT)
+        query = query.where(TrainingSession.id.in_(sa.union(organised, present)))
     return query.order_by(TrainingSession.starts_at.desc(), TrainingSession.id.desc())
 
 

@@ -13,7 +13,7 @@ from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import DomainError, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
-from caseflow.core.web import attach_error, load_or_404, page_action, perform, query_page, requires
+from caseflow.core.web import attach_error, load_or_404, page_action, perform, query_page, requires, within_years
 from caseflow.extensions import db
 from caseflow.training import policy, queries, services
 from caseflow.training.forms import (
@@ -63,7 +63,8 @@ def index():
     form = SessionFilterForm(request.args)
     form.validate()
     filters = queries.SessionFilters(year=form.year.data if not form.year.errors else None,
-                                     state=form.state.data or "")
+                                     state=form.state.data or "", start=within_years(form.start.data),
+                                     end=within_years(form.end.data), took_part=form.part.data == "y")
     page = query_page()
     rows, has_next = queries.page_of(queries.session_list(current_user, filters), page)
     return render_template("training/index.html", rows=rows, has_next=has_next, page=page, form=form,
