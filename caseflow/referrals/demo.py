@@ -369,7 +369,7 @@ class _DemoReferrals(DemoBuilder):
         self.comment(xiaoyu, at(d.after(registered), 11, 5), by="fed.officer",
                      text=f"区妇联由王芳参加，{_md(visit)}上午九点在街道办事处会合。")
         self.note(xiaoyu, at(visit, 17, 0), by="prosecutor", text=(
-            "已与区妇联联合走访街道、社区及家中：家庭成员5人，两个孩子分别就读小学和职高，婆婆"
+            "已与区妇联联合走访街道、社区及家中：家庭成员4人（小雨、两个孩子和婆婆），两个孩子分别就读小学和职高，婆婆"
             "养老金每月约2000元，小雨每月医疗支出约1500元，家庭无其他稳定收入。"))
         self.note(xiaoyu, at(d.after(visit, 3), 16, 30), by="prosecutor",
                   text="司法救助审查报告已制作完毕，报部门负责人审批。")

@@ -14,7 +14,9 @@ that the report for it shows 5 / 6 / 6 and anyone can check the figures by hand:
 - 秋菊, 小霞 and 小玲: applications the procuratorate met in its own cases; once the aid
   is paid, each is referred to the federation (counselling; job and skills training; social
   assistance), which registers, replies within the month, and the procuratorate closes;
-- 桂香: an application decided and paid, nothing more asked for.
+- 桂香: an application decided and paid, nothing more asked for;
+- in May, the joint training of the 12 street federations' chairs with the prosecutors
+  (as the training step's live session: ten chairs present, one excused, one absent).
 
 Every case has a joint investigation (张明 of the 5th department and a federation
 officer), at least one visit, 张明's proposal and 刘强's approval. Nothing is left open,
@@ -49,8 +51,11 @@ from caseflow.referrals.demo import (
     DEPARTMENT5, FEDERATION, STEP_NAME as REFERRAL_STEP_NAME, DemoBuilder,
 )
 from caseflow.referrals.models import ConsentMethod, HelpKind, LeadSource, Referral, ReplyOutcome
+from caseflow.training import demo as training_demo
 
 STEP_NAME = "the story's year (five referrals, six judicial aid cases, six women helped)"
+#: The story's year's joint training of the 12 street federations' chairs.
+CHAIRS_TRAINING = "{year}年街道妇联主席联合培训：线索发现、案件启动与司法救助"
 TOKEN_PREFIX = "story-"
 
 #: How far back the live demo reaches, in calendar days, with a margin: its oldest
@@ -129,7 +134,7 @@ CASES = [
         offence_month_day=(1, 12),
         letter=(
             "小慧的丈夫在一起故意伤害案中被打成重伤，现高位截瘫，需要长期护理。小慧辞去超市"
-            "工作在家照顾丈夫和7岁的儿子，家庭没有收入来源；被告人已被判刑，但无赔偿能力。"
+            "工作在家照顾丈夫和7岁的儿子，家庭仅靠她打零工维持，没有稳定收入；被告人已被判刑，但无赔偿能力。"
             "区妇联信访接待中了解到以上情况，可能符合国家司法救助条件，特此移送，请依法审查。"),
         summary=(
             "区妇联移送：小慧的丈夫被他人故意伤害致高位截瘫，被告人无赔偿能力；小慧辞工照顾"
@@ -447,6 +452,17 @@ class _StoryYear(DemoBuilder):
                 self.build_referred(story)
             else:
                 self.build_direct(story)
+        self.build_chairs_training()
+
+    def build_chairs_training(self) -> None:
+        """DOMAIN.md: "The federation trained the chairs of its 12 street federations
+        together with prosecutors" (as the training step's live session does)."""
+        held = self.days.on_or_after(date(self.year, 5, 20))
+
+        def run():
+            training_demo.ensure_chairs(self.now)
+            training_demo.record_chairs_training(self.days, held, CHAIRS_TRAINING.format(year=self.year))
+        self.step(self.at(self.days.before(held, 7), 10, 0), "the street chairs' joint training", run)
 
     def build_referred(self, story: _Case) -> None:
         """The federation's referral, the case opened from it, then the reply and closing."""

@@ -106,11 +106,17 @@ def _chairs_day(days: _Days, today: date) -> date:
 
 
 def record_chairs_session(days: _Days, today: date) -> TrainingSession:
-    held = _chairs_day(days, today)
+    return record_chairs_training(days, _chairs_day(days, today), CHAIRS_SESSION)
+
+
+def record_chairs_training(days: _Days, held: date, title: str) -> TrainingSession:
+    """The 12 street federations' chairs trained with the prosecutors on ``held``
+    (announced a week before, attendance recorded after): the live demo's session, and
+    the story's year's (``caseflow.reports.demo``)."""
     announced = days.before(held, 7)
     organiser, head = _user("fed.officer"), _user("fed.head")
     session = services.create_session(actor=organiser, now=_at(announced, 10), data=services.SessionInput(
-        title=CHAIRS_SESSION, held_on=held, start_time=time(14, 30), end_time=time(17, 0),
+        title=title, held_on=held, start_time=time(14, 30), end_time=time(17, 0),
         place="江汉区妇女联合会四楼会议室",
         trainers="张明（区人民检察院第五检察部检察官）、王芳（区妇联权益部）",
         organisers=[_org("jh-fed"), _org("jh-proc-5")],

@@ -61,8 +61,8 @@ def test_the_report_shows_the_four_mechanisms_charts_and_definitions(client, dem
     assert f'data-testid="report-period">{zh("%(year)d", year=2026)}<' in html  # 2026年
     found = figures(html)
     assert [v for v, _h, _e in found["referrals"]] == ["12", "0", "0", "5"]
-    assert found["women_helped"][0][0] == "1"
-    assert found["aid_granted"][0][0] == "50,000.00"
+    assert found["women_helped"][0][0] == "2"  # 小雨 and 晓丽
+    assert found["aid_granted"][0][0] == "80,000.00"  # 50,000 and 30,000
 
 
 def test_the_period_switches(client, demo):
