@@ -36,6 +36,18 @@ class ItemFilterForm(FlaskForm):
     state = SelectField(_l("State"), choices=_choices(ITEM_STATE_LABELS, blank=_l("Any state")))
 
 
+class ItemListFilterForm(FlaskForm):
+    """The items of the plans a case worker may see, by kind, state and period."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("Kind of help"), choices=_choices(ITEM_KIND_LABELS, blank=_l("Any kind")))
+    state = SelectField(_l("State"), choices=_choices(ITEM_STATE_LABELS, blank=_l("Any state")))
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+
+
 class MemberForm(FlaskForm):
     person_id = SelectField(_l("Person already recorded"), coerce=int, choices=[])
     pseudonym = StringField(_l("Or a new person: pseudonym"), validators=[Optional(), Length(max=60)])

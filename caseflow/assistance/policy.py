@@ -25,6 +25,11 @@ def can_list_assistance(user) -> bool:
     return _case_worker(user) or _partner_worker(user)
 
 
+def can_list_items(user) -> bool:
+    """The item list of the plans one may see: case workers (partners have their own)."""
+    return _case_worker(user)
+
+
 def can_open_plan(user) -> bool:
     return (_case_worker(user) and user.has_role(*OFFICER_ROLES)
             and user.organisation.kind == OrganisationKind.FEDERATION.value)

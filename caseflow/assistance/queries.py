@@ -47,6 +47,23 @@ def plan_list(user, *, state: str, overdue: bool, q: str, today: date):
     return query.order_by(AssistancePlan.state.desc(), AssistancePlan.id.desc())
 
 
+def item_list(user, *, kind: str = "", state: str = "", start: date | None = None, end: date | None = None):
+    """The service items of the plans the user may see (``visible_plans``), by kind and by
+    state; with a period, the items whose time runs into it (starting on or before its last
+    day, with no end or ending on or after its first): the four-mechanisms report's items."""
+    query = (sa.select(ServiceItem).join(AssistancePlan, AssistancePlan.id == ServiceItem.plan_id)
+             .where(visible_plans(user)))
+    if kind:
+        query = query.where(ServiceItem.kind == kind)
+    if state:
+        query = query.where(ServiceItem.state == state)
+    if end:
+        query = query.where(ServiceItem.starts_on <= end)
+    if start:
+        query = query.where(sa.or_(ServiceItem.ends_on.is_(None), ServiceItem.ends_on >= start))
+    return query.order_by(ServiceItem.starts_on.desc(), ServiceItem.id.desc())
+
+
 def provider_items(user, *, state: str):
     """The items sent to the user's agency (never the ones still planned)."""
     query = (sa.select(ServiceItem)

@@ -10,8 +10,8 @@ from wtforms.fields.choices import SelectChoice
 
 from caseflow.assistance import policy, queries, services
 from caseflow.assistance.forms import (
-    CloseForm, FrequencyForm, ItemFilterForm, ItemForm, LegalForm, MemberForm, OutcomeForm,
-    PlanFilterForm, PlanForm, ReasonForm, SessionForm,
+    CloseForm, FrequencyForm, ItemFilterForm, ItemForm, ItemListFilterForm, LegalForm, MemberForm,
+    OutcomeForm, PlanFilterForm, PlanForm, ReasonForm, SessionForm,
 )
 from caseflow.assistance.models import (
     FREQUENCY_LABELS, ITEM_KIND_LABELS, ITEM_STATE_LABELS, PLAN_STATE_LABELS, AssistancePlan, ServiceItem,
@@ -24,6 +24,7 @@ from caseflow.core.orgs.roles import Role
 from caseflow.core.people.models import Person
 from caseflow.core.web import (
     ConfirmForm, attach_error, load_or_404, page_action, perform, query_int, query_page, requires,
+    within_years,
 )
 from caseflow.extensions import db
 
@@ -61,6 +62,20 @@ def index():
                            labels=LABELS, today=today,
                            overdue=queries.overdue_plan_ids([p.id for p in rows], today),
                            can_open=policy.can_open_plan(current_user))
+
+
+@bp.get("/items")
+@requires(policy.can_list_items, roles=policy.CASE_ROLES)
+def items():
+    """The service items of the plans the user may see, by kind, state and period (the
+    four-mechanisms report's items table links here)."""
+    form = ItemListFilterForm(request.args)
+    page = query_page()
+    rows, has_next = queries.page_of(queries.item_list(
+        current_user, kind=form.kind.data or "", state=form.state.data or "",
+        start=within_years(form.start.data), end=within_years(form.end.data)), page)
+    return render_template("assistance/items.html", rows=rows, has_next=has_next, page=page, form=form,
+                           labels=LABELS, today=local_date(g.now))
 
 
 # -- plans ---------------------------------------------------------------------------------

@@ -130,6 +130,12 @@ class _Links:
     def assistance(self):
         return url_for("assistance.index", state=""), False
 
+    def items(self, kind: str, state: str):
+        """The service items of a kind and state whose time runs into the period (the list
+        has no organisation filter: exact for one's own organisation)."""
+        return url_for("assistance.items", kind=kind, state=state, start=self.start.isoformat(),
+                       end=self.end.isoformat()), self.own
+
     def training(self, endpoint: str, *, exact: bool = False, **filters):
         return url_for(endpoint, year=self.year, **filters), exact and self.year_exact and not self.org and (
             endpoint != "training.report" or self._training_report_offers_year())
@@ -155,7 +161,7 @@ class _NoLinks:
     def referrals(self, *args, **kwargs):
         return None, False
 
-    cases = assistance = training = sessions = referrals
+    cases = assistance = training = sessions = items = referrals
 
 
 def _fig(key, label, value, link=(None, False)) -> Figure:
@@ -258,7 +264,8 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
     for (kind, _state), n in items.items():
         by_kind[kind] = by_kind.get(kind, 0) + n
     collaboration.tables.append(("items", str(d.DEFINITIONS["items"][0]), [
-        (f"{ITEM_KIND_LABELS[ItemKind(kind)]} · {ITEM_STATE_LABELS[_state_enum(state)]}", n, links.assistance())
+        (f"{ITEM_KIND_LABELS[ItemKind(kind)]} · {ITEM_STATE_LABELS[_state_enum(state)]}", n,
+         links.items(kind, state))
         for (kind, state), n in sorted(items.items())]))
 
     training = Section("training", str(MECHANISMS["training"]))
