@@ -152,10 +152,6 @@ ACCESS.update({
                                            right=_receiver),
     "referrals.reply_letter_pdf": _referral_rule(
         "GET", lambda t: f"/referrals/{t.replied.id}/reply-letter.pdf", right=_sender),
-    "referrals.letter_docx": _referral_rule("GET", lambda t: f"/referrals/{t.referral.id}/letter.docx",
-                                            right=_receiver),
-    "referrals.reply_letter_docx": _referral_rule(
-        "GET", lambda t: f"/referrals/{t.replied.id}/reply-letter.docx", right=_sender),
     "referrals.attachment": _referral_rule(
         "GET", lambda t: f"/referrals/{t.referral.id}/attachments/{t.attachment.id}", right=_receiver),
     "referrals.send": _referral_rule("POST", lambda t: f"/referrals/{t.draft.id}/send", right=_sender),
@@ -226,9 +222,6 @@ ACCESS.update({
     "investigations.decision_letter_pdf": _case_rule(
         "GET", lambda t: f"/cases/{t.case.id}/decision-letter.pdf"),
     "investigations.report_pdf": _case_rule("GET", lambda t: f"/cases/{t.case.id}/report.pdf"),
-    "investigations.decision_letter_docx": _case_rule(
-        "GET", lambda t: f"/cases/{t.case.id}/decision-letter.docx"),
-    "investigations.report_docx": _case_rule("GET", lambda t: f"/cases/{t.case.id}/report.docx"),
     "investigations.document": _case_rule(
         "GET", lambda t: f"/cases/{t.open_case.id}/documents/{t.case_document.id}"),
     "investigations.correct_visit": _case_rule(
@@ -266,6 +259,8 @@ def _item_rule(method, path, *, data=None):
 ACCESS.update({
     "assistance.index": Access("GET", lambda t: "/assistance", allowed=(*CASE_WORKERS, R.PARTNER_WORKER),
                                denied=ADMINS),
+    "assistance.items": Access("GET", lambda t: "/assistance/items", allowed=CASE_WORKERS,
+                               denied=(*ADMINS, R.PARTNER_WORKER)),
     "assistance.new": Access("GET", lambda t: "/assistance/new", allowed=(R.FEDERATION_OFFICER,),
                              denied=(*NOT_CASES, R.PROSECUTOR)),
     "assistance.from_case": Access("POST", lambda t: f"/assistance/from-case/{t.case.id}",
