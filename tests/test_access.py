@@ -152,6 +152,10 @@ ACCESS.update({
                                            right=_receiver),
     "referrals.reply_letter_pdf": _referral_rule(
         "GET", lambda t: f"/referrals/{t.replied.id}/reply-letter.pdf", right=_sender),
+    "referrals.letter_docx": _referral_rule("GET", lambda t: f"/referrals/{t.referral.id}/letter.docx",
+                                            right=_receiver),
+    "referrals.reply_letter_docx": _referral_rule(
+        "GET", lambda t: f"/referrals/{t.replied.id}/reply-letter.docx", right=_sender),
     "referrals.attachment": _referral_rule(
         "GET", lambda t: f"/referrals/{t.referral.id}/attachments/{t.attachment.id}", right=_receiver),
     "referrals.send": _referral_rule("POST", lambda t: f"/referrals/{t.draft.id}/send", right=_sender),
@@ -222,6 +226,9 @@ ACCESS.update({
     "investigations.decision_letter_pdf": _case_rule(
         "GET", lambda t: f"/cases/{t.case.id}/decision-letter.pdf"),
     "investigations.report_pdf": _case_rule("GET", lambda t: f"/cases/{t.case.id}/report.pdf"),
+    "investigations.decision_letter_docx": _case_rule(
+        "GET", lambda t: f"/cases/{t.case.id}/decision-letter.docx"),
+    "investigations.report_docx": _case_rule("GET", lambda t: f"/cases/{t.case.id}/report.docx"),
     "investigations.document": _case_rule(
         "GET", lambda t: f"/cases/{t.open_case.id}/documents/{t.case_document.id}"),
     "investigations.correct_visit": _case_rule(

@@ -20,8 +20,7 @@ from caseflow.core.web import (
 )
 from caseflow.extensions import db
 from caseflow.investigations import documents, policy, queries, services
-from caseflow.core.documents import files as document_files
-from caseflow.core.documents.files import download
+from caseflow.core.documents.files import letter_download
 from caseflow.core.documents.letter import build_letter, render_letter
 from flask_babel import force_locale
 from markupsafe import Markup
@@ -581,25 +580,26 @@ def decision_letter(case_id: int):
                          back_label=_("Back to the case"))
 
 
-@bp.get("/<int:case_id>/decision-letter.pdf")
+@bp.get("/<int:case_id>/decision-letter.pdf", endpoint="decision_letter_pdf",
+        defaults={"file_format": "pdf"})
+@bp.get("/<int:case_id>/decision-letter.docx", endpoint="decision_letter_docx",
+        defaults={"file_format": "docx"})
 @requires(policy.can_list_cases, roles=WORKERS)
-def decision_letter_pdf(case_id: int):
-    """The judicial aid decision as a PDF (same permission as its print view)."""
+def decision_letter_file(case_id: int, file_format: str):
+    """The judicial aid decision as a PDF or DOCX (same permission as its print view)."""
     case = load_or_404(AidCase, case_id, check=policy.can_view_case)
     if case.decided_on is None:
         abort(404)
-    letter = build_letter(lambda: documents.decision_letter(case))
-    return download(document_files.letter_pdf(letter), filename=f"{letter.filename}.pdf",
-                    mimetype=document_files.PDF)
+    return letter_download(build_letter(lambda: documents.decision_letter(case)), file_format)
 
 
-@bp.get("/<int:case_id>/report.pdf")
+@bp.get("/<int:case_id>/report.pdf", endpoint="report_pdf", defaults={"file_format": "pdf"})
+@bp.get("/<int:case_id>/report.docx", endpoint="report_docx", defaults={"file_format": "docx"})
 @requires(policy.can_list_cases, roles=WORKERS)
-def report_pdf(case_id: int):
-    """The joint investigation report as a PDF, the visits' addresses masked."""
+def report_file(case_id: int, file_format: str):
+    """The joint investigation report as a PDF or DOCX, the visits' addresses masked."""
     case = load_or_404(AidCase, case_id, check=policy.can_view_case)
     if case.investigation is None:
         abort(404)
     letter, body, _visits = _report_document(case)
-    return download(document_files.letter_pdf(letter, extra=body), filename=f"{letter.filename}.pdf",
-                    mimetype=document_files.PDF)
+    return letter_download(letter, file_format, extra=body)

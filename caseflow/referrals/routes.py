@@ -21,8 +21,7 @@ from caseflow.core.web import (
 from caseflow.extensions import db
 from caseflow.core import files
 from caseflow.referrals import documents, policy, queries, services
-from caseflow.core.documents import files as document_files
-from caseflow.core.documents.files import download
+from caseflow.core.documents.files import letter_download
 from caseflow.core.documents.letter import build_letter, render_letter
 from caseflow.referrals.forms import (
     AssignForm, AttachmentForm, ExtendForm, ReasonForm, ReferralForm,
@@ -390,25 +389,25 @@ def reply_letter(referral_id: int):
                          back_label=_("Back to the referral"))
 
 
-@bp.get("/<int:referral_id>/letter.pdf")
+@bp.get("/<int:referral_id>/letter.pdf", endpoint="letter_pdf", defaults={"file_format": "pdf"})
+@bp.get("/<int:referral_id>/letter.docx", endpoint="letter_docx", defaults={"file_format": "docx"})
 @requires(policy.can_list_referrals, roles=WORKERS)
-def letter_pdf(referral_id: int):
-    """The referral letter as a PDF (same permission as its print view)."""
+def letter_file(referral_id: int, file_format: str):
+    """The referral letter as a PDF or DOCX (same permission as its print view)."""
     ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
     if ref.number is None:
         abort(404)
-    letter = build_letter(lambda: documents.referral_letter(ref))
-    return download(document_files.letter_pdf(letter), filename=f"{letter.filename}.pdf",
-                    mimetype=document_files.PDF)
+    return letter_download(build_letter(lambda: documents.referral_letter(ref)), file_format)
 
 
-@bp.get("/<int:referral_id>/reply-letter.pdf")
+@bp.get("/<int:referral_id>/reply-letter.pdf", endpoint="reply_letter_pdf",
+        defaults={"file_format": "pdf"})
+@bp.get("/<int:referral_id>/reply-letter.docx", endpoint="reply_letter_docx",
+        defaults={"file_format": "docx"})
 @requires(policy.can_list_referrals, roles=WORKERS)
-def reply_letter_pdf(referral_id: int):
-    """The reply letter as a PDF (same permission as its print view)."""
+def reply_letter_file(referral_id: int, file_format: str):
+    """The reply letter as a PDF or DOCX (same permission as its print view)."""
     ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
     if ref.replied_at is None:
         abort(404)
-    letter = build_letter(lambda: documents.reply_letter(ref))
-    return download(document_files.letter_pdf(letter), filename=f"{letter.filename}.pdf",
-                    mimetype=document_files.PDF)
+    return letter_download(build_letter(lambda: documents.reply_letter(ref)), file_format)

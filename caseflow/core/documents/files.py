@@ -29,6 +29,16 @@ def letter_pdf(letter: Letter, *, extra: str = "") -> bytes:
     return HTML(string=html).write_pdf()
 
 
+def letter_download(letter: Letter, file_format: str, *, extra: str = "") -> Response:
+    """The letter as a download: ``pdf`` or ``docx``."""
+    if file_format == "docx":
+        from caseflow.core.documents.docx import letter_docx
+
+        return download(letter_docx(letter, extra=extra), filename=f"{letter.filename}.docx",
+                        mimetype=DOCX)
+    return download(letter_pdf(letter, extra=extra), filename=f"{letter.filename}.pdf", mimetype=PDF)
+
+
 def download(data: bytes, *, filename: str, mimetype: str) -> Response:
     """An attachment named in Chinese (RFC 5987 ``filename*``), with an ASCII fallback."""
     extension = filename.rsplit(".", 1)[-1]
