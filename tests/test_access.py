@@ -223,6 +223,8 @@ ACCESS.update({
     "investigations.reveal_addresses": _case_rule("POST", lambda t: f"/cases/{t.case.id}/visits/addresses",
                                                   data={"purpose": "安排回访"}),
     "investigations.decision_letter": _case_rule("GET", lambda t: f"/cases/{t.case.id}/decision-letter"),
+    "investigations.real_name_decision": _case_rule(
+        "GET", lambda t: f"/cases/{t.case.id}/decision-letter/real-name"),
     "investigations.decision_letter_pdf": _case_rule(
         "GET", lambda t: f"/cases/{t.case.id}/decision-letter.pdf"),
     "investigations.report_pdf": _case_rule("GET", lambda t: f"/cases/{t.case.id}/report.pdf"),

@@ -3,7 +3,8 @@ decision (司法救助决定书) and the joint investigation report (联合调�
 the user's language."""
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 
 from caseflow.core.documents.letter import Letter, cn_date, contact_of
 from caseflow.core.documents.services import issuer_of
@@ -34,6 +35,19 @@ def decision_letter(case: AidCase) -> Letter:
         addressee=f"申请人：{case.applicant.pseudonym}{PSEUDONYM_NOTE}", paragraphs=paragraphs,
         contact_name=name, contact_phone=phone, signed_on=case.decided_on,
         testid="decision-letter", filename=f"司法救助决定书{case.number or ''}")
+
+
+def real_name_decision_letter(case: AidCase, *, real_name: str, produced_by: str,
+                              produced_at: datetime) -> Letter:
+    """The decision served on the applicant: her real name for her pseudonym, and a mark
+    saying who produced it and when (``produced_at`` local time)."""
+    letter = decision_letter(case)
+    pseudonym = case.applicant.pseudonym
+    return replace(
+        letter, addressee=f"申请人：{real_name}",
+        paragraphs=[p.replace(pseudonym, real_name) for p in letter.paragraphs],
+        mark=f"本件由 {produced_by} 于 {cn_date(produced_at.date())} {produced_at:%H:%M} 生成（实名，用于送达）",
+        testid="decision-letter-real-name", filename=f"司法救助决定书（实名）{case.number or ''}")
 
 
 def report_letter(case: AidCase, *, today: date) -> Letter:

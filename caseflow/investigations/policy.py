@@ -54,6 +54,12 @@ def can_reveal_visit_addresses(user, case) -> bool:
     return can_view_case(user, case) and can_view_identity(user, case.applicant)
 
 
+def can_produce_real_name_decision(user, case) -> bool:
+    """The decision naming the applicant by her real name, to serve on her or pay her: a
+    decided case, for those who see it and may see her identity (as her visits' addresses)."""
+    return case.decided_on is not None and can_reveal_visit_addresses(user, case)
+
+
 def can_run_investigation(user, case) -> bool:
     """Start it and change its team: the handler or a supervisor of the procuratorate."""
     return (case.state == "investigating" and on_procuratorate_side(user, case)

@@ -8,7 +8,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from caseflow.core import files
-from caseflow.core.db import local_date
+from caseflow.core.db import local_date, local_zone
 from caseflow.core.errors import DomainError, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
@@ -578,6 +578,34 @@ def decision_letter(case_id: int):
     letter = build_letter(lambda: documents.decision_letter(case))
     return render_letter(letter, back_url=url_for("investigations.show", case_id=case.id),
                          back_label=_("Back to the case"))
+
+
+@bp.route("/<int:case_id>/decision-letter/real-name", methods=["GET", "POST"])
+@requires(policy.can_list_cases, roles=WORKERS)
+def real_name_decision(case_id: int):
+    """The decision with the applicant's real name, to serve on her: produced only after a
+    purpose (in the access log), marked with who produced it and when; never stored."""
+    case = load_or_404(AidCase, case_id, check=policy.can_view_case)
+    if case.decided_on is None:
+        abort(404)
+    if not policy.can_produce_real_name_decision(current_user, case):
+        abort(403)
+    form = RevealForm()
+    if form.validate_on_submit():
+        try:
+            real_name = perform(lambda: services.reveal_name_for_decision(
+                case, actor=current_user, now=g.now, purpose=form.purpose.data))
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            produced_at = g.now.astimezone(local_zone())
+            letter = build_letter(lambda: documents.real_name_decision_letter(
+                case, real_name=real_name, produced_by=current_user.display_name,
+                produced_at=produced_at))
+            return render_letter(letter, back_url=url_for("investigations.show", case_id=case.id),
+                                 back_label=_("Back to the case"))
+    return render_template("investigations/real_name_decision.html", case=case, form=form), (
+        400 if request.method == "POST" else 200)
 
 
 @bp.get("/<int:case_id>/decision-letter.pdf", endpoint="decision_letter_pdf",

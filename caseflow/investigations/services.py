@@ -465,6 +465,24 @@ def reveal_visit_addresses(case: AidCase, visits: list[Visit], *, actor, now: da
     return {v.id: address for v, address in zip(visits, shown)}
 
 
+def reveal_name_for_decision(case: AidCase, *, actor, now: datetime, purpose: str) -> str:
+    """The applicant's real name for the decision served on her, after a purpose; the view
+    is in the access log under her (the field ``real_name``)."""
+    from caseflow.core.audit.services import record_access
+    from caseflow.core.people.validation import clean_purpose
+
+    _require(policy.can_produce_real_name_decision(actor, case),
+             _("Your roles do not allow producing the decision with the applicant's real name."))
+    purpose = clean_purpose(purpose)
+    real_name = people.read_identity(case.applicant).real_name
+    if not real_name:
+        raise ValidationFailed(_("The applicant's real name is not recorded; record it on her "
+                                 "page first."), field="purpose")
+    record_access(actor=actor, person=case.applicant, fields=["real_name"], now=now,
+                  purpose=purpose)
+    return real_name
+
+
 def record_visit(case: AidCase, *, actor, now: datetime, data: VisitInput) -> Visit:
     _require(policy.can_record_findings(actor, case) and case.investigation is not None,
              _("Visits are recorded by the investigation team while the case is investigated."))

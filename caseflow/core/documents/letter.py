@@ -42,6 +42,9 @@ class Letter:
     testid: str = "letter"
     #: The file name of a download, without extension (移送函-江汉妇移〔2026〕3号).
     filename: str = "函"
+    #: A line under the signature saying who produced this copy, when and why (the
+    #: real-name decision: 本件由 张三 于 2026年12月5日 10:32 生成（实名，用于送达）).
+    mark: str | None = None
 
     @property
     def signed_on_text(self) -> str:
