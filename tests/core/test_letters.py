@@ -27,6 +27,7 @@ def test_a_date_in_chinese_and_a_long_title_shrinks_to_stay_on_one_line():
     long = Letter(issuer="甲", number="", title="关于江汉妇移〔2026〕13号线索办理情况的回告函", signed_on=None)
     assert long.title_pt < 22.0
     assert len(long.title) * long.title_pt * 25.4 / 72 <= 156
+    assert (short.title_class, long.title_class) == ("title-44", f"title-{int(long.title_pt * 2)}")
 
 
 def test_the_reply_letter_in_the_letter_format_and_in_chinese_for_an_english_user(
@@ -44,7 +45,7 @@ def test_the_reply_letter_in_the_letter_format_and_in_chinese_for_an_english_use
     assert f'<div class="issuer">{world.procuratorate.name}</div>' in html
     assert 'class="red-rule"' in html
     assert f"测检函〔{clock.now.year}〕1号" in text
-    assert f'class="title" style="font-size: ' in html and f"关于{ref.number}线索办理情况的回告函" in text
+    assert re.search(r"<h1 class=\"title title-\d+\">", html) and f"关于{ref.number}线索办理情况的回告函" in text
     assert f"{world.federation.name}：" in text
     assert "特此回告。" in text and "经审查不符合司法救助条件" in text
     assert "联系人：" in text and "13800001111" in text

@@ -57,6 +57,12 @@ class Letter:
         return min(TITLE_PT, math.floor(2 * TEXT_WIDTH_MM / width) / 2 if width else TITLE_PT)
 
     @property
+    def title_class(self) -> str:
+        """The stylesheet's class of that size (no inline style: the pages' CSP forbids it):
+        ``title-44`` is 22 pt, ``title-24`` 12 pt, in half points."""
+        return f"title-{max(24, int(self.title_pt * 2))}"
+
+    @property
     def contact(self) -> str:
         """联系人：张明，联系电话：13800000000 (or the name alone)."""
         if not self.contact_name:
