@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from caseflow.core.orgs.forms import MultiCheckboxField
+from caseflow.core.people.forms import RevealForm
 from caseflow.core.web import RecordNumberField, record_id
 from caseflow.investigations.models import (
     CASE_STATE_LABELS, MEASURE_LABELS, PAYMENT_LABELS, PLACE_LABELS,
@@ -165,3 +166,10 @@ class PaymentForm(FlaskForm):
 
 class DocumentForm(FlaskForm):
     attachment = FileField(_l("Document"), description=_l("PDF, JPEG or PNG, at most 10 MB."))
+
+
+class RealNameDecisionForm(RevealForm):
+    """The purpose (for the access log), and in what form the decision is wanted."""
+
+    file_format = RadioField(_l("As"), choices=[("page", _l("A page to print")), ("pdf", "PDF"),
+                                                ("docx", "DOCX")], default="page")

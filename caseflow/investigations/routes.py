@@ -26,7 +26,7 @@ from flask_babel import force_locale
 from markupsafe import Markup
 from caseflow.investigations.forms import (
     CaseFilterForm, CaseForm, DecisionForm, DocumentForm, HouseholdForm, InvestigationForm, MemberForm,
-    PaymentForm, ProposalForm, ReviewForm, TeamForm, VisitForm, VoidForm,
+    PaymentForm, ProposalForm, RealNameDecisionForm, ReviewForm, TeamForm, VisitForm, VoidForm,
 )
 from caseflow.investigations.models import (
     CASE_STATE_LABELS, MEASURE_LABELS, PAYMENT_LABELS, PLACE_LABELS, AidCase, CaseDocument,
@@ -590,7 +590,7 @@ def real_name_decision(case_id: int):
         abort(404)
     if not policy.can_produce_real_name_decision(current_user, case):
         abort(403)
-    form = RevealForm()
+    form = RealNameDecisionForm()
     if form.validate_on_submit():
         try:
             real_name = perform(lambda: services.reveal_name_for_decision(
@@ -602,6 +602,8 @@ def real_name_decision(case_id: int):
             letter = build_letter(lambda: documents.real_name_decision_letter(
                 case, real_name=real_name, produced_by=current_user.display_name,
                 produced_at=produced_at))
+            if form.file_format.data in ("pdf", "docx"):
+                return letter_download(letter, form.file_format.data)
             return render_letter(letter, back_url=url_for("investigations.show", case_id=case.id),
                                  back_label=_("Back to the case"))
     return render_template("investigations/real_name_decision.html", case=case, form=form), (

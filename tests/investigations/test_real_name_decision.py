@@ -77,3 +77,31 @@ def test_not_before_the_decision(cast, db, clock, client, login_as):
     case = cast.approved(clock.now)
     login_as(cast.prosecutor)
     assert client.get(f"/cases/{case.id}/decision-letter/real-name").status_code == 404
+
+
+@pytest.mark.parametrize("file_format", ["pdf", "docx"])
+def test_the_real_name_decision_downloads_with_its_mark(decided, cast, db, clock, client, login_as,
+                                                        file_format):
+    """For the office's document system or to print elsewhere: the same decision, her real
+    name and the mark, as a file; the purpose logged once per file produced."""
+    import io
+
+    login_as(cast.prosecutor)
+    response = client.submit(f"/cases/{decided.id}/decision-letter/real-name",
+                             {"purpose": "发放救助金", "file_format": file_format})
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    if file_format == "pdf":
+        from pypdf import PdfReader
+
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    else:
+        from docx import Document
+
+        text = "\n".join(p.text for p in Document(io.BytesIO(response.data)).paragraphs)
+    text = text.replace(" ", "").replace("\n", "")  # the PDF wraps the mark
+    real_name = read_identity(decided.applicant).real_name
+    assert f"申请人：{real_name}" in text
+    assert f"本件由{cast.prosecutor.display_name}于" in text and "生成（实名，用于送达）" in text
+    [row] = _access_rows(db)
+    assert (row.fields, row.purpose) == ("real_name", "发放救助金")

@@ -160,6 +160,8 @@ def letter_docx(letter: Letter, *, extra: str = "") -> bytes:
     name.paragraph_format.right_indent = Pt(2 * BODY_PT)
     date = _paragraph(doc, letter.signed_on_text, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     date.paragraph_format.right_indent = Pt(2 * BODY_PT)
+    if letter.mark:  # who produced a real-name copy, and when
+        _paragraph(doc, letter.mark, indent=False, before=14, size=12)
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
