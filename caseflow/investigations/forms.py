@@ -171,5 +171,6 @@ class DocumentForm(FlaskForm):
 class RealNameDecisionForm(RevealForm):
     """The purpose (for the access log), and in what form the decision is wanted."""
 
-    file_format = RadioField(_l("As"), choices=[("page", _l("A page to print")), ("pdf", "PDF"),
-                                                ("docx", "DOCX")], default="page")
+    file_format = RadioField(_l("As"), choices=[
+        SelectChoice("page", _l("A page to print")), SelectChoice("pdf", "PDF"),
+        SelectChoice("docx", "DOCX")], default="page")
