@@ -568,7 +568,9 @@ class _ReplyCases:
 
     @staticmethod
     def link(case, ref, *, actor, now) -> None:
-        raise NotImplementedError
+        # Never reached without the investigations: no candidates, so no case to link.
+        raise RuntimeError("no domain links judicial aid cases to referrals "
+                           "(caseflow.domains wires the investigations' link_case_to_referral)")
 
 
 REPLY_CASES = _ReplyCases()
