@@ -350,6 +350,7 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from caseflow.core.money import format_amount
     from caseflow.core.orgs import policy as org_policy
     from caseflow.core.orgs.roles import Role
     from caseflow.core.people import policy as people_policy
@@ -370,6 +371,9 @@ def _register_template_helpers(app: Flask) -> None:
     def cn_date(value) -> str:
         """2026年11月27日: the date as official letters write it."""
         return "" if value is None else f"{value.year}年{value.month}月{value.day}日"
+
+    # {{ case.granted_amount|amount }}: 50,000.00, the one format of money (core/money.py).
+    app.add_template_filter(format_amount, "amount")
 
     @app.template_filter("reject_page")
     def reject_page(args: dict) -> dict:
