@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from caseflow.core.errors import DomainError, NotAllowed
+from caseflow.core.errors import DomainError, NotAllowed, field_errors
 from caseflow.core.orgs.roles import Role
 from caseflow.extensions import db
 
@@ -139,12 +139,25 @@ def perform(call: Callable[[], T]) -> T:
 
 
 def attach_error(form, error: DomainError) -> bool:
-    """Show a service's refusal next to the field it names; False when it names none."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        return False
-    field.errors = list(field.errors) + [error.message]
-    return True
+    """Show a service's refusal next to the field it names, or each of the fields a
+    ``FieldErrors`` names (the form then shows them all at once, and the page's error
+    summary lists them); False when it names no field of the form. A message for a field
+    the form lacks is flashed, so that none is lost."""
+    from flask import flash
+
+    attached, elsewhere = False, []
+    for name, message in field_errors(error):
+        field = getattr(form, name, None) if name else None
+        if field is None or not hasattr(field, "errors"):
+            elsewhere.append(message)
+            continue
+        if message not in field.errors:
+            field.errors = list(field.errors) + [message]
+        attached = True
+    if attached:
+        for message in elsewhere:
+            flash(message, "danger")
+    return attached
 
 
 def page_action(record, form, call: Callable, *, done: str, back: str, redisplay: Callable,

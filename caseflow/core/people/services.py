@@ -11,7 +11,7 @@ from pypinyin import lazy_pinyin
 from caseflow.core.audit.services import record, record_access
 from caseflow.core.crypto import FieldCipher, cipher_for_app
 from caseflow.core.db import local_date
-from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed
+from caseflow.core.errors import Checks, Conflict, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation
 from caseflow.core.people import policy
 from caseflow.core.people.masking import mask
@@ -54,42 +54,53 @@ def age_on(birth: date, day: date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def clean_identity(identity: Identity, *, today: date) -> Identity:
-    """Validated and normalised identity; raises ``ValidationFailed`` naming the field."""
+def clean_identity(identity: Identity, *, today: date, checks: Checks | None = None) -> Identity:
+    """Validated and normalised identity. Every field is checked; the refusal
+    (``FieldErrors``) names each bad field. With ``checks`` the errors join the caller's
+    (who then calls ``checks.done()``)."""
+    own = checks is None
+    checks = checks if checks is not None else Checks()
     cleaned = Identity(
         real_name=(identity.real_name or "").strip() or None,
         gender=identity.gender or None,
         birth_date=identity.birth_date,
         address=(identity.address or "").strip() or None,
     )
-    if cleaned.gender is not None and cleaned.gender not in GENDERS:
-        raise ValidationFailed(_("Choose a gender from the list."), field="gender")
-    if cleaned.birth_date is not None:
-        if cleaned.birth_date > today:
-            raise ValidationFailed(_("A birth date cannot be in the future."), field="birth_date")
-        if age_on(cleaned.birth_date, today) > 120:
-            raise ValidationFailed(_("This birth date would make the person older than 120."),
-                                   field="birth_date")
-    if identity.resident_id:
-        cleaned.resident_id = normalise_resident_id(identity.resident_id)
-        from_id = birth_date_from_resident_id(cleaned.resident_id)
-        if from_id > today:
-            raise ValidationFailed(
-                _("The birth date inside this resident ID number is in the future."),
-                field="resident_id",
-            )
-        if cleaned.birth_date is None:
-            cleaned.birth_date = from_id
-        elif cleaned.birth_date != from_id:
-            raise ValidationFailed(
-                _("The birth date differs from the one in the resident ID number (%(day)s).",
-                  day=from_id.isoformat()),
-                field="birth_date",
-            )
-        if cleaned.gender is None:
-            cleaned.gender = gender_from_resident_id(cleaned.resident_id)
-    if identity.phone:
-        cleaned.phone = normalise_phone(identity.phone)
+    with checks:
+        if cleaned.gender is not None and cleaned.gender not in GENDERS:
+            raise ValidationFailed(_("Choose a gender from the list."), field="gender")
+    with checks:
+        if cleaned.birth_date is not None:
+            if cleaned.birth_date > today:
+                raise ValidationFailed(_("A birth date cannot be in the future."), field="birth_date")
+            if age_on(cleaned.birth_date, today) > 120:
+                raise ValidationFailed(_("This birth date would make the person older than 120."),
+                                       field="birth_date")
+    with checks:
+        if identity.resident_id:
+            resident_id = normalise_resident_id(identity.resident_id)
+            from_id = birth_date_from_resident_id(resident_id)
+            if from_id > today:
+                raise ValidationFailed(
+                    _("The birth date inside this resident ID number is in the future."),
+                    field="resident_id",
+                )
+            cleaned.resident_id = resident_id
+            if cleaned.birth_date is None:
+                cleaned.birth_date = from_id
+            elif cleaned.birth_date != from_id and not checks.failed("birth_date"):
+                raise ValidationFailed(
+                    _("The birth date differs from the one in the resident ID number (%(day)s).",
+                      day=from_id.isoformat()),
+                    field="birth_date",
+                )
+            if cleaned.gender is None:
+                cleaned.gender = gender_from_resident_id(resident_id)
+    with checks:
+        if identity.phone:
+            cleaned.phone = normalise_phone(identity.phone)
+    if own:
+        checks.done()
     return cleaned
 
 
@@ -135,19 +146,29 @@ def _refuse_duplicate(identity: Identity, *, actor, exclude_id: int | None = Non
     raise Conflict(message, field="resident_id")
 
 
+def required_pseudonym(pseudonym: str | None) -> str:
+    pseudonym = (pseudonym or "").strip()
+    if not pseudonym:
+        raise ValidationFailed(_("A pseudonym is required: lists show only the pseudonym."),
+                               field="pseudonym")
+    return pseudonym
+
+
 def record_person(
     *, actor, now: datetime, pseudonym: str, identity: Identity, organisation: Organisation | None = None,
 ) -> Person:
     if not policy.can_record_person(actor):
         raise NotAllowed(_("Your roles do not allow recording persons."))
-    pseudonym = (pseudonym or "").strip()
-    if not pseudonym:
-        raise ValidationFailed(_("A pseudonym is required: lists show only the pseudonym."),
-                               field="pseudonym")
     organisation = organisation or actor.organisation
     today = local_date(now)
-    cleaned = clean_identity(identity, today=today)
-    _refuse_duplicate(cleaned, actor=actor)
+    checks = Checks()
+    with checks:
+        pseudonym = required_pseudonym(pseudonym)
+    cleaned = clean_identity(identity, today=today, checks=checks)
+    if not checks.failed("resident_id"):
+        with checks:
+            _refuse_duplicate(cleaned, actor=actor)
+    checks.done()
     person = Person(
         pseudonym=pseudonym, pseudonym_pinyin=pinyin_of(pseudonym),
         organisation_id=organisation.id, created_by_id=actor.id,
@@ -194,14 +215,18 @@ def minor_after(person: Person, cleaned: Identity, *, today: date, reason: str |
 def update_person(person: Person, *, actor, now: datetime, pseudonym: str, identity: Identity,
                   reason: str | None = None) -> Person:
     refuse_edit(actor, person)
-    pseudonym = (pseudonym or "").strip()
-    if not pseudonym:
-        raise ValidationFailed(_("A pseudonym is required: lists show only the pseudonym."),
-                               field="pseudonym")
     today = local_date(now)
-    cleaned = clean_identity(identity, today=today)
-    _refuse_duplicate(cleaned, actor=actor, exclude_id=person.id)
-    is_minor = minor_after(person, cleaned, today=today, reason=reason)
+    checks = Checks()
+    with checks:
+        pseudonym = required_pseudonym(pseudonym)
+    cleaned = clean_identity(identity, today=today, checks=checks)
+    if not checks.failed("resident_id"):
+        with checks:
+            _refuse_duplicate(cleaned, actor=actor, exclude_id=person.id)
+    if not checks.failed("birth_date") and not checks.failed("resident_id"):
+        with checks:
+            is_minor = minor_after(person, cleaned, today=today, reason=reason)
+    checks.done()
     old = read_identity(person).as_text()
     new = cleaned.as_text()
     # The audit row names the protected fields that changed, never their values.
