@@ -55,6 +55,8 @@ class ReferralForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
+    #: The referral's version the page showed: registering one changed since is a conflict.
+    version = RecordNumberField()
     registration_number = StringField(_l("Registration number"), validators=[
         DataRequired(_l("Enter the registration number.")), Length(max=60)])
     received_on = DateField(_l("Received on"), validators=[DataRequired(_l("Enter the received date."))],

@@ -1,5 +1,6 @@
 """Referral pages: thin handlers that load, authorize, validate, call one service."""
 import uuid
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -86,7 +87,9 @@ def attention():
     rows = db.session.scalars(queries.needing_attention(current_user, today).limit(500)).unique().all()
     overdue = [r for r in rows if r.reply_due_on < today]
     late_registration = [r for r in rows if r.state == "sent" and r.registration_due_on < today]
-    due_soon = [r for r in rows if r.reply_due_on >= today]
+    # Open and due within the horizon: a referral late only for registration is not due soon.
+    horizon = today + timedelta(days=queries.ATTENTION_DAYS)
+    due_soon = [r for r in rows if today <= r.reply_due_on <= horizon]
     return render_template("referrals/attention.html", overdue=overdue, due_soon=due_soon,
                            late_registration=late_registration, today=today, labels=LABELS,
                            within_days=queries.ATTENTION_DAYS)
@@ -202,7 +205,8 @@ def edit(referral_id: int):
 
 
 def _detail(ref: Referral, status: int = 200, **forms):
-    register_form = forms.get("register_form") or RegisterForm(received_on=ref.received_on)
+    register_form = forms.get("register_form") or RegisterForm(received_on=ref.received_on,
+                                                               version=ref.version)
     assign_form = forms.get("assign_form") or AssignForm(handler_id=ref.handler_id)
     handlers = services.handlers_for(ref) if ref.state != "draft" else []
     for f in (register_form, assign_form):
@@ -274,7 +278,8 @@ def register(referral_id: int):
                    lambda ref, f: services.register(
                        ref, actor=current_user, now=g.now,
                        registration_number=f.registration_number.data,
-                       received_on=f.received_on.data, handler=db.session.get(User, f.handler_id.data)),
+                       received_on=f.received_on.data, handler=db.session.get(User, f.handler_id.data),
+                       expected_version=f.version.data),
                    _("Referral registered."))
 
 

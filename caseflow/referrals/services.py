@@ -4,19 +4,18 @@ in the caller's transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import wraps
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from caseflow.core.audit.services import changes, record
-from caseflow.core import numbering
+from caseflow.core import numbering, versions
 from caseflow.core.documents import services as documents
 from caseflow.core.documents.models import LetterKind
 from caseflow.core.calendar.rules import DueDate, WorkingCalendar
 from caseflow.core.calendar.services import CHANGE_LISTENERS, DueMove, load_calendar
-from caseflow.core.db import local_date
+from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind
@@ -106,14 +105,12 @@ def _move(ref: Referral, to: ReferralState, *, actor, now: datetime, kind: Event
            before={"state": current.value}, after={"state": to.value, **(data or {})}, reason=text)
 
 
-def _state_change(func):
-    """A transition sets several columns that the CHECK constraints relate to the state;
-    nothing may reach the database until the state is set too."""
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        with db.session.no_autoflush:
-            return func(*args, **kwargs)
-    return wrapper
+CONFLICT_MESSAGE = _l("Someone else changed this referral while you were editing it. Your "
+                      "changes are still in the form below: compare them with the current "
+                      "version (reload the page in another tab) and save again.")
+#: A transition, then the versioned flush (``core.versions``): a concurrent writer is a
+#: Conflict with this message, not a server error at commit.
+_state_change = versions.state_change(message=CONFLICT_MESSAGE)
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -272,6 +269,7 @@ def forward_unregistered(org: Organisation, *, actor, now: datetime) -> int:
         _audit("referral.forward", ref, actor=actor, now=now,
                before={"receiver_org_id": org.id}, after={"receiver_org_id": holder.id})
         ref.receiver_org_id, ref.receiver_org = holder.id, holder
+    versions.flush_versioned(CONFLICT_MESSAGE)
     return len(waiting)
 
 
@@ -342,10 +340,7 @@ def update_referral(ref: Referral, *, actor, now: datetime, expected_version: in
                     receiver: Organisation, data: ReferralInput) -> Referral:
     _require(policy.can_edit_referral(actor, ref),
              _("Only the sender changes a referral, and only while it is a draft or returned."))
-    if expected_version != ref.version:
-        raise Conflict(_("Someone else changed this referral while you were editing it. Your "
-                         "changes are still in the form below: compare them with the current "
-                         "version (reload the page in another tab) and save again."))
+    versions.check_version(ref.version, expected_version, CONFLICT_MESSAGE)
     receiver = _holder_of(receiver, actor.organisation)
     data = _check_input(data, today=local_date(now))
     before = {**{k: getattr(ref, k) for k in data.as_dict()}, "receiver_org_id": ref.receiver_org_id}
@@ -356,7 +351,7 @@ def update_referral(ref: Referral, *, actor, now: datetime, expected_version: in
     if new:
         _event(ref, EventKind.AMENDED, actor=actor, now=now, data={"fields": sorted(new)})
         _audit("referral.amend", ref, actor=actor, now=now, before=old, after=new)
-    db.session.flush()  # the version check happens here too, against concurrent writers
+    versions.flush_versioned(CONFLICT_MESSAGE)  # the version check, against concurrent writers
     return ref
 
 
@@ -491,9 +486,16 @@ def handlers_for(ref: Referral) -> list[User]:
 
 @_state_change
 def register(ref: Referral, *, actor, now: datetime, registration_number: str,
-             received_on: date, handler: User | None) -> Referral:
+             received_on: date, handler: User | None, expected_version: int | None = None) -> Referral:
+    if ref.registered_at is not None and policy.on_receiver_side(actor, ref):
+        # Registered meanwhile (in another tab, or by a colleague): say so, not "only the
+        # receiving organisation registers", which is true but not why.
+        raise InvalidTransition(_("This referral was already registered, as %(number)s on %(time)s.",
+                                  number=ref.registration_number,
+                                  time=to_local(ref.registered_at).strftime("%Y-%m-%d %H:%M")))
     _require(policy.can_register(actor, ref),
              _("Only the receiving organisation registers a referral."))
+    versions.check_version(ref.version, expected_version, CONFLICT_MESSAGE)
     registration_number = _required_text(registration_number, "registration_number",
                                           _("Enter the registration number."))
     today = local_date(now)
@@ -521,6 +523,7 @@ def register(ref: Referral, *, actor, now: datetime, registration_number: str,
     return ref
 
 
+@_state_change
 def assign_handler(ref: Referral, *, actor, now: datetime, handler: User | None,
                    reason: str | None = None) -> Referral:
     _require(policy.can_assign_handler(actor, ref),
@@ -642,6 +645,7 @@ def return_referral(ref: Referral, *, actor, now: datetime, reason: str) -> Refe
     return ref
 
 
+@_state_change
 def extend_deadline(ref: Referral, *, actor, now: datetime, new_due_on: date, reason: str) -> Referral:
     _require(policy.can_extend(actor, ref),
              _("Only a supervisor of the receiving organisation extends the deadline."))
@@ -711,6 +715,7 @@ def recompute_due_dates(calendar: WorkingCalendar, *, actor, now: datetime,
                       "registration_due_on": registration_due, "target_due_on": dates.target_due},
                reason=reason)
         moves.append(move)
+    versions.flush_versioned(CONFLICT_MESSAGE)
     return moves
 
 
