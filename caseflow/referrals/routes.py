@@ -9,7 +9,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from caseflow.core.db import local_date
-from caseflow.core.errors import DomainError
+from caseflow.core.errors import Checks, DomainError
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import Role
@@ -154,8 +154,18 @@ def new():
         form.person_id.data = query_int("person", 0)
     if form.validate_on_submit():
         def save():
+            checks = Checks()
+            person = None
+            with checks:
+                person = _person_from(form)
+            if person is None:
+                # Her record is refused: say what else is wrong with the form too, at once.
+                services.check_draft(
+                    actor=current_user, receiver=db.session.get(Organisation, form.receiver_org_id.data),
+                    data=_input_from(form), today=local_date(g.now), checks=checks)
+                checks.done()
             ref = services.save_draft(
-                actor=current_user, now=g.now, person=_person_from(form),
+                actor=current_user, now=g.now, person=person,
                 receiver=db.session.get(Organisation, form.receiver_org_id.data),
                 data=_input_from(form), submission_token=_submission_token(form))
             _attach_upload(ref, form)

@@ -16,7 +16,7 @@ from caseflow.core.documents.models import LetterKind
 from caseflow.core.calendar.rules import DueDate, WorkingCalendar
 from caseflow.core.calendar.services import CHANGE_LISTENERS, DueMove, load_calendar
 from caseflow.core.db import local_date, to_local
-from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from caseflow.core.errors import Checks, Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind
 from caseflow.core.orgs.services import RECEIVING_DEPARTMENT_LISTENERS, RECEIVING_GAPS, subtree_ids
@@ -54,7 +54,7 @@ register(SettingSpec(
 
 @dataclass
 class ReferralInput:
-    """What the sender fills in; validated by ``_check_input``."""
+    """What the sender fills in; validated by ``check_input``."""
 
     source: str
     circumstances: str
@@ -276,26 +276,38 @@ def forward_unregistered(org: Organisation, *, actor, now: datetime) -> int:
 RECEIVING_DEPARTMENT_LISTENERS.append(forward_unregistered)
 
 
-def _check_input(data: ReferralInput, *, today: date) -> ReferralInput:
-    if data.source not in {s.value for s in LeadSource}:
-        raise ValidationFailed(_("Choose where the lead came from."), field="source")
-    data.circumstances = _required_text(
-        data.circumstances, "circumstances", _("Describe the circumstances."))
-    unknown = set(data.help_requested) - {h.value for h in HelpKind}
-    if not data.help_requested or unknown:
-        raise ValidationFailed(_("Choose at least one kind of help asked for."),
-                               field="help_requested")
-    if data.offence_on and data.offence_on > today:
-        raise ValidationFailed(_("The date of the offence cannot be in the future."),
-                               field="offence_on")
-    if data.consent_on and data.consent_on > today:
-        raise ValidationFailed(_("The consent date cannot be in the future."), field="consent_on")
-    if data.consent_method and data.consent_method not in {c.value for c in ConsentMethod}:
-        raise ValidationFailed(_("Choose how consent was given."), field="consent_method")
-    if data.consent_on and not data.consent_method:
-        raise ValidationFailed(_("Say how consent was given."), field="consent_method")
+def check_input(data: ReferralInput, *, today: date, checks: Checks | None = None) -> ReferralInput:
+    """The sender's input, every field checked; the refusal (``FieldErrors``) names each
+    bad field. With ``checks`` the errors join the caller's (who calls ``checks.done()``)."""
+    own = checks is None
+    checks = checks if checks is not None else Checks()
+    with checks:
+        if data.source not in {s.value for s in LeadSource}:
+            raise ValidationFailed(_("Choose where the lead came from."), field="source")
+    with checks:
+        data.circumstances = _required_text(
+            data.circumstances, "circumstances", _("Describe the circumstances."))
+    with checks:
+        unknown = set(data.help_requested) - {h.value for h in HelpKind}
+        if not data.help_requested or unknown:
+            raise ValidationFailed(_("Choose at least one kind of help asked for."),
+                                   field="help_requested")
+    with checks:
+        if data.offence_on and data.offence_on > today:
+            raise ValidationFailed(_("The date of the offence cannot be in the future."),
+                                   field="offence_on")
+    with checks:
+        if data.consent_on and data.consent_on > today:
+            raise ValidationFailed(_("The consent date cannot be in the future."), field="consent_on")
+    with checks:
+        if data.consent_method and data.consent_method not in {c.value for c in ConsentMethod}:
+            raise ValidationFailed(_("Choose how consent was given."), field="consent_method")
+        if data.consent_on and not data.consent_method:
+            raise ValidationFailed(_("Say how consent was given."), field="consent_method")
     for name in ("criminal_case_number", "offence"):
         setattr(data, name, (getattr(data, name) or "").strip() or None)
+    if own:
+        checks.done()
     return data
 
 
@@ -305,6 +317,22 @@ def _apply_input(ref: Referral, data: ReferralInput) -> None:
 
 
 # -- drafting ------------------------------------------------------------------------
+
+
+def check_draft(*, actor, receiver: Organisation | None, data: ReferralInput, today: date,
+                checks: Checks | None = None) -> tuple[Organisation, ReferralInput]:
+    """The receiver and the input of a draft, all checked at once; returns who holds it
+    (addressed to the procuratorate, held by its receiving department: the department's
+    inbox, reminders and overdue list see it; its letters still name the procuratorate)."""
+    own = checks is None
+    checks = checks if checks is not None else Checks()
+    holder = None
+    with checks:
+        holder = _holder_of(receiver, actor.organisation)
+    data = check_input(data, today=today, checks=checks)
+    if own:
+        checks.done()
+    return holder, data
 
 
 def save_draft(*, actor, now: datetime, person: Person, receiver: Organisation, data: ReferralInput,
@@ -318,10 +346,7 @@ def save_draft(*, actor, now: datetime, person: Person, receiver: Organisation, 
     if not people_policy.can_view_person(actor, person):
         raise NotAllowed(_("You cannot refer a person your organisation does not hold."))
     direction = direction_for(actor.organisation)
-    # Addressed to the procuratorate, held by its receiving department: the department's
-    # inbox, reminders and overdue list see it; its letters still name the procuratorate.
-    receiver = _holder_of(receiver, actor.organisation)
-    data = _check_input(data, today=local_date(now))
+    receiver, data = check_draft(actor=actor, receiver=receiver, data=data, today=local_date(now))
     ref = Referral(
         state=ReferralState.DRAFT.value, direction=direction.value,
         sender_org_id=actor.organisation_id, receiver_org_id=receiver.id, created_by_id=actor.id,
@@ -341,8 +366,7 @@ def update_referral(ref: Referral, *, actor, now: datetime, expected_version: in
     _require(policy.can_edit_referral(actor, ref),
              _("Only the sender changes a referral, and only while it is a draft or returned."))
     versions.check_version(ref.version, expected_version, CONFLICT_MESSAGE)
-    receiver = _holder_of(receiver, actor.organisation)
-    data = _check_input(data, today=local_date(now))
+    receiver, data = check_draft(actor=actor, receiver=receiver, data=data, today=local_date(now))
     before = {**{k: getattr(ref, k) for k in data.as_dict()}, "receiver_org_id": ref.receiver_org_id}
     _apply_input(ref, data)
     ref.receiver_org_id = receiver.id
