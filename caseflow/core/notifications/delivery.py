@@ -10,6 +10,7 @@ from __future__ import annotations
 import smtplib
 import socket
 from datetime import datetime, timedelta
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
@@ -61,11 +62,29 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(60, 2 ** max(attempts - 1, 0)))
 
 
+class EncodedSubject(str):
+    """A non-ASCII Subject, folded as RFC 2047 encoded words that carry their spaces.
+
+    Python's own folding (``email.policy.default``) may end an encoded word at a space and
+    put that space between two lines' encoded words, where RFC 2047 says a reader ignores
+    it: a long mixed subject arrived as "overdue期限". A header object with a ``name`` and
+    ``fold()`` is stored and folded as it is (``EmailPolicy.header_store_parse``), so this
+    one folds itself with ``email.header.Header``, which keeps every space inside an
+    encoded word. Read back from the message it is the subject as written."""
+
+    name = "Subject"
+
+    def fold(self, *, policy) -> str:
+        encoded = Header(str(self), "utf-8", header_name=self.name).encode(
+            linesep=policy.linesep, maxlinelen=policy.max_line_length)
+        return f"{self.name}: {encoded}{policy.linesep}"
+
+
 def build_message(row: OutboxEmail, sender_address: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender_address
     message["To"] = row.to_address
-    message["Subject"] = row.subject
+    message["Subject"] = row.subject if row.subject.isascii() else EncodedSubject(row.subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=f"outbox-{row.id}", domain="caseflow")
     message.set_content(row.body)
