@@ -18,6 +18,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 
+from caseflow.core.money import format_amount
 from caseflow.core.notifications import services as notifications
 from caseflow.core.notifications.alerts import alert, nearest_supervisors, record_undeliverable
 from caseflow.investigations.reminders import case_path
@@ -95,7 +96,7 @@ def tell_proposed(case, *, actor, now: datetime) -> list:
     """The supervisors who may approve: the procuratorate's, or those above it, except
     the proposer (as for the approval reminders)."""
     recipients = nearest_supervisors(case.organisation_id, excluding=case.proposed_by_id)
-    params = {"proposer": actor.display_name, "amount": f"{case.proposed_amount:,.2f}",
+    params = {"proposer": actor.display_name, "amount": format_amount(case.proposed_amount),
               "number": case.number, "pseudonym": case.applicant.pseudonym}
     dedupe = f"aidcase:{case.id}:proposed@{_stamp(case.proposed_at)}"
     # No fallback organisation: the recipients already climb the tree, and alert's
@@ -111,7 +112,7 @@ def tell_proposed(case, *, actor, now: datetime) -> list:
 def tell_reviewed(case, *, outcome: str, actor, now: datetime) -> list:
     """The proposer hears the supervisor's answer."""
     kind = REVIEW_KINDS[outcome]
-    params = {"reviewer": actor.display_name, "amount": f"{case.proposed_amount:,.2f}",
+    params = {"reviewer": actor.display_name, "amount": format_amount(case.proposed_amount),
               "number": case.number, "pseudonym": case.applicant.pseudonym}
     dedupe = f"aidcase:{case.id}:{outcome}@{_stamp(case.proposed_at)}"
     # No fallback organisation: its nearest supervisors include the reviewer himself.

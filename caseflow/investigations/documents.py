@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from caseflow.core.documents.letter import Letter, cn_date, contact_of
 from caseflow.core.documents.services import issuer_of
+from caseflow.core.money import format_amount
 from caseflow.investigations.models import AidCase
 
 PSEUDONYM_NOTE = "（化名，身份信息见案件系统）"
@@ -18,9 +19,16 @@ def _measures(measures) -> str:
                     for m in measures) + "。"
 
 
+def case_issuer(case: AidCase):
+    """Who heads and signs the case's documents: the organisation whose series gave the
+    case its number, which they carry (``core.documents``: letterhead and number belong to
+    one organisation)."""
+    return case.numbering_org or issuer_of(case.organisation)
+
+
 def decision_letter(case: AidCase) -> Letter:
     paragraphs = [f"本院于{cn_date(case.application_received_on)}收到救助申请，经会同妇女联合会联合"
-                  f"调查，决定给予司法救助金人民币 {case.granted_amount:,.2f} 元。"]
+                  f"调查，决定给予司法救助金人民币 {format_amount(case.granted_amount)} 元。"]
     if case.decision_text:
         paragraphs.append(case.decision_text)
     measures = [m for m in case.measures if m.state in ("ready", "taken_over")]

@@ -7,22 +7,23 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import wraps
 
 import sqlalchemy as sa
-from sqlalchemy.orm.exc import StaleDataError
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from caseflow.core import files, numbering
 from caseflow.core.audit.services import changes, record
 from caseflow.core.db import local_date
+from caseflow.core.documents.services import letter_issuer
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from caseflow.core.money import format_amount
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind, Role
 from caseflow.core.orgs.services import subtree_ids
 from caseflow.core.people import services as people
 from caseflow.core.people.models import Person
 from caseflow.core.settings.services import SettingSpec, get_setting, register
+from caseflow.core.versions import CONFLICT_MESSAGE, check_version, flush_versioned, state_change
 from caseflow.extensions import db
 from caseflow.investigations import alerts, policy
 from caseflow.investigations.models import (
@@ -80,7 +81,7 @@ def parse_amount(value, *, field_name: str, allow_zero: bool = False) -> Decimal
     if amount > maximum:
         raise ValidationFailed(
             _("The amount may be at most %(max)s yuan (set by the system administrator).",
-              max=f"{maximum:,.2f}"), field=field_name)
+              max=format_amount(maximum)), field=field_name)
     return amount
 
 
@@ -819,7 +820,7 @@ def decide(case: AidCase, *, actor, now: datetime, amount: str, decided_on: date
     if granted > case.proposed_amount:
         raise ValidationFailed(
             _("The amount granted cannot exceed the approved proposal (%(amount)s yuan).",
-              amount=f"{case.proposed_amount:,.2f}"), field="granted_amount")
+              amount=format_amount(case.proposed_amount)), field="granted_amount")
     if decided_on is None:
         raise ValidationFailed(_("Enter the date of the decision."), field="decided_on")
     _not_future(decided_on, local_date(now), "decided_on", _("The decision date cannot be in the future."))
@@ -840,7 +841,7 @@ def record_payment(case: AidCase, *, actor, now: datetime, amount: str, paid_on:
     if paid != case.granted_amount:
         raise ValidationFailed(
             _("The payment must be the amount granted (%(amount)s yuan).",
-              amount=f"{case.granted_amount:,.2f}"), field="paid_amount")
+              amount=format_amount(case.granted_amount)), field="paid_amount")
     if paid_on is None:
         raise ValidationFailed(_("Enter the date of the payment."), field="paid_on")
     _not_future(paid_on, local_date(now), "paid_on", _("The payment date cannot be in the future."))

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Callable
 
 import sqlalchemy as sa
@@ -40,6 +39,7 @@ import sqlalchemy as sa
 from caseflow.core.db import local_date
 from caseflow.core.demo import DEMO_STEPS, DemoStep
 from caseflow.core.errors import DomainError
+from caseflow.core.money import format_amount
 from caseflow.core.people import services as people_services
 from caseflow.core.people.models import Person
 from caseflow.extensions import db
@@ -125,7 +125,7 @@ class _Case:
 
 
 def _yuan(amount: str) -> str:
-    return f"{Decimal(amount):,.0f}元"
+    return f"{format_amount(amount)}元"
 
 
 CASES = [
@@ -154,7 +154,7 @@ CASES = [
         reasons=(
             "小慧系刑事案件被害人的近亲属，家庭因案陷入生活困境，无法通过诉讼获得赔偿，符合"
             "国家司法救助条件。综合护理、医疗支出和子女就学需要，建议给予司法救助金45000元。"),
-        decision="决定给予小慧国家司法救助金人民币肆万伍仟元整（45000.00元），一次性发放。",
+        decision="决定给予小慧国家司法救助金人民币肆万伍仟元整（45,000.00元），一次性发放。",
     ),
     _Case(
         slug="qiuju", pseudonym="秋菊", month_day=(4, 14), offence="故意伤害罪",
@@ -176,7 +176,7 @@ CASES = [
         reasons=(
             "秋菊系刑事案件被害人，因案受伤致收入中断、生活困难，无法通过诉讼获得赔偿，符合"
             "国家司法救助条件，建议给予司法救助金30000元；母子二人的心理疏导移送区妇联协调。"),
-        decision="决定给予秋菊国家司法救助金人民币叁万元整（30000.00元），一次性发放。",
+        decision="决定给予秋菊国家司法救助金人民币叁万元整（30,000.00元），一次性发放。",
         back=_Back(
             help=(HelpKind.COUNSELLING,), registrar="fed.head",
             circumstances=(
@@ -213,7 +213,7 @@ CASES = [
             "小萍系刑事案件被害人的近亲属，因案导致家庭生活陷入急迫困境，无法通过诉讼获得赔偿，"
             "虽已纳入低保，仍难以负担医疗和子女就学支出，符合国家司法救助条件，建议给予司法"
             "救助金60000元。"),
-        decision="决定给予小萍国家司法救助金人民币陆万元整（60000.00元），一次性发放。",
+        decision="决定给予小萍国家司法救助金人民币陆万元整（60,000.00元），一次性发放。",
     ),
     _Case(
         slug="xiaoxia", pseudonym="小霞", month_day=(7, 14), offence="故意伤害罪",
@@ -237,7 +237,7 @@ CASES = [
         reasons=(
             "小霞系刑事案件被害人，因案受伤致生活困难，无法通过诉讼获得赔偿，符合国家司法救助"
             "条件，建议给予司法救助金25000元；技能培训和就业帮扶移送区妇联协调。"),
-        decision="决定给予小霞国家司法救助金人民币贰万伍仟元整（25000.00元），一次性发放。",
+        decision="决定给予小霞国家司法救助金人民币贰万伍仟元整（25,000.00元），一次性发放。",
         back=_Back(
             help=(HelpKind.JOB_TRAINING, HelpKind.SKILLS_TRAINING), registrar="fed.officer",
             circumstances=(
@@ -269,7 +269,7 @@ CASES = [
             "小玲系刑事案件被害人的近亲属，因案导致家庭生活陷入急迫困境，无法通过诉讼获得赔偿，"
             "符合国家司法救助条件，建议给予司法救助金40000元；低保申请和残疾儿童康复救助移送"
             "区妇联协调。"),
-        decision="决定给予小玲国家司法救助金人民币肆万元整（40000.00元），一次性发放。",
+        decision="决定给予小玲国家司法救助金人民币肆万元整（40,000.00元），一次性发放。",
         back=_Back(
             help=(HelpKind.SOCIAL_ASSISTANCE, HelpKind.OTHER), registrar="fed.officer",
             circumstances=(
@@ -300,7 +300,7 @@ CASES = [
         reasons=(
             "桂香系刑事案件被害人，因案受伤急需救治，无法通过诉讼获得赔偿，造成生活困难，符合"
             "国家司法救助条件，建议给予司法救助金20000元。"),
-        decision="决定给予桂香国家司法救助金人民币贰万元整（20000.00元），一次性发放。",
+        decision="决定给予桂香国家司法救助金人民币贰万元整（20,000.00元），一次性发放。",
     ),
 ]
 
@@ -551,7 +551,7 @@ def load_story_year_demo(now: datetime, log: Callable[[str], None] = print) -> N
     cases = list(demo.cases.values())
     granted = sum(case.granted_amount for case in cases)
     log(f"  the story's year {demo.year}: {len(demo.referrals)} referrals, {len(cases)} judicial "
-        f"aid cases, {len({c.applicant_id for c in cases})} women helped, {granted:,.2f} yuan "
+        f"aid cases, {len({c.applicant_id for c in cases})} women helped, {format_amount(granted)} yuan "
         f"(the report for {demo.year} shows them)")
 
 

@@ -2,10 +2,11 @@
 
 XLSX: streamed by ``reports.xlsx`` as the rows are read, like the CSV (no row is kept).
 Three lines at the top say which ledger, who exported it and when, and the filter used;
-then the headings; dates are real dates (``yyyy-mm-dd``), amounts numbers (``0.00``).
+then the headings; dates are real dates (``yyyy-mm-dd``), amounts numbers shown as 50,000.00 (``#,##0.00``).
 
 CSV: a generator of chunks, a UTF-8 byte order mark first (so that Excel reads the
-Chinese), then the headings and the rows; dates ISO, amounts with two decimals. A CSV is a
+Chinese), then the headings and the rows; dates ISO, amounts as plain numbers with two decimals (50000.00, no thousands
+separator: a CSV is data for another program to read). A CSV is a
 plain table: the preamble is only in the XLSX.
 
 Both neutralise text cells that a spreadsheet would read as a formula (CSV injection):

@@ -4,7 +4,7 @@ written by the project's streaming writer (``reports.xlsx``).
 On top: the title, the period, then the statistics form header (填报单位, 单位负责人,
 统计负责人, 填表人, 报出日期: ``reports.header``), a blank row, the headings (frozen); then one
 row per figure: its mechanism, its label, its value and its definition (the text of the
-report's help). Counts are numbers, amounts numbers in the ``0.00`` format; shares and
+report's help). Counts are numbers, amounts numbers in the ``#,##0.00`` format (50,000.00); shares and
 medians stay as the page writes them ("93.3%（14/15）", "—"). Every text cell goes through
 ``export.neutralise`` (formula injection), as the ledgers' cells do."""
 from __future__ import annotations

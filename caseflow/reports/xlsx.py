@@ -10,7 +10,7 @@ each chunk goes to the client as soon as it is ``CHUNK_BYTES`` long. openpyxl re
 result in the tests, as Excel and LibreOffice read it.
 
 What a cell can hold: ``str`` (an inline string), ``int``/``float``/``Decimal`` (a number;
-an amount column gets the ``0.00`` format), ``date``/``datetime`` (a serial day number with
+an amount column gets the ``#,##0.00`` format: 50,000.00, as the pages write amounts), ``date``/``datetime`` (a serial day number with
 the ``yyyy-mm-dd`` format) and ``None`` (no cell).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 CHUNK_BYTES = 64 * 1024
 DATE_FORMAT = "yyyy-mm-dd"
-AMOUNT_FORMAT = "0.00"
+AMOUNT_FORMAT = "#,##0.00"  # 50,000.00: core/money.py's format, in Excel's words
 #: Day 0 of Excel's 1900 date system as Excel counts it (its 1900 leap-year bug included).
 EPOCH = datetime(1899, 12, 30)
 

@@ -338,7 +338,7 @@ def test_case_xlsx_amounts_are_numbers_and_dates_dates(client, login_as, cast, c
                            cast.prosecutor.display_name, "Paid", case.referral.number]
     assert values[7] == datetime(2026, 11, 25) and values[8] == datetime(2026, 11, 27)
     for index, amount in ((9, 30000), (10, 28000.5), (12, 28000.5)):
-        assert row[index].data_type == "n" and row[index].number_format == "0.00"
+        assert row[index].data_type == "n" and row[index].number_format == "#,##0.00"
         assert Decimal(str(values[index])) == Decimal(str(amount))
     assert values[11] == datetime(2026, 11, 27) and row[11].is_date
     assert values[13] == datetime(2026, 11, 27) and values[14] == "Bank transfer"

@@ -71,7 +71,7 @@ def test_the_own_report_as_xlsx(client, db, clock):
     found = figures(sheet)
     assert found["Judicial aid cases opened"][0].value == 6 and found["Women helped"][0].value == 6
     granted = found["Aid granted"][0]
-    assert Decimal(str(granted.value)) == Decimal("220000") and granted.number_format == "0.00"
+    assert Decimal(str(granted.value)) == Decimal("220000") and granted.number_format == "#,##0.00"
     received = [cells[0].value for label, cells in found.items() if label.startswith("Received · ")]
     assert sum(received) == 2
     audit = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export.report")).all()

@@ -39,7 +39,7 @@ def test_cells_styles_and_frame_read_back():
     assert ws["A3"].value == "江汉妇移〔2026〕1号" and not ws["A3"].font.b
     assert ws["B3"].value == datetime(2026, 11, 27) and ws["B3"].is_date
     assert ws["B3"].number_format == "yyyy-mm-dd"
-    assert ws["C3"].value == 50000 and ws["C3"].data_type == "n" and ws["C3"].number_format == "0.00"
+    assert ws["C3"].value == 50000 and ws["C3"].data_type == "n" and ws["C3"].number_format == "#,##0.00"
     assert ws["D3"].value == 3 and ws["D3"].data_type == "n"
     assert ws["A4"].value == "第一行\n第二行\t制表"
     assert ws["B4"].value is None and ws["C4"].value == 0.1
