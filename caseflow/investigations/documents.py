@@ -19,13 +19,6 @@ def _measures(measures) -> str:
                     for m in measures) + "。"
 
 
-def case_issuer(case: AidCase):
-    """Who heads and signs the case's documents: the organisation whose series gave the
-    case its number, which they carry (``core.documents``: letterhead and number belong to
-    one organisation)."""
-    return case.numbering_org or issuer_of(case.organisation)
-
-
 def decision_letter(case: AidCase) -> Letter:
     paragraphs = [f"本院于{cn_date(case.application_received_on)}收到救助申请，经会同妇女联合会联合"
                   f"调查，决定给予司法救助金人民币 {format_amount(case.granted_amount)} 元。"]

@@ -7,14 +7,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import wraps
 
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from caseflow.core import files, numbering
 from caseflow.core.audit.services import changes, record
 from caseflow.core.db import local_date
-from caseflow.core.documents.services import letter_issuer
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.money import format_amount
 from caseflow.core.orgs.models import Organisation, User
@@ -23,7 +24,6 @@ from caseflow.core.orgs.services import subtree_ids
 from caseflow.core.people import services as people
 from caseflow.core.people.models import Person
 from caseflow.core.settings.services import SettingSpec, get_setting, register
-from caseflow.core.versions import CONFLICT_MESSAGE, check_version, flush_versioned, state_change
 from caseflow.extensions import db
 from caseflow.investigations import alerts, policy
 from caseflow.investigations.models import (
