@@ -95,16 +95,15 @@ def reminder_email(user: User, *, kind: str, params: dict, link: str,
     """Subject and body of a reminder e-mail, in the reader's locale: the notification's
     sentence (``services.TEXTS``), ``open_line(link)`` ("Open the referral: …") and the
     pseudonym notice."""
-    def render():
+    def render() -> tuple[str, str]:
         sentence = notifications.notification_text(kind, params)
         subject = _("[caseflow] %(sentence)s", sentence=sentence)
         body = "\n\n".join([
             _("Dear %(name)s,", name=user.display_name), sentence, open_line(link),
             _("This message names the person only by pseudonym. Do not reply to it."),
         ])
-        return f"{subject[:290]}\x00{body}"
-    subject, body = notifications.in_locale(user, render).split("\x00", 1)
-    return subject, body
+        return subject[:290], body
+    return notifications.in_locale(user, render)
 
 
 #: Kinds of reminder that say a deadline has passed; sent to supervisors, they are
@@ -197,7 +196,7 @@ def send_digests(*, directory: Directory, today: date, now: datetime, base_url: 
                                                        items=total, now=now):
             continue
 
-        def render(parts=parts, total=total, user=user):
+        def render(parts=parts, total=total, user=user) -> tuple[str, str]:
             subject = (parts[0][0].subject(total) if len(parts) == 1 else
                        ngettext("[caseflow] Daily digest: %(num)d item needs attention",
                                 "[caseflow] Daily digest: %(num)d items need attention", total))
@@ -206,8 +205,8 @@ def send_digests(*, directory: Directory, today: date, now: datetime, base_url: 
                 blocks += [section.heading(),
                            "\n".join(section.line(item, today, base_url) for item in items)]
             blocks.append(_("This message names the person only by pseudonym. Do not reply to it."))
-            return f"{subject}\x00" + "\n\n".join(blocks)
-        subject, body = notifications.in_locale(user, render).split("\x00", 1)
+            return subject, "\n\n".join(blocks)
+        subject, body = notifications.in_locale(user, render)
         if notifications.queue_email(dedupe_key=f"digest:{user.id}:{today.isoformat()}", user=user,
                                      subject=subject, body=body, now=now):
             queued += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable
+from typing import Callable, TypeVar
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext as _
@@ -76,7 +76,12 @@ def notification_text(kind: str, params: dict) -> str:
     return render(params) if render else kind
 
 
-def in_locale(user, render: Callable[[], str]) -> str:
+T = TypeVar("T")
+
+
+def in_locale(user, render: Callable[[], T]) -> T:
+    """What ``render`` returns (a sentence, or a subject and body), rendered in the user's
+    locale."""
     with force_locale(user.locale or "zh_CN"):
         return render()
 
