@@ -14,6 +14,7 @@ rest. ``services`` calls these in the transaction of the change."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from flask_babel import gettext as _
 
@@ -60,7 +61,7 @@ def _sentence(kind: str, p: dict) -> str:
 KINDS = ("referral.sent", "referral.sent_urgent", "referral.registered", "referral.assigned",
          "referral.comment", "referral.returned", "referral.extended", "referral.replied")
 for _kind in KINDS:
-    notifications.TEXTS[_kind] = (lambda k: lambda p: _sentence(k, p))(_kind)
+    notifications.TEXTS[_kind] = partial(_sentence, _kind)
 
 
 def _params(ref, **extra) -> dict:

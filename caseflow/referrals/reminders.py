@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -172,7 +173,7 @@ def told_sentence(told: list[dict]) -> str:
 for _kind in ("referral.registration_late", "referral.due_soon", "referral.due_today",
               "referral.overdue", "referral.reply_late", "referral.target_due_soon",
               "referral.target_due_today", "referral.target_overdue"):
-    notifications.TEXTS[_kind] = (lambda k: lambda p: _sentence(k, p))(_kind)
+    notifications.TEXTS[_kind] = partial(_sentence, _kind)
 
 
 def _open_referral(link: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from datetime import datetime
+from functools import partial
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -52,7 +53,7 @@ def _sentence(kind: str, p: dict) -> str:
 
 
 for _kind in ("job.failed", "job.partial"):
-    notifications.TEXTS[_kind] = (lambda k: lambda p: _sentence(k, p))(_kind)
+    notifications.TEXTS[_kind] = partial(_sentence, _kind)
 
 
 def tell_administrators(run: JobRun, *, failures: int, base_url: str, at_local: str,
