@@ -350,6 +350,7 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from caseflow.core.audit.actions import action_label
     from caseflow.core.money import format_amount
     from caseflow.core.orgs import policy as org_policy
     from caseflow.core.orgs.roles import Role
@@ -374,6 +375,8 @@ def _register_template_helpers(app: Flask) -> None:
 
     # {{ case.granted_amount|amount }}: 50,000.00, the one format of money (core/money.py).
     app.add_template_filter(format_amount, "amount")
+    # What the audit log calls an action: "Signed in" for auth.login (core/audit/actions.py).
+    app.add_template_global(action_label, "audit_action_label")
 
     @app.template_filter("reject_page")
     def reject_page(args: dict) -> dict:
