@@ -80,7 +80,9 @@ def _labels(table: dict) -> dict[str, str]:
 
 
 def _filter_text(parts: list[tuple[str, str]]) -> str:
-    shown = "; ".join(f"{label}: {value}" if label else str(value) for label, value in parts if value)
+    # The separators are translated: "；" and "：" in Chinese.
+    shown = _("; ").join(f"{label}{_(': ')}{value}" if label else str(value)
+                         for label, value in parts if value)
     return _("Filter: %(filters)s", filters=shown or _("none (everything you may see)"))
 
 
