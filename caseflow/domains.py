@@ -55,6 +55,9 @@ def init_domains(app: Flask) -> None:
     add_nav_item(NavItem("referrals.index", _l("Referrals"), referral_policy.can_list_referrals,
                          tuple(f"referrals.{name}" for name in (
                              "new", "show", "edit", "letter", "reply_letter"))))
+    from caseflow.core.home import add_home_action
+
+    add_home_action(NavItem("referrals.new", _l("New referral"), referral_policy.can_file_referral))
     add_nav_item(NavItem("referrals.attention", _l("Overdue and due soon"),
                          referral_policy.can_see_all_referrals))
     add_nav_item(NavItem("investigations.index", _l("Aid cases"), case_policy.can_list_cases,

@@ -161,6 +161,8 @@ ACCESS.update({
     "referrals.send": _referral_rule("POST", lambda t: f"/referrals/{t.draft.id}/send", right=_sender),
     "referrals.withdraw": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/withdraw",
                                          right=_sender, data={"withdraw-reason": "当事人撤回"}),
+    "referrals.discard": _referral_rule("POST", lambda t: f"/referrals/{t.draft.id}/discard",
+                                        right=_sender, data={"reason": "重复录入，不再移送"}),
     "referrals.register": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/register",
                                          right=_receiver),
     "referrals.assign": _referral_rule("POST", lambda t: f"/referrals/{t.referral.id}/handler",

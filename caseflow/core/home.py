@@ -13,6 +13,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from caseflow.core.audit.models import AuditEvent
+from caseflow.core.navigation import NavItem
 from caseflow.core.notifications.models import OutboxEmail, OutboxMessage, UndeliverableAlert
 from caseflow.core.notifications import policy as notifications_policy
 from caseflow.core.orgs import policy
@@ -35,6 +36,14 @@ class HomePanel:
 
 
 PANELS: list[HomePanel] = []
+#: Buttons at the top of the home page for what a user starts most often (e.g. a new
+#: referral), each shown to those its ``allowed`` lets; domains add them (caseflow.domains).
+HOME_ACTIONS: list[NavItem] = []
+
+
+def add_home_action(item: NavItem) -> None:
+    if all(existing.endpoint != item.endpoint for existing in HOME_ACTIONS):
+        HOME_ACTIONS.append(item)
 
 
 def home_panel(template: str, *, applies: Callable, order: int = 100):
@@ -173,4 +182,5 @@ def index():
         for panel in sorted(PANELS, key=lambda p: p.order)
         if panel.applies(user)
     ]
-    return render_template("home/index.html", panels=panels)
+    actions = [item for item in HOME_ACTIONS if item.allowed(user)]
+    return render_template("home/index.html", panels=panels, actions=actions)

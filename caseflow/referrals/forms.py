@@ -32,8 +32,9 @@ class ReferralForm(FlaskForm):
     criminal_case_number = StringField(_l("Criminal case number"), validators=[Optional(), Length(max=80)])
     offence = StringField(_l("Offence"), validators=[Optional(), Length(max=120)])
     offence_on = DateField(_l("Date of the offence"), validators=[Optional()])
-    circumstances = TextAreaField(_l("Circumstances"), validators=[
-        DataRequired(_l("Describe the circumstances.")), Length(max=5000)], render_kw={"rows": 5})
+    # Required, but said by the service (``check_input``) with the other fields' errors.
+    circumstances = TextAreaField(_l("Circumstances"), validators=[Length(max=5000)],
+                                  render_kw={"rows": 5})
     help_requested = MultiCheckboxField(_l("Help asked for"), choices=_choices(HELP_LABELS))
     is_urgent = BooleanField(_l("Urgent"))
     consent_on = DateField(_l("Consent to share given on"), validators=[Optional()],

@@ -159,6 +159,7 @@ class EventKind(str, enum.Enum):
     EXTENDED = "extended"
     DUE_MOVED = "due_moved"
     ATTACHMENT_ADDED = "attachment_added"
+    DISCARDED = "discarded"
 
 
 EVENT_LABELS = {
@@ -176,6 +177,7 @@ EVENT_LABELS = {
     EventKind.EXTENDED: _l("Deadline extended"),
     EventKind.DUE_MOVED: _l("Due date moved by the calendar"),
     EventKind.ATTACHMENT_ADDED: _l("Attachment added"),
+    EventKind.DISCARDED: _l("Draft discarded"),
 }
 
 
@@ -204,6 +206,12 @@ class Referral(TimestampMixin, db.Model):
         sa.CheckConstraint("extended_due_on IS NULL OR extension_reason IS NOT NULL",
                            name="extension_has_reason"),
         sa.CheckConstraint("target_due_on IS NULL OR is_urgent", name="target_only_when_urgent"),
+        # A discarded draft was never sent: it stays a draft (every "state <> 'draft'" in
+        # the lists, the report and the receiver's rights goes on meaning "was sent"),
+        # out of use, with the reason (migration 0022).
+        sa.CheckConstraint("(discarded_at IS NULL) = (discard_reason IS NULL)",
+                           name="discarded_with_reason"),
+        sa.CheckConstraint("discarded_at IS NULL OR state = 'draft'", name="discarded_only_drafts"),
         sa.UniqueConstraint("sender_org_id", "number_year", "number_seq", name="uq_referrals_number_seq"),
         sa.UniqueConstraint("receiver_org_id", "registration_number", name="uq_referrals_registration"),
         sa.UniqueConstraint("created_by_id", "submission_token", name="uq_referrals_submission"),
@@ -283,6 +291,10 @@ class Referral(TimestampMixin, db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     return_reason: Mapped[str | None] = mapped_column(sa.Text)
     withdraw_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: A draft its sender discarded (``services.discard_draft``): gone from the lists, never
+    #: sent; the reason is in the timeline too.
+    discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    discard_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
@@ -309,6 +321,10 @@ class Referral(TimestampMixin, db.Model):
     def organisation(self) -> Organisation:
         """The organisation the record belongs to, for messages: its sender."""
         return self.sender_org
+
+    @property
+    def is_discarded(self) -> bool:
+        return self.discarded_at is not None
 
     @property
     def is_open(self) -> bool:

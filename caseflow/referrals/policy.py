@@ -44,7 +44,33 @@ def can_view_referral(user, referral) -> bool:
 
 
 def can_edit_referral(user, referral) -> bool:
-    return referral.state in ("draft", "returned") and on_sender_side(user, referral)
+    return (referral.state in ("draft", "returned") and referral.discarded_at is None
+            and on_sender_side(user, referral))
+
+
+def can_discard(user, referral) -> bool:
+    """A draft nobody will send: its author, or a colleague of her organisation (not the
+    organisations above, which see the draft but did not write it), discards it."""
+    return (referral.state == "draft" and referral.discarded_at is None
+            and _referral_worker(user)
+            and (referral.created_by_id == user.id or referral.sender_org_id == user.organisation_id))
+
+
+def opening_box(user, *, has_drafts: bool) -> tuple[str, str]:
+    """(box, state) the referral menu opens on. A federation officer of a street federation
+    (a federation below another one) mostly sends: the referrals she files go to the
+    procuratorate, and what the procuratorate refers back is received and registered by
+    the district federation. She opens on her outbox, or on her drafts while she has
+    some (unsent work waiting for her). Everyone else who works on referrals receives them
+    (prosecutors, the district's officers, supervisors): the inbox, where the one-month
+    reply clock runs."""
+    org = user.organisation
+    street_officer = (org.kind == OrganisationKind.FEDERATION.value and org.parent is not None
+                      and org.parent.kind == OrganisationKind.FEDERATION.value
+                      and user.has_role(Role.FEDERATION_OFFICER) and not user.has_role(Role.SUPERVISOR))
+    if not street_officer:
+        return "inbox", ""
+    return ("outbox", "draft") if has_drafts else ("outbox", "")
 
 
 def can_send(user, referral) -> bool:

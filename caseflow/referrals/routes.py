@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from caseflow.core.db import local_date
@@ -57,7 +58,12 @@ def _refused(form, error: DomainError) -> None:
 @bp.get("")
 @requires(policy.can_list_referrals, roles=WORKERS)
 def index():
-    box, filters, form = list_filters(current_user, request.args)
+    args = request.args
+    if not args:
+        # The menu's link: the box she works from (policy.opening_box says whose is which).
+        box, state = policy.opening_box(current_user, has_drafts=services.has_drafts(current_user))
+        args = MultiDict({"box": box, **({"state": state} if state else {})})
+    box, filters, form = list_filters(current_user, args)
     form.state.choices = [SelectChoice("", _("All states"))] + [
         SelectChoice(s.value, label) for s, label in STATE_LABELS.items()]
     form.direction.choices = [SelectChoice("", _("Both directions"))] + [
@@ -231,6 +237,7 @@ def _detail(ref: Referral, status: int = 200, **forms):
         register_form=register_form, assign_form=assign_form, reply_form=reply_form,
         return_form=forms.get("return_form") or ReasonForm(),
         withdraw_form=forms.get("withdraw_form") or ReasonForm(),
+        discard_form=forms.get("discard_form") or ReasonForm(),
         extend_form=forms.get("extend_form") or ExtendForm(),
         note_form=forms.get("note_form") or TextForm(),
         comment_form=forms.get("comment_form") or TextForm(),
@@ -279,6 +286,15 @@ def withdraw(referral_id: int):
                    lambda ref, f: services.withdraw(ref, actor=current_user, now=g.now,
                                                     reason=f.reason.data),
                    _("Referral withdrawn."))
+
+
+@bp.post("/<int:referral_id>/discard")
+@requires(policy.can_list_referrals, roles=WORKERS)
+def discard(referral_id: int):
+    return _action(referral_id, ReasonForm, "discard_form",
+                   lambda ref, f: services.discard_draft(ref, actor=current_user, now=g.now,
+                                                         reason=f.reason.data),
+                   _("Draft discarded."))
 
 
 @bp.post("/<int:referral_id>/register")

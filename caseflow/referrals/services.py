@@ -488,6 +488,29 @@ def withdraw(ref: Referral, *, actor, now: datetime, reason: str) -> Referral:
     return ref
 
 
+def discard_draft(ref: Referral, *, actor, now: datetime, reason: str) -> Referral:
+    """A draft nobody will send, out of use: gone from the lists, never numbered or sent,
+    kept with its reason (the timeline shows it, the audit row keeps it). It stays a draft
+    in ``state``: it never was sent, and nothing that counts sent referrals may count it."""
+    _require(policy.can_discard(actor, ref),
+             _("Only the draft's author or her organisation discards a draft, and only while "
+               "it is an unsent draft."))
+    reason = _required_text(reason, "reason", _("Say why the draft is discarded."))
+    ref.discarded_at, ref.discard_reason = now, reason
+    ref.updated_at = now
+    _event(ref, EventKind.DISCARDED, actor=actor, now=now, text=reason)
+    _audit("referral.discard", ref, actor=actor, now=now, before={"discarded": False},
+           after={"discarded": True}, reason=reason)
+    return ref
+
+
+def has_drafts(user) -> bool:
+    """Whether ``user`` has drafts of her own waiting to be sent (not discarded)."""
+    return db.session.scalar(sa.select(Referral.id).where(
+        Referral.created_by_id == user.id, Referral.state == ReferralState.DRAFT.value,
+        Referral.discarded_at.is_(None)).limit(1)) is not None
+
+
 def _check_handler(ref: Referral, handler: User | None) -> User:
     if handler is None:
         raise ValidationFailed(_("Designate a handler."), field="handler_id")

@@ -6,8 +6,11 @@ from wtforms.validators import DataRequired, Length, Optional
 
 
 class PersonForm(FlaskForm):
+    # Required, but said by the service (``required_pseudonym``) with her identity's errors
+    # in the same round: a form-level "required" would stop the service's checks from
+    # running, and the ID number's and phone's errors would each come a round later.
     pseudonym = StringField(
-        _l("Pseudonym"), validators=[DataRequired(_l("A pseudonym is required.")), Length(max=60)],
+        _l("Pseudonym"), validators=[Length(max=60)],
         description=_l("Lists and e-mails show only this, e.g. 小雨."),
     )
     real_name = StringField(_l("Real name"), validators=[Optional(), Length(max=60)])
