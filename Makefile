@@ -13,8 +13,11 @@ MO     := $(PO:.po=.mo)
 
 .PHONY: run test install install-test translations extract-messages bench dist clean
 
+# Links in e-mails and SMS point at the port served (PORT=5101 gives http://127.0.0.1:5101/...),
+# unless CASEFLOW_BASE_URL is set (in the environment or in instance/caseflow.env).
 run: $(VENV)/.installed translations instance/caseflow.env ## serve the app and the scheduler on SQLite with demo data
 	@set -a; . ./instance/caseflow.env; set +a; \
+	export CASEFLOW_BASE_URL="$${CASEFLOW_BASE_URL:-http://$(HOST):$(PORT)}"; \
 	$(BIN)/caseflow db upgrade && \
 	$(BIN)/caseflow demo --if-empty && \
 	echo "caseflow at http://$(HOST):$(PORT) (Ctrl-C stops the web server and the scheduler)" && \
