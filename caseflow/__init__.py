@@ -40,6 +40,7 @@ def create_app(config: dict | type | None = None) -> Flask:
             parents=True, exist_ok=True
         )
 
+    from caseflow.cli import register_commands
     from caseflow.core.app_setup import init_app
     # The core's own jobs, registered in every process (not only the scheduler's), so the
     # administrators' health panel lists the heartbeat and the outbox delivery too.
@@ -49,4 +50,5 @@ def create_app(config: dict | type | None = None) -> Flask:
 
     init_app(app)
     init_domains(app)
+    register_commands(app)
     return app

@@ -9,11 +9,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-GREEN, YELLOW, RED, BOLD, RESET = "\033[32m", "\033[33m", "\033[31m", "\033[1m", "\033[0m"
-
-
-def _colour(text: str, colour: str) -> str:
-    return f"{colour}{text}{RESET}" if sys.stdout.isatty() else text
+from caseflow.core.console import BOLD, GREEN, RED, YELLOW, colour as _colour
 
 
 def _create_app(*args, **kwargs) -> Flask:
@@ -366,11 +362,9 @@ def reminders_run(as_of: str | None):
     """Run one reminder sweep (referral deadlines, then proposals waiting for approval,
     then assistance items unanswered or with a missed session) and print how many
     reminders it queued."""
-    from caseflow.assistance.reminders import sweep_assistance
     from caseflow.core.db import local_zone, utcnow
+    from caseflow.core.notifications.reminders import sweeps_in_order
     from caseflow.extensions import db
-    from caseflow.investigations.reminders import sweep_approvals
-    from caseflow.referrals.reminders import sweep
 
     if as_of:
         try:
@@ -381,22 +375,13 @@ def reminders_run(as_of: str | None):
         now = moment.astimezone(timezone.utc)
     else:
         now = utcnow()
-    result = sweep(now=now)
-    db.session.commit()
-    approvals = sweep_approvals(now)
-    db.session.commit()
-    assistance = sweep_assistance(now)
-    db.session.commit()
-    # One line, the referral counts first: scripts read "N reminders queued (…)" from it.
-    click.echo(f"{result.stages_sent} reminders queued ({result.stages_skipped} stale stages skipped, "
-               f"{result.notifications} notifications, {result.emails} e-mails, "
-               f"{result.digests} digests); "
-               f"{approvals.stages_sent} approval reminders queued "
-               f"({approvals.stages_skipped} stale stages skipped, "
-               f"{approvals.notifications} notifications, {approvals.emails} e-mails); "
-               f"{assistance.stages_sent} assistance reminders queued "
-               f"({assistance.stages_skipped} stale stages skipped, "
-               f"{assistance.notifications} notifications, {assistance.emails} e-mails)")
+    # The sweeps the domains registered, each committed on its own; one line, the referral
+    # counts first: scripts read "N reminders queued (…)" from it.
+    parts = []
+    for registered in sweeps_in_order():
+        parts.append(registered.run(now))
+        db.session.commit()
+    click.echo("; ".join(parts))
 
 
 @click.group("outbox")

@@ -40,7 +40,7 @@ from caseflow.assistance.models import ITEM_KIND_LABELS, ItemKind, ServiceItem
 from caseflow.assistance.queries import RUNNING_LITERAL
 from caseflow.core.db import local_date
 from caseflow.core.notifications import services as notifications
-from caseflow.core.notifications.reminders import Directory, remind
+from caseflow.core.notifications.reminders import Directory, reminder_sweep, remind
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind, Role
 from caseflow.core.people.models import Person
@@ -255,3 +255,11 @@ def _deliver(row, stage_key: str, deliveries: list[tuple[User | None, str]], par
                   dedupe_key=f"{SUBJECT_TYPE}:{row.id}:{stage_key}:{user.id}:{kind}",
                   open_line=_open_item, digestable=False, now=now):
             result.emails += 1
+
+
+@reminder_sweep("assistance", order=30)
+def sweep_for_command(now: datetime) -> str:
+    result = sweep_assistance(now)
+    return (f"{result.stages_sent} assistance reminders queued "
+            f"({result.stages_skipped} stale stages skipped, "
+            f"{result.notifications} notifications, {result.emails} e-mails)")

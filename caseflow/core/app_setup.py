@@ -109,10 +109,6 @@ def init_app(app: Flask) -> None:
     _register_errors(app)
     _register_template_helpers(app)
 
-    from caseflow.cli import register_commands
-
-    register_commands(app)
-
 
 def _register_blueprints(app: Flask) -> None:
     from caseflow.core.audit.routes import bp as audit_bp

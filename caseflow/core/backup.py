@@ -667,7 +667,7 @@ def restore_backup(app: Flask, path: str | Path,
 @with_appcontext
 def backup_command(directory: str, keep_days: int | None):
     """Write one archive (database, attachments, manifest; never the keys) into DIRECTORY."""
-    from caseflow.cli import BOLD, GREEN, RED, _colour
+    from caseflow.core.console import BOLD, GREEN, RED, colour as _colour
     from caseflow.core.db import utcnow
 
     app = current_app._get_current_object()
@@ -693,7 +693,7 @@ def backup_command(directory: str, keep_days: int | None):
 def restore_command(archive: str, check_only: bool):
     """Restore an archive of `caseflow backup` into an EMPTY database and attachment
     folder, then check the row counts and the schema revision against its manifest."""
-    from caseflow.cli import BOLD, GREEN, RED, YELLOW, _colour
+    from caseflow.core.console import BOLD, GREEN, RED, YELLOW, colour as _colour
 
     app = current_app._get_current_object()
     if check_only:

@@ -287,7 +287,7 @@ def check_command(ctx: click.Context):
     1 WARNING, 2 CRITICAL, 3 UNKNOWN (the app cannot be configured)."""
     from flask.cli import ScriptInfo
 
-    from caseflow.cli import GREEN, RED, YELLOW, _colour
+    from caseflow.core.console import GREEN, RED, YELLOW, colour as _colour
 
     try:
         app = ctx.ensure_object(ScriptInfo).load_app()

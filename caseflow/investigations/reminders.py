@@ -35,7 +35,7 @@ from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date, local_zone
 from caseflow.core.notifications import services as notifications
 from caseflow.core.notifications.reminders import (
-    DigestSection, Directory, register_digest_section, remind,
+    DigestSection, Directory, register_digest_section, reminder_sweep, remind,
 )
 from caseflow.core.orgs.models import User
 from caseflow.core.people.models import Person
@@ -218,6 +218,14 @@ def _digest_line(item, today: date, base_url: str) -> str:
                       "waiting for more than %(num)d working days", days)
     return (f"- {row.number} {row.pseudonym} · {proposed_on.isoformat()} · {waited} · "
             f"{base_url}{case_path(row.id)}")
+
+
+@reminder_sweep("approvals", order=20)
+def sweep_for_command(now: datetime) -> str:
+    result = sweep_approvals(now)
+    return (f"{result.stages_sent} approval reminders queued "
+            f"({result.stages_skipped} stale stages skipped, "
+            f"{result.notifications} notifications, {result.emails} e-mails)")
 
 
 register_digest_section(DigestSection(

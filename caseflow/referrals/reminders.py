@@ -33,7 +33,7 @@ from caseflow.core.db import local_date, local_zone
 from caseflow.core.notifications import services as notifications
 from caseflow.core.notifications.alerts import record_undeliverable
 from caseflow.core.notifications.reminders import (
-    Directory, DigestSection, register_digest_section, remind, send_digests,
+    Directory, DigestSection, register_digest_section, reminder_sweep, remind, send_digests,
 )
 from caseflow.core.orgs.models import User
 from caseflow.core.people.models import Person
@@ -398,6 +398,16 @@ def _digest_line(item, today: date, base_url: str) -> str:
              else ngettext("%(num)d day left", "%(num)d days left", left))
     return (f"- {item.number} {item.pseudonym} · {item.reply_due_on.isoformat()} · "
             f"{state} · {base_url}/referrals/{item.id}")
+
+
+@reminder_sweep("referrals", order=10)
+def sweep_for_command(now: datetime) -> str:
+    """The referral deadlines, first in ``caseflow reminders run``'s line: scripts read
+    "N reminders queued (…)" from its start."""
+    result = sweep(now=now)
+    return (f"{result.stages_sent} reminders queued ({result.stages_skipped} stale stages skipped, "
+            f"{result.notifications} notifications, {result.emails} e-mails, "
+            f"{result.digests} digests)")
 
 
 register_digest_section(DigestSection(

@@ -181,6 +181,37 @@ def register_digest_section(section: DigestSection) -> DigestSection:
     return section
 
 
+# -- the sweeps ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReminderSweep:
+    """A domain's reminder sweep as ``caseflow reminders run`` runs it: ``run(now)`` makes
+    one pass and returns what it queued, as its part of the command's one line."""
+
+    name: str
+    run: Callable[[datetime], str]
+    #: The command runs the sweeps by this, lowest first (and commits after each).
+    order: int
+
+
+SWEEPS: dict[str, ReminderSweep] = {}
+
+
+def reminder_sweep(name: str, *, order: int):
+    """Register a domain's sweep for ``caseflow reminders run``, as jobs are registered
+    with ``scheduler.registry.scheduled`` (the core imports no domain)."""
+    def decorate(run: Callable[[datetime], str]):
+        SWEEPS[name] = ReminderSweep(name=name, run=run, order=order)
+        return run
+
+    return decorate
+
+
+def sweeps_in_order() -> list[ReminderSweep]:
+    return sorted(SWEEPS.values(), key=lambda registered: registered.order)
+
+
 def send_digests(*, directory: Directory, today: date, now: datetime, base_url: str) -> int:
     """One e-mail today for each supervisor who chose the digest and has something in
     some section; returns how many were queued by this call."""

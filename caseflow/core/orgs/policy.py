@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import g, has_request_context
 
 from caseflow.core.orgs.roles import Role
+from caseflow.core.orgs.tree import subtree_ids
 
 
 def _signed_in(user) -> bool:
@@ -56,8 +57,6 @@ def visible_organisation_ids(user) -> frozenset[int]:
     cache_key = f"_visible_orgs_{user.id}"
     if has_request_context() and cache_key in g:
         return g.get(cache_key)
-    from caseflow.core.orgs.services import subtree_ids
-
     ids = subtree_ids(user.organisation_id)
     if has_request_context():
         setattr(g, cache_key, ids)

@@ -18,6 +18,7 @@ from caseflow.core.orgs import policy
 from caseflow.core.db import local_zone
 from caseflow.core.orgs.models import Organisation, PasswordReset, User, UserRole
 from caseflow.core.orgs.roles import ADMIN_ROLES, OrganisationKind, Role
+from caseflow.core.orgs.tree import subtree_ids  # noqa: F401  (also imported from here)
 from caseflow.core.people.masking import mask_phone
 from caseflow.core.settings.services import SettingSpec, get_setting, register as register_setting
 from caseflow.extensions import db
@@ -26,21 +27,6 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,59}$")
 
 
 # -- organisations -------------------------------------------------------------------
-
-
-def subtree_ids(organisation_id: int) -> frozenset[int]:
-    rows = db.session.execute(sa.select(Organisation.id, Organisation.parent_id)).all()
-    children: dict[int | None, list[int]] = {}
-    for org_id, parent_id in rows:
-        children.setdefault(parent_id, []).append(org_id)
-    found, stack = set(), [organisation_id]
-    while stack:
-        current = stack.pop()
-        if current in found:
-            continue
-        found.add(current)
-        stack.extend(children.get(current, []))
-    return frozenset(found)
 
 
 def organisation_tree() -> list[tuple[Organisation, int]]:
