@@ -107,7 +107,9 @@ def test_no_label_for_an_action_the_code_no_longer_writes():
 
 
 def test_a_key_without_a_label_is_shown_as_it_is(app):
-    with app.test_request_context():
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
         assert action_label("x.unknown") == "x.unknown"
         assert action_label("auth.login") == "Signed in"
 
@@ -117,11 +119,12 @@ def test_the_audit_pages_show_the_label_not_the_key(client, login_as, world, db,
     record("referral.sent", actor=officer, now=clock.now, object_type="referrals", object_id=3,
            object_label="妇移〔2026〕3号", organisation_id=world.federation.id)
     auditor = factories.make_user(world, roles={"audit_admin"}, now=world.now)
+    login_as(auditor)  # writes auth.login
     auditor.locale = "en"
     db.session.flush()
-    login_as(auditor)  # writes auth.login
     response = client.get("/audit")
     text, html = page_text(response), response.get_data(as_text=True)
+    assert '<html lang="en">' in html
     assert "Signed in" in text and "Referral sent" in text
     assert "auth.login" not in text and "referral.sent" not in text
     # the key stays at hand: the cell's tooltip, the filter's value
