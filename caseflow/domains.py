@@ -28,8 +28,8 @@ from caseflow.reports import dashboards as _report_dashboards  # noqa: F401  (ho
 def init_domains(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
+    from caseflow.core import hooks
     from caseflow.core.navigation import NavItem, add_nav_item
-    from caseflow.core.people.policy import MINOR_SHARED_WITH, SHARED_WITH
     from caseflow.investigations import policy as case_policy
     from caseflow.investigations.routes import bp as investigations_bp
     from caseflow.referrals import policy as referral_policy
@@ -37,21 +37,15 @@ def init_domains(app: Flask) -> None:
 
     app.register_blueprint(referrals_bp)
     app.register_blueprint(investigations_bp)
-    from caseflow.investigations.routes import referral_links
-    from caseflow.referrals.routes import RELATED_LINKS
-
-    if referral_links not in RELATED_LINKS:
-        RELATED_LINKS.append(referral_links)
     from caseflow.investigations import services as case_services
-    from caseflow.referrals.services import REPLY_CASES
+    from caseflow.investigations.routes import referral_links
 
-    REPLY_CASES.candidates = case_services.cases_for_reply
-    REPLY_CASES.link = case_services.link_case_to_referral
-    for hooks, check in ((SHARED_WITH, referral_policy.shares_person),
-                         (SHARED_WITH, case_policy.shares_case_person),
-                         (MINOR_SHARED_WITH, case_policy.on_team_of_minor)):
-        if check not in hooks:
-            hooks.append(check)
+    hooks.RELATED_LINKS.add(referral_links)
+    hooks.REPLY_CASE_CANDIDATES.provide(case_services.cases_for_reply)
+    hooks.REPLY_CASE_LINK.provide(case_services.link_case_to_referral)
+    hooks.PERSON_SHARED_WITH.add(referral_policy.shares_person)
+    hooks.PERSON_SHARED_WITH.add(case_policy.shares_case_person)
+    hooks.MINOR_SHARED_WITH.add(case_policy.on_team_of_minor)
     add_nav_item(NavItem("referrals.index", _l("Referrals"), referral_policy.can_list_referrals,
                          tuple(f"referrals.{name}" for name in (
                              "new", "show", "edit", "letter", "reply_letter"))))
@@ -67,11 +61,9 @@ def init_domains(app: Flask) -> None:
                          case_policy.can_review_queue))
     from caseflow.assistance import policy as assistance_policy
     from caseflow.assistance.routes import bp as assistance_bp, case_section
-    from caseflow.investigations.routes import CASE_SECTIONS
 
     app.register_blueprint(assistance_bp)
-    if case_section not in CASE_SECTIONS:
-        CASE_SECTIONS.append(case_section)
+    hooks.CASE_SECTIONS.add(case_section)
     add_nav_item(NavItem("assistance.index", _l("Assistance"), assistance_policy.can_list_assistance,
                          tuple(f"assistance.{name}" for name in ("new", "show", "item"))))
     from caseflow.training import policy as training_policy

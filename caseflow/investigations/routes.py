@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from caseflow.core import files
+from caseflow.core import files, hooks
 from caseflow.core.db import local_date, local_zone
 from caseflow.core.errors import DomainError, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
@@ -52,11 +52,6 @@ def _upload(form, name="attachment"):
     if upload and getattr(upload, "filename", ""):
         return upload.filename, upload.read()
     return None
-
-
-#: Sections that later modules add to the case page (the assistance that followed), added
-#: by the domains: each is (user, case) -> Markup or None.
-CASE_SECTIONS: list = []
 
 
 def referral_links(user, referral) -> list[tuple[str, str, str]]:
@@ -217,7 +212,7 @@ def _detail(case: AidCase, status: int = 200, revealed: dict[int, str] | None = 
             {uid for v in visits for uid in v.visitor_ids})))},
         investigation_form=investigation_form, team_form=team_form, visit_form=visit_form,
         referral_policy_view=referral_policy.can_view_referral,
-        sections=[html for section in CASE_SECTIONS if (html := section(current_user, case))],
+        sections=[html for section in hooks.CASE_SECTIONS if (html := section(current_user, case))],
         proposal_form=_proposal_form(case, forms.get("proposal_form")),
         review_form=forms.get("review_form") or ReviewForm(),
         decision_form=forms.get("decision_form") or DecisionForm(

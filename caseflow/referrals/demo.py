@@ -21,6 +21,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from caseflow.core import hooks
 from caseflow.core.calendar.rules import WorkingCalendar
 from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date, local_zone
@@ -278,7 +279,7 @@ class _DemoReferrals(DemoBuilder):
 
         def run():
             # The case opened from the referral (or for her), which the reply names.
-            cases = services.REPLY_CASES.candidates(self.user(by), story.ref)
+            cases = hooks.REPLY_CASE_CANDIDATES(self.user(by), story.ref)
             if not cases:
                 raise _WaitForCase
             services.reply(story.ref, actor=self.user(by), now=when, outcome=outcome.value,

@@ -72,7 +72,7 @@ class AssignForm(FlaskForm):
 
 class ReplyForm(FlaskForm):
     outcome = SelectField(_l("Outcome"), choices=_choices(OUTCOME_LABELS, blank=_l("(choose)")))
-    #: The case a reply "judicial aid case opened" names (choices: ``services.REPLY_CASES``).
+    #: The case a reply "judicial aid case opened" names (choices: ``hooks.REPLY_CASE_CANDIDATES``).
     case_id = SelectField(_l("Judicial aid case"), coerce=record_id, choices=[], validate_choice=False,
                           description=_l("When the outcome is a judicial aid case opened: that case."))
     reply_on = DateField(_l("Reply date"), validators=[DataRequired(_l("Enter the reply date."))])

@@ -21,7 +21,7 @@ from caseflow.core.web import (
     ConfirmForm, attach_error, load_or_404, page_action, perform, query_int, query_page, requires,
 )
 from caseflow.extensions import db
-from caseflow.core import files
+from caseflow.core import files, hooks
 from caseflow.referrals import documents, policy, queries, services
 from caseflow.core.documents.files import letter_download
 from caseflow.core.documents.letter import build_letter, render_letter
@@ -40,11 +40,6 @@ WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
 LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
     "state": STATE_LABELS, "direction": DIRECTION_LABELS, "source": SOURCE_LABELS,
     "help": HELP_LABELS, "consent": CONSENT_LABELS, "outcome": OUTCOME_LABELS}.items()}
-
-
-#: Links from a referral to what later modules made of it (e.g. the judicial aid case it
-#: opened), added by the domains: each is (user, referral) -> [(label, url, test id)].
-RELATED_LINKS: list = []
 
 
 def _refused(form, error: DomainError) -> None:
@@ -232,7 +227,7 @@ def _detail(ref: Referral, status: int = 200, **forms):
     _reply_case_choices(reply_form, ref)
     return render_template(
         "referrals/show.html", ref=ref, labels=LABELS, today=local_date(g.now),
-        related=[link for links in RELATED_LINKS for link in links(current_user, ref)],
+        related=[link for links in hooks.RELATED_LINKS for link in links(current_user, ref)],
         events=services.visible_events(ref, current_user), policy=policy,
         register_form=register_form, assign_form=assign_form, reply_form=reply_form,
         return_form=forms.get("return_form") or ReasonForm(),
@@ -255,7 +250,7 @@ def show(referral_id: int):
 def _reply_case_choices(form, ref: Referral) -> None:
     form.case_id.choices = [SelectChoice(0, _("(none)"))] + [
         SelectChoice(c.id, c.number) for c in (
-            services.REPLY_CASES.candidates(current_user, ref) if policy.can_reply(current_user, ref) else [])]
+            hooks.REPLY_CASE_CANDIDATES(current_user, ref) if policy.can_reply(current_user, ref) else [])]
 
 
 def _action(referral_id: int, form_cls, form_name: str, call, done_message: str):

@@ -24,7 +24,7 @@ from caseflow.core.people.models import Person
 from caseflow.core.people import policy as people_policy
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
-from caseflow.core import files
+from caseflow.core import files, hooks
 from caseflow.referrals import alerts, policy
 from caseflow.referrals.models import (
     TRANSITIONS, ConsentMethod, Direction, EventKind, HelpKind, LeadSource, Referral,
@@ -607,31 +607,12 @@ def comment(ref: Referral, *, actor, now: datetime, text: str) -> ReferralEvent:
     return event
 
 
-class _ReplyCases:
-    """The judicial aid cases a reply "case opened" names. Referrals import no other domain:
-    the investigations domain sets ``candidates(user, ref) -> [case, ...]`` (each with
-    ``id`` and ``number``) and ``link(case, ref, *, actor, now)`` (caseflow.domains)."""
-
-    @staticmethod
-    def candidates(user, ref) -> list:
-        return []
-
-    @staticmethod
-    def link(case, ref, *, actor, now) -> None:
-        # Never reached without the investigations: no candidates, so no case to link.
-        raise RuntimeError("no domain links judicial aid cases to referrals "
-                           "(caseflow.domains wires the investigations' link_case_to_referral)")
-
-
-REPLY_CASES = _ReplyCases()
-
-
 def _reply_case(ref: Referral, *, actor, outcome: str, case_id: int | None):
     """The case a reply "judicial aid case opened" names: one of the choices offered, and
     there must be one. Other outcomes name none."""
     if outcome != ReplyOutcome.AID_CASE_OPENED.value:
         return None
-    choices = REPLY_CASES.candidates(actor, ref)
+    choices = hooks.REPLY_CASE_CANDIDATES(actor, ref)
     if not choices:
         raise ValidationFailed(
             _("No judicial aid case has been opened from this referral or for this person: "
@@ -660,7 +641,7 @@ def reply(ref: Referral, *, actor, now: datetime, outcome: str, text: str, reply
     ref.reply_number = ref.reply_number or documents.next_letter_number(
         ref.receiver_org, LetterKind.REPLY, reply_on.year)  # the 回告函's own series
     if case is not None:
-        REPLY_CASES.link(case, ref, actor=actor, now=now)
+        hooks.REPLY_CASE_LINK(case, ref, actor=actor, now=now)
     _move(ref, ReferralState.REPLIED, actor=actor, now=now, kind=EventKind.REPLIED, text=text,
           data={"outcome": outcome, "reply_on": reply_on.isoformat(),
                 "on_time": reply_on <= ref.reply_due_on,

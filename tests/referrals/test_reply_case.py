@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from caseflow.core import hooks
 from caseflow.core.audit.models import AuditEvent
 from caseflow.core.errors import ValidationFailed
 from caseflow.investigations import services as case_services
@@ -86,7 +87,7 @@ def test_a_case_must_be_chosen_and_may_be_one_opened_directly_for_her(cast, db, 
     other = factories.make_person(cast.world, cast.prosecutor, pseudonym="别人", resident_id=None)
     elsewhere = case_services.open_case(actor=cast.prosecutor, now=clock.now, data=case_input(),
                                         handler=cast.prosecutor, applicant=other)
-    assert [c.id for c in services.REPLY_CASES.candidates(cast.prosecutor, ref)] == [direct.id]
+    assert [c.id for c in hooks.REPLY_CASE_CANDIDATES(cast.prosecutor, ref)] == [direct.id]
     for case_id in (None, elsewhere.id):
         with pytest.raises(ValidationFailed) as refused:
             services.reply(ref, actor=cast.prosecutor, now=clock.now, outcome="aid_case_opened",

@@ -6,11 +6,11 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Callable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from caseflow.core import hooks
 from caseflow.core.audit.services import record
 from caseflow.core.calendar.models import CalendarDay, CalendarYear
 from caseflow.core.calendar.rules import FIRST_YEAR, WorkingCalendar
@@ -18,10 +18,9 @@ from caseflow.core.errors import NotAllowed, ValidationFailed
 from caseflow.core.orgs import policy
 from caseflow.extensions import db
 
-#: Called as ``listener(calendar, actor=..., now=..., reason=...)`` after the working days
-#: changed; each returns the ``DueMove``s it made. Domains register here (the core imports
-#: no domain).
-CHANGE_LISTENERS: list[Callable] = []
+#: Told after the working days changed; each returns the ``DueMove``s it made
+#: (``core.hooks``).
+CHANGE_LISTENERS = hooks.CALENDAR_CHANGE_LISTENERS
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 
+from caseflow.core import hooks
 from caseflow.core.audit.services import changes, record
 from caseflow.core.auth.passwords import check_password_rules, hash_password
 from caseflow.core.auth.sessions import end_all_sessions
@@ -46,11 +47,8 @@ def organisation_tree() -> list[tuple[Organisation, int]]:
     return out
 
 
-#: Domains that route work to an organisation say here why one cannot act on it (the
-#: referrals: nobody there may register one); the administrator's organisations page
-#: shows the reasons. Each hook takes the organisations and returns {id: reason}; the
-#: core only holds the list, so it imports no domain.
-RECEIVING_GAPS: list[Callable[[list[Organisation]], dict[int, str]]] = []
+#: Why an organisation cannot act on the work routed to it (``core.hooks``).
+RECEIVING_GAPS = hooks.RECEIVING_GAPS
 
 
 def receiving_gaps(orgs: list[Organisation]) -> dict[int, list[str]]:
@@ -68,9 +66,8 @@ def receiving_department_choices(org: Organisation) -> list[tuple[Organisation, 
             if unit.id in below and unit.is_active]
 
 
-#: Called as ``listener(org, actor=, now=)`` in the same transaction when an organisation's
-#: receiving department changes: the referrals move there what waits unregistered.
-RECEIVING_DEPARTMENT_LISTENERS: list[Callable] = []
+#: Told when an organisation's receiving department changes (``core.hooks``).
+RECEIVING_DEPARTMENT_LISTENERS = hooks.RECEIVING_DEPARTMENT_LISTENERS
 
 #: ``update_organisation`` leaves the receiving department alone unless given one.
 KEEP = object()

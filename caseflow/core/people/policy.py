@@ -1,6 +1,7 @@
 """Who may see a person, and who may see her identity unmasked."""
 from __future__ import annotations
 
+from caseflow.core import hooks
 from caseflow.core.orgs.policy import can_see_organisation_records, can_work_on_cases
 from caseflow.core.orgs.roles import Role
 
@@ -16,12 +17,9 @@ def can_record_person(user) -> bool:
     return can_list_people(user)
 
 
-#: Other ways a person's record reaches a user, added by the domains (the core imports
-#: none): e.g. the receiving side of a referral about her. Each is (user, person) -> bool.
-SHARED_WITH: list = []
-#: Who else may see a minor's identity unmasked, added by the domains: e.g. the team of
-#: the judicial aid case whose household she belongs to. Each is (user, person) -> bool.
-MINOR_SHARED_WITH: list = []
+#: Other ways a person's record reaches a user, and who else sees a minor's identity:
+#: hooks the domains add to (``core.hooks``).
+SHARED_WITH, MINOR_SHARED_WITH = hooks.PERSON_SHARED_WITH, hooks.MINOR_SHARED_WITH
 
 
 def can_view_person(user, person) -> bool:
