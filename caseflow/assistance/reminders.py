@@ -112,9 +112,9 @@ def _not_answered(p: dict) -> str:
 
 def _session_overdue(p: dict) -> str:
     return ngettext(
-        "A session of “%(kind)s” for %(pseudonym)s (%(provider)s) is %(num)d day overdue: "
+        "A session of “%(kind)s” for %(pseudonym)s (%(provider)s) is %(num)d calendar day overdue: "
         "it was due on %(due)s.",
-        "A session of “%(kind)s” for %(pseudonym)s (%(provider)s) is %(num)d days overdue: "
+        "A session of “%(kind)s” for %(pseudonym)s (%(provider)s) is %(num)d calendar days overdue: "
         "it was due on %(due)s.",
         p["days"], kind=_kind_label(p), pseudonym=p["pseudonym"], provider=p["provider"],
         due=p["due"])
@@ -122,9 +122,9 @@ def _session_overdue(p: dict) -> str:
 
 def _follow_up_overdue(p: dict) -> str:
     return ngettext(
-        "The follow-up contact with %(pseudonym)s (%(provider)s) is %(num)d day overdue: "
+        "The follow-up contact with %(pseudonym)s (%(provider)s) is %(num)d calendar day overdue: "
         "it was due on %(due)s.",
-        "The follow-up contact with %(pseudonym)s (%(provider)s) is %(num)d days overdue: "
+        "The follow-up contact with %(pseudonym)s (%(provider)s) is %(num)d calendar days overdue: "
         "it was due on %(due)s.",
         p["days"], pseudonym=p["pseudonym"], provider=p["provider"], due=p["due"])
 

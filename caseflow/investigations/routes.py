@@ -8,6 +8,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from caseflow.core import files, hooks
+from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date, local_zone
 from caseflow.core.errors import DomainError, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
@@ -15,11 +16,12 @@ from caseflow.core.orgs.roles import Role
 from caseflow.core.people.forms import RevealForm
 from caseflow.core.people.models import Person
 from caseflow.core.people.policy import can_view_person
+from caseflow.core.settings.services import get_setting
 from caseflow.core.web import (
     MAX_RECORD_ID, attach_error, in_range, load_or_404, page_action, perform, query_page, requires,
 )
 from caseflow.extensions import db
-from caseflow.investigations import documents, policy, queries, services
+from caseflow.investigations import documents, policy, queries, reminders, services
 from caseflow.core.documents.files import letter_download
 from caseflow.core.documents.letter import build_letter, render_letter
 from flask_babel import force_locale
@@ -75,9 +77,14 @@ def referral_links(user, referral) -> list[tuple[str, str, str]]:
 def _list(filters: queries.CaseFilters, form, *, queue: bool):
     page = query_page()
     rows, has_next = queries.page_of(queries.case_list(current_user, filters), page)
+    today, calendar = local_date(g.now), load_calendar()
     return render_template("investigations/index.html", rows=rows, has_next=has_next, page=page,
-                           form=form, labels=LABELS, queue=queue, today=local_date(g.now),
-                           can_open=policy.can_open_case(current_user))
+                           form=form, labels=LABELS, queue=queue, today=today,
+                           can_open=policy.can_open_case(current_user),
+                           # the proposals' wait counted as the approval reminder counts it
+                           working_days_waited=lambda day: reminders.full_working_days_waited(
+                               day, today, calendar),
+                           remind_after=get_setting(reminders.WORKING_DAYS_SETTING))
 
 
 @bp.get("")

@@ -125,15 +125,15 @@ def _sentence(kind: str, p: dict) -> str:
         return _("Referral %(number)s (%(pseudonym)s) is not registered yet; registration was due on %(day)s.",
                  number=p["number"], pseudonym=p["pseudonym"], day=p["registration_due"])
     if kind == "referral.due_soon":
-        return ngettext("The reply to referral %(number)s (%(pseudonym)s) is due in %(num)d day, on %(due)s.",
-                        "The reply to referral %(number)s (%(pseudonym)s) is due in %(num)d days, on %(due)s.",
+        return ngettext("The reply to referral %(number)s (%(pseudonym)s) is due in %(num)d calendar day, on %(due)s.",
+                        "The reply to referral %(number)s (%(pseudonym)s) is due in %(num)d calendar days, on %(due)s.",
                         p["days"], number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
     if kind == "referral.due_today":
         return _("The reply to referral %(number)s (%(pseudonym)s) is due today, %(due)s.",
                  number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
     if kind == "referral.overdue":
-        return ngettext("The reply to referral %(number)s (%(pseudonym)s) is %(num)d day overdue (due %(due)s).",
-                        "The reply to referral %(number)s (%(pseudonym)s) is %(num)d days overdue (due %(due)s).",
+        return ngettext("The reply to referral %(number)s (%(pseudonym)s) is %(num)d calendar day overdue (due %(due)s).",
+                        "The reply to referral %(number)s (%(pseudonym)s) is %(num)d calendar days overdue (due %(due)s).",
                         p["days"], number=p["number"], pseudonym=p["pseudonym"], due=p["due"])
     if kind == "referral.target_due_soon":
         return _("Urgent referral %(number)s (%(pseudonym)s): the internal reply target is the next "
@@ -386,16 +386,17 @@ def _digest_items(user: User, org_ids: frozenset[int], today: date):
 def _digest_heading() -> str:
     from caseflow.referrals.queries import ATTENTION_DAYS
 
-    return ngettext("Referrals of your organisation overdue or due within %(num)d day:",
-                    "Referrals of your organisation overdue or due within %(num)d days:",
+    return ngettext("Referrals of your organisation overdue or due within %(num)d calendar day:",
+                    "Referrals of your organisation overdue or due within %(num)d calendar days:",
                     ATTENTION_DAYS)
 
 
 def _digest_line(item, today: date, base_url: str) -> str:
     left = (item.reply_due_on - today).days
-    state = (ngettext("%(num)d day overdue", "%(num)d days overdue", -left) if left < 0
+    # calendar days, as the lists count them (referrals/_macros.html due_badge)
+    state = (ngettext("%(num)d calendar day overdue", "%(num)d calendar days overdue", -left) if left < 0
              else _("due today") if left == 0
-             else ngettext("%(num)d day left", "%(num)d days left", left))
+             else ngettext("%(num)d calendar day left", "%(num)d calendar days left", left))
     return (f"- {item.number} {item.pseudonym} · {item.reply_due_on.isoformat()} · "
             f"{state} · {base_url}/referrals/{item.id}")
 

@@ -43,7 +43,7 @@ def test_filing_a_referral_with_a_new_person_and_sending_it(client, login_as, ca
     assert response.status_code == 302
     text = page_text(client.get(f"/referrals/{ref.id}"))
     assert "测妇移〔2026〕1号" in text
-    assert zh("%(num)d day left", "%(num)d days left", n=31) in text  # due 2026-12-28
+    assert zh("%(num)d calendar day left", "%(num)d calendar days left", n=31) in text  # due 2026-12-28
 
 
 def test_a_double_clicked_save_makes_one_referral(client, login_as, cast, db, world):
@@ -97,6 +97,7 @@ def test_registration_with_a_future_date_or_foreign_handler_is_refused(client, l
 
 
 def test_the_whole_loop_through_the_pages(client, login_as, cast, db, clock):
+    cast.world.procuratorate.letter_prefix = "测检函"  # the reply letter's series
     ref = cast.sent(clock.now)
     page = f"/referrals/{ref.id}"
     login_as(cast.prosecutor)
