@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from flask import Response, current_app
+from flask import current_app
 from flask_babel import gettext as _
 
 from caseflow.core.crypto import FieldCipher, cipher_for_app, key_id
@@ -292,13 +292,6 @@ def read(sha256: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ValidationFailed(_("The stored file does not match its checksum."))
     return data
-
-
-def response(sha256: str, content_type: str, filename: str) -> Response:
-    """A download: decrypted, verified, sent as an attachment under a cleaned name."""
-    return Response(read(sha256), mimetype=content_type, headers={
-        "Content-Disposition": content_disposition(filename),
-        "X-Content-Type-Options": "nosniff"})
 
 
 # -- what refers to the files (for the rotation) ------------------------------------------

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from caseflow.core.attachments import StoredFile
 from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people.models import Person, register_sealed_copy
@@ -375,26 +376,16 @@ class Visit(TimestampMixin, db.Model):
         return self.voided_at is not None
 
 
-class CaseDocument(db.Model):
+class CaseDocument(StoredFile, db.Model):
     """A file of the case (the application and its documents) or of one of its visits,
     stored outside the database, encrypted, by its SHA-256 (``core.files``)."""
 
     __tablename__ = "aid_case_documents"
-    __table_args__ = (
-        sa.CheckConstraint("size_bytes > 0", name="not_empty"),
-        sa.CheckConstraint("content_type IN ('application/pdf', 'image/jpeg', 'image/png')",
-                           name="type_allowed"),
-    )
+    owner_column = "case_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("aid_cases.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"), index=True)
-    filename: Mapped[str] = mapped_column(sa.String(200))
-    content_type: Mapped[str] = mapped_column(sa.String(40))
-    size_bytes: Mapped[int] = mapped_column()
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
 
     case: Mapped[AidCase] = relationship(foreign_keys=[case_id])
     visit: Mapped[Visit | None] = relationship(back_populates="documents")

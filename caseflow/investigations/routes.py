@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from caseflow.core import files, hooks
+from caseflow.core import attachments, hooks
 from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date, local_zone
 from caseflow.core.errors import DomainError, ValidationFailed
@@ -509,10 +509,7 @@ def add_document(case_id: int):
 @requires(policy.can_list_cases, roles=WORKERS)
 def document(case_id: int, document_id: int):
     case = load_or_404(AidCase, case_id, check=policy.can_view_case)
-    row = db.session.get(CaseDocument, document_id)
-    if row is None or row.case_id != case.id:
-        abort(404)
-    return files.response(row.sha256, row.content_type, row.filename)
+    return attachments.download(CaseDocument, document_id, owner=case)
 
 
 # -- print views -------------------------------------------------------------------------------

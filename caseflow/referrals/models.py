@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from caseflow.core.attachments import StoredFile
 from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people.models import Person
@@ -361,25 +362,15 @@ class ReferralEvent(db.Model):
         return str(EVENT_LABELS[EventKind(self.kind)])
 
 
-class ReferralAttachment(db.Model):
+class ReferralAttachment(StoredFile, db.Model):
     """A file attached to a referral, stored outside the database, encrypted, by its SHA-256
     (``core.files``)."""
 
     __tablename__ = "referral_attachments"
-    __table_args__ = (
-        sa.CheckConstraint("size_bytes > 0", name="not_empty"),
-        sa.CheckConstraint("content_type IN ('application/pdf', 'image/jpeg', 'image/png')",
-                           name="type_allowed"),
-    )
+    owner_column = "referral_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(sa.ForeignKey("referrals.id"), index=True)
-    filename: Mapped[str] = mapped_column(sa.String(200))
-    content_type: Mapped[str] = mapped_column(sa.String(40))
-    size_bytes: Mapped[int] = mapped_column()
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
 
     referral: Mapped[Referral] = relationship(back_populates="attachments")
 

@@ -21,7 +21,7 @@ from caseflow.core.web import (
     ConfirmForm, attach_error, load_or_404, page_action, perform, query_int, query_page, requires,
 )
 from caseflow.extensions import db
-from caseflow.core import files, hooks
+from caseflow.core import attachments, hooks
 from caseflow.referrals import documents, policy, queries, services
 from caseflow.core.documents.files import letter_download
 from caseflow.core.documents.letter import build_letter, render_letter
@@ -387,10 +387,7 @@ def attach(referral_id: int):
 @requires(policy.can_list_referrals, roles=WORKERS)
 def attachment(referral_id: int, attachment_id: int):
     ref = load_or_404(Referral, referral_id, check=policy.can_view_referral)
-    row = db.session.get(ReferralAttachment, attachment_id)
-    if row is None or row.referral_id != ref.id:
-        abort(404)
-    return files.response(row.sha256, row.content_type, row.filename)
+    return attachments.download(ReferralAttachment, attachment_id, owner=ref)
 
 
 @bp.get("/<int:referral_id>/letter")

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from caseflow.core.attachments import StoredFile
 from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.extensions import db
@@ -262,24 +263,14 @@ class TrainingAttendance(db.Model):
         return self.user_id is None
 
 
-class TrainingMaterial(db.Model):
+class TrainingMaterial(StoredFile, db.Model):
     """A file handed out at a session (slides, the notice, the sign-in sheet), stored
     outside the database, encrypted, by its SHA-256 (``core.files``)."""
 
     __tablename__ = "training_materials"
-    __table_args__ = (
-        sa.CheckConstraint("size_bytes > 0", name="not_empty"),
-        sa.CheckConstraint("content_type IN ('application/pdf', 'image/jpeg', 'image/png')",
-                           name="type_allowed"),
-    )
+    owner_column = "session_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("training_sessions.id"), index=True)
-    filename: Mapped[str] = mapped_column(sa.String(200))
-    content_type: Mapped[str] = mapped_column(sa.String(40))
-    size_bytes: Mapped[int] = mapped_column()
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
 
     session: Mapped[TrainingSession] = relationship(back_populates="materials")

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from caseflow.core import files
+from caseflow.core import attachments
 from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import DomainError, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
@@ -312,7 +312,4 @@ def add_material(session_id: int):
 @requires(policy.can_list_sessions, roles=WORKERS)
 def material(session_id: int, material_id: int):
     session = load_or_404(TrainingSession, session_id, check=policy.can_view_session)
-    row = db.session.get(TrainingMaterial, material_id)
-    if row is None or row.session_id != session.id:
-        abort(404)
-    return files.response(row.sha256, row.content_type, row.filename)
+    return attachments.download(TrainingMaterial, material_id, owner=session)
