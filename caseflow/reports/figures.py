@@ -11,6 +11,7 @@ from flask import url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from caseflow.assistance.models import ITEM_KIND_LABELS, ITEM_STATE_LABELS, ItemKind
+from caseflow.core.money import format_amount
 from caseflow.reports import definitions as d
 from caseflow.referrals.models import DIRECTION_LABELS, SOURCE_LABELS, Direction
 
@@ -251,8 +252,8 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
         _fig("cases_decided", d.DEFINITIONS["cases_decided"][0], cases.decided, links.cases("decided", exact=True)),
         # a woman with two decisions is one woman but two rows; the amounts are sums
         _fig("women_helped", d.DEFINITIONS["women_helped"][0], cases.women_helped, links.cases("decided")),
-        _fig("aid_granted", d.DEFINITIONS["aid_granted"][0], f"{cases.aid_granted:,.2f}", links.cases("decided")),
-        _fig("aid_paid", d.DEFINITIONS["aid_paid"][0], f"{cases.aid_paid:,.2f}", links.cases("paid")),
+        _fig("aid_granted", d.DEFINITIONS["aid_granted"][0], format_amount(cases.aid_granted), links.cases("decided")),
+        _fig("aid_paid", d.DEFINITIONS["aid_paid"][0], format_amount(cases.aid_paid), links.cases("paid")),
         _fig("investigations", d.DEFINITIONS["investigations"][0], d.investigations_started(org_ids, start, end),
              links.cases()),
         _fig("visits", d.DEFINITIONS["visits"][0], d.visits_made(org_ids, start, end), links.cases()),
