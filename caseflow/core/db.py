@@ -6,9 +6,11 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.sql.functions import FunctionElement
 from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -80,6 +82,33 @@ def local_date(moment: datetime) -> date:
 
 def to_local(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(local_zone())
+
+
+class local_day(FunctionElement):
+    """In SQL, the district's calendar date of a UTC moment (a DATE, comparable with date
+    columns). On SQLite, which knows no time zones, by the zone's offset (Asia/Shanghai has
+    had no daylight saving time since 1991). The zone and the offset are bound parameters,
+    so a statement using this is cached once whatever the zone."""
+    type = sa.Date()
+    name = "local_day"
+    inherit_cache = True
+
+    def __init__(self, moment):
+        zone = local_zone()
+        hours = int(zone.utcoffset(datetime(2000, 1, 1)).total_seconds() // 3600)
+        super().__init__(moment, sa.literal(zone.key, sa.String), sa.literal(f"{hours:+d} hours", sa.String))
+
+
+@compiles(local_day, "sqlite")
+def _local_day_on_sqlite(element, compiler, **kw):
+    moment, _zone, offset = element.clauses
+    return f"date({compiler.process(moment, **kw)}, {compiler.process(offset, **kw)})"
+
+
+@compiles(local_day)
+def _local_day_elsewhere(element, compiler, **kw):
+    moment, zone, _offset = element.clauses
+    return f"CAST(timezone({compiler.process(zone, **kw)}, {compiler.process(moment, **kw)}) AS DATE)"
 
 
 def enum_values(enum_cls) -> list[str]:

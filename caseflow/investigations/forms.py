@@ -45,7 +45,8 @@ class CaseFilterForm(FlaskForm):
     q = StringField(_l("Number or pseudonym"), validators=[Optional(), Length(max=60)])
     dated = SelectField(_l("Date"), choices=[
         SelectChoice("", _l("Any date")), SelectChoice("received", _l("Application received")),
-        SelectChoice("decided", _l("Aid decided")), SelectChoice("paid", _l("Aid paid"))])
+        SelectChoice("decided", _l("Aid decided")), SelectChoice("paid", _l("Aid paid")),
+        SelectChoice("investigated", _l("Joint investigation started"))])
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
 
@@ -54,7 +55,9 @@ class CaseFilterForm(FlaskForm):
         one that does not parse, is no filter; nor are dates without the kind of date."""
         from caseflow.core.web import within_years
 
-        dated = self.dated.data if self.dated.data in ("received", "decided", "paid") else ""
+        from caseflow.investigations.queries import DATED
+
+        dated = self.dated.data if self.dated.data in DATED else ""
         return {"dated": dated, "date_from": within_years(self.date_from.data) if dated else None,
                 "date_to": within_years(self.date_to.data) if dated else None}
 

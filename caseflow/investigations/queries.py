@@ -31,8 +31,11 @@ class CaseFilters:
 
 
 #: The dates a case list can be filtered by (the report's drill-downs use them): the
-#: application received (cases opened), the aid decision (cases decided), the payment.
-DATED = {"received": AidCase.application_received_on, "decided": AidCase.decided_on, "paid": AidCase.paid_on}
+#: application received (cases opened), the aid decision (cases decided), the payment, the
+#: start of the case's joint investigation (a case has at most one).
+DATED = {"received": AidCase.application_received_on, "decided": AidCase.decided_on, "paid": AidCase.paid_on,
+         "investigated": sa.select(Investigation.started_on).where(Investigation.case_id == AidCase.id)
+         .scalar_subquery()}
 
 
 def visible_cases(user):

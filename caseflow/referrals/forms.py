@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -6,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from caseflow.core.orgs.forms import MultiCheckboxField
-from caseflow.core.web import FIRST_YEAR, LAST_YEAR, RecordNumberField, in_range, record_id
+from caseflow.core.web import FIRST_YEAR, LAST_YEAR, RecordNumberField, in_range, record_id, within_years
 from caseflow.referrals.models import (
     CONSENT_LABELS, HELP_LABELS, OUTCOME_LABELS, SOURCE_LABELS,
 )
@@ -117,7 +119,12 @@ class ListFilterForm(FlaskForm):
     year = IntegerField(_l("Year"), validators=[Optional()])
     #: The report places a referral in a period by the day it was received: its figures'
     #: links filter on that, not on the number's year (a letter sent on 31 December).
+    received_from = DateField(_l("Received from"), validators=[Optional()])
+    received_to = DateField(_l("Received until"), validators=[Optional()])
+    #: Links of earlier versions named a year only: read as its first and last day.
     received_year = IntegerField(_l("Received in (year)"), validators=[Optional()])
+    #: Set by the report's links only; the list says what it means and how to clear it.
+    counted = HiddenField()
 
 
 def list_filters(user, args):
@@ -136,5 +143,21 @@ def list_filters(user, args):
         due_within=in_range(form.due_within.data, 0, 3650),
         org=form.org.data or 0, handler=form.handler.data or 0,
         year=in_range(form.year.data, FIRST_YEAR, LAST_YEAR),
-        received_year=in_range(form.received_year.data, FIRST_YEAR, LAST_YEAR))
+        received_from=within_years(form.received_from.data), received_to=within_years(form.received_to.data),
+        counted=_counted(form.counted.data))
+    received_year = in_range(form.received_year.data, FIRST_YEAR, LAST_YEAR)
+    if received_year and not (filters.received_from or filters.received_to):
+        filters.received_from, filters.received_to = date(received_year, 1, 1), date(received_year, 12, 31)
+        form.received_from.data, form.received_to.data = filters.received_from, filters.received_to
+    form.received_year.data = None
     return box, filters, form
+
+
+def _counted(value: str | None):
+    """The ``counted`` filter named, or None for no filter (a value no link makes)."""
+    from caseflow.referrals.measures import Counted
+
+    try:
+        return Counted(value) if value else None
+    except ValueError:
+        return None

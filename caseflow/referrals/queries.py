@@ -17,6 +17,7 @@ from sqlalchemy.orm import contains_eager
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.people.models import Person
 from caseflow.core.people.services import pinyin_of
+from caseflow.referrals.measures import Counted
 from caseflow.referrals.models import OPEN_STATES, Referral, ReferralState
 
 BOXES = ("inbox", "outbox", "mine", "all")
@@ -41,7 +42,12 @@ class Filters:
     org: int = 0
     handler: int = 0
     year: int | None = None
-    received_year: int | None = None
+    #: The report places a referral in a period by the day it was received (both days
+    #: included); its figures' links filter on that, not on the number's year.
+    received_from: date | None = None
+    received_to: date | None = None
+    #: Only the referrals one of the report's measures is taken over (``measures.Counted``).
+    counted: Counted | None = None
 
 
 @dataclass(frozen=True)
@@ -97,9 +103,12 @@ def _conditions(filters: Filters, today: date) -> list:
         conditions.append(Referral.handler_id == filters.handler)
     if filters.year:
         conditions.append(Referral.number_year == filters.year)
-    if filters.received_year and 1900 <= filters.received_year <= 2999:
-        conditions.append(Referral.received_on >= date(filters.received_year, 1, 1))
-        conditions.append(Referral.received_on < date(filters.received_year + 1, 1, 1))
+    if filters.received_from:
+        conditions.append(Referral.received_on >= filters.received_from)
+    if filters.received_to:
+        conditions.append(Referral.received_on <= filters.received_to)
+    if filters.counted:
+        conditions.append(filters.counted.condition(today))
     if filters.q:
         text = filters.q.strip()
         conditions.append(sa.or_(

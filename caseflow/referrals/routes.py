@@ -33,6 +33,7 @@ from caseflow.referrals.models import (
     CONSENT_LABELS, DIRECTION_LABELS, HELP_LABELS, OUTCOME_LABELS, SOURCE_LABELS, STATE_LABELS,
     Referral, ReferralAttachment,
 )
+from caseflow.referrals.measures import COUNTED_LABELS
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals", template_folder="templates")
 WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
@@ -77,6 +78,7 @@ def index():
     rows, has_next = queries.referral_page(current_user, box, filters, today, page)
     return render_template("referrals/index.html", box=box, form=form, rows=rows, page=page,
                            has_next=has_next, today=today, labels=LABELS,
+                           counted=COUNTED_LABELS.get(filters.counted),
                            can_file=policy.can_file_referral(current_user),
                            can_see_all=policy.can_see_all_referrals(current_user))
 

@@ -31,6 +31,7 @@ from caseflow.core.orgs.models import Organisation
 from caseflow.core.replica import reader
 from caseflow.investigations.models import AidCase, Investigation, Visit
 from caseflow.referrals.models import OPEN_STATES, Direction, Referral, ReferralState
+from caseflow.referrals import measures
 from caseflow.referrals.queries import ATTENTION_DAYS
 from caseflow.training.models import (
     AttendanceStatus, SessionState, TrainingAttendance, TrainingOrganiser, TrainingSession,
@@ -96,17 +97,6 @@ def month_of(column):
     if _dialect() == "sqlite":
         return sa.func.substr(column, 1, 7)
     return sa.func.to_char(sa.cast(column, sa.DateTime), "YYYY-MM")
-
-
-def local_day(column):
-    """The district's calendar date of a UTC moment (a DATE, comparable with date columns).
-    On SQLite, which knows no time zones, by the zone's offset (Asia/Shanghai has had no
-    daylight saving time since 1991)."""
-    if _dialect() == "sqlite":
-        offset = local_zone().utcoffset(datetime(2000, 1, 1))
-        hours = int(offset.total_seconds() // 3600)
-        return sa.func.date(column, f"{hours:+d} hours")
-    return sa.cast(sa.func.timezone(local_zone().key, column), sa.Date)
 
 
 def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -185,7 +175,8 @@ class Spread:
 # and the received side, each by its own index range or scan, as a UNION ALL instead of an
 # OR that SQLite answers by a row lookup per referral) and grouped, then every figure is a
 # sum over those groups in the same statement. The functions below each return one of its
-# parts; the conditions (``_registration_counted``, ``REPLIED_ON_TIME``, ...) are written once.
+# parts; the conditions (``referrals.measures``: counted, on time) are written once, and the
+# referral list's "counted in" filter reads the same.
 
 
 #: The referral columns the report's aggregates read, after the organisation of a side and
@@ -210,29 +201,6 @@ def _received_in(start: date, end: date):
 def _side(org_ids, side: str):
     column = Referral.sender_org_id if side == SENT else Referral.receiver_org_id
     return column.in_(tuple(org_ids))
-
-
-def _registration_counted(today: date):
-    """Registered, or still waiting after its registration due date."""
-    return sa.or_(Referral.registered_at.is_not(None),
-                  sa.and_(Referral.state == ReferralState.SENT.value, Referral.registration_due_on < today))
-
-
-#: Registered on time: on or before the registration due date, by the district's day.
-def _registered_on_time():
-    return sa.and_(Referral.registered_at.is_not(None),
-                   local_day(Referral.registered_at) <= Referral.registration_due_on)
-
-
-def _reply_counted(today: date):
-    """Replied, or still open after its reply due date (it can no longer be on time)."""
-    return sa.or_(Referral.reply_on.is_not(None),
-                  sa.and_(Referral.state.in_(OPEN_VALUES), Referral.reply_due_on < today))
-
-
-#: Replied on time: the reply date is on or before the reply due date, which is the
-#: extended due date when the deadline was extended, else the statutory one.
-REPLIED_ON_TIME = Referral.reply_on <= Referral.reply_due_on
 
 
 @dataclass(frozen=True)
@@ -281,10 +249,10 @@ def referral_figures(org_ids, start: date, end: date, today: date) -> ReferralFi
         return (sa.select(month.label("month"), Referral.direction.label("direction"),
                           Referral.source.label("source"), ours.label("org"), is_sent.label("is_sent"),
                           is_received.label("is_received"), sa.func.count().label("n"),
-                          _tally(_registered_on_time()).label("reg_part"),
-                          _tally(_registration_counted(today)).label("reg_whole"),
-                          _tally(sa.and_(_reply_counted(today), REPLIED_ON_TIME)).label("reply_part"),
-                          _tally(_reply_counted(today)).label("reply_whole"),
+                          _tally(measures.registered_on_time()).label("reg_part"),
+                          _tally(measures.registration_counted(today)).label("reg_whole"),
+                          _tally(sa.and_(measures.reply_counted(today), measures.REPLIED_ON_TIME)).label("reply_part"),
+                          _tally(measures.reply_counted(today)).label("reply_whole"),
                           _tally(Referral.extended_due_on.is_not(None)).label("extensions"))
                 .where(*where, _received_in(start, end))
                 .group_by(month, Referral.direction, Referral.source, ours, *also))
@@ -557,19 +525,21 @@ class CaseFigures:
     women_helped: int
     aid_granted: Decimal
     aid_paid: Decimal
+    #: the cases paid in the period: those ``aid_paid`` adds up
+    paid: int = 0
 
 
 def case_figures(org_ids, start: date, end: date) -> CaseFigures:
     """The judicial aid case figures below, by one statement over the report's cases."""
-    decided = _between(AidCase.decided_on, start, end)
-    opened, decided_n, women, granted, paid = reader().execute(sa.select(
+    decided, paid_in = _between(AidCase.decided_on, start, end), _between(AidCase.paid_on, start, end)
+    opened, decided_n, women, granted, paid, paid_n = reader().execute(sa.select(
         _tally(_between(AidCase.application_received_on, start, end)), _tally(decided),
         sa.func.count(sa.distinct(sa.case((sa.and_(decided, AidCase.granted_amount.is_not(None)),
                                            AidCase.applicant_id)))),
         _fen_sum(sa.case((decided, AidCase.granted_amount))),
-        _fen_sum(sa.case((_between(AidCase.paid_on, start, end), AidCase.paid_amount))))
+        _fen_sum(sa.case((paid_in, AidCase.paid_amount))), _tally(paid_in))
         .where(_cases_of(org_ids))).one()
-    return CaseFigures(int(opened), int(decided_n), int(women), _yuan(granted), _yuan(paid))
+    return CaseFigures(int(opened), int(decided_n), int(women), _yuan(granted), _yuan(paid), int(paid_n))
 
 
 @defined("cases_opened", _l("Judicial aid cases opened"), _l(

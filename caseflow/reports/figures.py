@@ -13,6 +13,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from caseflow.assistance.models import ITEM_KIND_LABELS, ITEM_STATE_LABELS, ItemKind
 from caseflow.core.money import format_amount
 from caseflow.reports import definitions as d
+from caseflow.referrals.measures import Counted
 from caseflow.referrals.models import DIRECTION_LABELS, SOURCE_LABELS, Direction
 
 PERIOD_KINDS = ("year", "quarter", "month", "custom")
@@ -70,6 +71,9 @@ class Figure:
     href: str | None = None
     exact: bool = False
     definition: str = ""
+    #: The rows the linked list holds when ``exact``: the figure itself when it counts
+    #: referrals, the whole of a share, the referrals a median is taken over.
+    rows: int | None = None
 
 
 @dataclass
@@ -108,17 +112,18 @@ class _Links:
         self.user, self.today = user, today
         self.year = period.end.year
         self.year_exact = period.is_calendar_year
+        self.received = {"received_from": period.start.isoformat(), "received_to": period.end.isoformat()}
         self.start, self.end = period.start, period.end
         self.own = own = organisation.id == user.organisation_id
         self.org_exact = own or is_leaf
         self.org = {} if own else {"org": organisation.id}
 
-    def referrals(self, box: str, *, exact: bool, with_year: bool = True, **filters):
-        params = {"box": box, **filters, **self.org}
-        if with_year:
-            params["received_year"] = self.year  # the report's period is by received day
-        return url_for("referrals.index", **params), exact and self.org_exact and (
-            self.year_exact or not with_year)
+    def referrals(self, box: str, *, exact: bool = True, in_period: bool = True, **filters):
+        """The referral list of a box, of the referrals received in the period (the
+        report's period is by received day) unless not ``in_period``; ``counted``: only
+        those a measure is taken over (``referrals.measures.Counted``)."""
+        params = {"box": box, **filters, **self.org, **(self.received if in_period else {})}
+        return url_for("referrals.index", **params), exact and self.org_exact
 
     def cases(self, dated: str = "", *, exact: bool = False, **filters):
         """The case list; with ``dated``, of the cases whose date of that kind falls in the
@@ -165,9 +170,12 @@ class _NoLinks:
     cases = assistance = training = sessions = items = referrals
 
 
-def _fig(key, label, value, link=(None, False)) -> Figure:
+def _fig(key, label, value, link=(None, False), *, rows: int | None = None) -> Figure:
+    """A figure; ``rows``: how many rows its exact link lists, when not ``value`` itself."""
     title, _text = d.DEFINITIONS.get(key, (None, ""))
-    return Figure(key, str(label), value, link[0], link[1], str(_text))
+    if rows is None and isinstance(value, int):
+        rows = value
+    return Figure(key, str(label), value, link[0], link[1], str(_text), rows)
 
 
 def _percent(share: d.Share) -> str:
@@ -203,16 +211,16 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
             for direction in Direction:
                 referral.figures.append(_fig(
                     "referrals", f"{label} · {DIRECTION_LABELS[direction]}", directions[side][direction.value],
-                    links.referrals(box, exact=True, direction=direction.value)))
+                    links.referrals(box, direction=direction.value)))
     sources = referrals.by_source
     referral.tables.append(("by_source", _("By source"), [
-        (str(label), sources.get(source.value, 0), links.referrals("all", exact=True, source=source.value))
+        (str(label), sources.get(source.value, 0), links.referrals("all", source=source.value))
         for source, label in SOURCE_LABELS.items()]))
     if not joint:
         referral.tables.append(("by_organisation", _("By organisation"), [
             (row.name, f"{row.sent} / {row.received}", links.referrals("all", exact=False) if row.organisation_id
              == organisation.id else (url_for("referrals.index", box="all", org=row.organisation_id,
-                                              year=links.year), False))
+                                              **links.received), False))
             for row in referrals.by_organisation]))
 
     feedback = Section("feedback", str(MECHANISMS["feedback"]))
@@ -225,23 +233,26 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
     for side, box, label in feedback_sides:
         spreads = d.feedback_spreads(org_ids, start, end, side)
         spread, hours = spreads.days_to_reply, spreads.hours_to_registration
+        registered, replied = referrals.registered_on_time[side], referrals.replied_on_time[side]
+        # A share links to the referrals it is taken over (its whole), a median or a
+        # percentile to those it is read from: the list holds that many rows.
         feedback.figures += [
             _fig("registered_on_time", f"{label} · {d.DEFINITIONS['registered_on_time'][0]}",
-                 _percent(referrals.registered_on_time[side]), links.referrals(box, exact=False)),
+                 _percent(registered), links.referrals(box, counted=Counted.REGISTRATION.value), rows=registered.whole),
             _fig("hours_to_registration", f"{label} · {hours_median_label}", _days(hours.median),
-                 links.referrals(box, exact=False)),
+                 links.referrals(box, counted=Counted.REGISTERED.value), rows=hours.count),
             _fig("hours_to_registration", f"{label} · {hours_p90_label}", _days(hours.p90),
-                 links.referrals(box, exact=False)),
+                 links.referrals(box, counted=Counted.REGISTERED.value), rows=hours.count),
             _fig("replied_on_time", f"{label} · {d.DEFINITIONS['replied_on_time'][0]}",
-                 _percent(referrals.replied_on_time[side]), links.referrals(box, exact=False)),
+                 _percent(replied), links.referrals(box, counted=Counted.REPLY.value), rows=replied.whole),
             _fig("days_to_reply", f"{label} · {median_label}", _days(spread.median),
-                 links.referrals(box, exact=False, state="replied")),
+                 links.referrals(box, counted=Counted.REPLIED.value), rows=spread.count),
             _fig("days_to_reply", f"{label} · {p90_label}", _days(spread.p90),
-                 links.referrals(box, exact=False, state="replied")),
+                 links.referrals(box, counted=Counted.REPLIED.value), rows=spread.count),
             _fig("overdue_now", f"{label} · {d.DEFINITIONS['overdue_now'][0]}", d.overdue_now(org_ids, today, side),
-                 links.referrals(box, exact=True, with_year=False, overdue="y")),
+                 links.referrals(box, in_period=False, overdue="y")),
             _fig("extensions", f"{label} · {d.DEFINITIONS['extensions'][0]}", referrals.extensions[side],
-                 links.referrals(box, exact=False)),
+                 links.referrals(box, counted=Counted.EXTENDED.value)),
         ]
 
     collaboration = Section("collaboration", str(MECHANISMS["collaboration"]))
@@ -252,10 +263,13 @@ def build(user, organisation, org_ids, period: Period, today: date, *, is_leaf: 
         _fig("cases_decided", d.DEFINITIONS["cases_decided"][0], cases.decided, links.cases("decided", exact=True)),
         # a woman with two decisions is one woman but two rows; the amounts are sums
         _fig("women_helped", d.DEFINITIONS["women_helped"][0], cases.women_helped, links.cases("decided")),
-        _fig("aid_granted", d.DEFINITIONS["aid_granted"][0], format_amount(cases.aid_granted), links.cases("decided")),
-        _fig("aid_paid", d.DEFINITIONS["aid_paid"][0], format_amount(cases.aid_paid), links.cases("paid")),
+        # an amount links to the cases it adds up: those decided, those paid in the period
+        _fig("aid_granted", d.DEFINITIONS["aid_granted"][0], format_amount(cases.aid_granted),
+             links.cases("decided", exact=True), rows=cases.decided),
+        _fig("aid_paid", d.DEFINITIONS["aid_paid"][0], format_amount(cases.aid_paid), links.cases("paid", exact=True),
+             rows=cases.paid),
         _fig("investigations", d.DEFINITIONS["investigations"][0], d.investigations_started(org_ids, start, end),
-             links.cases()),
+             links.cases("investigated", exact=True)),
         _fig("visits", d.DEFINITIONS["visits"][0], d.visits_made(org_ids, start, end), links.cases()),
         _fig("sessions", d.DEFINITIONS["sessions"][0], sessions, links.assistance()),
         _fig("follow_ups", d.DEFINITIONS["follow_ups"][0], follow_ups, links.assistance()),

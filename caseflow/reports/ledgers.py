@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 from caseflow.core.db import local_zone
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people.models import Person
+from caseflow.referrals.measures import COUNTED_LABELS
 
 TEXT, DATE, AMOUNT, INTEGER = "text", "date", "amount", "integer"
 #: Rows fetched per round trip while streaming.
@@ -162,7 +163,9 @@ def build_referrals(user, args, today: date, session) -> Export:
              (form.org.label.text, org.short_name if org else ""),
              (form.handler.label.text, person.display_name if person else ""),
              (form.year.label.text, str(filters.year or "")),
-             (form.received_year.label.text, str(filters.received_year or "")),
+             (form.received_from.label.text, filters.received_from.isoformat() if filters.received_from else ""),
+             (form.received_to.label.text, filters.received_to.isoformat() if filters.received_to else ""),
+             ("", str(COUNTED_LABELS[filters.counted]) if filters.counted else ""),
              (form.due_within.label.text, "" if filters.due_within is None else str(filters.due_within)),
              ("", form.urgent.label.text if filters.urgent else ""),
              ("", form.overdue.label.text if filters.overdue else "")]
@@ -170,7 +173,9 @@ def build_referrals(user, args, today: date, session) -> Export:
            "source": filters.source,
            "urgent": filters.urgent, "overdue": filters.overdue, "due_within": filters.due_within,
            "org": filters.org, "handler": filters.handler, "year": filters.year,
-           "received_year": filters.received_year}
+           "received_from": filters.received_from.isoformat() if filters.received_from else None,
+           "received_to": filters.received_to.isoformat() if filters.received_to else None,
+           "counted": filters.counted.value if filters.counted else None}
     return Export("referrals", _("Referral ledger"), REFERRAL_COLUMNS, statement, convert,
                   {k: v for k, v in raw.items() if v not in ("", None, False, 0)}, _filter_text(parts))
 

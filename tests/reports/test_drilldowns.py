@@ -30,12 +30,15 @@ PERIODS = [f"period=year&year={STORY}", f"period=year&year={TODAY.year}",
 
 
 def links(html: str) -> list[tuple[str, str, str, str]]:
-    """(key, value, href, exact) of every linked figure and table row of the page."""
+    """(key, rows, href, exact) of every linked figure and table row of the page: ``rows``
+    is the figure itself, or what an exact link says its list holds (a share's whole, the
+    referrals a median is read from, the cases an amount adds up)."""
     found = []
     for key, cell in re.findall(r'data-testid="figure" data-key="([^"]+)">.*?<td[^>]*>(.*?)</td>', html, re.S):
-        link = re.search(r'href="([^"]+)" data-testid="figure-link" data-exact="(\w+)">([^<]*)<', cell)
+        link = re.search(r'href="([^"]+)" data-testid="figure-link" data-exact="(\w+)"(?: data-rows="(\d+)")?>'
+                         r'([^<]*)<', cell)
         if link:
-            found.append((key, link.group(3), link.group(1).replace("&amp;", "&"), link.group(2)))
+            found.append((key, link.group(3) or link.group(4), link.group(1).replace("&amp;", "&"), link.group(2)))
     for table, rows in re.findall(r'data-testid="table-(\w+)">(.*?)</table>', html, re.S):
         for href, exact, value in re.findall(
                 r'href="([^"]+)" data-testid="table-link" data-exact="(\w+)">([^<]*)<', rows):
@@ -68,8 +71,13 @@ def test_every_exact_link_leads_to_as_many_rows_as_its_figure(client, db, userna
                 continue
             exact_keys.add(key)
             assert count_rows(client, href) == int(value.replace(",", "")), (period, key, href)
-    # The case figures, the training sessions and the items table are exact now, on any period.
-    assert {"cases_opened", "cases_decided", "training_sessions", "referrals", "overdue_now"} <= exact_keys
+    # The case figures, the training sessions and the items table are exact now, on any period;
+    # the referral lists filter by the received day and by what a share or a median counts.
+    feedback = {"registered_on_time", "hours_to_registration", "replied_on_time", "days_to_reply", "extensions"}
+    always = {"cases_opened", "cases_decided", "aid_granted", "aid_paid", "investigations", "training_sessions",
+              "referrals", "overdue_now", "by_source"} | feedback
+    assert always <= exact_keys
+    assert not always & approximate_keys
     assert username != "fed.head" or "items" in exact_keys  # the federation runs the demo's plans
     assert not {"cases_opened", "cases_decided", "training_sessions", "items"} & approximate_keys
 
@@ -120,3 +128,28 @@ def test_the_item_list_filters_by_kind_state_and_period(client, db):
     client.submit("/logout", page="/")
     sign_in(client, "justice.worker")
     assert client.get("/assistance/items").status_code == 403
+
+
+def test_the_referral_list_says_what_a_report_link_counts(client, db):
+    """A share's link lists the referrals it is taken over, says so above the list, and can
+    be cleared; a value no link makes is no filter; the ledger export applies the same."""
+    from io import BytesIO
+
+    import openpyxl
+
+    sign_in(client, "proc.head")
+    found = links(client.get(f"/reports?period=year&year={STORY}").get_data(as_text=True))
+    rows, href = next((int(r), h) for k, r, h, e in found if k == "replied_on_time" and "box=inbox" in h)
+    assert rows > 0 and "counted=reply" in href
+    page = client.get(href).get_data(as_text=True)
+    notice = re.search(r'data-testid="counted-filter">(.*?)</div>', page, re.S).group(1)
+    assert "期限" in notice or "deadline" in notice
+    show_all = re.search(r'href="([^"]+)">[^<]+</a>\s*$', notice.strip()).group(1).replace("&amp;", "&")
+    assert "counted=" not in show_all and "received_from=" in show_all
+    assert count_rows(client, show_all) >= rows == count_rows(client, href)
+    # the filter form keeps it when the user narrows the list further
+    assert 'name="counted" type="hidden" value="reply"' in page
+    assert count_rows(client, "/referrals?box=inbox&counted=bogus") == count_rows(client, "/referrals?box=inbox")
+    response = client.get("/exports/referrals.xlsx?" + urlsplit(href).query)
+    sheet = openpyxl.load_workbook(BytesIO(response.get_data())).worksheets[0]
+    assert sheet.max_row - 4 == rows

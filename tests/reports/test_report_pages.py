@@ -41,7 +41,8 @@ def figures(html: str) -> dict[str, list[tuple[str, str, str]]]:
     """{key: [(value, href, exact)]} of the page's figures."""
     found: dict[str, list] = {}
     for key, cell in re.findall(r'data-testid="figure" data-key="([^"]+)">.*?<td[^>]*>(.*?)</td>', html, re.S):
-        link = re.search(r'href="([^"]+)" data-testid="figure-link" data-exact="(\w+)">([^<]*)<', cell)
+        link = re.search(r'href="([^"]+)" data-testid="figure-link" data-exact="(\w+)"(?: data-rows="\d+")?>([^<]*)<',
+                         cell)
         found.setdefault(key, []).append((link.group(3), link.group(1).replace("&amp;", "&"), link.group(2))
                                          if link else (cell.strip(), None, None))
     return found
@@ -81,8 +82,11 @@ def test_the_period_switches(client, demo):
     # 2025 is the demo's story year (tests/reports/test_demo_story_year.py); the year before is empty
     earlier = client.get("/reports?year=2024").get_data(as_text=True)
     assert [v for v, _h, _e in figures(earlier)["referrals"]] == ["0", "0", "0", "0"]
-    # links from a period that is not a calendar year are marked as the closest list
-    assert {e for _v, _h, e in figures(quarter)["referrals"]} == {"no"}
+    # the lists filter by the received day: a quarter's links are exact, and list its referrals
+    assert {e for _v, _h, e in figures(quarter)["referrals"]} == {"yes"}
+    for value, href, _e in figures(quarter)["referrals"]:
+        assert "received_from=2026-07-01" in href and "received_to=2026-09-30" in href
+        assert client.get(href).get_data(as_text=True).count('data-testid="referral-row"') == int(value)
 
 
 @pytest.mark.parametrize("username", ["fed.head", "proc.head"])
@@ -228,11 +232,16 @@ def test_a_letter_sent_on_31_december_and_received_in_january_is_counted_and_lis
     found = figures(client.get("/reports?year=2026").get_data(as_text=True))
     [(value, href)] = [(v, h) for v, h, _e in found["referrals"]
                        if "box=inbox" in h and f"direction={ref.direction}" in h]
-    assert "received_year=2026" in href
+    assert "received_from=2026-01-01" in href and "received_to=2026-12-31" in href
     listed = client.get(href).get_data(as_text=True)
     assert number in listed and listed.count('data-testid="referral-row"') == int(value)
     # The letter's number is of 2025: the list by the number's year does not have it.
     assert number not in client.get("/referrals?box=inbox&year=2026").get_data(as_text=True)
     assert number in client.get("/referrals?box=inbox&received_year=2026").get_data(as_text=True)
     assert number not in client.get("/referrals?box=inbox&received_year=2025").get_data(as_text=True)
+    # by the received day: a link of the month of January has it, one ending on 3 January not
+    assert number in client.get("/referrals?box=inbox&received_from=2026-01-01&received_to=2026-01-31").get_data(
+        as_text=True)
+    assert number not in client.get("/referrals?box=inbox&received_from=2025-12-01&received_to=2026-01-03").get_data(
+        as_text=True)
     assert db.session.get(Referral, ref.id).received_on == date(2026, 1, 4)
