@@ -10,7 +10,6 @@ from caseflow.assistance.models import AssistancePlan, ItemState, ServiceItem
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.people.models import Person
 from caseflow.core.people.services import pinyin_of
-from caseflow.referrals.queries import page_of  # noqa: F401  (the same paging)
 
 #: The states written as literals, as the partial index of migration 0010 is.
 RUNNING_LITERAL = sa.text("assistance_items.state IN ('accepted', 'active')")

@@ -21,6 +21,7 @@ from caseflow.core.errors import DomainError
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import Role
+from caseflow.core.paging import page_of
 from caseflow.core.people.models import Person
 from caseflow.core.web import (
     ConfirmForm, attach_error, load_or_404, page_action, perform, query_int, query_page, requires,
@@ -51,11 +52,11 @@ def index():
     page = query_page()
     if current_user.has_role(Role.PARTNER_WORKER) and not current_user.has_role(*policy.CASE_ROLES):
         form = ItemFilterForm(request.args)
-        rows, has_next = queries.page_of(queries.provider_items(current_user, state=form.state.data or ""), page)
+        rows, has_next = page_of(queries.provider_items(current_user, state=form.state.data or ""), page)
         return render_template("assistance/provider_items.html", rows=rows, has_next=has_next, page=page,
                                form=form, labels=LABELS, today=today)
     form = PlanFilterForm(request.args)
-    rows, has_next = queries.page_of(queries.plan_list(
+    rows, has_next = page_of(queries.plan_list(
         current_user, state=form.state.data if form.state.data is not None else "open",
         overdue=form.overdue.data == "y", q=form.q.data or "", today=today), page)
     return render_template("assistance/index.html", rows=rows, has_next=has_next, page=page, form=form,
@@ -71,7 +72,7 @@ def items():
     four-mechanisms report's items table links here)."""
     form = ItemListFilterForm(request.args)
     page = query_page()
-    rows, has_next = queries.page_of(queries.item_list(
+    rows, has_next = page_of(queries.item_list(
         current_user, kind=form.kind.data or "", state=form.state.data or "",
         start=within_years(form.start.data), end=within_years(form.end.data)), page)
     return render_template("assistance/items.html", rows=rows, has_next=has_next, page=page, form=form,
@@ -114,12 +115,16 @@ def from_case(case_id: int):
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("investigations.show", case_id=case.id))
     try:
-        plan = perform(lambda: services.plan_from_aid_case(case, actor=current_user, now=g.now))
+        taken = perform(lambda: services.plan_from_aid_case(case, actor=current_user, now=g.now))
     except DomainError as error:
         flash(error.message, "danger")
         return redirect(url_for("investigations.show", case_id=case.id))
     flash(_("The approved measures are now items of the assistance plan."), "success")
-    return redirect(url_for("assistance.show", plan_id=plan.id))
+    if taken.joined:
+        flash(_("Not added again, as the plan already has it: %(items)s.", items="; ".join(dict.fromkeys(
+            _("%(kind)s by %(provider)s", kind=LABELS["kind"][item.kind], provider=item.provider.name)
+            for _measure, item in taken.joined))), "warning")
+    return redirect(url_for("assistance.show", plan_id=taken.plan.id))
 
 
 def _item_form(plan: AssistancePlan, form: ItemForm | None = None) -> ItemForm:

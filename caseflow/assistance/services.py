@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import wraps
 
 import sqlalchemy as sa
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy.orm.exc import StaleDataError
 
+from caseflow.core import versions
 from caseflow.core.audit.services import changes, record, record_access
 from caseflow.core.calendar.rules import add_months
 from caseflow.core.calendar.services import load_calendar
@@ -25,8 +24,8 @@ from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
 from caseflow.assistance import alerts, policy
 from caseflow.assistance.models import (
-    IDENTITY_KINDS, ITEM_TRANSITIONS, AssistanceEvent, AssistancePlan, EventKind, Frequency,
-    ItemKind, ItemState, PlanMember, PlanState, ServiceItem, ServiceSession,
+    FINISHED_STATES, IDENTITY_KINDS, ITEM_TRANSITIONS, AssistanceEvent, AssistancePlan, EventKind,
+    Frequency, ItemKind, ItemState, PlanMember, PlanState, ServiceItem, ServiceSession,
 )
 
 register(SettingSpec(
@@ -101,23 +100,10 @@ def _move(item: ServiceItem, to: ItemState, *, actor, now: datetime, kind: Event
            before={"state": current.value}, after={"state": to.value, **(data or {})}, reason=text)
 
 
-def _flush_versioned() -> None:
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict(str(CONFLICT_MESSAGE)) from None
-
-
-def _state_change(func):
-    """A transition sets columns the CHECK constraints relate to the state: nothing may
-    reach the database before the state is set too; then the item's version is checked."""
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        with db.session.no_autoflush:
-            result = func(*args, **kwargs)
-        _flush_versioned()
-        return result
-    return wrapper
+#: A transition sets columns the CHECK constraints relate to the state: nothing may reach
+#: the database before the state is set too; then the item's version is checked
+#: (``core.versions``), a concurrent writer being a Conflict with the item's wording.
+_state_change = versions.state_change(message=CONFLICT_MESSAGE)
 
 
 def next_due(after: date, frequency: str) -> date | None:
@@ -296,9 +282,29 @@ def add_item(plan: AssistancePlan, *, actor, now: datetime, data: ItemInput, mea
     return item
 
 
-def plan_from_aid_case(case, *, actor, now: datetime) -> AssistancePlan:
+@dataclass
+class TakenOver:
+    """What taking over an aid decision's measures did: the plan; the items it added; and
+    the measures that joined an item the plan already had (same help, same person, same
+    agency, not ended), as (measure, item), for the officer to be told."""
+
+    plan: AssistancePlan
+    added: list[ServiceItem]
+    joined: list[tuple[object, ServiceItem]]
+
+
+def _same_help(plan: AssistancePlan, kind: str, beneficiary: Person, provider: Organisation):
+    """The plan's item giving this help to this person from this agency, unless it ended."""
+    finished = {s.value for s in FINISHED_STATES}
+    return next((i for i in plan.items if (i.kind, i.beneficiary_id, i.provider_org_id) == (
+        kind, beneficiary.id, provider.id) and i.state not in finished), None)
+
+
+def plan_from_aid_case(case, *, actor, now: datetime) -> TakenOver:
     """Take over an approved aid decision's recommended measures: the woman's plan (opened
-    if she has none) gains one planned item per measure, with the agency proposed."""
+    if she has none) gains one planned item per measure, with the agency proposed. A
+    measure whose help she already gets there (e.g. the counselling arranged before the
+    decision, or a second case's) joins that item instead of doubling it."""
     from caseflow.investigations.models import MeasureState
 
     ready = [m for m in case.measures if m.state == MeasureState.READY.value]
@@ -315,16 +321,27 @@ def plan_from_aid_case(case, *, actor, now: datetime) -> AssistancePlan:
     # the items then stay with the plan's own officer, as only its organisation's may hold them.
     officer = actor if actor.id in {u.id for u in officers_for(plan)} else plan.officer
     today = local_date(now)
+    result = TakenOver(plan=plan, added=[], joined=[])
     for measure in ready:
         kind = measure.kind if measure.kind in {k.value for k in ItemKind} else ItemKind.OTHER.value
         frequency = (Frequency.MONTHLY if kind in (ItemKind.COUNSELLING.value, ItemKind.FOLLOW_UP.value)
                      else Frequency.ONCE).value
-        item = add_item(plan, actor=actor, now=now, measure=measure, data=ItemInput(
-            kind=kind, beneficiary=case.applicant, provider=measure.agency or federation, officer=officer,
-            frequency=frequency, starts_on=today, details=measure.details))
+        provider = measure.agency or federation
+        item = _same_help(plan, kind, case.applicant, provider)
+        if item is None:
+            item = add_item(plan, actor=actor, now=now, measure=measure, data=ItemInput(
+                kind=kind, beneficiary=case.applicant, provider=provider, officer=officer,
+                frequency=frequency, starts_on=today, details=measure.details))
+            result.added.append(item)
+        else:
+            _require(policy.can_manage_plan(actor, plan),
+                     _("Items are added by those running the plan, while it is open."))
+            _audit("assistance.measure_joined", plan, actor=actor, now=now, item=item,
+                   after={"measure_id": measure.id, "aid_case": case.number})
+            result.joined.append((measure, item))
         measure.state, measure.taken_over_at = MeasureState.TAKEN_OVER.value, now
         measure.assistance_ref = f"{plan.id}/{item.id}"
-    return plan
+    return result
 
 
 @_state_change

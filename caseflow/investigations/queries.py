@@ -12,9 +12,6 @@ from caseflow.core.people.models import Person
 from caseflow.core.people.services import pinyin_of
 from caseflow.investigations.models import AidCase, CaseState, Investigation, InvestigationMember
 from caseflow.referrals.models import Referral
-from caseflow.referrals.queries import page_of  # noqa: F401  (the same paging)
-
-PAGE_SIZE = 25
 
 
 @dataclass

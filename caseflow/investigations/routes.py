@@ -13,6 +13,7 @@ from caseflow.core.db import local_date, local_zone
 from caseflow.core.errors import DomainError, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
+from caseflow.core.paging import page_of
 from caseflow.core.people.forms import RevealForm
 from caseflow.core.people.models import Person
 from caseflow.core.people.policy import can_view_person
@@ -76,7 +77,7 @@ def referral_links(user, referral) -> list[tuple[str, str, str]]:
 
 def _list(filters: queries.CaseFilters, form, *, queue: bool):
     page = query_page()
-    rows, has_next = queries.page_of(queries.case_list(current_user, filters), page)
+    rows, has_next = page_of(queries.case_list(current_user, filters), page)
     today, calendar = local_date(g.now), load_calendar()
     return render_template("investigations/index.html", rows=rows, has_next=has_next, page=page,
                            form=form, labels=LABELS, queue=queue, today=today,

@@ -7,10 +7,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import wraps
 
 import sqlalchemy as sa
-from sqlalchemy.orm.exc import StaleDataError
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from caseflow.core import files, numbering
@@ -24,6 +22,7 @@ from caseflow.core.orgs.services import subtree_ids
 from caseflow.core.people import services as people
 from caseflow.core.people.models import Person
 from caseflow.core.settings.services import SettingSpec, get_setting, register
+from caseflow.core.versions import CONFLICT_MESSAGE, check_version, flush_versioned, state_change
 from caseflow.extensions import db
 from caseflow.investigations import alerts, policy
 from caseflow.investigations.models import (
@@ -41,9 +40,6 @@ register(SettingSpec(
 
 AMOUNT_PATTERN = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 OLDEST_AGE = 120
-CONFLICT_MESSAGE = _l("Someone else changed this record while you were editing it. Your changes "
-                      "are still in the form below: compare them with the current version "
-                      "(reload the page in another tab) and save again.")
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -135,37 +131,9 @@ def _move(case: AidCase, to: CaseState, *, actor, now: datetime, kind: CaseEvent
            after={"state": to.value, **data}, reason=text)
 
 
-def _state_change(func):
-    """A transition sets several columns that the CHECK constraints relate to the state;
-    nothing may reach the database until the state is set too."""
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        with db.session.no_autoflush:
-            result = func(*args, **kwargs)
-        # Two supervisors approving at once: the second UPDATE finds the version changed,
-        # and hears so as a Conflict instead of a server error at commit.
-        _flush_versioned()
-        return result
-    return wrapper
-
-
 def _not_future(day: date | None, today: date, field_name: str, message: str) -> None:
     if day is not None and day > today:
         raise ValidationFailed(message, field=field_name)
-
-
-def _check_version(record_version: int, expected: int | None) -> None:
-    if expected is not None and expected != record_version:
-        raise Conflict(str(CONFLICT_MESSAGE))
-
-
-def _flush_versioned() -> None:
-    """Flush a versioned record: a concurrent writer that saved first (the UPDATE finds no
-    row of the version read) is a Conflict for the user, not a server error."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict(str(CONFLICT_MESSAGE)) from None
 
 
 # -- opening a case ------------------------------------------------------------------
@@ -510,7 +478,7 @@ def correct_visit(visit: Visit, *, actor, now: datetime, data: VisitInput, reaso
              _("Visits are corrected by the investigation team while the case is investigated."))
     if visit.is_void:
         raise InvalidTransition(_("A void visit cannot be corrected; record a new one."))
-    _check_version(visit.version, expected_version)
+    check_version(visit.version, expected_version)
     reason = _text(reason, "reason", _("Say what the correction is for."))
     data = _check_visit(case, data, today=local_date(now), keep_address=True)
     before = _visit_snapshot(visit)
@@ -528,7 +496,7 @@ def correct_visit(visit: Visit, *, actor, now: datetime, data: VisitInput, reaso
     if address_changed:
         # Named, never shown: the audit row says the address changed, not what it was.
         new["protected_fields_changed"] = ["address"]
-    _flush_versioned()  # the version check happens here too, against concurrent writers
+    flush_versioned()  # the version check happens here too, against concurrent writers
     _event(case, CaseEventKind.VISIT_CORRECTED, actor=actor, now=now, text=reason,
            data={"visit_id": visit.id, "fields": fields})
     _audit("aid_case.visit_corrected", case, actor=actor, now=now, before=old, after=new, reason=reason)
@@ -543,7 +511,7 @@ def void_visit(visit: Visit, *, actor, now: datetime, reason: str) -> Visit:
         raise InvalidTransition(_("This visit is already void."))
     reason = _text(reason, "void_reason", _("Say why the visit is void."))
     visit.voided_at, visit.void_reason, visit.updated_at = now, reason, now
-    db.session.flush()
+    flush_versioned()
     _event(case, CaseEventKind.VISIT_VOIDED, actor=actor, now=now, text=reason,
            data={"visit_id": visit.id})
     _audit("aid_case.visit_voided", case, actor=actor, now=now, after={"visit_id": visit.id}, reason=reason)
@@ -587,7 +555,7 @@ def save_household(case: AidCase, *, actor, now: datetime, data: HouseholdInput,
     if assessment is not None:
         if expected_version is None:
             raise Conflict(str(CONFLICT_MESSAGE))
-        _check_version(assessment.version, expected_version)
+        check_version(assessment.version, expected_version)
     amounts = {name: parse_optional_amount(getattr(data, name), field_name=name)
                for name in HOUSEHOLD_AMOUNTS}
     reason = _optional(data.minimum_allowance_reason)
@@ -607,7 +575,7 @@ def save_household(case: AidCase, *, actor, now: datetime, data: HouseholdInput,
     assessment.minimum_allowance_reason = reason
     assessment.other_help = _optional(data.other_help)
     assessment.updated_by_id, assessment.updated_at = actor.id, now
-    _flush_versioned()  # the version check happens here too, against concurrent writers
+    flush_versioned()  # the version check happens here too, against concurrent writers
     old, new = changes(before, _household_snapshot(assessment))
     _event(case, CaseEventKind.HOUSEHOLD_SAVED, actor=actor, now=now, data={"fields": sorted(new)})
     _audit("aid_case.household_saved", case, actor=actor, now=now, before=old, after=new)
@@ -749,7 +717,7 @@ def agencies() -> list[Organisation]:
         .order_by(Organisation.kind.desc(), Organisation.code)).all()
 
 
-@_state_change
+@state_change
 def propose(case: AidCase, *, actor, now: datetime, data: ProposalInput) -> AidCase:
     _require(policy.can_propose(actor, case),
              _("The handler proposes the aid once the joint investigation has started."))
@@ -780,7 +748,7 @@ def propose(case: AidCase, *, actor, now: datetime, data: ProposalInput) -> AidC
     return case
 
 
-@_state_change
+@state_change
 def review(case: AidCase, *, actor, now: datetime, outcome: str, comment: str | None) -> AidCase:
     """The supervisor approves, rejects, or returns the proposal for more work."""
     if case.state == CaseState.PROPOSED.value and case.proposed_by_id == actor.id:
@@ -811,7 +779,7 @@ def review(case: AidCase, *, actor, now: datetime, outcome: str, comment: str | 
     return case
 
 
-@_state_change
+@state_change
 def decide(case: AidCase, *, actor, now: datetime, amount: str, decided_on: date | None,
            text: str | None = None) -> AidCase:
     _require(policy.can_decide(actor, case),
@@ -832,7 +800,7 @@ def decide(case: AidCase, *, actor, now: datetime, amount: str, decided_on: date
     return case
 
 
-@_state_change
+@state_change
 def record_payment(case: AidCase, *, actor, now: datetime, amount: str, paid_on: date | None,
                    method: str, reference: str | None = None) -> AidCase:
     _require(policy.can_record_payment(actor, case),

@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
 from caseflow.core.orgs.policy import visible_organisation_ids
+from caseflow.core.paging import PAGE_SIZE, page_of
 from caseflow.core.people.models import Person
 from caseflow.core.people.services import pinyin_of
 from caseflow.referrals.measures import Counted
 from caseflow.referrals.models import OPEN_STATES, Referral, ReferralState
 
 BOXES = ("inbox", "outbox", "mine", "all")
-PAGE_SIZE = 25
 #: Past this many index ranges a list is read as one query with a sort instead: the union
 #: pays off for the few organisations a supervisor sees, not for hundreds.
 MAX_RANGES = 64
@@ -61,15 +61,17 @@ class _Side:
 def _sides(user, box: str) -> list[_Side]:
     visible = tuple(sorted(visible_organisation_ids(user)))
     not_draft = Referral.state != ReferralState.DRAFT.value
+    # a discarded draft was never sent: it leaves the sender's lists (its page stays)
+    not_discarded = Referral.discarded_at.is_(None)
     if box == "inbox":
         return [_Side(Referral.receiver_org_id, visible, (not_draft,))]
     if box == "outbox":
-        return [_Side(Referral.sender_org_id, visible)]
+        return [_Side(Referral.sender_org_id, visible, (not_discarded,))]
     if box == "mine":
         return [_Side(Referral.handler_id, (user.id,))]
     # "all": what the organisations sent, and what they received from outside them (a
     # referral between two visible organisations is counted once, on the sending side).
-    return [_Side(Referral.sender_org_id, visible),
+    return [_Side(Referral.sender_org_id, visible, (not_discarded,)),
             _Side(Referral.receiver_org_id, visible,
                   (not_draft, Referral.sender_org_id.not_in(visible) if visible else sa.true()))]
 
@@ -164,15 +166,6 @@ def referral_page(user, box: str, filters: Filters, today: date, page: int,
     query = (_with_person(sa.select(Referral)).join(candidates, candidates.c.id == Referral.id)
              .order_by(*LIST_ORDER))
     return page_of(query, page, per_page)
-
-
-def page_of(query, page: int, per_page: int = PAGE_SIZE):
-    """(rows, has_next) for ``page`` (1-based) without counting the whole result."""
-    from caseflow.extensions import db
-
-    page = max(page, 1)
-    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).unique().all()
-    return rows[:per_page], len(rows) > per_page
 
 
 STATE_ORDER = [s.value for s in ReferralState]

@@ -12,7 +12,6 @@ from sqlalchemy.orm import aliased
 from caseflow.core.db import local_zone
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.policy import visible_organisation_ids
-from caseflow.referrals.queries import page_of  # noqa: F401  (the same paging)
 from caseflow.training.models import (
     AttendanceStatus, SessionState, TrainingAttendance, TrainingInvitation, TrainingOrganiser,
     TrainingSession,

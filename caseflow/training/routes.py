@@ -13,6 +13,7 @@ from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import DomainError, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
+from caseflow.core.paging import page_of
 from caseflow.core.web import attach_error, load_or_404, page_action, perform, query_page, requires, within_years
 from caseflow.extensions import db
 from caseflow.training import policy, queries, services
@@ -66,7 +67,7 @@ def index():
                                      state=form.state.data or "", start=within_years(form.start.data),
                                      end=within_years(form.end.data), took_part=form.part.data == "y")
     page = query_page()
-    rows, has_next = queries.page_of(queries.session_list(current_user, filters), page)
+    rows, has_next = page_of(queries.session_list(current_user, filters), page)
     return render_template("training/index.html", rows=rows, has_next=has_next, page=page, form=form,
                            labels=LABELS, counts=queries.attendance_counts([s.id for s in rows]),
                            can_create=policy.can_create_session(current_user))

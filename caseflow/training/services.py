@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
 import sqlalchemy as sa
-from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy.orm.exc import StaleDataError
+from flask_babel import gettext as _
 
 from caseflow.core import files
 from caseflow.core.audit.services import changes, record
@@ -17,6 +16,7 @@ from caseflow.core.db import local_zone, to_local
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User, UserRole
 from caseflow.core.orgs.policy import visible_organisation_ids
+from caseflow.core.versions import check_version, flush_versioned
 from caseflow.extensions import db
 from caseflow.training import notices, policy
 from caseflow.training.models import (
@@ -24,9 +24,6 @@ from caseflow.training.models import (
     TrainingMaterial, TrainingOrganiser, TrainingSession, TrainingTopic,
 )
 
-CONFLICT_MESSAGE = _l("Someone else changed this record while you were editing it. Your changes "
-                      "are still in the form below: compare them with the current version "
-                      "(reload the page in another tab) and save again.")
 SPACES = re.compile(r"\s+")
 
 
@@ -83,13 +80,6 @@ def _move(session: TrainingSession, to: SessionState, *, actor, now: datetime, a
     session.updated_at = now
     _audit(action, session, actor=actor, now=now, before={"state": current.value},
            after={"state": to.value}, reason=reason)
-
-
-def _flush_versioned() -> None:
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict(str(CONFLICT_MESSAGE)) from None
 
 
 def _insert(row, message: str, field_name: str | None) -> None:
@@ -244,8 +234,7 @@ def update_session(session: TrainingSession, *, actor, now: datetime, data: Sess
              _("A session is changed by its organisers."))
     if session.state == SessionState.CANCELLED.value:
         raise InvalidTransition(_("A cancelled session cannot be changed."))
-    if expected_version is not None and expected_version != session.version:
-        raise Conflict(str(CONFLICT_MESSAGE))
+    check_version(session.version, expected_version)
     checked = _check(data, actor)
     if session.state == SessionState.HELD.value and checked.starts_at > now:
         raise ValidationFailed(_("The session's attendance is recorded, so it has taken place: "
@@ -256,7 +245,7 @@ def update_session(session: TrainingSession, *, actor, now: datetime, data: Sess
     with db.session.no_autoflush:
         _apply(session, checked)
     session.updated_at = now
-    _flush_versioned()
+    flush_versioned()
     _audit("training.updated", session, actor=actor, now=now, before=old, after=new)
     return session
 
@@ -273,7 +262,7 @@ def cancel_session(session: TrainingSession, *, actor, now: datetime, reason: st
         session.cancelled_at, session.cancel_reason = now, reason
         _move(session, SessionState.CANCELLED, actor=actor, now=now, action="training.cancelled",
               reason=reason)
-    _flush_versioned()
+    flush_versioned()
     return session
 
 
@@ -427,7 +416,7 @@ def record_attendance(session: TrainingSession, *, actor, now: datetime, status:
     db.session.expire(session, ["attendances"])
     if session.state == SessionState.SCHEDULED.value:
         _move(session, SessionState.HELD, actor=actor, now=now, action="training.held")
-        _flush_versioned()
+        flush_versioned()
     _audit("training.attendance_recorded", session, actor=actor, now=now,
            after={"attendance_id": row.id, "attendee": row.name, "organisation": row.organisation_name,
                   "user_id": row.user_id, "status": status, "note": row.note})
@@ -441,8 +430,7 @@ def correct_attendance(attendance: TrainingAttendance, *, actor, now: datetime, 
              _("Attendance is recorded by the session's organisers."))
     if session.state == SessionState.CANCELLED.value:
         raise InvalidTransition(_("The session was cancelled: no attendance is recorded for it."))
-    if expected_version is not None and expected_version != attendance.version:
-        raise Conflict(str(CONFLICT_MESSAGE))
+    check_version(attendance.version, expected_version)
     status = _status(status)
     before = {"status": attendance.status, "note": attendance.note}
     after = {"status": status, "note": _optional(note)}
@@ -450,7 +438,7 @@ def correct_attendance(attendance: TrainingAttendance, *, actor, now: datetime, 
     if not new:
         raise ValidationFailed(_("That is what is recorded already."), field="status")
     attendance.status, attendance.note, attendance.updated_at = status, after["note"], now
-    _flush_versioned()
+    flush_versioned()
     _audit("training.attendance_corrected", session, actor=actor, now=now,
            before={"attendance_id": attendance.id, "attendee": attendance.name, **old},
            after={"attendance_id": attendance.id, "attendee": attendance.name, **new})

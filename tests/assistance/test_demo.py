@@ -248,7 +248,7 @@ def test_xiaoyus_measures_are_left_ready_and_can_be_taken_over(app, db, clock):
     assert all(m.state == MeasureState.READY.value for m in case.measures)
     # 王芳 can take them over from the aid case page: 小雨's plan, one item per measure.
     officer = user(db, "fed.officer")
-    plan = services.plan_from_aid_case(case, actor=officer, now=_now_for(today.isoformat()))
+    plan = services.plan_from_aid_case(case, actor=officer, now=_now_for(today.isoformat())).plan
     assert plan.aid_case_id == case.id and plan.organisation.code == "jh-fed"
     assert {(i.kind, i.provider.code, i.state) for i in plan.items} == {
         ("skills_training", "jh-fed", "planned"), ("job_training", "jh-employment", "planned"),

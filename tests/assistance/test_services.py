@@ -271,7 +271,7 @@ def test_the_officer_may_be_of_a_street_federation_below_the_plans(cast, db, clo
 def test_a_child_in_the_aid_cases_household_may_benefit(cast, db, clock):
     case = cast.approved_case(clock.now, measures=[measure("counselling", cast.counselling)],
                               child=True)
-    plan = services.plan_from_aid_case(case, actor=cast.officer, now=clock.now)
+    plan = services.plan_from_aid_case(case, actor=cast.officer, now=clock.now).plan
     assert [p.id for p in services.beneficiaries_for(plan)] == [cast.person.id, cast.child.id]
     item = cast.item(plan, clock.now, beneficiary=cast.child, details="未成年人单独疏导")
     assert _reloaded(db, item).beneficiary_id == cast.child.id
@@ -1052,7 +1052,7 @@ def test_approved_measures_become_planned_items_with_the_proposed_agency(cast, d
         measure("job_training", cast.employment),
         measure("counselling"),  # no agency proposed: the officer's federation gives it
     ])
-    plan = services.plan_from_aid_case(case, actor=cast.officer, now=clock.now)
+    plan = services.plan_from_aid_case(case, actor=cast.officer, now=clock.now).plan
     row = _reloaded(db, plan)
     assert row.aid_case_id == case.id and row.person_id == case.applicant_id
     assert row.organisation_id == world.federation.id and row.officer_id == cast.officer.id
@@ -1091,7 +1091,7 @@ def test_measures_join_the_womans_open_plan(cast, db, clock, world):
     plan = cast.plan(clock.now)
     cast.item(plan, clock.now)
     case = cast.approved_case(clock.now, measures=[measure("follow_up", world.street_a)])
-    assert services.plan_from_aid_case(case, actor=cast.officer, now=clock.now).id == plan.id
+    assert services.plan_from_aid_case(case, actor=cast.officer, now=clock.now).plan.id == plan.id
     row = _reloaded(db, plan)
     assert row.aid_case_id == case.id  # the procuratorate now sees it through its case
     assert [(i.kind, i.frequency, i.provider_org_id) for i in row.items] == [
@@ -1120,7 +1120,7 @@ def test_the_district_takes_measures_over_into_a_street_federations_plan(cast, d
     case = cast.approved_case(clock.now, referral=referral,
                               measures=[measure("counselling", cast.counselling)])
     assert policy.can_manage_plan(cast.officer, street_plan)
-    plan = services.plan_from_aid_case(case, actor=cast.officer, now=clock.now)
+    plan = services.plan_from_aid_case(case, actor=cast.officer, now=clock.now).plan
     assert plan.id == street_plan.id
     [item] = _reloaded(db, plan).items
     assert item.officer_id == cast.street_officer.id and item.provider_org_id == cast.counselling.id
@@ -1176,7 +1176,7 @@ def test_a_partner_sees_only_its_agencys_items_and_never_a_planned_one(cast, db,
 
 def test_the_procuratorate_sees_the_plans_from_its_aid_cases(cast, db, clock, world):
     case = cast.approved_case(clock.now, measures=[measure("counselling", cast.counselling)])
-    from_case = services.plan_from_aid_case(case, actor=cast.officer, now=clock.now)
+    from_case = services.plan_from_aid_case(case, actor=cast.officer, now=clock.now).plan
     other_woman = factories.make_person(world, cast.officer, pseudonym="晓丽", resident_id=None)
     direct = cast.plan(clock.now, person=other_woman)
     elsewhere = factories.make_org("另一区人民检察院", OrganisationKind.PROCURATORATE, now=clock.now)

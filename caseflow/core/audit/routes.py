@@ -10,6 +10,7 @@ from caseflow.core.audit.models import AccessEvent, AuditEvent
 from caseflow.core.db import local_zone
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.roles import Role
+from caseflow.core.paging import page_of
 from caseflow.core.web import query_page, requires, within_years
 from caseflow.extensions import db
 
@@ -49,14 +50,21 @@ def _filters(model, text_columns):
     return query, args
 
 
+def _total(query) -> int:
+    """How many entries the filters match: the log pages say so above the list."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+
+
 @bp.get("")
 @requires(policy.can_read_organisation_audit, roles=(Role.AUDIT_ADMIN, Role.SUPERVISOR))
 def events():
     query, args = _filters(AuditEvent, [AuditEvent.object_label, AuditEvent.object_id,
                                         AuditEvent.reason, AuditEvent.object_type])
-    page = db.paginate(query, page=query_page(), per_page=PAGE_SIZE, error_out=False)
+    page = query_page()
+    rows, has_next = page_of(query, page, PAGE_SIZE)
     actions = db.session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
-    return render_template("audit/events.html", page=page, args=args, actions=actions)
+    return render_template("audit/events.html", rows=rows, page=page, has_next=has_next,
+                           total=_total(query), args=args, actions=actions)
 
 
 @bp.get("/access")
@@ -64,5 +72,7 @@ def events():
 def access():
     query, args = _filters(AccessEvent, [AccessEvent.person_pseudonym, AccessEvent.fields,
                                          AccessEvent.purpose])
-    page = db.paginate(query, page=query_page(), per_page=PAGE_SIZE, error_out=False)
-    return render_template("audit/access.html", page=page, args=args)
+    page = query_page()
+    rows, has_next = page_of(query, page, PAGE_SIZE)
+    return render_template("audit/access.html", rows=rows, page=page, has_next=has_next,
+                           total=_total(query), args=args)

@@ -11,6 +11,7 @@ from caseflow.core.errors import DomainError
 from caseflow.core.notifications import alerts, channels, services
 from caseflow.core.notifications.models import Notification, OutboxEmail, OutboxMessage
 from caseflow.core.orgs import policy
+from caseflow.core.paging import page_of
 from caseflow.core.orgs.roles import Role
 from caseflow.core.scheduler.models import JobRun
 from caseflow.core.web import (
@@ -71,8 +72,10 @@ CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 def index():
     query = (sa.select(Notification).where(Notification.user_id == current_user.id)
              .order_by(Notification.read_at.is_not(None), Notification.id.desc()))
-    page = db.paginate(query, page=query_page(), per_page=PAGE_SIZE, error_out=False, count=False)
-    return render_template("notifications/index.html", page=page, text=services.notification_text,
+    page = query_page()
+    rows, has_next = page_of(query, page, PAGE_SIZE)
+    return render_template("notifications/index.html", rows=rows, page=page, has_next=has_next,
+                           text=services.notification_text,
                            form=ConfirmForm())
 
 
@@ -207,14 +210,16 @@ def outbox():
         query = query.where(model.status != "sent", model.attempts > 0)
     elif status in ("queued", "sending", "sent"):
         query = query.where(model.status == status)
-    page = db.paginate(query, page=query_page(), per_page=50, error_out=False, count=False)
+    page = query_page()
+    rows, has_next = page_of(query, page, 50)
     counts = dict(db.session.execute(
         sa.select(model.status, sa.func.count(model.id)).group_by(model.status)).all())
     failing_by_channel = {name: db.session.scalar(sa.select(sa.func.count(table.id)).where(
         table.status != "sent", table.attempts > 0))
         for name, table in (("email", OutboxEmail), ("messages", OutboxMessage))}
     last_runs = db.session.scalars(sa.select(JobRun).order_by(JobRun.id.desc()).limit(15)).all()
-    return render_template("notifications/outbox.html", page=page, counts=counts,
+    return render_template("notifications/outbox.html", rows=rows, page=page, has_next=has_next,
+                           counts=counts,
                            failing=failing_by_channel[channel], failing_by_channel=failing_by_channel,
                            status=status, channel=channel, last_runs=last_runs,
                            shown_address=channels.shown_address, kind_of=outbox_kind)

@@ -12,6 +12,7 @@ from caseflow.core.orgs import policy, services
 from caseflow.core.orgs.forms import AccountForm, OrganisationForm, ResetPasswordForm, RolesForm
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
+from caseflow.core.paging import page_of
 from caseflow.core.settings.services import get_setting
 from caseflow.core.web import (
     ConfirmForm, attach_error, load_or_404, perform, query_int, query_page, requires,
@@ -128,9 +129,10 @@ def _user_query(search: str, organisation_id: int):
 def _user_list(template: str):
     search = request.args.get("q", "").strip()
     organisation_id = query_int("org", 0)
-    page = db.paginate(_user_query(search, organisation_id), page=query_page(), per_page=PAGE_SIZE,
-                       error_out=False)
-    return render_template(template, page=page, search=search, organisation_id=organisation_id,
+    page = query_page()
+    rows, has_next = page_of(_user_query(search, organisation_id), page, PAGE_SIZE)
+    return render_template(template, rows=rows, page=page, has_next=has_next, search=search,
+                           organisation_id=organisation_id,
                            tree=services.organisation_tree(), now=utcnow())
 
 

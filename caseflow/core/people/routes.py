@@ -6,12 +6,12 @@ from flask_login import current_user
 from caseflow.core.errors import DomainError
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import Role
+from caseflow.core.paging import page_of
 from caseflow.core.people import policy, services
 from caseflow.core.people.forms import PersonForm, RevealForm
 from caseflow.core.people.models import Person
 from caseflow.core.people.validation import format_phone
 from caseflow.core.web import attach_error, load_or_404, perform, query_page, requires
-from caseflow.extensions import db
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 PEOPLE_ROLES = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
@@ -39,8 +39,9 @@ def index():
              .where(Person.organisation_id.in_(visible_organisation_ids(current_user)))
              .order_by(Person.pseudonym_pinyin, Person.id))
     query = services.search_people(query, search)
-    page = db.paginate(query, page=query_page(), per_page=PAGE_SIZE, error_out=False)
-    return render_template("people/index.html", page=page, search=search)
+    page = query_page()
+    rows, has_next = page_of(query, page, PAGE_SIZE)
+    return render_template("people/index.html", rows=rows, page=page, has_next=has_next, search=search)
 
 
 @bp.route("/new", methods=["GET", "POST"])
