@@ -59,9 +59,9 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from caseflow.extensions import db  # noqa: E402
+from bench.scratch import DEFAULT_PG_URL, create_database  # noqa: E402,F401
 from tests.conftest import make_app, migrate_to_head  # noqa: E402
 
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ZONE = ZoneInfo("Asia/Shanghai")
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 #: How far back the seeded referrals go: their sent dates are spread over these days.
@@ -77,30 +77,6 @@ PAGES = ("inbox", "filtered", "detail", "outbox", "mine", "search", "send", "bar
 
 def log(message: str = "") -> None:
     print(message, flush=True)
-
-
-# -- databases -------------------------------------------------------------------------------
-
-
-def create_database(backend: str) -> tuple[str, callable]:
-    """A scratch database; returns its URL and a function that removes it."""
-    if backend == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="caseflow-bench-"))
-        return f"sqlite:///{folder / 'bench.db'}", lambda: shutil.rmtree(folder, ignore_errors=True)
-    admin_url = sa.make_url(os.environ.get("CASEFLOW_TEST_DATABASE_URL") or DEFAULT_PG_URL)
-    if admin_url.drivername == "postgresql":
-        admin_url = admin_url.set(drivername="postgresql+psycopg")
-    name = f"caseflow_bench_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
-
-    return admin_url.set(database=name).render_as_string(hide_password=False), drop
 
 
 # -- statement counting ----------------------------------------------------------------------

@@ -101,7 +101,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from collections import Counter
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
@@ -113,9 +112,9 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from caseflow.extensions import db  # noqa: E402
+from bench.scratch import create_database  # noqa: E402
 from tests.conftest import make_app, migrate_to_head  # noqa: E402
 
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ZONE = ZoneInfo("Asia/Shanghai")
 #: The sweep's moment: 09:00 on Friday 2026-11-27 in Asia/Shanghai (the tests' "now"),
 #: after the daily digest hour, so the digest is part of the sweep too.
@@ -129,30 +128,6 @@ ONE_TRANSACTION = 10**9
 
 def log(message: str = "") -> None:
     print(message, flush=True)
-
-
-# -- databases -------------------------------------------------------------------------------
-
-
-def create_database(backend: str) -> tuple[str, callable]:
-    """A scratch database; returns its URL and a function that removes it."""
-    if backend == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="caseflow-sweep-"))
-        return f"sqlite:///{folder / 'bench.db'}", lambda: shutil.rmtree(folder, ignore_errors=True)
-    admin_url = sa.make_url(os.environ.get("CASEFLOW_TEST_DATABASE_URL") or DEFAULT_PG_URL)
-    if admin_url.drivername == "postgresql":
-        admin_url = admin_url.set(drivername="postgresql+psycopg")
-    name = f"caseflow_sweep_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
-
-    return admin_url.set(database=name).render_as_string(hide_password=False), drop
 
 
 # -- the organisations and users --------------------------------------------------------------
@@ -940,7 +915,7 @@ def sweep_indexes(engine, *, create: bool) -> None:
 
 def run_backend(backend: str, sizes: list[int], now: datetime, args) -> dict:
     """{variant: {size: figures}} and the seeding figures."""
-    url, drop = create_database(backend)
+    url, drop = create_database(backend, label="sweep")
     app = None
     figures: dict[str, dict[int, dict]] = {}
     seedings = {}
