@@ -439,9 +439,9 @@ def prosecutor_decides_and_pays(prosecutor, live_server, case_id: int) -> None:
     assert_state(page, live_server, case_id, "paid")
     payment = page.get_by_test_id("payment").inner_text()
     assert AMOUNT_SHOWN in payment and PAYMENT_REFERENCE in payment
-    # Each money step leaves its amount in the timeline, the payment too.
+    # Each money step leaves its amount in the timeline, the payment too, written as everywhere.
     entries = page.get_by_test_id("timeline").locator("li")
-    assert AMOUNT in entries.nth(entries.count() - 1).inner_text(), (
+    assert AMOUNT_SHOWN in entries.nth(entries.count() - 1).inner_text(), (
         "the payment's amount is missing from the timeline")
     for gone in ("decision-form", "payment-form", "proposal-form", "review-form"):
         assert page.get_by_test_id(gone).count() == 0, f"{gone} still shown on a paid case"
