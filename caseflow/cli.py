@@ -145,8 +145,10 @@ def orgs_group():
 @click.option("--kind", required=True, type=click.Choice(["federation", "procuratorate", "partner"]))
 @click.option("--parent", "parent_code", help="Code of the organisation this one is a unit of.")
 @click.option("--referral-prefix", help="Prefix of its referral numbers, e.g. 江妇移.")
+@click.option("--letter-prefix", help="Prefix of its letter numbers (replies), e.g. 江汉妇函.")
+@click.option("--office-phone", help="Office phone for its letters' contact line, e.g. 027-85551234.")
 @with_appcontext
-def create_org(code, name, short_name, kind, parent_code, referral_prefix):
+def create_org(code, name, short_name, kind, parent_code, referral_prefix, letter_prefix, office_phone):
     """Create an organisation; the system administrator manages them in the app after."""
     from caseflow.core.db import utcnow
     from caseflow.core.errors import DomainError
@@ -163,7 +165,8 @@ def create_org(code, name, short_name, kind, parent_code, referral_prefix):
     try:
         org = create_organisation(actor=None, now=utcnow(), code=code, name=name,
                                   short_name=(short_name or name)[:40], kind=kind, parent=parent,
-                                  referral_prefix=referral_prefix)
+                                  referral_prefix=referral_prefix, letter_prefix=letter_prefix,
+                                  office_phone=office_phone)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()

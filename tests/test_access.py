@@ -443,6 +443,7 @@ def _build_targets(world, app, clock) -> Targets:
     referral = cast.sent(clock.now)
     attachment = referral_services.add_attachment(referral, actor=cast.officer, now=clock.now,
                                                   filename="材料.pdf", data=b"%PDF-1.4 test")
+    world.procuratorate.letter_prefix = "测检函"  # a reply letter without a number is refused
     replied = cast.registered(clock.now)
     referral_services.reply(replied, actor=cast.prosecutor, now=clock.now, outcome="other",
                             text="已处理", reply_on=clock.now.date())

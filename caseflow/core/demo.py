@@ -60,8 +60,24 @@ RECEIVING_DEPARTMENTS = {"jh-proc": "jh-proc-5"}
 #: Official documents of the 5th department are issued by the procuratorate (DOMAIN.md).
 DOCUMENTS_ISSUED_AS = {"jh-proc-5": "jh-proc"}
 
-#: Letter number prefixes (回告函 …): 江汉检函〔2026〕1号, 江汉妇函〔2026〕1号.
-LETTER_PREFIXES = {"jh-proc": "江汉检函", "jh-fed": "江汉妇函"}
+#: Letter number prefixes (回告函 …): 江汉检函〔2026〕1号, 江汉妇函〔2026〕1号; each street
+#: federation issues in its own name with its own (民族妇函〔2026〕1号).
+LETTER_PREFIXES = {"jh-proc": "江汉检函", "jh-fed": "江汉妇函",
+                   **{f"jh-fed-{code}": f"{name[:-1]}妇函" for code, name in STREETS}}
+
+#: The street federations' own referral series (民族妇移〔2026〕1号): their 移送函 carry their
+#: own letterhead and number. Without one a street's referrals would go out as the district
+#: federation's, numbered in its series (core.documents).
+STREET_REFERRAL_PREFIXES = {f"jh-fed-{code}": f"{name[:-1]}妇移" for code, name in STREETS}
+
+#: Office phones for the letters' contact line (fictional numbers in Wuhan's 027 area; the
+#: demo's accounts have no mobile of their own, so their letters show these).
+OFFICE_PHONES = {
+    "jh-fed": "027-85550100",
+    **{f"jh-fed-{code}": f"027-855501{n:02d}" for n, (code, _name) in enumerate(STREETS, start=1)},
+    "jh-proc": "027-85550200", "jh-proc-5": "027-85550205",
+    "jh-justice": "027-85550300", "jh-employment": "027-85550400", "jh-counselling": "027-85550500",
+}
 
 # (username, display name, organisation code, roles)
 USERS = [
@@ -113,7 +129,7 @@ def _set_document_issuers(now: datetime) -> None:
 
     for code, issuer_code in DOCUMENTS_ISSUED_AS.items():
         org, issuer = _org(code), _org(issuer_code)
-        if org.documents_issued_as_id is None:
+        if org is not None and issuer is not None and org.documents_issued_as_id is None:
             org.documents_issued_as_id = issuer.id
             record("organisation.update", actor=None, now=now, obj=org, object_label=org.name,
                    organisation_id=org.id, actor_name="caseflow demo",
@@ -121,11 +137,30 @@ def _set_document_issuers(now: datetime) -> None:
                    after={"documents_issued_as_id": issuer.id})
     for code, prefix in LETTER_PREFIXES.items():
         org = _org(code)
-        if org.letter_prefix is None:
+        if org is not None and org.letter_prefix is None:
             org.letter_prefix = prefix
             record("organisation.update", actor=None, now=now, obj=org, object_label=org.name,
                    organisation_id=org.id, actor_name="caseflow demo",
                    before={"letter_prefix": None}, after={"letter_prefix": prefix})
+
+
+def _set_letter_contacts(now: datetime) -> None:
+    """The street federations' own referral series and every demo office's phone, set once
+    and audited like the administrator's page (a demo loaded before they existed gets them;
+    what an administrator changed since is left alone)."""
+    from caseflow.core.audit.services import record
+    from caseflow.core.orgs.services import normalise_office_phone
+
+    for column, values in (("referral_prefix", STREET_REFERRAL_PREFIXES),
+                           ("office_phone", {code: normalise_office_phone(phone)
+                                             for code, phone in OFFICE_PHONES.items()})):
+        for code, value in values.items():
+            org = _org(code)
+            if org is not None and getattr(org, column) is None:
+                setattr(org, column, value)
+                record("organisation.update", actor=None, now=now, obj=org, object_label=org.name,
+                       organisation_id=org.id, actor_name="caseflow demo",
+                       before={column: None}, after={column: value})
 
 
 def load_demo(*, now: datetime, log: Callable[[str], None] = print) -> dict:
@@ -161,6 +196,7 @@ def load_demo(*, now: datetime, log: Callable[[str], None] = print) -> dict:
             for listener in org_services.RECEIVING_DEPARTMENT_LISTENERS:
                 listener(org, actor=sysadmin_stand_in, now=now)
     _set_document_issuers(now)
+    _set_letter_contacts(now)
     log(f"  organisations: {created['organisations']} new, {len(ORGANISATIONS)} in the demo")
     for username, display, org_code, roles in USERS:
         if _user(username) is None:

@@ -19,6 +19,13 @@ def _measures(measures) -> str:
                     for m in measures) + "。"
 
 
+def case_issuer(case: AidCase):
+    """Who heads and signs the case's documents: the organisation whose series gave the
+    case its number, which they carry (``core.documents``: letterhead and number belong to
+    one organisation)."""
+    return case.numbering_org or issuer_of(case.organisation)
+
+
 def decision_letter(case: AidCase) -> Letter:
     paragraphs = [f"本院于{cn_date(case.application_received_on)}收到救助申请，经会同妇女联合会联合"
                   f"调查，决定给予司法救助金人民币 {format_amount(case.granted_amount)} 元。"]
@@ -30,9 +37,10 @@ def decision_letter(case: AidCase) -> Letter:
     if case.paid_on:
         paragraphs.append(f"救助金已于{cn_date(case.paid_on)}发放。")
     paragraphs.append("特此决定。")
-    name, phone = contact_of(case.handler)
+    issuer = case_issuer(case)
+    name, phone = contact_of(case.handler, issuer)
     return Letter(
-        issuer=issuer_of(case.organisation).name, number=case.number or "", title="司法救助决定书",
+        issuer=issuer.name, number=case.number or "", title="司法救助决定书",
         addressee=f"申请人：{case.applicant.pseudonym}{PSEUDONYM_NOTE}", paragraphs=paragraphs,
         contact_name=name, contact_phone=phone, signed_on=case.decided_on,
         testid="decision-letter", filename=f"司法救助决定书{case.number or ''}")
@@ -61,9 +69,10 @@ def report_letter(case: AidCase, *, today: date) -> Letter:
     if case.criminal_case_number or case.offence:
         paragraphs.append("刑事案件：" + " ".join(p for p in (case.criminal_case_number, case.offence) if p) + "。")
     paragraphs += [f"调查组成员：{team}。", "特此报告。"]
-    name, phone = contact_of(case.handler)
+    issuer = case_issuer(case)
+    name, phone = contact_of(case.handler, issuer)
     return Letter(
-        issuer=issuer_of(case.organisation).name, number=case.number or "",
+        issuer=issuer.name, number=case.number or "",
         title=f"关于{case.applicant.pseudonym}司法救助申请的联合调查报告", paragraphs=paragraphs,
         contact_name=name, contact_phone=phone, signed_on=today,
         testid="report", filename=f"联合调查报告{case.number or ''}")

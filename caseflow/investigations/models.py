@@ -235,6 +235,9 @@ class AidCase(TimestampMixin, db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id], lazy="joined")
+    #: The organisation whose series gave ``number``: the decision's and the report's
+    #: letterhead and signature.
+    numbering_org: Mapped[Organisation] = relationship(foreign_keys=[numbering_org_id])
     applicant: Mapped[Person] = relationship(lazy="joined")
     handler: Mapped[User] = relationship(foreign_keys=[handler_id], lazy="joined")
     proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])

@@ -14,6 +14,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from caseflow.core import files, numbering
 from caseflow.core.audit.services import changes, record
 from caseflow.core.db import local_date
+from caseflow.core.documents.services import letter_issuer
 from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.money import format_amount
 from caseflow.core.orgs.models import Organisation, User
@@ -171,7 +172,10 @@ def _check_handler(org: Organisation, handler: User | None) -> User:
 
 
 def next_case_number(org: Organisation, year: int) -> tuple[str, int, Organisation]:
-    series = numbering.series_owner(org, "aid_case_prefix")
+    """The next number of ``org``'s cases, in the series of the organisation it issues as
+    (or the nearest one above with a prefix), which heads and signs the decision: a
+    department never numbers, nor signs, in its own name (``core.documents``)."""
+    series = letter_issuer(org, "aid_case_prefix")
     if series is None:
         raise ValidationFailed(
             _("%(org)s has no judicial aid case number prefix; the system administrator sets one "

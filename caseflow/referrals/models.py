@@ -213,7 +213,10 @@ class Referral(TimestampMixin, db.Model):
         sa.CheckConstraint("(discarded_at IS NULL) = (discard_reason IS NULL)",
                            name="discarded_with_reason"),
         sa.CheckConstraint("discarded_at IS NULL OR state = 'draft'", name="discarded_only_drafts"),
-        sa.UniqueConstraint("sender_org_id", "number_year", "number_seq", name="uq_referrals_number_seq"),
+        # One sequence number per series and year: a street federation given its own prefix
+        # mid-year starts at 1 after numbers of its district's series (migration 0021).
+        sa.UniqueConstraint("numbering_org_id", "number_year", "number_seq",
+                            name="uq_referrals_numbering_seq"),
         sa.UniqueConstraint("receiver_org_id", "registration_number", name="uq_referrals_registration"),
         sa.UniqueConstraint("created_by_id", "submission_token", name="uq_referrals_submission"),
         # The order of every referral list (queries.LIST_ORDER: urgent first, then by due
@@ -253,6 +256,10 @@ class Referral(TimestampMixin, db.Model):
     number: Mapped[str | None] = mapped_column(sa.String(60), unique=True)
     number_year: Mapped[int | None] = mapped_column()
     number_seq: Mapped[int | None] = mapped_column()
+    #: The organisation whose referral series gave ``number``: the letterhead and signature
+    #: of the 移送函, fixed with the number (a later change of prefixes or issuers moves
+    #: neither).
+    numbering_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
 
     source: Mapped[str] = mapped_column(sa.String(30))
     criminal_case_number: Mapped[str | None] = mapped_column(sa.String(80))
@@ -289,6 +296,8 @@ class Referral(TimestampMixin, db.Model):
     #: The reply letter's (回告函) own number in the issuer's letter series (江汉检函〔2026〕1号),
     #: assigned when the reply is recorded; the registration number stays a registration number.
     reply_number: Mapped[str | None] = mapped_column(sa.String(60))
+    #: The organisation whose letter series gave ``reply_number``: the 回告函's letterhead.
+    reply_numbering_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     return_reason: Mapped[str | None] = mapped_column(sa.Text)
     withdraw_reason: Mapped[str | None] = mapped_column(sa.Text)
@@ -302,6 +311,9 @@ class Referral(TimestampMixin, db.Model):
 
     sender_org: Mapped[Organisation] = relationship(foreign_keys=[sender_org_id], lazy="joined")
     receiver_org: Mapped[Organisation] = relationship(foreign_keys=[receiver_org_id], lazy="joined")
+    numbering_org: Mapped[Organisation | None] = relationship(foreign_keys=[numbering_org_id])
+    reply_numbering_org: Mapped[Organisation | None] = relationship(
+        foreign_keys=[reply_numbering_org_id])
     person: Mapped[Person] = relationship(lazy="joined")
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id], lazy="joined")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])

@@ -19,7 +19,9 @@ from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import Checks, Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind
-from caseflow.core.orgs.services import RECEIVING_DEPARTMENT_LISTENERS, RECEIVING_GAPS, subtree_ids
+from caseflow.core.orgs.services import (
+    LETTER_SERIES_LISTENERS, RECEIVING_DEPARTMENT_LISTENERS, RECEIVING_GAPS, subtree_ids,
+)
 from caseflow.core.people.models import Person
 from caseflow.core.people import policy as people_policy
 from caseflow.core.settings.services import SettingSpec, get_setting, register
@@ -404,8 +406,10 @@ def add_attachment(ref: Referral, *, actor, now: datetime, filename: str, data: 
 
 def next_number(sender: Organisation, year: int) -> tuple[str, int, Organisation]:
     """The next number in the sender's series for ``year``: ``江汉妇移〔2026〕3号``; two
-    concurrent sends never share one (``core.numbering``)."""
-    series = numbering.series_owner(documents.issuer_of(sender), "referral_prefix")
+    concurrent sends never share one (``core.numbering``). The series' owner heads and
+    signs the 移送函 (``core.documents``: a street federation without a prefix of its own
+    sends as its district federation)."""
+    series = documents.letter_issuer(sender, "referral_prefix")
     if series is None:
         raise ValidationFailed(
             _("%(org)s has no referral number prefix; the system administrator sets one on the "
@@ -465,8 +469,8 @@ def send(ref: Referral, *, actor, now: datetime) -> Referral:
     today = local_date(now)
     first_time = ref.number is None
     if first_time:
-        ref.number, ref.number_seq, _series = next_number(ref.sender_org, today.year)
-        ref.number_year = today.year
+        ref.number, ref.number_seq, series = next_number(ref.sender_org, today.year)
+        ref.number_year, ref.numbering_org_id = today.year, series.id
     ref.sent_at = now
     ref.return_reason = None
     _set_clock(ref, today, load_calendar())
@@ -638,8 +642,7 @@ def reply(ref: Referral, *, actor, now: datetime, outcome: str, text: str, reply
         raise ValidationFailed(_("The reply date cannot be before the referral was received."),
                                field="reply_on")
     ref.reply_outcome, ref.reply_text, ref.reply_on, ref.replied_at = outcome, text, reply_on, now
-    ref.reply_number = ref.reply_number or documents.next_letter_number(
-        ref.receiver_org, LetterKind.REPLY, reply_on.year)  # the 回告函's own series
+    _number_reply_letter(ref)
     if case is not None:
         hooks.REPLY_CASE_LINK(case, ref, actor=actor, now=now)
     _move(ref, ReferralState.REPLIED, actor=actor, now=now, kind=EventKind.REPLIED, text=text,
@@ -648,6 +651,45 @@ def reply(ref: Referral, *, actor, now: datetime, outcome: str, text: str, reply
                 **({"case": case.number, "case_id": case.id} if case is not None else {})})
     alerts.answered(ref, actor=actor, kind="referral.replied", now=now)
     return ref
+
+
+def _number_reply_letter(ref: Referral) -> bool:
+    """Give the reply's 回告函 its number in the letter series of the receiver's issuer (or
+    of the nearest organisation above it with a letter prefix, which then heads and signs
+    it: ``core.documents``). False when there is no such series: the reply stands, and its
+    letter waits for a prefix (``number_waiting_replies``)."""
+    if ref.reply_number is not None:
+        return True
+    taken = documents.next_letter_number(ref.receiver_org, LetterKind.REPLY, ref.reply_on.year)
+    if taken is None:
+        return False
+    ref.reply_number, series = taken
+    ref.reply_numbering_org_id, ref.reply_numbering_org = series.id, series
+    return True
+
+
+def number_waiting_replies(org: Organisation, *, actor, now: datetime) -> int:
+    """A letter series has been set or moved (a letter prefix, an issuer, a parent): the
+    replies recorded while their receiver had no series take their numbers now, in the
+    order of their reply dates, each audited. Returns how many were numbered."""
+    below = subtree_ids(org.id)
+    # Whose series may have moved: the organisation, its units, and those issuing as one.
+    affected = below | set(db.session.scalars(sa.select(Organisation.id).where(
+        Organisation.documents_issued_as_id.in_(below))))
+    waiting = db.session.scalars(sa.select(Referral).where(
+        Referral.replied_at.is_not(None), Referral.reply_number.is_(None),
+        Referral.receiver_org_id.in_(affected))
+        .order_by(Referral.reply_on, Referral.id)).all()
+    numbered = 0
+    for ref in waiting:
+        if _number_reply_letter(ref):
+            _audit("referral.reply_numbered", ref, actor=actor, now=now,
+                   before={"reply_number": None}, after={"reply_number": ref.reply_number})
+            numbered += 1
+    return numbered
+
+
+LETTER_SERIES_LISTENERS.append(number_waiting_replies)
 
 
 @_state_change

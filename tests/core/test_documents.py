@@ -60,9 +60,11 @@ def test_series_per_year_and_none_without_a_prefix(world, db):
     db.session.expire_all()
     numbers = [documents.next_letter_number(world.department5, LetterKind.REPLY, year)
                for year in (2026, 2026, 2027)]
-    assert numbers == ["测检函〔2026〕1号", "测检函〔2026〕2号", "测检函〔2027〕1号"]
+    assert numbers == [("测检函〔2026〕1号", world.procuratorate), ("测检函〔2026〕2号", world.procuratorate),
+                       ("测检函〔2027〕1号", world.procuratorate)]
     # The procuratorate itself numbers in the same series: one letterhead, one series.
-    assert documents.next_letter_number(world.procuratorate, LetterKind.REPLY, 2026) == "测检函〔2026〕3号"
+    assert documents.next_letter_number(world.procuratorate, LetterKind.REPLY, 2026) == (
+        "测检函〔2026〕3号", world.procuratorate)
 
 
 def test_a_street_federation_with_a_prefix_numbers_and_heads_its_own_letters(world, db, clock,
@@ -116,6 +118,7 @@ def test_the_demo_procuratorate_department_issues_as_the_procuratorate(app, db, 
     demo._set_document_issuers(clock.now)  # idempotent
     assert documents.issuer_of(department) is orgs["jh-proc"]
     assert documents.letter_series(department).letter_prefix == "江汉检函"
-    assert documents.next_letter_number(department, LetterKind.REPLY, 2026) == "江汉检函〔2026〕1号"
+    assert documents.next_letter_number(department, LetterKind.REPLY, 2026) == ("江汉检函〔2026〕1号",
+                                                                               orgs["jh-proc"])
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.actor_name == "caseflow demo")) == 3

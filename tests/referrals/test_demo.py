@@ -93,8 +93,9 @@ def assert_consistent(db, referrals: list[Referral], today: date, now) -> None:
         assert ref.statutory_due_on == calendar.reply_due(ref.received_on).day, ref.submission_token
         assert ref.received_on <= today
     sent = sorted((r for r in referrals if r.sent_at), key=lambda r: r.sent_at)
-    for series in {(r.direction, r.number_year) for r in sent}:
-        numbers = [r.number_seq for r in sent if (r.direction, r.number_year) == series]
+    # One series per numbering organisation (a street federation has its own) and year.
+    for series in {(r.numbering_org_id, r.number_year) for r in sent}:
+        numbers = [r.number_seq for r in sent if (r.numbering_org_id, r.number_year) == series]
         assert numbers == sorted(numbers), f"{series} numbers not in sending order"
 
 

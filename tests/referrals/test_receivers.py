@@ -120,6 +120,7 @@ def test_a_stale_draft_is_not_sent_to_nobody(client, login_as, cast, world, db):
 
 def test_sent_to_the_procuratorate_held_by_its_department(client, login_as, cast, world, db, clock):
     world.procuratorate.receiving_department_id = world.department5.id
+    world.procuratorate.letter_prefix = "测检函"  # the reply letter's series
     db.session.flush()
     login_as(cast.street_officer)
     html = client.get("/referrals/new").get_data(as_text=True)
@@ -159,8 +160,9 @@ def test_sent_to_the_procuratorate_held_by_its_department(client, login_as, cast
     assert f'<div class="issuer">{world.procuratorate.name}</div>' in reply
     signature = re.search(r'<div class="signature">(.*?)<br>', reply).group(1)
     assert signature == world.procuratorate.name
-    # Addressed to the street federation that sent it, which is nobody's department.
-    assert f"{world.street_a.name}：" in page_text(client.get(f"{page}/reply-letter"))
+    # Addressed to the organisation whose letter it answers: the street federation has no
+    # referral prefix, so its referral letter went out as the district federation's.
+    assert f"{world.federation.name}：" in page_text(client.get(f"{page}/reply-letter"))
 
 
 def test_the_department_sending_back_signs_as_the_procuratorate(cast, world, db, clock, client,

@@ -72,11 +72,18 @@ class Letter:
         return f"联系人：{self.contact_name}"
 
 
-def contact_of(user) -> tuple[str | None, str | None]:
-    """The acting officer's name and phone, from their account."""
+def contact_of(user, issuer=None) -> tuple[str | None, str | None]:
+    """The contact line's name and phone: the acting officer's name with the phone of their
+    account when they gave one, else their office's phone (their organisation's, else the
+    issuer's), as a letter writes it (027-85551234, 13812345678)."""
+    from caseflow.core.people.validation import written_phone
+
     if user is None:
         return None, None
-    return user.display_name, getattr(user, "phone", None) or None
+    offices = (user.organisation, issuer)
+    phone = user.phone or next((o.office_phone for o in offices if o is not None and o.office_phone),
+                               None)
+    return user.display_name, written_phone(phone) or None
 
 
 def build_letter(build: Callable[[], Letter]) -> Letter:

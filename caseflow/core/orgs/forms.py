@@ -44,6 +44,11 @@ class OrganisationForm(FlaskForm):
         description=_l("For the letters this organisation issues (replies), e.g. 江汉检函 gives "
                        "江汉检函〔2026〕1号."),
     )
+    office_phone = StringField(
+        _l("Office phone"), validators=[Optional(), Length(max=30)],
+        description=_l("Printed on the letters' contact line when the handler has no phone of "
+                       "their own, e.g. 027-85551234."),
+    )
     documents_issued_as_id = SelectField(
         _l("Documents issued as"), coerce=record_id, choices=[], validate_choice=False,
         description=_l("The organisation whose name this one's letters and decisions carry, e.g. "

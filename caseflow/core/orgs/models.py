@@ -55,6 +55,9 @@ class Organisation(TimestampMixin, db.Model):
     documents_issued_as_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
     #: The prefix of this organisation's letters (回告函 …), e.g. 江汉检函 gives 江汉检函〔2026〕1号.
     letter_prefix: Mapped[str | None] = mapped_column(sa.String(20))
+    #: The office's phone (E.164, a landline such as +862785551234 or a mobile), printed on
+    #: its letters' contact line when the handler has no phone of their own.
+    office_phone: Mapped[str | None] = mapped_column(sa.String(20))
 
     parent: Mapped[Organisation | None] = relationship(
         remote_side=[id], back_populates="children", foreign_keys=[parent_id])

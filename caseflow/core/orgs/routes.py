@@ -12,6 +12,7 @@ from caseflow.core.orgs import policy, services
 from caseflow.core.orgs.forms import AccountForm, OrganisationForm, ResetPasswordForm, RolesForm
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
+from caseflow.core.people.validation import written_phone
 from caseflow.core.paging import page_of
 from caseflow.core.settings.services import get_setting
 from caseflow.core.web import (
@@ -56,6 +57,7 @@ def new_organisation():
                 kind=form.kind.data, parent=db.session.get(Organisation, form.parent_id.data),
                 referral_prefix=(form.referral_prefix.data or "").strip(),
                 aid_case_prefix=(form.aid_case_prefix.data or "").strip(),
+                office_phone=form.office_phone.data,
             )))
         except DomainError as error:
             _refused(form, error)
@@ -76,6 +78,8 @@ def edit_organisation(org_id: int):
     form = OrganisationForm(obj=org, parent_id=org.parent_id or 0,
                             receiving_department_id=org.receiving_department_id or 0,
                             documents_issued_as_id=org.documents_issued_as_id or 0)
+    if not form.is_submitted():
+        form.office_phone.data = written_phone(org.office_phone)  # as offices write it
     form.fill_choices(services.organisation_tree(), exclude_ids=services.subtree_ids(org.id))
     form.fill_receiving_departments(services.receiving_department_choices(org),
                                     current=org.receiving_department)
@@ -91,6 +95,7 @@ def edit_organisation(org_id: int):
                 receiving_department=_chosen_unit(form.receiving_department_id),
                 letter_prefix=(form.letter_prefix.data or "").strip(),
                 documents_issued_as=_chosen_unit(form.documents_issued_as_id),
+                office_phone=form.office_phone.data,
             )))
         except DomainError as error:
             _refused(form, error)

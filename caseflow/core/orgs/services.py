@@ -69,6 +69,37 @@ def receiving_department_choices(org: Organisation) -> list[tuple[Organisation, 
 #: Told when an organisation's receiving department changes (``core.hooks``).
 RECEIVING_DEPARTMENT_LISTENERS = hooks.RECEIVING_DEPARTMENT_LISTENERS
 
+#: Called as ``listener(org, actor=, now=)`` in the same transaction when a change may have
+#: given organisations a letter series (a letter prefix, an issuer, a parent): the
+#: referrals number the replies whose letters waited for one.
+LETTER_SERIES_LISTENERS: list[Callable] = []
+
+#: The kinds of number an office phone may be: a landline with its area code or a mobile.
+OFFICE_PHONE_KINDS = ("FIXED_LINE", "MOBILE", "FIXED_LINE_OR_MOBILE")
+
+
+def normalise_office_phone(text: str | None) -> str | None:
+    """The office phone as stored (E.164), or None for an empty field; refused beside the
+    field unless it is a Chinese landline (027-85551234) or mobile number."""
+    import phonenumbers
+
+    from caseflow.core.people.validation import normalise_phone
+
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        number = normalise_phone(text)
+    except ValidationFailed as error:
+        raise ValidationFailed(error.message, field="office_phone") from None
+    kind = phonenumbers.number_type(phonenumbers.parse(number))
+    if kind not in {getattr(phonenumbers.PhoneNumberType, name) for name in OFFICE_PHONE_KINDS}:
+        raise ValidationFailed(
+            _("An office phone is a landline with its area code (e.g. 027-85551234) or a "
+              "mobile number."), field="office_phone")
+    return number
+
+
 #: ``update_organisation`` leaves the receiving department alone unless given one.
 KEEP = object()
 
@@ -135,6 +166,7 @@ def _org_snapshot(org: Organisation) -> dict:
         "receiving_department_id": org.receiving_department_id,
         "documents_issued_as_id": org.documents_issued_as_id,
         "letter_prefix": org.letter_prefix,
+        "office_phone": org.office_phone,
     }
 
 
@@ -167,6 +199,7 @@ def _check_org_fields(*, code, name, kind, parent, org=None):
 def create_organisation(
     *, actor, now: datetime, code: str, name: str, short_name: str, kind: str,
     parent: Organisation | None, referral_prefix: str | None, aid_case_prefix: str | None = None,
+    letter_prefix: str | None = None, office_phone: str | None = None,
 ) -> Organisation:
     """``actor`` is None only for the command line (``caseflow orgs create``: a new
     deployment's first organisation, before anyone can sign in)."""
@@ -176,7 +209,9 @@ def create_organisation(
     org = Organisation(
         code=code, name=name, short_name=short_name, kind=kind,
         parent_id=parent.id if parent else None, referral_prefix=referral_prefix or None,
-        aid_case_prefix=aid_case_prefix or None, is_active=True, created_at=now, updated_at=now,
+        aid_case_prefix=aid_case_prefix or None, letter_prefix=letter_prefix or None,
+        office_phone=normalise_office_phone(office_phone),
+        is_active=True, created_at=now, updated_at=now,
     )
     db.session.add(org)
     db.session.flush()
@@ -190,6 +225,7 @@ def update_organisation(
     kind: str, parent: Organisation | None, referral_prefix: str | None, is_active: bool,
     aid_case_prefix: str | None = None, receiving_department: Organisation | None | object = KEEP,
     letter_prefix: str | None | object = KEEP, documents_issued_as: Organisation | None | object = KEEP,
+    office_phone: str | None | object = KEEP,
 ) -> Organisation:
     if not policy.can_manage_organisations(actor):
         raise NotAllowed(_("Only the system administrator manages organisations."))
@@ -199,7 +235,11 @@ def update_organisation(
         _check_receiving_department(org, receiving_department)
     if documents_issued_as is not KEEP:
         _check_documents_issued_as(org, documents_issued_as)
+    if office_phone is not KEEP:
+        office_phone = normalise_office_phone(office_phone)
     before = _org_snapshot(org)
+    if office_phone is not KEEP:
+        org.office_phone = office_phone
     if documents_issued_as is not KEEP:
         org.documents_issued_as_id = documents_issued_as.id if documents_issued_as else None
     if letter_prefix is not KEEP:
@@ -218,6 +258,11 @@ def update_organisation(
                organisation_id=org.id, before=old, after=new)
     if "receiving_department_id" in new:
         for listener in RECEIVING_DEPARTMENT_LISTENERS:
+            listener(org, actor=actor, now=now)
+    if {"letter_prefix", "documents_issued_as_id", "parent_id"} & set(new):
+        db.session.flush()
+        db.session.expire(org, ["documents_issued_as", "parent"])  # set by their ids above
+        for listener in LETTER_SERIES_LISTENERS:
             listener(org, actor=actor, now=now)
     return org
 

@@ -83,6 +83,23 @@ def format_phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+def written_phone(value: str | None) -> str:
+    """A number as offices write it on a letter: a landline with its area code joined by a
+    dash (027-85551234), a mobile as its eleven digits (13812345678); a value that is not a
+    number is given back as it is."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        return value
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE and " " in national:
+        area, rest = national.split(" ", 1)
+        return f"{area}-{rest.replace(' ', '')}"
+    return national.replace(" ", "")
+
+
 #: Letters that draw nothing (Hangul fillers, the braille blank): a purpose of them is empty.
 BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 #: A purpose needs at least this many visible characters.
