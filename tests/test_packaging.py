@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import zh
-from tests.core.test_schema import HEAD, get, start_gunicorn, stop
+from tests.core.test_schema import HEAD
+from tests.servers import first_answer, start_gunicorn, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,7 +111,7 @@ def test_the_installed_wheel_knows_its_version_migrates_and_serves_chinese(insta
 
     server, port = start_gunicorn(python, env, tmp_path)
     try:
-        status, page = get(port, "/login", server)
+        status, page = first_answer(port, "/login", server)
     finally:
         stop(server)
     assert status == 200

@@ -34,6 +34,7 @@ from caseflow.core.notifications.models import AlertPreference, OutboxEmail
 from caseflow.referrals.models import Referral
 from tests import factories
 from tests.conftest import POSTGRES_URL, Mailbox, create_database, free_port, make_app, migrate_to_head
+from tests.servers import first_answer
 from tests.referrals.helpers import Cast
 
 VENV_BIN = Path(sys.executable).parent
@@ -143,19 +144,10 @@ class Site:
         self.scheduler = subprocess.Popen(
             [str(VENV_BIN / "caseflow"), "scheduler"],
             env=self.env, stdout=self.scheduler_log.open("w"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.web.poll() is None, f"gunicorn ended:\n{self.web_log.read_text()[-3000:]}"
-            assert self.scheduler.poll() is None, (
-                f"the scheduler ended:\n{self.scheduler_log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.base + "/login", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
-            time.sleep(0.2)
+        logs = {self.web.pid: self.web_log, self.scheduler.pid: self.scheduler_log}
+        first_answer(self.port, "/login", self.web, self.scheduler,
+                     accept=lambda status: status == 200,
+                     output=lambda process: logs[process.pid].read_text())
 
     def workers(self) -> set[int]:
         children = Path(f"/proc/{self.web.pid}/task/{self.web.pid}/children")
@@ -182,17 +174,12 @@ class Site:
         self.drop()
 
 
-def _squeeze(text: str) -> str:
-    # Python's e-mail folding can put a space of the subject between two encoded words,
-    # where decoders drop it (RFC 2047); the words are compared without spaces.
-    return "".join(text.split())
-
-
 def arrived(mailbox: Mailbox, rows: list) -> bool:
-    """Every outbox row sent, and a message with its recipient and subject received."""
-    received = {(tuple(m["to"]), _squeeze(m["subject"])) for m in mailbox.messages}
+    """Every outbox row sent, and a message with its recipient and subject, as written,
+    received."""
+    received = {(tuple(m["to"]), m["subject"]) for m in mailbox.messages}
     return bool(rows) and all(
-        r.status == "sent" and ((r.to_address,), _squeeze(r.subject)) in received for r in rows)
+        r.status == "sent" and ((r.to_address,), r.subject) in received for r in rows)
 
 
 def wait_for(what: str, check, *, seconds: float, site: Site, mailbox: Mailbox):
@@ -263,9 +250,9 @@ def test_the_services_serve_a_journey_send_its_mail_and_stop_cleanly(backend, tm
                            f"referral:{site.overdue_id}:overdue%")):
             wait_for(what, lambda key=key: arrived(mailbox, site.outbox(key)), seconds=30, site=site,
                      mailbox=mailbox)
-        reminder_subjects = {_squeeze(r.subject) for r in site.outbox(f"referral:{site.overdue_id}:overdue%")}
+        reminder_subjects = {r.subject for r in site.outbox(f"referral:{site.overdue_id}:overdue%")}
         assert any(site.overdue_number in m["body"] for m in mailbox.messages
-                   if _squeeze(m["subject"]) in reminder_subjects), "the reminder names no referral"
+                   if m["subject"] in reminder_subjects), "the reminder names no referral"
         mailed = time.monotonic()
 
         # systemd's stop: SIGTERM to each main process.

@@ -7,7 +7,6 @@ per backend for this module.
 """
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import logging
@@ -34,11 +33,11 @@ from caseflow.core.scheduler.models import JobRun
 from caseflow.core.scheduler.registry import JOBS
 from tests import factories
 from tests.conftest import BACKENDS, create_database, free_port, make_app, migrate_to_head
+from tests.servers import GUNICORN, first_answer, request
 
 TOKEN = "caseflow-tests-metrics-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CASEFLOW = str(Path(sys.executable).parent / "caseflow")
-GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 MIGRATION_SCRIPTS = Path(__file__).parents[2] / "migrations" / "versions"
 DEPLOY = Path(__file__).resolve().parent.parent.parent / "deploy"
 
@@ -457,16 +456,6 @@ def test_commands_check_scheduler_and_json_logs(served):
     assert lines[4] == "outbox: OK 0 due, 0 queued"
 
 
-def _get(port: int, path: str, headers: dict | None = None) -> tuple[int, str]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", path, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        connection.close()
-
-
 def test_request_counts_of_two_workers_add_up(served):
     """gunicorn as deployed (deploy/gunicorn.conf.py) with two workers and JSON logs."""
     _, env = served
@@ -485,16 +474,8 @@ def test_request_counts_of_two_workers_add_up(served):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     auth = {"Authorization": "Bearer process-test-token"}
     try:
-        deadline = time.monotonic() + 40
-        while True:
-            try:
-                if _get(port, "/metrics", auth)[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline, "gunicorn did not answer within 40 s"
-            time.sleep(0.2)
+        first_answer(port, "/metrics", process, timeout=40, headers=auth,
+                     accept=lambda status: status == 200)
         # One worker is kept busy by a request whose end has not arrived yet (a sync
         # worker reads the whole request first); the other answers the rest; then the
         # first request is finished. So both workers count some of the requests.
@@ -502,7 +483,7 @@ def test_request_counts_of_two_workers_add_up(served):
         slow = socket.create_connection(("127.0.0.1", port), timeout=30)
         slow.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         time.sleep(0.5)
-        statuses = [_get(port, "/login")[0] for _ in range(requests - 1)]
+        statuses = [request(port, "/login")[0] for _ in range(requests - 1)]
         slow.sendall(b"Connection: close\r\n\r\n")
         answer = slow.makefile("rb").readline()
         slow.close()
@@ -510,7 +491,7 @@ def test_request_counts_of_two_workers_add_up(served):
         # Each worker writes its counts within a second; /metrics sums the files.
         deadline = time.monotonic() + 10
         while True:
-            status, text = _get(port, "/metrics", auth)
+            status, text = request(port, "/metrics", auth)
             counted = value(parse_exposition(text), "caseflow_requests_total",
                             endpoint="auth.login", status="2xx")
             if counted == requests or time.monotonic() > deadline:

@@ -2,7 +2,6 @@
 under a PostgreSQL advisory lock, so two deploys never upgrade at once."""
 from __future__ import annotations
 
-import http.client
 import os
 import subprocess
 import sys
@@ -14,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from caseflow.extensions import db as _db
-from tests.conftest import (BACKENDS, POSTGRES_URL, create_database, free_port, make_app, page_text,
+from tests.conftest import (BACKENDS, POSTGRES_URL, create_database, make_app, page_text,
                             signed_in_cookie_client, zh)
+from tests.servers import first_answer, start_gunicorn, stop
 
 BIN = Path(sys.executable).parent
 OLDER = "0015_sessions_and_throttle"  # before 0016 gave the accounts a column
@@ -117,41 +117,6 @@ def _environment(url: str, tmp_path: Path) -> dict:
     return env
 
 
-def start_gunicorn(python: Path, env: dict, cwd: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(python), "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-         "--timeout", "60", "caseflow.wsgi:app"],
-        env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return process, port
-
-
-def get(port: int, path: str, process: subprocess.Popen, timeout: float = 30) -> tuple[int, str]:
-    """The first answer of a server that is starting."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            connection.request("GET", path)
-            response = connection.getresponse()
-            return response.status, response.read().decode()
-        except OSError:
-            if process.poll() is not None:
-                raise AssertionError(f"the server exited with {process.returncode}: "
-                                     f"{process.stderr.read()}")
-            assert time.monotonic() < deadline, f"no answer on port {port} within {timeout} s"
-            time.sleep(0.2)
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def test_gunicorn_refuses_to_boot_on_an_older_schema_then_serves_once_upgraded(old_app, database,
                                                                                 tmp_path):
     env = _environment(database, tmp_path)
@@ -171,7 +136,7 @@ def test_gunicorn_refuses_to_boot_on_an_older_schema_then_serves_once_upgraded(o
     assert upgrade.returncode == 0, upgrade.stderr
     server, port = start_gunicorn(BIN / "python", env, tmp_path)
     try:
-        status, page = get(port, "/login", server)
+        status, page = first_answer(port, "/login", server)
         assert status == 200 and "登录" in page
     finally:
         stop(server)

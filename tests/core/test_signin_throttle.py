@@ -30,6 +30,7 @@ from caseflow.core.orgs.roles import Role
 from tests import factories
 from tests.conftest import (POSTGRES_URL, create_database, free_port, make_app, migrate_to_head,
                             page_text, zh)
+from tests.servers import GUNICORN, first_answer, stop
 
 WRONG = "Wrong-password-1"
 THROTTLED = ("Too many sign-in attempts from your network. Try again in %(num)d minute.",
@@ -207,7 +208,6 @@ def test_a_bad_trusted_proxy_setting_stops_the_app(app):
 
 # -- real parallelism: gunicorn, 4 workers, a database of its own -----------------------------
 
-GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 WORKERS = 4
 
@@ -252,19 +252,8 @@ class Server:
             [GUNICORN, "--workers", str(WORKERS), "--preload", "--bind", f"127.0.0.1:{self.port}",
              "--timeout", "60", "--log-level", "warning", "caseflow:create_app()"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                connection.request("GET", "/healthz")
-                # 503 too: the app answers; no scheduler runs here, so it has no heartbeat.
-                if connection.getresponse().status in (200, 503):
-                    break
-            except OSError:
-                pass
-            assert self.process.poll() is None, self.process.stdout.read()
-            assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
-            time.sleep(0.2)
+        # 503 too: the app answers; no scheduler runs here, so it has no heartbeat.
+        first_answer(self.port, "/healthz", self.process, accept=lambda status: status in (200, 503))
         self.gunicorn_seconds = time.monotonic() - started - self.database_seconds
         # Every worker's first page loads templates and catalogues and opens its database
         # connection: not part of a race.
@@ -281,12 +270,7 @@ class Server:
             connection.getresponse().read()
 
     def close(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, timeout=10)
         self.engine.dispose()
         self.drop()
 
