@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+from flask_babel import force_locale, lazy_gettext as _l
 
 from caseflow.assistance.models import AssistancePlan, ItemKind, ServiceItem, ServiceSession
 from caseflow.core.db import local_zone
@@ -51,12 +51,18 @@ SENT, RECEIVED = "sent", "received"
 DEFINITIONS: dict[str, tuple] = {}
 
 
+def in_english(text) -> str:
+    """A lazy text as written in the code (English, the source language), whoever reads."""
+    with force_locale("en"):
+        return str(text)
+
+
 def defined(key: str, title, text):
     """Record a definition and make it the docstring of the function computing it."""
     DEFINITIONS[key] = (title, text)
 
     def attach(function):
-        function.__doc__ = f"{text._args[0]}\n\n{function.__doc__ or ''}".rstrip()
+        function.__doc__ = f"{in_english(text)}\n\n{function.__doc__ or ''}".rstrip()
         function.definition_key = key
         return function
 

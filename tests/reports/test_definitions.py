@@ -309,8 +309,8 @@ def test_every_figure_has_its_definition_as_docstring():
     assert len(functions) >= 20
     for function in functions:
         _title, text = d.DEFINITIONS[function.definition_key]
-        assert function.__doc__.startswith(text._args[0])
-    assert "extended" in d.replied_on_time.__doc__ and "31 December" in d.DEFINITIONS["period"][1]._args[0]
+        assert function.__doc__.startswith(d.in_english(text))
+    assert "extended" in d.replied_on_time.__doc__ and "31 December" in d.in_english(d.DEFINITIONS["period"][1])
     assert "counted once" in d.women_helped.__doc__
 
 
