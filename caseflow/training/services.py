@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from caseflow.core import files
 from caseflow.core.audit.services import changes, record
 from caseflow.core.db import local_zone, to_local
-from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from caseflow.core.errors import Checks, Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from caseflow.core.orgs.models import Organisation, User, UserRole
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.versions import check_version, flush_versioned
@@ -154,37 +154,50 @@ class _Checked:
 
 
 def _check(data: SessionInput, actor) -> _Checked:
-    title = _text(data.title, "title", _("Give the session a title."), 200)
-    if data.held_on is None:
-        raise ValidationFailed(_("Enter the date of the session."), field="held_on")
-    if data.start_time is None:
-        raise ValidationFailed(_("Enter the time the session starts."), field="start_time")
-    if data.end_time is None:
-        raise ValidationFailed(_("Enter the time the session ends."), field="end_time")
-    if data.end_time <= data.start_time:
-        raise ValidationFailed(_("The session must end after it starts."), field="end_time")
-    zone = local_zone()
-    starts_at = datetime.combine(data.held_on, data.start_time, tzinfo=zone).astimezone(timezone.utc)
-    ends_at = datetime.combine(data.held_on, data.end_time, tzinfo=zone).astimezone(timezone.utc)
-    place = _text(data.place, "place", _("Say where the session takes place."), 200)
-    trainers = _text(data.trainers, "trainers", _("Name the trainers."), 300)
+    """Every field checked; the refusal names each bad one (``core.errors.Checks``)."""
+    checks = Checks()
+    title = place = trainers = starts_at = ends_at = None
+    with checks:
+        title = _text(data.title, "title", _("Give the session a title."), 200)
+    with checks:
+        if data.held_on is None:
+            raise ValidationFailed(_("Enter the date of the session."), field="held_on")
+    with checks:
+        if data.start_time is None:
+            raise ValidationFailed(_("Enter the time the session starts."), field="start_time")
+    with checks:
+        if data.end_time is None:
+            raise ValidationFailed(_("Enter the time the session ends."), field="end_time")
+        if data.start_time is not None and data.end_time <= data.start_time:
+            raise ValidationFailed(_("The session must end after it starts."), field="end_time")
+    if data.held_on is not None and data.start_time is not None and data.end_time is not None:
+        zone = local_zone()
+        starts_at = datetime.combine(data.held_on, data.start_time, tzinfo=zone).astimezone(timezone.utc)
+        ends_at = datetime.combine(data.held_on, data.end_time, tzinfo=zone).astimezone(timezone.utc)
+    with checks:
+        place = _text(data.place, "place", _("Say where the session takes place."), 200)
+    with checks:
+        trainers = _text(data.trainers, "trainers", _("Name the trainers."), 300)
     organisers = list({o.id: o for o in data.organisers}.values())
-    if not organisers:
-        raise ValidationFailed(_("Choose the organising organisations."), field="organiser_ids")
-    allowed = {o.id for o in organisation_candidates()}
-    if any(o.id not in allowed for o in organisers):
-        raise ValidationFailed(_("Training is organised by federations and procuratorates."),
-                               field="organiser_ids")
-    visible = visible_organisation_ids(actor)
-    if not any(o.id in visible for o in organisers):
-        raise ValidationFailed(
-            _("One of the organisers must be your organisation (%(org)s) or one below it, so "
-              "that you can run the session.", org=actor.organisation.name), field="organiser_ids")
+    with checks:
+        if not organisers:
+            raise ValidationFailed(_("Choose the organising organisations."), field="organiser_ids")
+        allowed = {o.id for o in organisation_candidates()}
+        if any(o.id not in allowed for o in organisers):
+            raise ValidationFailed(_("Training is organised by federations and procuratorates."),
+                                   field="organiser_ids")
+        visible = visible_organisation_ids(actor)
+        if not any(o.id in visible for o in organisers):
+            raise ValidationFailed(
+                _("One of the organisers must be your organisation (%(org)s) or one below it, so "
+                  "that you can run the session.", org=actor.organisation.name), field="organiser_ids")
     topics = list(dict.fromkeys(data.topics))
-    if not topics:
-        raise ValidationFailed(_("Choose at least one topic."), field="topics")
-    if any(t not in {k.value for k in Topic} for t in topics):
-        raise ValidationFailed(_("Choose the topics from the list."), field="topics")
+    with checks:
+        if not topics:
+            raise ValidationFailed(_("Choose at least one topic."), field="topics")
+        if any(t not in {k.value for k in Topic} for t in topics):
+            raise ValidationFailed(_("Choose the topics from the list."), field="topics")
+    checks.done()
     return _Checked(title, starts_at, ends_at, place, trainers, organisers, topics,
                     _optional(data.content))
 

@@ -157,3 +157,18 @@ def test_long_texts_have_a_counter_and_no_maxlength_that_cuts(client, login_as, 
     assert 'id="circumstances-count"' in html
     # A short field (a pseudonym of at most 60) has neither counter nor cut.
     assert 'id="pseudonym-count"' not in html
+
+
+def test_a_training_session_with_several_bad_fields_is_refused_for_each_at_once(world, db, clock):
+    from caseflow.training import services as training_services
+    from caseflow.training.models import TrainingSession
+
+    organiser = factories.make_user(world, roles={"federation_officer"})
+    data = training_services.SessionInput(
+        title=" ", held_on=clock.now.date(), start_time=None, end_time=None, place="",
+        trainers="某讲师", organisers=[world.federation], topics=[])
+    with pytest.raises(FieldErrors) as refused:
+        training_services.create_session(actor=organiser, now=clock.now, data=data)
+    assert [field for field, _message in refused.value.errors] == [
+        "title", "start_time", "end_time", "place", "topics"]
+    assert _count(db, TrainingSession) == 0
