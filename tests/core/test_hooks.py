@@ -27,11 +27,16 @@ def test_every_hook_point_is_in_the_one_registry(app):
 
 
 def test_the_domains_are_wired_in_once_however_many_apps_are_built(app):
-    before = {name: list(hook) for name, hook in hooks.HOOKS.items() if isinstance(hook, hooks.Hook)}
+    def functions() -> dict[str, list]:
+        return {name: list(hook) for name, hook in hooks.HOOKS.items()
+                if isinstance(hook, hooks.Hook)}
+
+    before = functions()
     create_app({**app.config, "TESTING": True})
-    after = {name: list(hook) for name, hook in hooks.HOOKS.items() if isinstance(hook, hooks.Hook)}
+    after = functions()
     assert after == before
-    assert hooks.PERSON_SHARED_WITH == [referral_policy.shares_person, case_policy.shares_case_person]
+    assert hooks.PERSON_SHARED_WITH == [referral_policy.shares_person,
+                                        case_policy.shares_case_person]
     assert hooks.MINOR_SHARED_WITH == [case_policy.on_team_of_minor]
     assert all(len(hook) == 1 for name, hook in after.items()
                if name not in ("person.shared_with", "person.minor_shared_with"))

@@ -58,7 +58,8 @@ def violations(root: Path, forbidden: tuple[str, ...]) -> list[str]:
     for path in sorted(root.rglob("*.py")):
         for line, name in imported_names(path, root):
             if _is_within(name, forbidden):
-                found.setdefault((path, line), f"{path.relative_to(root.parent.parent)}:{line} imports {name}")
+                where = f"{path.relative_to(root.parent.parent)}:{line}"
+                found.setdefault((path, line), f"{where} imports {name}")
     return list(found.values())
 
 

@@ -253,7 +253,8 @@ class Server:
              "--timeout", "60", "--log-level", "warning", "caseflow:create_app()"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         # 503 too: the app answers; no scheduler runs here, so it has no heartbeat.
-        first_answer(self.port, "/healthz", self.process, accept=lambda status: status in (200, 503))
+        first_answer(self.port, "/healthz", self.process,
+                     accept=lambda status: status in (200, 503))
         self.gunicorn_seconds = time.monotonic() - started - self.database_seconds
         # Every worker's first page loads templates and catalogues and opens its database
         # connection: not part of a race.
