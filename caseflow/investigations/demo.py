@@ -35,7 +35,10 @@ from caseflow.core.errors import DomainError
 from caseflow.core.demo import DEMO_STEPS, DemoStep
 from caseflow.core.people.models import Person
 from caseflow.extensions import db
-from caseflow.investigations import services
+from caseflow.investigations.services import (
+    cases as case_services, decision as decision_services, household as household_services,
+    investigation as investigation_services,
+)
 from caseflow.investigations.models import (
     AidCase, CaseState, MeasureKind, PaymentMethod, PlaceKind, ReviewOutcome,
 )
@@ -110,10 +113,10 @@ class _DemoCases(DemoBuilder):
         story.steps.append((when, action))
 
     def open(self, story: _Story, when: datetime, *, referral: Referral | None,
-             data: services.CaseInput, by: str = "prosecutor", handler: str = "prosecutor") -> None:
+             data: case_services.CaseInput, by: str = "prosecutor", handler: str = "prosecutor") -> None:
         def run():
             applicant = None if referral is not None else self.person(story)
-            story.case = services.open_case(actor=self.user(by), now=when, data=data,
+            story.case = case_services.open_case(actor=self.user(by), now=when, data=data,
                                             handler=self.user(handler), applicant=applicant,
                                             referral=referral)
         self._step(story, when, run)
@@ -127,7 +130,7 @@ class _DemoCases(DemoBuilder):
     def investigate(self, story: _Story, when: datetime, *, by: str, team: list[str],
                     plan: str) -> None:
         def run():
-            services.start_investigation(story.case, actor=self.user(by), now=when, plan=plan,
+            investigation_services.start_investigation(story.case, actor=self.user(by), now=when, plan=plan,
                                          members=[self.user(name) for name in team])
         self._step(story, when, run)
 
@@ -135,43 +138,43 @@ class _DemoCases(DemoBuilder):
               address: str, visitors: list[str], met: str, notes: str,
               others: str | None = None) -> None:
         def run():
-            data = services.VisitInput(
+            data = investigation_services.VisitInput(
                 visited_on=visited_on, place_kind=place.value, address=address,
                 visitor_ids=[self.user(name).id for name in visitors], other_visitors=others,
                 met=met, notes=notes)
-            services.record_visit(story.case, actor=self.user(by), now=when, data=data)
+            investigation_services.record_visit(story.case, actor=self.user(by), now=when, data=data)
         self._step(story, when, run)
 
-    def household(self, story: _Story, when: datetime, *, by: str, data: services.HouseholdInput,
-                  members: list[services.MemberInput]) -> None:
+    def household(self, story: _Story, when: datetime, *, by: str, data: household_services.HouseholdInput,
+                  members: list[household_services.MemberInput]) -> None:
         """The assessment, then its members a few minutes apart."""
         def run():
-            services.save_household(story.case, actor=self.user(by), now=when, data=data,
+            household_services.save_household(story.case, actor=self.user(by), now=when, data=data,
                                     expected_version=None)
         self._step(story, when, run)
         for i, member in enumerate(members, start=1):
-            self.act(story, when + timedelta(minutes=5 * i), services.save_member, by=by,
+            self.act(story, when + timedelta(minutes=5 * i), household_services.save_member, by=by,
                      data=member)
 
     def propose(self, story: _Story, when: datetime, *, by: str,
-                data: services.ProposalInput) -> None:
-        self.act(story, when, services.propose, by=by, data=data)
+                data: case_services.ProposalInput) -> None:
+        self.act(story, when, case_services.propose, by=by, data=data)
 
     def approve(self, story: _Story, when: datetime, *, by: str, comment: str) -> None:
-        self.act(story, when, services.review, by=by, outcome=ReviewOutcome.APPROVE.value,
+        self.act(story, when, case_services.review, by=by, outcome=ReviewOutcome.APPROVE.value,
                  comment=comment)
 
     def decide(self, story: _Story, when: datetime, *, by: str, amount: str, text: str) -> None:
-        self.act(story, when, services.decide, by=by, amount=amount, decided_on=local_date(when),
+        self.act(story, when, decision_services.decide, by=by, amount=amount, decided_on=local_date(when),
                  text=text)
 
     def pay(self, story: _Story, when: datetime, *, by: str, amount: str, reference: str) -> None:
-        self.act(story, when, services.record_payment, by=by, amount=amount,
+        self.act(story, when, decision_services.record_payment, by=by, amount=amount,
                  paid_on=local_date(when), method=PaymentMethod.BANK_TRANSFER.value,
                  reference=reference)
 
-    def measure(self, kind: MeasureKind, agency: str, details: str) -> services.MeasureInput:
-        return services.MeasureInput(kind=kind.value, agency=self.org(agency), details=details)
+    def measure(self, kind: MeasureKind, agency: str, details: str) -> case_services.MeasureInput:
+        return case_services.MeasureInput(kind=kind.value, agency=self.org(agency), details=details)
 
     # -- the stories ------------------------------------------------------------------------
 
@@ -218,7 +221,7 @@ class _DemoCases(DemoBuilder):
         if paid >= self.today:
             paid = decided
 
-        self.open(story, at(opened, 9, 10), referral=referral, data=services.CaseInput(
+        self.open(story, at(opened, 9, 10), referral=referral, data=case_services.CaseInput(
             application_received_on=received,
             offence=None if referral is not None else "故意伤害罪（致人死亡）",
             summary=(
@@ -256,8 +259,8 @@ class _DemoCases(DemoBuilder):
 
         daughter_born, son_born = _born(visited, 10.5), _born(visited, 16.4)
         mother_born = _born(visited, 82.3)
-        M = services.MemberInput  # noqa: N806
-        self.household(story, at(visited, 16, 30), by="fed.officer", data=services.HouseholdInput(
+        M = household_services.MemberInput  # noqa: N806
+        self.household(story, at(visited, 16, 30), by="fed.officer", data=household_services.HouseholdInput(
             medical_costs="1500.00", schooling_costs="900.00", housing_costs="450.00",
             other_costs="1800.00", income_lost="3200.00", qualifies_minimum_allowance=False,
             minimum_allowance_reason=(
@@ -280,7 +283,7 @@ class _DemoCases(DemoBuilder):
                   health="高血压，行动不便"),
             ])
 
-        self.propose(story, at(proposed, 16, 0), by="prosecutor", data=services.ProposalInput(
+        self.propose(story, at(proposed, 16, 0), by="prosecutor", data=case_services.ProposalInput(
             amount="50000.00",
             findings=(
                 "经与区妇联联合走访民族街道办事处、小雨所在社区及其家中核实：小雨的丈夫在刑事案件"
@@ -329,7 +332,7 @@ class _DemoCases(DemoBuilder):
         if paid >= self.today:
             paid = decided
 
-        self.open(story, at(opened, 9, 20), referral=referral, data=services.CaseInput(
+        self.open(story, at(opened, 9, 20), referral=referral, data=case_services.CaseInput(
             application_received_on=received,
             offence=None if referral is not None else "故意伤害罪",
             summary=(
@@ -340,7 +343,7 @@ class _DemoCases(DemoBuilder):
                          team=["prosecutor", "fed.minzu"], plan=(
             "与民族街妇联联合调查：调取刑事判决书，核实被告人赔偿能力；由街道妇联补齐家庭收入"
             "材料；评估晓丽及两个孩子的心理疏导需要。"))
-        self.propose(story, at(proposed, 15, 30), by="prosecutor", data=services.ProposalInput(
+        self.propose(story, at(proposed, 15, 30), by="prosecutor", data=case_services.ProposalInput(
             amount="30000.00",
             findings=(
                 "经调取刑事判决书并与民族街妇联联合核实：被告人无赔偿能力；晓丽案发后无法正常工作，"
@@ -377,9 +380,9 @@ class _DemoCases(DemoBuilder):
         assessed = d.after(visited)
         proposed = d.after(registered, 4)  # the referral's note: "报部门负责人审批"
         proposed = max(assessed, min(proposed, d.back(1)))
-        M = services.MemberInput  # noqa: N806
+        M = household_services.MemberInput  # noqa: N806
 
-        self.open(story, at(opened, 9, 30), referral=referral, data=services.CaseInput(
+        self.open(story, at(opened, 9, 30), referral=referral, data=case_services.CaseInput(
             application_received_on=received,
             offence=None if referral is not None else "抢劫罪",
             summary=(
@@ -397,7 +400,7 @@ class _DemoCases(DemoBuilder):
             "截至目前住院费用41236元，医保报销后自付约2.6万元，已向亲友借款垫付。阿兰受伤前在"
             "服装店做营业员，月收入约4000元，住院后收入中断。其母68岁，患糖尿病，没有养老金，"
             "平日由阿兰照顾，现由邻居临时帮忙。"))
-        self.household(story, at(assessed, 10, 0), by="fed.minzu", data=services.HouseholdInput(
+        self.household(story, at(assessed, 10, 0), by="fed.minzu", data=household_services.HouseholdInput(
             medical_costs="5000.00", housing_costs="1200.00", other_costs="1000.00",
             income_lost="4000.00", qualifies_minimum_allowance=False,
             minimum_allowance_reason=(
@@ -412,7 +415,7 @@ class _DemoCases(DemoBuilder):
                   work="无", monthly_income="0.00", income_source="无养老金",
                   health="糖尿病，需长期服药"),
             ])
-        self.propose(story, at(proposed, 15, 0), by="prosecutor", data=services.ProposalInput(
+        self.propose(story, at(proposed, 15, 0), by="prosecutor", data=case_services.ProposalInput(
             amount="30000.00",
             findings=(
                 "经与民族街妇联联合调查核实：阿兰遭抢劫致颅脑损伤，住院费用已达41236元，自付约2.6万元，"

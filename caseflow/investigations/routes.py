@@ -22,7 +22,11 @@ from caseflow.core.web import (
     MAX_RECORD_ID, attach_error, in_range, load_or_404, page_action, perform, query_page, requires,
 )
 from caseflow.extensions import db
-from caseflow.investigations import documents, policy, queries, reminders, services
+from caseflow.investigations import documents, policy, queries, reminders
+from caseflow.investigations.services import (
+    cases as case_services, decision as decision_services, household as household_services,
+    investigation as investigation_services,
+)
 from caseflow.core.documents.files import letter_download
 from caseflow.core.documents.letter import build_letter, render_letter
 from flask_babel import force_locale
@@ -59,7 +63,7 @@ def _upload(form, name="attachment"):
 
 def referral_links(user, referral) -> list[tuple[str, str, str]]:
     """On a referral's page: the case it opened, or the button to open one."""
-    case = services.case_for_referral(referral) if referral.state != "draft" else None
+    case = case_services.case_for_referral(referral) if referral.state != "draft" else None
     if case is not None:
         if policy.can_view_case(user, case):
             return [(_("Judicial aid case %(number)s", number=case.number),
@@ -126,7 +130,7 @@ def _fill_case_form(form: CaseForm, referral: Referral | None) -> None:
             .order_by(Person.pseudonym_pinyin).limit(500)).all()
         form.applicant_id.choices = [SelectChoice(p.id, p.pseudonym) for p in people]
     form.handler_id.choices = [SelectChoice(u.id, f"{u.display_name}（{u.organisation.short_name}）")
-                               for u in services.handlers_for(current_user.organisation)]
+                               for u in case_services.handlers_for(current_user.organisation)]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -150,16 +154,17 @@ def new():
     if form.validate_on_submit():
         def save():
             applicant = db.session.get(Person, form.applicant_id.data) if form.applicant_id.data else None
-            case = services.open_case(
+            case = case_services.open_case(
                 actor=current_user, now=g.now, referral=referral, applicant=applicant,
                 handler=db.session.get(User, form.handler_id.data),
-                data=services.CaseInput(
+                data=case_services.CaseInput(
                     summary=form.summary.data, application_received_on=form.application_received_on.data,
                     criminal_case_number=form.criminal_case_number.data, offence=form.offence.data,
                     offence_on=form.offence_on.data))
             upload = _upload(form, "document")
             if upload:
-                services.add_document(case, actor=current_user, now=g.now, filename=upload[0], data=upload[1])
+                case_services.add_document(case, actor=current_user, now=g.now, filename=upload[0],
+                                           data=upload[1])
             return case
         try:
             case = perform(save)
@@ -177,7 +182,7 @@ def new():
 
 def _team_choices(case: AidCase):
     return [SelectChoice(u.id, f"{u.display_name}（{u.organisation.short_name}）")
-            for u in services.team_candidates(case)]
+            for u in investigation_services.team_candidates(case)]
 
 
 def _visitor_choices(case: AidCase):
@@ -191,7 +196,7 @@ def _proposal_form(case: AidCase, form: ProposalForm | None = None) -> ProposalF
         form = ProposalForm(findings=case.findings, reasons=case.proposal_reasons,
                             amount=f"{case.proposed_amount:.2f}" if case.proposed_amount else "")
     agency_choices = [SelectChoice(0, _("(to be decided)"))] + [
-        SelectChoice(o.id, o.name) for o in services.agencies()]
+        SelectChoice(o.id, o.name) for o in case_services.agencies()]
     for entry in form.measures:
         entry.form.agency_id.choices = agency_choices
     return form
@@ -199,7 +204,9 @@ def _proposal_form(case: AidCase, form: ProposalForm | None = None) -> ProposalF
 
 def _addresses(visits, revealed: dict[int, str] | None) -> dict[int, str]:
     """Each visit's address: masked, unless revealed after a purpose."""
-    return revealed if revealed is not None else {v.id: services.visit_address(v) for v in visits}
+    if revealed is not None:
+        return revealed
+    return {v.id: investigation_services.visit_address(v) for v in visits}
 
 
 def _detail(case: AidCase, status: int = 200, revealed: dict[int, str] | None = None, **forms):
@@ -259,7 +266,7 @@ def _members(ids) -> list[User]:
 @requires(policy.can_list_cases, roles=WORKERS)
 def start_investigation(case_id: int):
     return _action(case_id, InvestigationForm, "investigation_form",
-                   lambda case, f: services.start_investigation(
+                   lambda case, f: investigation_services.start_investigation(
                        case, actor=current_user, now=g.now, plan=f.plan.data,
                        members=_members(f.members.data)),
                    _("Joint investigation started."),
@@ -270,15 +277,15 @@ def start_investigation(case_id: int):
 @requires(policy.can_list_cases, roles=WORKERS)
 def change_team(case_id: int):
     return _action(case_id, TeamForm, "team_form",
-                   lambda case, f: services.change_team(
+                   lambda case, f: investigation_services.change_team(
                        case, actor=current_user, now=g.now, members=_members(f.members.data),
                        reason=f.reason.data),
                    _("Team changed."),
                    prepare=lambda case, f: setattr(f.members, "choices", _team_choices(case)))
 
 
-def _visit_input(form: VisitForm) -> services.VisitInput:
-    return services.VisitInput(
+def _visit_input(form: VisitForm) -> investigation_services.VisitInput:
+    return investigation_services.VisitInput(
         visited_on=form.visited_on.data, place_kind=form.place_kind.data or "",
         address=form.address.data, visitor_ids=list(form.visitor_ids.data or []),
         other_visitors=form.other_visitors.data, met=form.met.data, notes=form.notes.data)
@@ -288,10 +295,11 @@ def _visit_input(form: VisitForm) -> services.VisitInput:
 @requires(policy.can_list_cases, roles=WORKERS)
 def add_visit(case_id: int):
     def record(case, form):
-        visit = services.record_visit(case, actor=current_user, now=g.now, data=_visit_input(form))
+        visit = investigation_services.record_visit(case, actor=current_user, now=g.now,
+                                                    data=_visit_input(form))
         upload = _upload(form)
         if upload:
-            services.add_document(case, actor=current_user, now=g.now, filename=upload[0],
+            case_services.add_document(case, actor=current_user, now=g.now, filename=upload[0],
                                   data=upload[1], visit=visit)
     return _action(case_id, VisitForm, "visit_form", record, _("Visit recorded."),
                    prepare=lambda case, f: setattr(f.visitor_ids, "choices", _visitor_choices(case)))
@@ -306,7 +314,7 @@ def reveal_addresses(case_id: int):
     visits = case.investigation.visits if case.investigation else []
     if form.validate_on_submit():
         try:
-            shown = perform(lambda: services.reveal_visit_addresses(
+            shown = perform(lambda: investigation_services.reveal_visit_addresses(
                 case, visits, actor=current_user, now=g.now, purpose=form.purpose.data))
         except DomainError as error:
             _refused(form, error)
@@ -334,7 +342,7 @@ def correct_visit(case_id: int, visit_id: int):
     form.visitor_ids.choices = _visitor_choices(case)
     if form.validate_on_submit():
         try:
-            perform(lambda: services.correct_visit(
+            perform(lambda: investigation_services.correct_visit(
                 visit, actor=current_user, now=g.now, data=_visit_input(form), reason=form.reason.data,
                 expected_version=int(form.version.data or 0)))
         except DomainError as error:
@@ -343,7 +351,7 @@ def correct_visit(case_id: int, visit_id: int):
             flash(_("Visit corrected."), "success")
             return redirect(url_for("investigations.show", case_id=case.id, _anchor=f"visit-{visit.id}"))
     return render_template("investigations/visit_form.html", case=case, visit=visit, form=form,
-                           masked_address=services.visit_address(visit)), (
+                           masked_address=investigation_services.visit_address(visit)), (
         400 if request.method == "POST" else 200)
 
 
@@ -355,7 +363,7 @@ def void_visit(case_id: int, visit_id: int):
     form = VoidForm()
     if form.validate_on_submit():
         try:
-            perform(lambda: services.void_visit(visit, actor=current_user, now=g.now,
+            perform(lambda: investigation_services.void_visit(visit, actor=current_user, now=g.now,
                                                 reason=form.void_reason.data))
         except DomainError as error:
             flash(error.message, "danger")
@@ -374,7 +382,7 @@ def _household_page(case: AidCase, status=200, household_form=None, member_form=
         if assessment is not None:
             household_form.qualifies_minimum_allowance.data = {
                 True: "yes", False: "no", None: ""}[assessment.qualifies_minimum_allowance]
-            for name in services.HOUSEHOLD_AMOUNTS:
+            for name in household_services.HOUSEHOLD_AMOUNTS:
                 value = getattr(assessment, name)
                 getattr(household_form, name).data = f"{value:.2f}" if value is not None else ""
     return render_template("investigations/household.html", case=case, assessment=assessment,
@@ -397,10 +405,10 @@ def save_household(case_id: int):
     if form.validate_on_submit():
         qualifies = {"yes": True, "no": False}.get(form.qualifies_minimum_allowance.data)
         try:
-            perform(lambda: services.save_household(
+            perform(lambda: household_services.save_household(
                 case, actor=current_user, now=g.now, expected_version=int(form.version.data) if form.version.data else None,
-                data=services.HouseholdInput(
-                    **{name: getattr(form, name).data for name in services.HOUSEHOLD_AMOUNTS},
+                data=household_services.HouseholdInput(
+                    **{name: getattr(form, name).data for name in household_services.HOUSEHOLD_AMOUNTS},
                     qualifies_minimum_allowance=qualifies,
                     minimum_allowance_reason=form.minimum_allowance_reason.data,
                     other_help=form.other_help.data)))
@@ -424,9 +432,9 @@ def save_member(case_id: int):
             abort(404)
     if form.validate_on_submit():
         try:
-            perform(lambda: services.save_member(
+            perform(lambda: household_services.save_member(
                 case, actor=current_user, now=g.now, member=member,
-                data=services.MemberInput(
+                data=household_services.MemberInput(
                     pseudonym=form.pseudonym.data, relation=form.relation.data,
                     real_name=form.real_name.data, birth_date=form.birth_date.data,
                     resident_id=form.resident_id.data, age_years=form.age_years.data,
@@ -445,8 +453,8 @@ def save_member(case_id: int):
 # -- proposal, review, decision, payment -----------------------------------------------------
 
 
-def _measures(form: ProposalForm) -> list[services.MeasureInput]:
-    return [services.MeasureInput(kind=entry.form.kind.data,
+def _measures(form: ProposalForm) -> list[case_services.MeasureInput]:
+    return [case_services.MeasureInput(kind=entry.form.kind.data,
                                   agency=db.session.get(Organisation, entry.form.agency_id.data)
                                   if entry.form.agency_id.data else None,
                                   details=entry.form.details.data)
@@ -457,8 +465,8 @@ def _measures(form: ProposalForm) -> list[services.MeasureInput]:
 @requires(policy.can_list_cases, roles=WORKERS)
 def propose(case_id: int):
     return _action(case_id, ProposalForm, "proposal_form",
-                   lambda case, f: services.propose(
-                       case, actor=current_user, now=g.now, data=services.ProposalInput(
+                   lambda case, f: case_services.propose(
+                       case, actor=current_user, now=g.now, data=case_services.ProposalInput(
                            findings=f.findings.data, amount=f.amount.data, reasons=f.reasons.data,
                            measures=_measures(f))),
                    _("Proposal sent for approval."),
@@ -469,7 +477,7 @@ def propose(case_id: int):
 @requires(policy.can_list_cases, roles=WORKERS)
 def review(case_id: int):
     return _action(case_id, ReviewForm, "review_form",
-                   lambda case, f: services.review(case, actor=current_user, now=g.now,
+                   lambda case, f: case_services.review(case, actor=current_user, now=g.now,
                                                    outcome=f.outcome.data or "", comment=f.comment.data),
                    _("Review recorded."))
 
@@ -478,7 +486,7 @@ def review(case_id: int):
 @requires(policy.can_list_cases, roles=WORKERS)
 def decide(case_id: int):
     return _action(case_id, DecisionForm, "decision_form",
-                   lambda case, f: services.decide(case, actor=current_user, now=g.now,
+                   lambda case, f: decision_services.decide(case, actor=current_user, now=g.now,
                                                    amount=f.granted_amount.data, decided_on=f.decided_on.data,
                                                    text=f.decision_text.data),
                    _("Decision recorded."))
@@ -488,7 +496,7 @@ def decide(case_id: int):
 @requires(policy.can_list_cases, roles=WORKERS)
 def pay(case_id: int):
     return _action(case_id, PaymentForm, "payment_form",
-                   lambda case, f: services.record_payment(
+                   lambda case, f: decision_services.record_payment(
                        case, actor=current_user, now=g.now, amount=f.paid_amount.data,
                        paid_on=f.paid_on.data, method=f.payment_method.data or "",
                        reference=f.payment_reference.data),
@@ -502,7 +510,7 @@ def add_document(case_id: int):
         upload = _upload(form)
         if not upload:
             raise ValidationFailed(_("Choose a file."), field="attachment")
-        services.add_document(case, actor=current_user, now=g.now, filename=upload[0], data=upload[1])
+        case_services.add_document(case, actor=current_user, now=g.now, filename=upload[0], data=upload[1])
     return _action(case_id, DocumentForm, "document_form", add, _("Document added."))
 
 
@@ -559,7 +567,7 @@ def report_with_addresses(case_id: int):
     if form.validate_on_submit():
         visits = [v for v in case.investigation.visits if not v.is_void]
         try:
-            shown = perform(lambda: services.reveal_visit_addresses(
+            shown = perform(lambda: investigation_services.reveal_visit_addresses(
                 case, visits, actor=current_user, now=g.now, purpose=form.purpose.data))
         except DomainError as error:
             _refused(form, error)
@@ -593,7 +601,7 @@ def real_name_decision(case_id: int):
     form = RealNameDecisionForm()
     if form.validate_on_submit():
         try:
-            real_name = perform(lambda: services.reveal_name_for_decision(
+            real_name = perform(lambda: decision_services.reveal_name_for_decision(
                 case, actor=current_user, now=g.now, purpose=form.purpose.data))
         except DomainError as error:
             _refused(form, error)

@@ -18,9 +18,10 @@ from caseflow.core.people.services import reveal_identity
 from caseflow.investigations import policy, services
 from caseflow.investigations.models import (
     VISIT_ADDRESS,
-    AidCase, AidCaseCounter, HouseholdAssessment, HouseholdMember, Investigation,
-    InvestigationMember, RecommendedMeasure, Visit,
+    AidCase, AidCaseCounter, CaseEventKind, CaseState, HouseholdAssessment, HouseholdMember,
+    Investigation, InvestigationMember, RecommendedMeasure, Visit,
 )
+from caseflow.investigations.services.common import _move as move
 from caseflow.referrals import services as referral_services
 from tests import factories
 from tests.investigations.helpers import (
@@ -1073,8 +1074,7 @@ def test_a_paid_case_takes_no_more_steps(cast, db, clock):
 def test_the_transition_map_refuses_a_move_policy_would_allow_by_mistake(cast, db, clock):
     case = cast.investigating(clock.now)
     with pytest.raises(InvalidTransition) as refused:
-        services._move(case, services.CaseState.PAID, actor=cast.prosecutor, now=clock.now,
-                       kind=services.CaseEventKind.PAID)
+        move(case, CaseState.PAID, actor=cast.prosecutor, now=clock.now, kind=CaseEventKind.PAID)
     assert refused.value.message
     assert case.state == "investigating"
     assert "paid" not in event_kinds(db, case)
