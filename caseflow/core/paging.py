@@ -17,5 +17,6 @@ PAGE_SIZE = 25
 def page_of(query, page: int, per_page: int = PAGE_SIZE) -> tuple[list, bool]:
     """(rows, has_next) for ``page`` (1-based) of ``query`` (a ``select``)."""
     page = max(page, 1)
-    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).unique().all()
+    window = query.limit(per_page + 1).offset((page - 1) * per_page)
+    rows = db.session.scalars(window).unique().all()
     return rows[:per_page], len(rows) > per_page

@@ -33,7 +33,8 @@ def _plan_items(client, plan_id: int) -> list[str]:
             for item in ITEM.findall(html)]
 
 
-def test_a_counselling_measure_joins_the_counselling_she_already_has(client, login_as, cast, db, clock, world):
+def test_a_counselling_measure_joins_the_counselling_she_already_has(client, login_as, cast, db,
+                                                                     clock, world):
     plan = cast.plan(clock.now)
     existing = cast.item(plan, clock.now)  # monthly counselling at the counselling centre
     case = cast.approved_case(clock.now, measures=[measure("counselling", cast.counselling),
@@ -43,18 +44,21 @@ def test_a_counselling_measure_joins_the_counselling_she_already_has(client, log
     text = page_text(_take_over(client, case))
     assert (f"Not added again, as the plan already has it: Psychological counselling by "
             f"{cast.counselling.name}.") in text
-    assert _plan_items(client, plan.id) == [f"Psychological counselling · {cast.counselling.short_name}",
-                                            f"Legal aid · {world.justice_bureau.short_name}"]
+    assert _plan_items(client, plan.id) == [
+        f"Psychological counselling · {cast.counselling.short_name}",
+        f"Legal aid · {world.justice_bureau.short_name}"]
     counselling, legal = db.session.scalars(sa.select(RecommendedMeasure).where(
         RecommendedMeasure.case_id == case.id).order_by(RecommendedMeasure.id)).all()
     # Both measures are taken care of: the counselling one by the item she has.
-    assert (counselling.state, counselling.assistance_ref) == ("taken_over", f"{plan.id}/{existing.id}")
+    assert (counselling.state, counselling.assistance_ref) == (
+        "taken_over", f"{plan.id}/{existing.id}")
     assert legal.state == "taken_over"
     [joined] = audit_rows(db, existing, "assistance.measure_joined")
     assert joined.after == {"measure_id": counselling.id, "aid_case": case.number}
 
 
-def test_taking_over_a_second_cases_measures_does_not_duplicate_her_counselling(client, login_as, cast, db, clock):
+def test_taking_over_a_second_cases_measures_does_not_duplicate_her_counselling(
+        client, login_as, cast, db, clock):
     first = cast.approved_case(clock.now, measures=[measure("counselling", cast.counselling)])
     second = cast.approved_case(clock.now, measures=[measure("counselling", cast.counselling),
                                                      measure("job_training", cast.employment)])
@@ -66,8 +70,9 @@ def test_taking_over_a_second_cases_measures_does_not_duplicate_her_counselling(
     assert (f"Not added again, as the plan already has it: Psychological counselling by "
             f"{cast.counselling.name}.") in text
     plan = db.session.scalars(sa.select(AssistancePlan)).one()
-    assert _plan_items(client, plan.id) == [f"Psychological counselling · {cast.counselling.short_name}",
-                                            f"Job training · {cast.employment.short_name}"]
+    assert _plan_items(client, plan.id) == [
+        f"Psychological counselling · {cast.counselling.short_name}",
+        f"Job training · {cast.employment.short_name}"]
     assert db.session.scalar(sa.select(sa.func.count(ServiceItem.id)).where(
         ServiceItem.kind == "counselling")) == 1
 
@@ -83,5 +88,5 @@ def test_a_finished_item_does_not_stop_the_measure(cast, db, clock):
     result = services.plan_from_aid_case(case, actor=cast.officer, now=clock.now)
     assert result.plan.id == plan.id and len(result.added) == 1 and result.joined == []
     db.session.flush()
-    assert [i.state for i in db.session.scalars(sa.select(ServiceItem).order_by(ServiceItem.id))] == [
-        "cancelled", "planned"]
+    items = db.session.scalars(sa.select(ServiceItem).order_by(ServiceItem.id))
+    assert [i.state for i in items] == ["cancelled", "planned"]

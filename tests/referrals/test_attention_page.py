@@ -10,7 +10,8 @@ import pytest
 from caseflow.core.db import local_date
 from tests.referrals.helpers import Cast
 
-SECTION = re.compile(r'<span class="badge[^"]*">(\d+)</span></h2>\s*<div class="table-responsive">\s*'
+SECTION = re.compile(r'<span class="badge[^"]*">(\d+)</span></h2>\s*'
+                     r'<div class="table-responsive">\s*'
                      r'<table[^>]*data-testid="([\w-]+)">(.*?)</table>', re.S)
 
 
@@ -47,6 +48,7 @@ def test_each_heading_counts_its_rows_and_only_what_it_says(client, login_as, ca
         assert count == len(rows), testid
     assert sections["overdue"][1] == [overdue.number]
     assert sections["due-soon"][1] == [due_tomorrow.number]
-    assert sorted(sections["registration-late"][1]) == sorted([overdue.number, late_registration.number])
+    assert sorted(sections["registration-late"][1]) == sorted(
+        [overdue.number, late_registration.number])
     assert later.number not in str(sections)
     assert date(2026, 11, 27) == today

@@ -112,7 +112,8 @@ def test_a_registration_whose_update_finds_the_row_changed_is_a_conflict_not_a_s
     assert row.state == "sent" and row.registration_number is None and row.is_urgent
 
 
-def test_registering_in_a_second_tab_says_it_is_already_registered(client, login_as, cast, db, clock):
+def test_registering_in_a_second_tab_says_it_is_already_registered(client, login_as, cast, db,
+                                                                    clock):
     ref = cast.sent(clock.now)
     cast.prosecutor.locale = "en"  # the message is new: read in English until it is translated
     login_as(cast.prosecutor)
@@ -121,7 +122,8 @@ def test_registering_in_a_second_tab_says_it_is_already_registered(client, login
     fields = {**loaded, "received_on": "2026-11-27", "handler_id": str(cast.prosecutor.id)}
     assert client.submit(f"{page}/register", {**fields, "registration_number": "登-1"},
                          page=page).status_code == 302
-    response = client.submit(f"{page}/register", {**fields, "registration_number": "登-2"}, page=page)
+    response = client.submit(f"{page}/register", {**fields, "registration_number": "登-2"},
+                             page=page)
     text = page_text(response)
     assert response.status_code == 400
     assert "This referral was already registered, as 登-1 on 2026-11-27 09:00." in text
