@@ -7,10 +7,14 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
+from caseflow.core.orgs.models import User
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.people.models import Person
 from caseflow.core.people.services import pinyin_of
-from caseflow.investigations.models import AidCase, CaseState, Investigation, InvestigationMember
+from caseflow.extensions import db
+from caseflow.investigations.models import (
+    AidCase, CaseState, Investigation, InvestigationMember, Visit,
+)
 from caseflow.referrals.models import Referral
 
 
@@ -70,3 +74,32 @@ def case_list(user, filters: CaseFilters):
     if filters.awaiting_approval:
         return query.order_by(AidCase.proposed_at, AidCase.id)
     return query.order_by(AidCase.id.desc())
+
+
+def handlers_of(user) -> list[User]:
+    """Whom the case list may be filtered by: the handlers of the cases ``user`` sees."""
+    return db.session.scalars(
+        sa.select(User).join(AidCase, AidCase.handler_id == User.id)
+        .where(visible_cases(user)).distinct().order_by(User.display_name)).all()
+
+
+#: A case opened directly offers at most this many applicants.
+APPLICANT_CHOICES = 500
+
+
+def applicants_for(user) -> list[Person]:
+    """Whom ``user`` may open a case for directly: the persons recorded by the organisations
+    she sees, by pinyin, the first ``APPLICANT_CHOICES``."""
+    return db.session.scalars(sa.select(Person).where(
+        Person.organisation_id.in_(visible_organisation_ids(user)))
+        .order_by(Person.pseudonym_pinyin).limit(APPLICANT_CHOICES)).all()
+
+
+def users_with_ids(ids) -> list[User]:
+    """The users of ``ids`` (a form's team or visitors), in no order."""
+    return list(db.session.scalars(sa.select(User).where(User.id.in_(ids or []))))
+
+
+def visitors_of(visits: list[Visit]) -> dict[int, User]:
+    """Who went on ``visits``, by id."""
+    return {u.id: u for u in users_with_ids({uid for v in visits for uid in v.visitor_ids})}

@@ -1,7 +1,6 @@
 """Judicial aid case pages: thin handlers that load, authorize, validate, call one service."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -96,11 +95,8 @@ def _list(filters: queries.CaseFilters, form, *, queue: bool):
 @requires(policy.can_list_cases, roles=WORKERS)
 def index():
     form = CaseFilterForm(request.args)
-    handlers = db.session.scalars(
-        sa.select(User).join(AidCase, AidCase.handler_id == User.id)
-        .where(queries.visible_cases(current_user)).distinct().order_by(User.display_name)).all()
     form.handler.choices = [SelectChoice(0, _("Any handler"))] + [
-        SelectChoice(u.id, u.display_name) for u in handlers]
+        SelectChoice(u.id, u.display_name) for u in queries.handlers_of(current_user)]
     form.validate()
     filters = queries.CaseFilters(
         state=form.state.data or "", handler=form.handler.data or 0,
@@ -123,12 +119,8 @@ def _fill_case_form(form: CaseForm, referral: Referral | None) -> None:
     if referral is not None:
         form.applicant_id.choices = [SelectChoice(referral.person_id, referral.person.pseudonym)]
     else:
-        from caseflow.core.orgs.policy import visible_organisation_ids
-
-        people = db.session.scalars(sa.select(Person).where(
-            Person.organisation_id.in_(visible_organisation_ids(current_user)))
-            .order_by(Person.pseudonym_pinyin).limit(500)).all()
-        form.applicant_id.choices = [SelectChoice(p.id, p.pseudonym) for p in people]
+        form.applicant_id.choices = [SelectChoice(p.id, p.pseudonym)
+                                     for p in queries.applicants_for(current_user)]
     form.handler_id.choices = [SelectChoice(u.id, f"{u.display_name}（{u.organisation.short_name}）")
                                for u in case_services.handlers_for(current_user.organisation)]
 
@@ -223,8 +215,7 @@ def _detail(case: AidCase, status: int = 200, revealed: dict[int, str] | None = 
         "investigations/show.html", case=case, labels=LABELS, policy=policy, visits=visits,
         addresses=_addresses(visits, revealed), addresses_revealed=revealed is not None,
         address_form=forms.get("address_form") or RevealForm(),
-        users={u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(
-            {uid for v in visits for uid in v.visitor_ids})))},
+        users=queries.visitors_of(visits),
         investigation_form=investigation_form, team_form=team_form, visit_form=visit_form,
         referral_policy_view=referral_policy.can_view_referral,
         sections=[html for section in hooks.CASE_SECTIONS if (html := section(current_user, case))],
@@ -258,17 +249,13 @@ def _action(case_id: int, form_cls, form_name: str, call, done_message: str, pre
                        redisplay=lambda: _detail(case, status=400, **{form_name: form}))
 
 
-def _members(ids) -> list[User]:
-    return list(db.session.scalars(sa.select(User).where(User.id.in_(ids or []))))
-
-
 @bp.post("/<int:case_id>/investigation")
 @requires(policy.can_list_cases, roles=WORKERS)
 def start_investigation(case_id: int):
     return _action(case_id, InvestigationForm, "investigation_form",
                    lambda case, f: investigation_services.start_investigation(
                        case, actor=current_user, now=g.now, plan=f.plan.data,
-                       members=_members(f.members.data)),
+                       members=queries.users_with_ids(f.members.data)),
                    _("Joint investigation started."),
                    prepare=lambda case, f: setattr(f.members, "choices", _team_choices(case)))
 
@@ -278,7 +265,7 @@ def start_investigation(case_id: int):
 def change_team(case_id: int):
     return _action(case_id, TeamForm, "team_form",
                    lambda case, f: investigation_services.change_team(
-                       case, actor=current_user, now=g.now, members=_members(f.members.data),
+                       case, actor=current_user, now=g.now, members=queries.users_with_ids(f.members.data),
                        reason=f.reason.data),
                    _("Team changed."),
                    prepare=lambda case, f: setattr(f.members, "choices", _team_choices(case)))
@@ -537,8 +524,7 @@ def report(case_id: int):
 def _report_document(case: AidCase, *, revealed: dict[int, str] | None = None):
     """The report as a Letter and the markup of its sections (in Chinese)."""
     visits = [v for v in case.investigation.visits if not v.is_void]
-    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(
-        {uid for v in visits for uid in v.visitor_ids})))}
+    users = queries.visitors_of(visits)
     letter = build_letter(lambda: documents.report_letter(case, today=local_date(g.now)))
     with force_locale("zh_CN"):
         body = Markup(render_template("investigations/_report_body.html", case=case, visits=visits,

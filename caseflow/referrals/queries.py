@@ -14,10 +14,12 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
 
+from caseflow.core.orgs.models import User
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.paging import PAGE_SIZE, page_of
 from caseflow.core.people.models import Person
 from caseflow.core.people.services import pinyin_of
+from caseflow.extensions import db
 from caseflow.referrals.measures import Counted
 from caseflow.referrals.models import OPEN_STATES, Referral, ReferralState
 
@@ -184,3 +186,31 @@ def needing_attention(user, today: date, *, within_days: int = ATTENTION_DAYS):
                    sa.or_(Referral.reply_due_on <= today + timedelta(days=within_days),
                           sa.and_(Referral.state == "sent", Referral.registration_due_on < today)))
             .order_by(Referral.reply_due_on, Referral.id))
+
+
+#: The attention page shows at most this many referrals.
+ATTENTION_ROWS = 500
+
+
+def attention_rows(user, today: date) -> list[Referral]:
+    """The attention page's referrals: ``needing_attention``, the first ``ATTENTION_ROWS``."""
+    return db.session.scalars(needing_attention(user, today).limit(ATTENTION_ROWS)).unique().all()
+
+
+def handlers_of(user) -> list[User]:
+    """Whom the lists may be filtered by as handler: the users of the organisations ``user``
+    sees, by name (administrators included; the form leaves them out)."""
+    return db.session.scalars(sa.select(User).where(
+        User.organisation_id.in_(visible_organisation_ids(user))).order_by(User.display_name)).all()
+
+
+def persons_to_refer(user) -> list[Person]:
+    """Whom ``user`` may file a referral about: the persons recorded by the organisations
+    she sees, and those of the referrals they received or she handles, by pinyin."""
+    visible = visible_organisation_ids(user)
+    received_about = sa.select(Referral.person_id).where(
+        Referral.state != ReferralState.DRAFT.value,
+        sa.or_(Referral.receiver_org_id.in_(visible), Referral.handler_id == user.id))
+    return db.session.scalars(sa.select(Person).where(
+        sa.or_(Person.organisation_id.in_(visible), Person.id.in_(received_about)))
+        .order_by(Person.pseudonym_pinyin)).all()

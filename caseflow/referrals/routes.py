@@ -2,7 +2,6 @@
 import uuid
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,7 +11,6 @@ from wtforms.fields.choices import SelectChoice
 from caseflow.core.db import local_date
 from caseflow.core.errors import Checks, DomainError
 from caseflow.core.orgs.models import Organisation, User
-from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import Role
 from caseflow.core.orgs.services import organisation_tree
 from caseflow.core.people import services as people_services
@@ -69,10 +67,9 @@ def index():
     form.org.choices = [SelectChoice(0, _("All organisations"))] + [
         SelectChoice(org.id, "— " * depth + org.short_name) for org, depth in organisation_tree()
         if org.kind != "partner"]
-    handlers = db.session.scalars(sa.select(User).where(
-        User.organisation_id.in_(visible_organisation_ids(current_user))).order_by(User.display_name)).all()
     form.handler.choices = [SelectChoice(0, _("Any handler"))] + [
-        SelectChoice(u.id, u.display_name) for u in handlers if u.admin_role is None]
+        SelectChoice(u.id, u.display_name) for u in queries.handlers_of(current_user)
+        if u.admin_role is None]
     today = local_date(g.now)
     page = query_page()
     rows, has_next = queries.referral_page(current_user, box, filters, today, page)
@@ -87,7 +84,7 @@ def index():
 @requires(policy.can_see_all_referrals, roles=(Role.SUPERVISOR,))
 def attention():
     today = local_date(g.now)
-    rows = db.session.scalars(queries.needing_attention(current_user, today).limit(500)).unique().all()
+    rows = queries.attention_rows(current_user, today)
     overdue = [r for r in rows if r.reply_due_on < today]
     late_registration = [r for r in rows if r.state == "sent" and r.registration_due_on < today]
     # Open and due within the horizon: a referral late only for registration is not due soon.
@@ -102,15 +99,8 @@ def attention():
 
 
 def _fill_referral_form(form: ReferralForm) -> None:
-    visible = visible_organisation_ids(current_user)
-    received_about = sa.select(Referral.person_id).where(
-        Referral.state != "draft",
-        sa.or_(Referral.receiver_org_id.in_(visible), Referral.handler_id == current_user.id))
-    people = db.session.scalars(sa.select(Person).where(
-        sa.or_(Person.organisation_id.in_(visible), Person.id.in_(received_about)))
-        .order_by(Person.pseudonym_pinyin)).all()
     form.person_id.choices = [SelectChoice(0, _("(record a new person below)"))] + [
-        SelectChoice(p.id, p.pseudonym) for p in people]
+        SelectChoice(p.id, p.pseudonym) for p in queries.persons_to_refer(current_user)]
     form.fill_receivers(services.receiver_choices(current_user.organisation))
 
 
