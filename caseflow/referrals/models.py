@@ -182,6 +182,12 @@ EVENT_LABELS = {
 }
 
 
+#: The referral columns the report's aggregates read, after the organisation of a side and
+#: the received date (``ix_referrals_*_report`` below).
+REPORT_INDEX_COLUMNS = ("received_on", "state", "direction", "source", "reply_on", "reply_due_on",
+                        "registered_at", "registration_due_on", "extended_due_on", "sent_at")
+
+
 class Referral(TimestampMixin, db.Model):
     __tablename__ = "referrals"
     __table_args__ = (
@@ -241,6 +247,17 @@ class Referral(TimestampMixin, db.Model):
                  sqlite_where=sa.text("state IN ('sent', 'registered')")),
         sa.Index("ix_referrals_sent_registration_due", "registration_due_on",
                  postgresql_where=sa.text("state = 'sent'"), sqlite_where=sa.text("state = 'sent'")),
+        # The report's covering indexes, one per side (sent, received): the organisation of
+        # the side, the received date, the other side's organisation, then every column the
+        # report's aggregates read (REPORT_INDEX_COLUMNS). reports.definitions'
+        # referral_figures and days_to_reply read each side of a subtree's period as index
+        # ranges of these, never the table; without them SQLite looks up the table row of
+        # every referral of the period and PostgreSQL scans the table (bench/reports.py;
+        # migrations 0011 and 0012, which added sent_at for the hours to registration).
+        *(sa.Index(f"ix_referrals_{side}_report", side, "received_on", other,
+                   *REPORT_INDEX_COLUMNS[1:])
+          for side, other in (("sender_org_id", "receiver_org_id"),
+                              ("receiver_org_id", "sender_org_id"))),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -182,22 +182,10 @@ class Spread:
 # OR that SQLite answers by a row lookup per referral) and grouped, then every figure is a
 # sum over those groups in the same statement. The functions below each return one of its
 # parts; the conditions (``referrals.measures``: counted, on time) are written once, and the
-# referral list's "counted in" filter reads the same.
-
-
-#: The referral columns the report's aggregates read, after the organisation of a side and
-#: the received date: ``referral_figures`` and ``days_to_reply`` read each side of a
-#: subtree's period as index ranges of one of the two indexes below (one per organisation),
-#: never the table. Without them SQLite looks up the table row of every referral of the
-#: period and PostgreSQL scans the table (bench/reports.py; migration 0011). Declared here,
-#: beside the queries they serve; the referral model holds the lists' indexes. ``sent_at``
-#: (migration 0012) serves the hours from sending to registration.
-REPORT_INDEX_COLUMNS = ("received_on", "state", "direction", "source", "reply_on", "reply_due_on",
-                        "registered_at", "registration_due_on", "extended_due_on", "sent_at")
-for _side_column, _other_column in (("sender_org_id", "receiver_org_id"), ("receiver_org_id", "sender_org_id")):
-    sa.Index(f"ix_referrals_{_side_column}_report", Referral.__table__.c[_side_column],
-             Referral.__table__.c["received_on"], Referral.__table__.c[_other_column],
-             *(Referral.__table__.c[name] for name in REPORT_INDEX_COLUMNS[1:]))
+# referral list's "counted in" filter reads the same. Each side is read as index ranges of
+# one of the report's covering indexes (``ix_referrals_*_report``, declared with the referral
+# model beside the lists' indexes; its ``REPORT_INDEX_COLUMNS`` names the columns they
+# cover): a figure that reads a column not among them makes the database read the table.
 
 
 def _received_in(start: date, end: date):
