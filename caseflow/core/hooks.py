@@ -76,6 +76,11 @@ RECEIVING_DEPARTMENT_LISTENERS = Hook(
     "organisation.receiving_department_changed",
     "Called as listener(org, actor=, now=) in the same transaction when an organisation's "
     "receiving department changes (the referrals move there what waits unregistered).")
+LETTER_SERIES_LISTENERS = Hook(
+    "organisation.letter_series_changed",
+    "Called as listener(org, actor=, now=) in the same transaction when a change may have "
+    "given organisations a letter series (a letter prefix, an issuer, a parent): the "
+    "referrals number the replies whose letters waited for one.")
 
 # -- calendar -----------------------------------------------------------------------------
 

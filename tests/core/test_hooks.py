@@ -15,7 +15,8 @@ from caseflow.referrals import policy as referral_policy
 def test_every_hook_point_is_in_the_one_registry(app):
     assert set(hooks.HOOKS) == {
         "person.shared_with", "person.minor_shared_with", "organisation.receiving_gaps",
-        "organisation.receiving_department_changed", "calendar.changed",
+        "organisation.receiving_department_changed", "organisation.letter_series_changed",
+        "calendar.changed",
         "referral.related_links", "case.sections", "referral.reply_case_candidates",
         "referral.reply_case_link"}
     # The modules that call a hook hold the registry's own object, not a list of their own.
@@ -23,6 +24,7 @@ def test_every_hook_point_is_in_the_one_registry(app):
     assert people_policy.MINOR_SHARED_WITH is hooks.MINOR_SHARED_WITH
     assert org_services.RECEIVING_GAPS is hooks.RECEIVING_GAPS
     assert org_services.RECEIVING_DEPARTMENT_LISTENERS is hooks.RECEIVING_DEPARTMENT_LISTENERS
+    assert org_services.LETTER_SERIES_LISTENERS is hooks.LETTER_SERIES_LISTENERS
     assert calendar_services.CHANGE_LISTENERS is hooks.CALENDAR_CHANGE_LISTENERS
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
-from typing import Callable
 
 import sqlalchemy as sa
 from flask import current_app
@@ -69,10 +68,8 @@ def receiving_department_choices(org: Organisation) -> list[tuple[Organisation, 
 #: Told when an organisation's receiving department changes (``core.hooks``).
 RECEIVING_DEPARTMENT_LISTENERS = hooks.RECEIVING_DEPARTMENT_LISTENERS
 
-#: Called as ``listener(org, actor=, now=)`` in the same transaction when a change may have
-#: given organisations a letter series (a letter prefix, an issuer, a parent): the
-#: referrals number the replies whose letters waited for one.
-LETTER_SERIES_LISTENERS: list[Callable] = []
+#: Told when a change may have given organisations a letter series (``core.hooks``).
+LETTER_SERIES_LISTENERS = hooks.LETTER_SERIES_LISTENERS
 
 #: The kinds of number an office phone may be: a landline with its area code or a mobile.
 OFFICE_PHONE_KINDS = ("FIXED_LINE", "MOBILE", "FIXED_LINE_OR_MOBILE")
