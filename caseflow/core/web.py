@@ -160,17 +160,50 @@ def attach_error(form, error: DomainError) -> bool:
     return attached
 
 
+def validate_form(form, check: Callable[[], object] | None = None) -> bool:
+    """``form.validate_on_submit()`` that reports every error in one round. When the form's
+    own validators refuse (a required field, a length, a date that is no date), the
+    service's input checks are not reached, so their errors would come a round later:
+    ``check`` (a call of the service's check function, which writes nothing) then runs
+    too, and each field error it finds joins the form's, beside a field the validators
+    left without one (a field keeps one error per round). What the form could not read
+    is None for the check; a refusal naming no field waits for the valid round. A forged
+    post (no CSRF token) is refused without running anything."""
+    if not form.is_submitted():
+        return False
+    if form.validate():
+        return True
+    csrf = getattr(form, "csrf_token", None)
+    if check is None or (csrf is not None and csrf.errors):
+        return False
+    savepoint = db.session.begin_nested()  # the checks write nothing; if one did, it goes
+    try:
+        with db.session.no_autoflush:
+            check()
+    except DomainError as error:
+        if not isinstance(error, NotAllowed):
+            for name, message in field_errors(error):
+                field = getattr(form, name, None) if name else None
+                if field is not None and hasattr(field, "errors") and not field.errors:
+                    field.errors = [message]
+    finally:
+        savepoint.rollback()
+    return False
+
+
 def page_action(record, form, call: Callable, *, done: str, back: str, redisplay: Callable,
-                bare: bool = False, forbidden_is_403: bool = False):
+                bare: bool = False, forbidden_is_403: bool = False, check: Callable | None = None):
     """One action posted from a record's page, handled alike on every page: the form
     validated, ``call(record, form)`` run by ``perform``; done: a message and back to
     ``back``. Refused: the page again (``redisplay()``, a 400) with the error beside the
     field it names and the user's input kept; for a ``bare`` button, which has no input to
     keep, the message on the page itself, so that a reload does not post it again. With
-    ``forbidden_is_403`` a refusal for lack of permission is the 403 page instead."""
+    ``forbidden_is_403`` a refusal for lack of permission is the 403 page instead.
+    ``check(record, form)``: the service's input checks, run with the form's own
+    validators' refusal (``validate_form``) so that both come in one round."""
     from flask import flash, redirect
 
-    if form.validate_on_submit():
+    if validate_form(form, check and (lambda: check(record, form))):
         try:
             perform(lambda: call(record, form))
         except DomainError as error:

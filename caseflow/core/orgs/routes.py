@@ -17,6 +17,7 @@ from caseflow.core.paging import page_of
 from caseflow.core.settings.services import get_setting
 from caseflow.core.web import (
     ConfirmForm, attach_error, load_or_404, perform, query_int, query_page, requires,
+    validate_form,
 )
 from caseflow.extensions import db
 
@@ -36,6 +37,28 @@ def _refused(form, error: DomainError) -> None:
 # -- organisations -------------------------------------------------------------------
 
 
+def _text(field) -> str:
+    return (field.data or "").strip()
+
+
+def _check_organisation(form, org: Organisation | None = None):
+    """The service's checks of what the form holds, for a round the form's own validators
+    refused (``validate_form``): a unit the form could not read counts as none."""
+    def unit(field):
+        return db.session.get(Organisation, field.data) if field.data else None
+
+    def check():
+        edits = {} if org is None else {
+            "is_active": form.is_active.data,
+            "receiving_department": unit(form.receiving_department_id),
+            "documents_issued_as": unit(form.documents_issued_as_id)}
+        services.check_organisation(
+            code=_text(form.code), name=_text(form.name), kind=form.kind.data,
+            parent=unit(form.parent_id), org=org, office_phone=form.office_phone.data, **edits)
+
+    return check
+
+
 @admin_bp.get("/organisations")
 @requires(policy.can_manage_organisations, roles=SYSTEM_ADMIN)
 def organisations():
@@ -49,7 +72,7 @@ def organisations():
 def new_organisation():
     form = OrganisationForm(parent_id=query_int("parent", 0))
     form.fill_choices(services.organisation_tree())
-    if form.validate_on_submit():
+    if validate_form(form, _check_organisation(form)):
         try:
             org = perform(lambda: _with_webhook(form, services.create_organisation(
                 actor=current_user, now=g.now, code=form.code.data.strip(),
@@ -83,7 +106,7 @@ def edit_organisation(org_id: int):
     form.fill_choices(services.organisation_tree(), exclude_ids=services.subtree_ids(org.id))
     form.fill_receiving_departments(services.receiving_department_choices(org),
                                     current=org.receiving_department)
-    if form.validate_on_submit():
+    if validate_form(form, _check_organisation(form, org)):
         try:
             perform(lambda: _with_webhook(form, services.update_organisation(
                 org, actor=current_user, now=g.now, code=form.code.data.strip(),
@@ -152,7 +175,8 @@ def users():
 def new_user():
     form = AccountForm()
     form.fill_choices(services.organisation_tree())
-    if form.validate_on_submit():
+    if validate_form(form, lambda: services.check_account(username=form.username.data,
+                                                          email=form.email.data)):
         try:
             user = perform(lambda: _with_phone(form, services.create_account(
                 actor=current_user, now=g.now, username=form.username.data,
@@ -177,7 +201,9 @@ def edit_user(user_id: int):
     form = AccountForm(obj=user, is_active=user.is_active_account)
     form.fill_choices(services.organisation_tree())
     form.username.data = user.username  # not editable: audit rows refer to it
-    if form.validate_on_submit():
+    if validate_form(form, lambda: services.check_account(
+            username=user.username, email=form.email.data, user=user, actor=current_user,
+            is_active=form.is_active.data)):
         try:
             perform(lambda: _with_phone(form, services.update_account(
                 user, actor=current_user, now=g.now, display_name=form.display_name.data,

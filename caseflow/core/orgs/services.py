@@ -13,7 +13,7 @@ from caseflow.core import hooks
 from caseflow.core.audit.services import changes, record
 from caseflow.core.auth.passwords import check_password_rules, hash_password
 from caseflow.core.auth.sessions import end_all_sessions
-from caseflow.core.errors import Conflict, DomainError, NotAllowed, ValidationFailed
+from caseflow.core.errors import Checks, Conflict, DomainError, NotAllowed, ValidationFailed
 from caseflow.core.orgs import policy
 from caseflow.core.db import local_zone
 from caseflow.core.orgs.models import Organisation, PasswordReset, User, UserRole
@@ -167,30 +167,60 @@ def _org_snapshot(org: Organisation) -> dict:
     }
 
 
-def _check_org_fields(*, code, name, kind, parent, org=None):
-    if kind not in {k.value for k in OrganisationKind}:
-        raise ValidationFailed(_("Choose a kind of organisation."), field="kind")
-    if parent is not None and org is not None:
-        if parent.id in subtree_ids(org.id):
+def _check_org_fields(*, code, name, kind, parent, org=None, checks: Checks):
+    with checks:
+        if kind not in {k.value for k in OrganisationKind}:
+            raise ValidationFailed(_("Choose a kind of organisation."), field="kind")
+        if parent is not None and parent.kind != kind:
+            raise ValidationFailed(
+                _("A unit belongs to an organisation of the same kind (%(kind)s).",
+                  kind=OrganisationKind(parent.kind).label),
+                field="kind",
+            )
+    with checks:
+        if parent is not None and org is not None and parent.id in subtree_ids(org.id):
             raise ValidationFailed(
                 _("An organisation cannot be placed below itself or below one of its own units."),
                 field="parent_id",
             )
-    if parent is not None and parent.kind != kind:
-        raise ValidationFailed(
-            _("A unit belongs to an organisation of the same kind (%(kind)s).",
-              kind=OrganisationKind(parent.kind).label),
-            field="kind",
-        )
     for column, value, field, message in (
         (Organisation.code, code, "code", _("Another organisation already uses this code.")),
         (Organisation.name, name, "name", _("Another organisation already has this name.")),
     ):
+        if not value:
+            continue  # nothing to compare: the form says the field is required
         query = sa.select(Organisation.id).where(column == value)
         if org is not None:
             query = query.where(Organisation.id != org.id)
-        if db.session.scalar(query) is not None:
-            raise Conflict(message, field=field)
+        with checks:
+            if db.session.scalar(query) is not None:
+                raise Conflict(message, field=field)
+
+
+def check_organisation(*, code: str, name: str, kind: str, parent: Organisation | None,
+                       org: Organisation | None = None, is_active: bool = True,
+                       receiving_department: Organisation | None | object = KEEP,
+                       documents_issued_as: Organisation | None | object = KEEP,
+                       office_phone: str | None | object = KEEP) -> str | None | object:
+    """An organisation's fields (``org``: the one being changed), every one checked and
+    none written; the refusal (``FieldErrors``) names each bad field. Returns the office
+    phone as stored (or KEEP)."""
+    checks = Checks()
+    _check_org_fields(code=code, name=name, kind=kind, parent=parent, org=org, checks=checks)
+    if org is not None:
+        with checks:
+            _check_still_receiving(org, parent=parent, is_active=is_active)
+        if receiving_department is not KEEP:
+            with checks:
+                _check_receiving_department(org, receiving_department)
+        if documents_issued_as is not KEEP:
+            with checks:
+                _check_documents_issued_as(org, documents_issued_as)
+    if office_phone is not KEEP:
+        with checks:
+            office_phone = normalise_office_phone(office_phone)
+    checks.done()
+    return office_phone
 
 
 def create_organisation(
@@ -202,12 +232,13 @@ def create_organisation(
     deployment's first organisation, before anyone can sign in)."""
     if actor is not None and not policy.can_manage_organisations(actor):
         raise NotAllowed(_("Only the system administrator manages organisations."))
-    _check_org_fields(code=code, name=name, kind=kind, parent=parent)
+    office_phone = check_organisation(code=code, name=name, kind=kind, parent=parent,
+                                      office_phone=office_phone)
     org = Organisation(
         code=code, name=name, short_name=short_name, kind=kind,
         parent_id=parent.id if parent else None, referral_prefix=referral_prefix or None,
         aid_case_prefix=aid_case_prefix or None, letter_prefix=letter_prefix or None,
-        office_phone=normalise_office_phone(office_phone),
+        office_phone=office_phone,
         is_active=True, created_at=now, updated_at=now,
     )
     db.session.add(org)
@@ -226,14 +257,10 @@ def update_organisation(
 ) -> Organisation:
     if not policy.can_manage_organisations(actor):
         raise NotAllowed(_("Only the system administrator manages organisations."))
-    _check_org_fields(code=code, name=name, kind=kind, parent=parent, org=org)
-    _check_still_receiving(org, parent=parent, is_active=is_active)
-    if receiving_department is not KEEP:
-        _check_receiving_department(org, receiving_department)
-    if documents_issued_as is not KEEP:
-        _check_documents_issued_as(org, documents_issued_as)
-    if office_phone is not KEEP:
-        office_phone = normalise_office_phone(office_phone)
+    office_phone = check_organisation(
+        code=code, name=name, kind=kind, parent=parent, org=org, is_active=is_active,
+        receiving_department=receiving_department, documents_issued_as=documents_issued_as,
+        office_phone=office_phone)
     before = _org_snapshot(org)
     if office_phone is not KEEP:
         org.office_phone = office_phone
@@ -277,21 +304,36 @@ def _user_snapshot(user: User) -> dict:
     }
 
 
-def _check_account_fields(*, username: str, email: str, user: User | None = None) -> None:
-    if not USERNAME_PATTERN.match(username):
-        raise ValidationFailed(
-            _("A username is 3 to 60 lower-case letters, digits, dots, dashes or underscores."),
-            field="username",
-        )
+def check_account(*, username: str, email: str, user: User | None = None, actor=None,
+                  is_active: bool = True) -> None:
+    """An account's fields (``user``: the one being changed, by ``actor``), every one
+    checked and none written; the refusal (``FieldErrors``) names each bad field. The
+    username and the e-mail address are compared as stored (stripped, lower-case)."""
+    checks = Checks()
+    username = (username or "").strip().lower()
+    email = (email or "").strip().lower()
+    with checks:
+        if user is not None and actor is not None and user.id == actor.id and not is_active:
+            raise ValidationFailed(_("You cannot deactivate your own account."), field="is_active")
+    with checks:
+        if not USERNAME_PATTERN.match(username):
+            raise ValidationFailed(
+                _("A username is 3 to 60 lower-case letters, digits, dots, dashes or underscores."),
+                field="username",
+            )
     for column, value, field, message in (
         (User.username, username, "username", _("This username is taken.")),
         (User.email, email, "email", _("Another account already uses this e-mail address.")),
     ):
+        if not value or checks.failed(field):
+            continue
         query = sa.select(User.id).where(column == value)
         if user is not None:
             query = query.where(User.id != user.id)
-        if db.session.scalar(query) is not None:
-            raise Conflict(message, field=field)
+        with checks:
+            if db.session.scalar(query) is not None:
+                raise Conflict(message, field=field)
+    checks.done()
 
 
 def create_account(
@@ -316,7 +358,7 @@ def create_account(
                            "its owner; an administrator does not choose it."))
     username = username.strip().lower()
     email = email.strip().lower()
-    _check_account_fields(username=username, email=email)
+    check_account(username=username, email=email)
     if password is None:
         if actor is None:
             raise ValidationFailed(_("Enter a temporary password."), field="password")
@@ -352,10 +394,8 @@ def update_account(
 ) -> User:
     if not policy.can_manage_accounts(actor):
         raise NotAllowed(_("Only the system administrator changes accounts."))
-    if user.id == actor.id and not is_active:
-        raise ValidationFailed(_("You cannot deactivate your own account."), field="is_active")
     email = email.strip().lower()
-    _check_account_fields(username=user.username, email=email, user=user)
+    check_account(username=user.username, email=email, user=user, actor=actor, is_active=is_active)
     before = _user_snapshot(user)
     user.display_name = display_name.strip()
     user.email = email
