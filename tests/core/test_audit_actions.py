@@ -3,8 +3,9 @@ shows the label, not the key (``auth.login`` is "Signed in", 登录系统).
 
 The actions are read from the source: the first argument of ``record``, ``_audit`` and
 ``record_refusal``, every ``action=`` and every ``action = ...``; an f-string
-``"referral.{kind.value}"`` in a function stands for each ``kind=`` its module's calls of
-that function pass. An action written some other way fails the test until it is taught here.
+``"referral.{kind.value}"`` in a function stands for each ``kind=`` that the calls of that
+function in the modules beside it pass. An action written some other way fails the test
+until it is taught here.
 """
 from __future__ import annotations
 
@@ -39,16 +40,23 @@ def _branches(expr) -> list:
     return _branches(expr.body) + _branches(expr.orelse) if isinstance(expr, ast.IfExp) else [expr]
 
 
-def _kinds(fstring, tree, module: str, parents: dict) -> set[str]:
+def _kinds(fstring, path: Path, parents: dict) -> set[str]:
     """``f"prefix.{kind.value}"`` inside ``def f(..., kind)``: prefix + each ``kind=`` value
-    that the module's calls of ``f`` pass (``EventKind.SENT``, or ``A if x else B``)."""
+    that the calls of ``f`` in the modules beside it pass (``EventKind.SENT``, or
+    ``A if x else B``), each read in the namespace of the module that calls."""
     function = fstring
     while not isinstance(function, ast.FunctionDef):
         function = parents[function]
-    namespace = vars(importlib.import_module(module))
     values = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _name(node.func) == function.name:
+    for other in sorted(path.parent.rglob("*.py")):
+        tree = ast.parse(other.read_text(encoding="utf-8"), filename=str(other))
+        calls = [node for node in ast.walk(tree)
+                 if isinstance(node, ast.Call) and _name(node.func) == function.name]
+        if not calls:
+            continue
+        module = ".".join(other.relative_to(PACKAGE.parent).with_suffix("").parts)
+        namespace = vars(importlib.import_module(module))
+        for node in calls:
             for keyword in (k for k in node.keywords if k.arg == "kind"):
                 for branch in _branches(keyword.value):
                     member = eval(compile(ast.Expression(branch), module, "eval"), namespace)
@@ -82,7 +90,7 @@ def written_actions() -> tuple[set[str], list[str]]:
                 elif (isinstance(branch, ast.JoinedStr) and len(branch.values) == 2
                       and isinstance(branch.values[0], ast.Constant)
                       and ast.unparse(branch.values[1].value) == "kind.value"):
-                    kinds = _kinds(branch, tree, module, parents)
+                    kinds = _kinds(branch, path, parents)
                     found |= kinds
                     if not kinds:
                         unknown.append(text + " (no call passes kind=)")
