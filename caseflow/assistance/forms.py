@@ -5,11 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from caseflow.assistance.models import FREQUENCY_LABELS, ITEM_KIND_LABELS, ITEM_STATE_LABELS
-
-
-def _choices(labels, blank=None):
-    options = [SelectChoice(key.value, label) for key, label in labels.items()]
-    return ([SelectChoice("", blank)] if blank else []) + options
+from caseflow.core.forms_kit import label_choices
 
 
 class PlanForm(FlaskForm):
@@ -33,7 +29,8 @@ class ItemFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    state = SelectField(_l("State"), choices=_choices(ITEM_STATE_LABELS, blank=_l("Any state")))
+    state = SelectField(_l("State"),
+                        choices=label_choices(ITEM_STATE_LABELS, blank=_l("Any state")))
 
 
 class ItemListFilterForm(FlaskForm):
@@ -42,8 +39,10 @@ class ItemListFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    kind = SelectField(_l("Kind of help"), choices=_choices(ITEM_KIND_LABELS, blank=_l("Any kind")))
-    state = SelectField(_l("State"), choices=_choices(ITEM_STATE_LABELS, blank=_l("Any state")))
+    kind = SelectField(_l("Kind of help"),
+                       choices=label_choices(ITEM_KIND_LABELS, blank=_l("Any kind")))
+    state = SelectField(_l("State"),
+                        choices=label_choices(ITEM_STATE_LABELS, blank=_l("Any state")))
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
 
@@ -57,11 +56,13 @@ class MemberForm(FlaskForm):
 
 
 class ItemForm(FlaskForm):
-    kind = SelectField(_l("Kind of help"), choices=_choices(ITEM_KIND_LABELS, blank=_l("(choose)")))
+    kind = SelectField(_l("Kind of help"),
+                       choices=label_choices(ITEM_KIND_LABELS, blank=_l("(choose)")))
     beneficiary_id = SelectField(_l("Who benefits"), coerce=int, choices=[])
     provider_org_id = SelectField(_l("Providing agency"), coerce=int, choices=[])
     officer_id = SelectField(_l("Responsible officer"), coerce=int, choices=[])
-    frequency = SelectField(_l("How often"), choices=_choices(FREQUENCY_LABELS, blank=_l("(choose)")))
+    frequency = SelectField(_l("How often"),
+                            choices=label_choices(FREQUENCY_LABELS, blank=_l("(choose)")))
     starts_on = DateField(_l("Starts on"), validators=[Optional()])
     ends_on = DateField(_l("Ends on"), validators=[Optional()])
     details = TextAreaField(_l("Details"), validators=[Length(max=2000)], render_kw={"rows": 2})
@@ -78,7 +79,7 @@ class SessionForm(FlaskForm):
 
 
 class FrequencyForm(FlaskForm):
-    frequency = SelectField(_l("New frequency"), choices=_choices(FREQUENCY_LABELS))
+    frequency = SelectField(_l("New frequency"), choices=label_choices(FREQUENCY_LABELS))
     reason = StringField(_l("Why it changes"), validators=[Length(max=500)])
 
 

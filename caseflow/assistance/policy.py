@@ -6,6 +6,7 @@ only the items sent to their agency, with the pseudonym only, unless the item ne
 identity (legal aid). Administrators see none of it."""
 from __future__ import annotations
 
+from caseflow.assistance.models import ItemKind, ItemState
 from caseflow.core.orgs.policy import can_work_on_cases, visible_organisation_ids
 from caseflow.core.orgs.roles import OrganisationKind, Role
 
@@ -59,7 +60,7 @@ def can_manage_plan(user, plan) -> bool:
 def is_provider_of(user, item) -> bool:
     """A worker of the agency the item was sent to (a partner, or the federation itself
     when it gives the help)."""
-    return (can_work_on_cases(user) and item.state != "planned"
+    return (can_work_on_cases(user) and item.state != ItemState.PLANNED
             and item.provider_org_id in visible_organisation_ids(user)
             and user.has_role(Role.PARTNER_WORKER, *OFFICER_ROLES))
 
@@ -80,16 +81,17 @@ def can_manage_item(user, item) -> bool:
 
 def can_respond(user, item) -> bool:
     """Accept or decline: the provider's workers, while the item waits for them."""
-    return item.state == "sent" and is_provider_of(user, item)
+    return item.state == ItemState.SENT and is_provider_of(user, item)
 
 
 def can_record_session(user, item) -> bool:
-    return item.state in ("accepted", "active") and (
+    return item.state in (ItemState.ACCEPTED, ItemState.ACTIVE) and (
         is_provider_of(user, item) or can_manage_item(user, item))
 
 
 def can_update_legal_matter(user, item) -> bool:
-    return item.kind == "legal_aid" and item.state not in ("declined", "cancelled") and (
+    return (item.kind == ItemKind.LEGAL_AID
+            and item.state not in (ItemState.DECLINED, ItemState.CANCELLED)) and (
         is_provider_of(user, item) or can_manage_item(user, item))
 
 
@@ -98,7 +100,8 @@ def can_see_identity_for_item(user, item) -> bool:
     never a child's: minors' identities stay with the case team and the supervisors
     (``people.policy.can_view_identity``); the responsible officer hands what a lawyer
     needs over in person."""
-    return item.needs_identity and item.state in ("accepted", "active", "completed") \
+    return item.needs_identity \
+        and item.state in (ItemState.ACCEPTED, ItemState.ACTIVE, ItemState.COMPLETED) \
         and is_provider_of(user, item) and not item.beneficiary.is_minor
 
 

@@ -22,6 +22,12 @@ class NotAllowed(DomainError):
     status_code = 403
 
 
+def require(allowed: bool, message: str) -> None:
+    """A service's permission check: refuse with ``message`` unless ``allowed``."""
+    if not allowed:
+        raise NotAllowed(message)
+
+
 class NotFound(DomainError):
     status_code = 404
 

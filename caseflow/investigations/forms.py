@@ -8,17 +8,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
+from caseflow.core.forms_kit import label_choices
 from caseflow.core.orgs.forms import MultiCheckboxField
 from caseflow.core.people.forms import RevealForm
 from caseflow.core.web import RecordNumberField, record_id
 from caseflow.investigations.models import (
     CASE_STATE_LABELS, MEASURE_LABELS, PAYMENT_LABELS, PLACE_LABELS,
 )
-
-
-def _choices(labels, blank=None):
-    options = [SelectChoice(key.value, label) for key, label in labels.items()]
-    return ([SelectChoice("", blank)] if blank else []) + options
 
 
 class CaseForm(FlaskForm):
@@ -39,7 +35,8 @@ class CaseFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    state = SelectField(_l("State"), choices=_choices(CASE_STATE_LABELS, blank=_l("Any state")))
+    state = SelectField(_l("State"),
+                        choices=label_choices(CASE_STATE_LABELS, blank=_l("Any state")))
     handler = SelectField(_l("Handler"), coerce=record_id, choices=[])
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)])
     q = StringField(_l("Number or pseudonym"), validators=[Optional(), Length(max=60)])
@@ -76,7 +73,7 @@ class TeamForm(FlaskForm):
 class VisitForm(FlaskForm):
     version = RecordNumberField()
     visited_on = DateField(_l("Date of the visit"), validators=[Optional()])
-    place_kind = SelectField(_l("Place"), choices=_choices(PLACE_LABELS, blank=_l("(choose)")))
+    place_kind = SelectField(_l("Place"), choices=label_choices(PLACE_LABELS, blank=_l("(choose)")))
     address = StringField(_l("Address visited"), validators=[Length(max=300)])
     visitor_ids = MultiCheckboxField(_l("Who went"), coerce=int, choices=[])
     other_visitors = StringField(_l("Others who went"), validators=[Optional(), Length(max=300)])
@@ -129,7 +126,7 @@ class MeasureSubForm(FlaskForm):
     class Meta:
         csrf = False
 
-    kind = SelectField(_l("Measure"), choices=_choices(MEASURE_LABELS, blank=_l("(none)")),
+    kind = SelectField(_l("Measure"), choices=label_choices(MEASURE_LABELS, blank=_l("(none)")),
                        validate_choice=False, default="")
     # Checked by the service (services.agencies), which names the problem in words.
     agency_id = SelectField(_l("Agency proposed"), coerce=record_id, choices=[], validate_choice=False,
@@ -163,7 +160,8 @@ class DecisionForm(FlaskForm):
 class PaymentForm(FlaskForm):
     paid_amount = StringField(_l("Amount paid (yuan)"))
     paid_on = DateField(_l("Paid on"), validators=[Optional()])
-    payment_method = SelectField(_l("Method"), choices=_choices(PAYMENT_LABELS, blank=_l("(choose)")))
+    payment_method = SelectField(_l("Method"),
+                                 choices=label_choices(PAYMENT_LABELS, blank=_l("(choose)")))
     payment_reference = StringField(_l("Reference"), validators=[Optional(), Length(max=120)])
 
 

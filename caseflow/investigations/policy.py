@@ -9,6 +9,7 @@ from __future__ import annotations
 from caseflow.core.orgs.policy import can_work_on_cases, visible_organisation_ids
 from caseflow.core.orgs.roles import OrganisationKind, Role
 from caseflow.core.people.policy import can_view_identity
+from caseflow.investigations.models import CaseState
 
 CASE_ROLES = (Role.PROSECUTOR, Role.FEDERATION_OFFICER, Role.SUPERVISOR)
 
@@ -62,18 +63,18 @@ def can_produce_real_name_decision(user, case) -> bool:
 
 def can_run_investigation(user, case) -> bool:
     """Start it and change its team: the handler or a supervisor of the procuratorate."""
-    return (case.state == "investigating" and on_procuratorate_side(user, case)
+    return (case.state == CaseState.INVESTIGATING and on_procuratorate_side(user, case)
             and (case.handler_id == user.id or user.has_role(Role.SUPERVISOR)))
 
 
 def can_record_findings(user, case) -> bool:
     """Visits, the household, documents: the team, the handler and the procuratorate's
     supervisors, while the case is investigated."""
-    return case.state == "investigating" and _works_on(user, case)
+    return case.state == CaseState.INVESTIGATING and _works_on(user, case)
 
 
 def can_add_document(user, case) -> bool:
-    return case.state != "paid" and _works_on(user, case)
+    return case.state != CaseState.PAID and _works_on(user, case)
 
 
 def _works_on(user, case) -> bool:
@@ -83,24 +84,24 @@ def _works_on(user, case) -> bool:
 
 def can_propose(user, case) -> bool:
     """The handler (or a supervisor of the procuratorate) proposes the amount."""
-    return (case.state == "investigating" and case.investigation is not None
+    return (case.state == CaseState.INVESTIGATING and case.investigation is not None
             and on_procuratorate_side(user, case)
             and (case.handler_id == user.id or user.has_role(Role.SUPERVISOR)))
 
 
 def can_review(user, case) -> bool:
     """A supervisor of the procuratorate, never the one who proposed."""
-    return (case.state == "proposed" and on_procuratorate_side(user, case)
+    return (case.state == CaseState.PROPOSED and on_procuratorate_side(user, case)
             and user.has_role(Role.SUPERVISOR) and case.proposed_by_id != user.id)
 
 
 def can_decide(user, case) -> bool:
-    return (case.state == "approved" and on_procuratorate_side(user, case)
+    return (case.state == CaseState.APPROVED and on_procuratorate_side(user, case)
             and (case.handler_id == user.id or user.has_role(Role.SUPERVISOR)))
 
 
 def can_record_payment(user, case) -> bool:
-    return (case.state == "decided" and on_procuratorate_side(user, case)
+    return (case.state == CaseState.DECIDED and on_procuratorate_side(user, case)
             and (case.handler_id == user.id or user.has_role(Role.SUPERVISOR)))
 
 

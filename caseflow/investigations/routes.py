@@ -10,15 +10,16 @@ from caseflow.core import attachments, hooks
 from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date, local_zone
 from caseflow.core.errors import DomainError, ValidationFailed
+from caseflow.core.forms_kit import refused
 from caseflow.core.orgs.models import Organisation, User
-from caseflow.core.orgs.roles import Role
+from caseflow.core.orgs.roles import WORKERS, Role
 from caseflow.core.paging import page_of
 from caseflow.core.people.forms import RevealForm
 from caseflow.core.people.models import Person
 from caseflow.core.people.policy import can_view_person
 from caseflow.core.settings.services import get_setting
 from caseflow.core.web import (
-    MAX_RECORD_ID, attach_error, in_range, load_or_404, page_action, perform, query_page, requires,
+    MAX_RECORD_ID, in_range, load_or_404, page_action, perform, query_page, requires,
 )
 from caseflow.extensions import db
 from caseflow.investigations import documents, policy, queries, reminders
@@ -31,26 +32,21 @@ from caseflow.core.documents.letter import build_letter, render_letter
 from flask_babel import force_locale
 from markupsafe import Markup
 from caseflow.investigations.forms import (
-    CaseFilterForm, CaseForm, DecisionForm, DocumentForm, HouseholdForm, InvestigationForm, MemberForm,
-    PaymentForm, ProposalForm, RealNameDecisionForm, ReviewForm, TeamForm, VisitForm, VoidForm,
+    CaseFilterForm, CaseForm, DecisionForm, DocumentForm, HouseholdForm, InvestigationForm,
+    MemberForm, PaymentForm, ProposalForm, RealNameDecisionForm, ReviewForm, TeamForm,
+    VisitForm, VoidForm,
 )
 from caseflow.investigations.models import (
     CASE_STATE_LABELS, MEASURE_LABELS, PAYMENT_LABELS, PLACE_LABELS, AidCase, CaseDocument,
     HouseholdMember, Visit,
 )
 from caseflow.referrals import policy as referral_policy
-from caseflow.referrals.models import Referral
+from caseflow.referrals.models import Referral, ReferralState
 
 bp = Blueprint("investigations", __name__, url_prefix="/cases", template_folder="templates")
-WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
 LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
     "state": CASE_STATE_LABELS, "place": PLACE_LABELS, "measure": MEASURE_LABELS,
     "payment": PAYMENT_LABELS}.items()}
-
-
-def _refused(form, error: DomainError) -> None:
-    if not attach_error(form, error):
-        flash(error.message, "danger")
 
 
 def _upload(form, name="attachment"):
@@ -62,13 +58,15 @@ def _upload(form, name="attachment"):
 
 def referral_links(user, referral) -> list[tuple[str, str, str]]:
     """On a referral's page: the case it opened, or the button to open one."""
-    case = case_services.case_for_referral(referral) if referral.state != "draft" else None
+    case = (case_services.case_for_referral(referral) if referral.state != ReferralState.DRAFT
+            else None)
     if case is not None:
         if policy.can_view_case(user, case):
             return [(_("Judicial aid case %(number)s", number=case.number),
                      url_for("investigations.show", case_id=case.id), "aid-case-link")]
         return []
-    if (referral.state in ("registered", "replied") and policy.can_open_case(user)
+    if (referral.state in (ReferralState.REGISTERED, ReferralState.REPLIED)
+            and policy.can_open_case(user)
             and referral_policy.on_receiver_side(user, referral)):
         return [(_("Open a judicial aid case"), url_for("investigations.new", referral=referral.id),
                  "open-aid-case")]
@@ -161,7 +159,7 @@ def new():
         try:
             case = perform(save)
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Case %(number)s opened.", number=case.number), "success")
             return redirect(url_for("investigations.show", case_id=case.id))
@@ -304,7 +302,7 @@ def reveal_addresses(case_id: int):
             shown = perform(lambda: investigation_services.reveal_visit_addresses(
                 case, visits, actor=current_user, now=g.now, purpose=form.purpose.data))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             return _detail(case, revealed=shown)
     return _detail(case, status=400, address_form=form)
@@ -333,7 +331,7 @@ def correct_visit(case_id: int, visit_id: int):
                 visit, actor=current_user, now=g.now, data=_visit_input(form), reason=form.reason.data,
                 expected_version=int(form.version.data or 0)))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Visit corrected."), "success")
             return redirect(url_for("investigations.show", case_id=case.id, _anchor=f"visit-{visit.id}"))
@@ -400,7 +398,7 @@ def save_household(case_id: int):
                     minimum_allowance_reason=form.minimum_allowance_reason.data,
                     other_help=form.other_help.data)))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Household assessment saved."), "success")
             return redirect(url_for("investigations.household", case_id=case.id))
@@ -430,7 +428,7 @@ def save_member(case_id: int):
                     health=form.health.data, disability=form.disability.data,
                     is_applicant=bool(form.is_applicant.data))))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Household member saved."), "success")
             return redirect(url_for("investigations.household", case_id=case.id))
@@ -556,7 +554,7 @@ def report_with_addresses(case_id: int):
             shown = perform(lambda: investigation_services.reveal_visit_addresses(
                 case, visits, actor=current_user, now=g.now, purpose=form.purpose.data))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             return _report(case, revealed=shown)
     return _report(case, form=form, status=400)
@@ -590,7 +588,7 @@ def real_name_decision(case_id: int):
             real_name = perform(lambda: decision_services.reveal_name_for_decision(
                 case, actor=current_user, now=g.now, purpose=form.purpose.data))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             produced_at = g.now.astimezone(local_zone())
             letter = build_letter(lambda: documents.real_name_decision_letter(

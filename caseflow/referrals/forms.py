@@ -7,16 +7,12 @@ from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from caseflow.core.forms_kit import label_choices
 from caseflow.core.orgs.forms import MultiCheckboxField
 from caseflow.core.web import FIRST_YEAR, LAST_YEAR, RecordNumberField, in_range, record_id, within_years
 from caseflow.referrals.models import (
     CONSENT_LABELS, HELP_LABELS, OUTCOME_LABELS, SOURCE_LABELS,
 )
-
-
-def _choices(labels, blank=None):
-    options = [SelectChoice(key.value, label) for key, label in labels.items()]
-    return ([SelectChoice("", blank)] if blank else []) + options
 
 
 class ReferralForm(FlaskForm):
@@ -30,19 +26,19 @@ class ReferralForm(FlaskForm):
     # Only organisations that can act are offered; the service refuses any other (a stale
     # form, a crafted request) and says why, so the form does not judge the choice itself.
     receiver_org_id = SelectField(_l("Send to"), coerce=record_id, choices=[], validate_choice=False)
-    source = SelectField(_l("Where the lead came from"), choices=_choices(SOURCE_LABELS))
+    source = SelectField(_l("Where the lead came from"), choices=label_choices(SOURCE_LABELS))
     criminal_case_number = StringField(_l("Criminal case number"), validators=[Optional(), Length(max=80)])
     offence = StringField(_l("Offence"), validators=[Optional(), Length(max=120)])
     offence_on = DateField(_l("Date of the offence"), validators=[Optional()])
     # Required, but said by the service (``check_input``) with the other fields' errors.
     circumstances = TextAreaField(_l("Circumstances"), validators=[Length(max=5000)],
                                   render_kw={"rows": 5})
-    help_requested = MultiCheckboxField(_l("Help asked for"), choices=_choices(HELP_LABELS))
+    help_requested = MultiCheckboxField(_l("Help asked for"), choices=label_choices(HELP_LABELS))
     is_urgent = BooleanField(_l("Urgent"))
     consent_on = DateField(_l("Consent to share given on"), validators=[Optional()],
                            description=_l("Required before sending."))
     consent_method = SelectField(_l("How consent was given"),
-                                 choices=_choices(CONSENT_LABELS, blank=_l("(not yet)")))
+                                 choices=label_choices(CONSENT_LABELS, blank=_l("(not yet)")))
     attachment = FileField(_l("Attachment"),
                            description=_l("PDF, JPEG or PNG, at most 10 MB; more can be added later."))
     version = RecordNumberField()
@@ -73,7 +69,8 @@ class AssignForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    outcome = SelectField(_l("Outcome"), choices=_choices(OUTCOME_LABELS, blank=_l("(choose)")))
+    outcome = SelectField(_l("Outcome"),
+                          choices=label_choices(OUTCOME_LABELS, blank=_l("(choose)")))
     #: The case a reply "judicial aid case opened" names (choices: ``hooks.REPLY_CASE_CANDIDATES``).
     case_id = SelectField(_l("Judicial aid case"), coerce=record_id, choices=[], validate_choice=False,
                           description=_l("When the outcome is a judicial aid case opened: that case."))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from caseflow.core.orgs.policy import can_work_on_cases, visible_organisation_ids
 from caseflow.core.orgs.roles import OrganisationKind, Role
+from caseflow.referrals.models import ReferralState
 
 #: Who files referrals towards which kind of organisation.
 FILING_ROLES = {
@@ -23,7 +24,7 @@ def on_sender_side(user, referral) -> bool:
 def on_receiver_side(user, referral) -> bool:
     """Of the receiving organisation (or above it), or its designated handler, who may
     sit in a unit below it (a street federation's officer handling for the district)."""
-    if not _referral_worker(user) or referral.state == "draft":
+    if not _referral_worker(user) or referral.state == ReferralState.DRAFT:
         return False
     return (referral.receiver_org_id in visible_organisation_ids(user)
             or (referral.handler_id is not None and referral.handler_id == user.id))
@@ -44,14 +45,15 @@ def can_view_referral(user, referral) -> bool:
 
 
 def can_edit_referral(user, referral) -> bool:
-    return (referral.state in ("draft", "returned") and referral.discarded_at is None
+    return (referral.state in (ReferralState.DRAFT, ReferralState.RETURNED)
+            and referral.discarded_at is None
             and on_sender_side(user, referral))
 
 
 def can_discard(user, referral) -> bool:
     """A draft nobody will send: its author, or a colleague of her organisation (not the
     organisations above, which see the draft but did not write it), discards it."""
-    return (referral.state == "draft" and referral.discarded_at is None
+    return (referral.state == ReferralState.DRAFT and referral.discarded_at is None
             and _referral_worker(user)
             and (referral.created_by_id == user.id or referral.sender_org_id == user.organisation_id))
 
@@ -79,44 +81,47 @@ def can_send(user, referral) -> bool:
 
 def can_withdraw(user, referral) -> bool:
     """Before registration. A draft has not gone anywhere: it simply stays a draft."""
-    return referral.state in ("sent", "returned") and on_sender_side(user, referral)
+    return (referral.state in (ReferralState.SENT, ReferralState.RETURNED)
+            and on_sender_side(user, referral))
 
 
 def can_register(user, referral) -> bool:
-    return referral.state == "sent" and on_receiver_side(user, referral)
+    return referral.state == ReferralState.SENT and on_receiver_side(user, referral)
 
 
 def can_return(user, referral) -> bool:
-    return referral.state in ("sent", "registered") and on_receiver_side(user, referral)
+    return (referral.state in (ReferralState.SENT, ReferralState.REGISTERED)
+            and on_receiver_side(user, referral))
 
 
 def can_assign_handler(user, referral) -> bool:
     """Reassigning is the receiving supervisor's."""
-    return (referral.state == "registered" and on_receiver_side(user, referral)
+    return (referral.state == ReferralState.REGISTERED and on_receiver_side(user, referral)
             and user.has_role(Role.SUPERVISOR))
 
 
 def can_extend(user, referral) -> bool:
-    return (referral.state in ("sent", "registered") and on_receiver_side(user, referral)
+    return (referral.state in (ReferralState.SENT, ReferralState.REGISTERED)
+            and on_receiver_side(user, referral)
             and user.has_role(Role.SUPERVISOR))
 
 
 def can_add_note(user, referral) -> bool:
-    return referral.state == "registered" and on_receiver_side(user, referral)
+    return referral.state == ReferralState.REGISTERED and on_receiver_side(user, referral)
 
 
 def can_reply(user, referral) -> bool:
     """The handler, or a supervisor of the receiver."""
-    return (referral.state == "registered" and on_receiver_side(user, referral)
+    return (referral.state == ReferralState.REGISTERED and on_receiver_side(user, referral)
             and (referral.handler_id == user.id or user.has_role(Role.SUPERVISOR)))
 
 
 def can_close(user, referral) -> bool:
-    return referral.state == "replied" and on_sender_side(user, referral)
+    return referral.state == ReferralState.REPLIED and on_sender_side(user, referral)
 
 
 def can_comment(user, referral) -> bool:
-    return referral.state != "draft" and can_view_referral(user, referral)
+    return referral.state != ReferralState.DRAFT and can_view_referral(user, referral)
 
 
 def can_see_notes(user, referral) -> bool:
@@ -139,6 +144,6 @@ def shares_person(user, person) -> bool:
     visible = visible_organisation_ids(user)
     return db.session.scalar(
         sa.select(Referral.id).where(
-            Referral.person_id == person.id, Referral.state != "draft",
+            Referral.person_id == person.id, Referral.state != ReferralState.DRAFT.value,
             sa.or_(Referral.receiver_org_id.in_(visible), Referral.sender_org_id.in_(visible),
                    Referral.handler_id == user.id)).limit(1)) is not None

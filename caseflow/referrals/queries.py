@@ -184,7 +184,8 @@ def needing_attention(user, today: date, *, within_days: int = ATTENTION_DAYS):
     return (_with_person(sa.select(Referral))
             .where(Referral.receiver_org_id.in_(visible), Referral.state.in_(OPEN_VALUES),
                    sa.or_(Referral.reply_due_on <= today + timedelta(days=within_days),
-                          sa.and_(Referral.state == "sent", Referral.registration_due_on < today)))
+                          sa.and_(Referral.state == ReferralState.SENT.value,
+                                  Referral.registration_due_on < today)))
             .order_by(Referral.reply_due_on, Referral.id))
 
 

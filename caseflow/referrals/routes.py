@@ -10,13 +10,14 @@ from wtforms.fields.choices import SelectChoice
 
 from caseflow.core.db import local_date
 from caseflow.core.errors import Checks, DomainError
+from caseflow.core.forms_kit import refused
 from caseflow.core.orgs.models import Organisation, User
-from caseflow.core.orgs.roles import Role
+from caseflow.core.orgs.roles import WORKERS, OrganisationKind, Role
 from caseflow.core.orgs.services import organisation_tree
 from caseflow.core.people import services as people_services
 from caseflow.core.people.models import Person
 from caseflow.core.web import (
-    ConfirmForm, attach_error, load_or_404, page_action, perform, query_int, query_page, requires,
+    ConfirmForm, load_or_404, page_action, perform, query_int, query_page, requires,
 )
 from caseflow.extensions import db
 from caseflow.core import attachments, hooks
@@ -24,26 +25,20 @@ from caseflow.referrals import documents, policy, queries, services
 from caseflow.core.documents.files import letter_download
 from caseflow.core.documents.letter import build_letter, render_letter
 from caseflow.referrals.forms import (
-    AssignForm, AttachmentForm, ExtendForm, ReasonForm, ReferralForm,
-    RegisterForm, ReplyForm, TextForm, list_filters,
+    AssignForm, AttachmentForm, ExtendForm, ReasonForm, ReferralForm, RegisterForm, ReplyForm,
+    TextForm, list_filters,
 )
 from caseflow.referrals.models import (
     CONSENT_LABELS, DIRECTION_LABELS, HELP_LABELS, OUTCOME_LABELS, SOURCE_LABELS, STATE_LABELS,
-    Referral, ReferralAttachment,
+    Referral, ReferralAttachment, ReferralState,
 )
 from caseflow.referrals.measures import COUNTED_LABELS
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals", template_folder="templates")
-WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
 #: Display labels keyed by the stored values, for the templates.
 LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
     "state": STATE_LABELS, "direction": DIRECTION_LABELS, "source": SOURCE_LABELS,
     "help": HELP_LABELS, "consent": CONSENT_LABELS, "outcome": OUTCOME_LABELS}.items()}
-
-
-def _refused(form, error: DomainError) -> None:
-    if not attach_error(form, error):
-        flash(error.message, "danger")
 
 
 # -- lists --------------------------------------------------------------------------------
@@ -66,7 +61,7 @@ def index():
         SelectChoice(s.value, label) for s, label in SOURCE_LABELS.items()]
     form.org.choices = [SelectChoice(0, _("All organisations"))] + [
         SelectChoice(org.id, "— " * depth + org.short_name) for org, depth in organisation_tree()
-        if org.kind != "partner"]
+        if org.kind != OrganisationKind.PARTNER]
     form.handler.choices = [SelectChoice(0, _("Any handler"))] + [
         SelectChoice(u.id, u.display_name) for u in queries.handlers_of(current_user)
         if u.admin_role is None]
@@ -86,7 +81,8 @@ def attention():
     today = local_date(g.now)
     rows = queries.attention_rows(current_user, today)
     overdue = [r for r in rows if r.reply_due_on < today]
-    late_registration = [r for r in rows if r.state == "sent" and r.registration_due_on < today]
+    late_registration = [r for r in rows
+                         if r.state == ReferralState.SENT and r.registration_due_on < today]
     # Open and due within the horizon: a referral late only for registration is not due soon.
     horizon = today + timedelta(days=queries.ATTENTION_DAYS)
     due_soon = [r for r in rows if today <= r.reply_due_on <= horizon]
@@ -166,7 +162,7 @@ def new():
         try:
             ref = perform(save)
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Draft saved. Send it when it is complete."), "success")
             return redirect(url_for("referrals.show", referral_id=ref.id))
@@ -196,7 +192,7 @@ def edit(referral_id: int):
         try:
             perform(save)
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Referral saved."), "success")
             return redirect(url_for("referrals.show", referral_id=ref.id))
@@ -211,7 +207,7 @@ def _detail(ref: Referral, status: int = 200, **forms):
     register_form = forms.get("register_form") or RegisterForm(received_on=ref.received_on,
                                                                version=ref.version)
     assign_form = forms.get("assign_form") or AssignForm(handler_id=ref.handler_id)
-    handlers = services.handlers_for(ref) if ref.state != "draft" else []
+    handlers = services.handlers_for(ref) if ref.state != ReferralState.DRAFT else []
     for f in (register_form, assign_form):
         f.handler_id.choices = [SelectChoice(u.id, f"{u.display_name}（{u.organisation.short_name}）")
                                 for u in handlers]

@@ -16,7 +16,9 @@ from caseflow.core.documents.models import LetterKind
 from caseflow.core.calendar.rules import DueDate, WorkingCalendar
 from caseflow.core.calendar.services import CHANGE_LISTENERS, DueMove, load_calendar
 from caseflow.core.db import local_date, to_local
-from caseflow.core.errors import Checks, Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from caseflow.core.errors import (
+    Checks, Conflict, InvalidTransition, NotAllowed, ValidationFailed, require,
+)
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind
 from caseflow.core.orgs.services import (
@@ -27,6 +29,7 @@ from caseflow.core.people import policy as people_policy
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
 from caseflow.core import files, hooks
+from caseflow.core.text import required_text
 from caseflow.referrals import alerts, policy
 from caseflow.referrals.models import (
     TRANSITIONS, ConsentMethod, Direction, EventKind, HelpKind, LeadSource, Referral,
@@ -113,18 +116,6 @@ CONFLICT_MESSAGE = _l("Someone else changed this referral while you were editing
 #: A transition, then the versioned flush (``core.versions``): a concurrent writer is a
 #: Conflict with this message, not a server error at commit.
 _state_change = versions.state_change(message=CONFLICT_MESSAGE)
-
-
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise NotAllowed(message)
-
-
-def _required_text(value: str | None, field_name: str, message: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationFailed(message, field=field_name)
-    return value
 
 
 def direction_for(sender: Organisation) -> Direction:
@@ -287,7 +278,7 @@ def check_input(data: ReferralInput, *, today: date, checks: Checks | None = Non
         if data.source not in {s.value for s in LeadSource}:
             raise ValidationFailed(_("Choose where the lead came from."), field="source")
     with checks:
-        data.circumstances = _required_text(
+        data.circumstances = required_text(
             data.circumstances, "circumstances", _("Describe the circumstances."))
     with checks:
         unknown = set(data.help_requested) - {h.value for h in HelpKind}
@@ -340,7 +331,7 @@ def check_draft(*, actor, receiver: Organisation | None, data: ReferralInput, to
 def save_draft(*, actor, now: datetime, person: Person, receiver: Organisation, data: ReferralInput,
                submission_token: str) -> Referral:
     """A new draft. A second submit of the same form returns the first draft."""
-    _require(policy.can_file_referral(actor), _("Your roles do not allow filing referrals."))
+    require(policy.can_file_referral(actor), _("Your roles do not allow filing referrals."))
     existing = db.session.scalar(sa.select(Referral).where(
         Referral.created_by_id == actor.id, Referral.submission_token == submission_token))
     if existing is not None:
@@ -365,8 +356,8 @@ def save_draft(*, actor, now: datetime, person: Person, receiver: Organisation, 
 
 def update_referral(ref: Referral, *, actor, now: datetime, expected_version: int,
                     receiver: Organisation, data: ReferralInput) -> Referral:
-    _require(policy.can_edit_referral(actor, ref),
-             _("Only the sender changes a referral, and only while it is a draft or returned."))
+    require(policy.can_edit_referral(actor, ref),
+            _("Only the sender changes a referral, and only while it is a draft or returned."))
     versions.check_version(ref.version, expected_version, CONFLICT_MESSAGE)
     receiver, data = check_draft(actor=actor, receiver=receiver, data=data, today=local_date(now))
     before = {**{k: getattr(ref, k) for k in data.as_dict()}, "receiver_org_id": ref.receiver_org_id}
@@ -385,8 +376,8 @@ files.register(ReferralAttachment.sha256)  # so that `caseflow keys rotate` re-e
 
 
 def add_attachment(ref: Referral, *, actor, now: datetime, filename: str, data: bytes) -> ReferralAttachment:
-    _require(policy.can_edit_referral(actor, ref) or policy.can_comment(actor, ref),
-             _("Your roles do not allow adding files to this referral."))
+    require(policy.can_edit_referral(actor, ref) or policy.can_comment(actor, ref),
+            _("Your roles do not allow adding files to this referral."))
     checked = files.check(filename, data)
     files.store(data, checked.sha256)
     row = ReferralAttachment(
@@ -455,7 +446,7 @@ def _set_clock(ref: Referral, received_on: date, calendar: WorkingCalendar) -> N
 
 @_state_change
 def send(ref: Referral, *, actor, now: datetime) -> Referral:
-    _require(policy.can_send(actor, ref), _("Only the sender sends a referral."))
+    require(policy.can_send(actor, ref), _("Only the sender sends a referral."))
     if ref.consent_on is None or not ref.consent_method:
         raise ValidationFailed(
             _("Record the person's consent to share (date and how it was given) before sending."),
@@ -483,9 +474,9 @@ def send(ref: Referral, *, actor, now: datetime) -> Referral:
 
 @_state_change
 def withdraw(ref: Referral, *, actor, now: datetime, reason: str) -> Referral:
-    _require(policy.can_withdraw(actor, ref),
-             _("Only the sender withdraws a referral, and only before it is registered."))
-    reason = _required_text(reason, "reason", _("Say why the referral is withdrawn."))
+    require(policy.can_withdraw(actor, ref),
+            _("Only the sender withdraws a referral, and only before it is registered."))
+    reason = required_text(reason, "reason", _("Say why the referral is withdrawn."))
     ref.withdraw_reason = reason
     ref.return_reason = None
     _move(ref, ReferralState.WITHDRAWN, actor=actor, now=now, kind=EventKind.WITHDRAWN, text=reason)
@@ -496,10 +487,10 @@ def discard_draft(ref: Referral, *, actor, now: datetime, reason: str) -> Referr
     """A draft nobody will send, out of use: gone from the lists, never numbered or sent,
     kept with its reason (the timeline shows it, the audit row keeps it). It stays a draft
     in ``state``: it never was sent, and nothing that counts sent referrals may count it."""
-    _require(policy.can_discard(actor, ref),
-             _("Only the draft's author or her organisation discards a draft, and only while "
+    require(policy.can_discard(actor, ref),
+            _("Only the draft's author or her organisation discards a draft, and only while "
                "it is an unsent draft."))
-    reason = _required_text(reason, "reason", _("Say why the draft is discarded."))
+    reason = required_text(reason, "reason", _("Say why the draft is discarded."))
     ref.discarded_at, ref.discard_reason = now, reason
     ref.updated_at = now
     _event(ref, EventKind.DISCARDED, actor=actor, now=now, text=reason)
@@ -544,10 +535,10 @@ def register(ref: Referral, *, actor, now: datetime, registration_number: str,
         raise InvalidTransition(_("This referral was already registered, as %(number)s on %(time)s.",
                                   number=ref.registration_number,
                                   time=to_local(ref.registered_at).strftime("%Y-%m-%d %H:%M")))
-    _require(policy.can_register(actor, ref),
-             _("Only the receiving organisation registers a referral."))
+    require(policy.can_register(actor, ref),
+            _("Only the receiving organisation registers a referral."))
     versions.check_version(ref.version, expected_version, CONFLICT_MESSAGE)
-    registration_number = _required_text(registration_number, "registration_number",
+    registration_number = required_text(registration_number, "registration_number",
                                           _("Enter the registration number."))
     today = local_date(now)
     if received_on > today:
@@ -577,8 +568,8 @@ def register(ref: Referral, *, actor, now: datetime, registration_number: str,
 @_state_change
 def assign_handler(ref: Referral, *, actor, now: datetime, handler: User | None,
                    reason: str | None = None) -> Referral:
-    _require(policy.can_assign_handler(actor, ref),
-             _("Only a supervisor of the receiving organisation reassigns a referral."))
+    require(policy.can_assign_handler(actor, ref),
+            _("Only a supervisor of the receiving organisation reassigns a referral."))
     handler = _check_handler(ref, handler)
     if handler.id == ref.handler_id:
         return ref
@@ -594,17 +585,17 @@ def assign_handler(ref: Referral, *, actor, now: datetime, handler: User | None,
 
 
 def add_note(ref: Referral, *, actor, now: datetime, text: str) -> ReferralEvent:
-    _require(policy.can_add_note(actor, ref),
-             _("Progress notes are for the receiving organisation while it handles the referral."))
-    text = _required_text(text, "text", _("Write the note."))
+    require(policy.can_add_note(actor, ref),
+            _("Progress notes are for the receiving organisation while it handles the referral."))
+    text = required_text(text, "text", _("Write the note."))
     event = _event(ref, EventKind.NOTE, actor=actor, now=now, text=text, shared=False)
     _audit("referral.note", ref, actor=actor, now=now)
     return event
 
 
 def comment(ref: Referral, *, actor, now: datetime, text: str) -> ReferralEvent:
-    _require(policy.can_comment(actor, ref), _("Your roles do not allow commenting here."))
-    text = _required_text(text, "text", _("Write the comment."))
+    require(policy.can_comment(actor, ref), _("Your roles do not allow commenting here."))
+    text = required_text(text, "text", _("Write the comment."))
     event = _event(ref, EventKind.COMMENT, actor=actor, now=now, text=text)
     _audit("referral.comment", ref, actor=actor, now=now)
     alerts.commented(ref, actor=actor, now=now)
@@ -630,12 +621,12 @@ def _reply_case(ref: Referral, *, actor, outcome: str, case_id: int | None):
 @_state_change
 def reply(ref: Referral, *, actor, now: datetime, outcome: str, text: str, reply_on: date,
           case_id: int | None = None) -> Referral:
-    _require(policy.can_reply(actor, ref),
-             _("The formal reply is the handler's or a supervisor's of the receiving organisation."))
+    require(policy.can_reply(actor, ref),
+            _("The formal reply is the handler's or a supervisor's of the receiving organisation."))
     if outcome not in {o.value for o in ReplyOutcome}:
         raise ValidationFailed(_("Choose the outcome."), field="outcome")
     case = _reply_case(ref, actor=actor, outcome=outcome, case_id=case_id)
-    text = _required_text(text, "text", _("Write the reply."))
+    text = required_text(text, "text", _("Write the reply."))
     if reply_on > local_date(now):
         raise ValidationFailed(_("The reply date cannot be in the future."), field="reply_on")
     if ref.received_on and reply_on < ref.received_on:
@@ -694,7 +685,7 @@ LETTER_SERIES_LISTENERS.append(number_waiting_replies)
 
 @_state_change
 def close(ref: Referral, *, actor, now: datetime) -> Referral:
-    _require(policy.can_close(actor, ref), _("The sender closes a referral after its reply."))
+    require(policy.can_close(actor, ref), _("The sender closes a referral after its reply."))
     ref.closed_at = now
     _move(ref, ReferralState.CLOSED, actor=actor, now=now, kind=EventKind.CLOSED)
     return ref
@@ -702,9 +693,9 @@ def close(ref: Referral, *, actor, now: datetime) -> Referral:
 
 @_state_change
 def return_referral(ref: Referral, *, actor, now: datetime, reason: str) -> Referral:
-    _require(policy.can_return(actor, ref),
-             _("Only the receiving organisation returns a referral, before replying."))
-    reason = _required_text(reason, "reason", _("Say why the referral is outside your remit."))
+    require(policy.can_return(actor, ref),
+            _("Only the receiving organisation returns a referral, before replying."))
+    reason = required_text(reason, "reason", _("Say why the referral is outside your remit."))
     ref.return_reason = reason
     ref.registered_at = None
     ref.registration_number = None
@@ -717,9 +708,9 @@ def return_referral(ref: Referral, *, actor, now: datetime, reason: str) -> Refe
 
 @_state_change
 def extend_deadline(ref: Referral, *, actor, now: datetime, new_due_on: date, reason: str) -> Referral:
-    _require(policy.can_extend(actor, ref),
-             _("Only a supervisor of the receiving organisation extends the deadline."))
-    reason = _required_text(reason, "reason", _("Say why the deadline is extended."))
+    require(policy.can_extend(actor, ref),
+            _("Only a supervisor of the receiving organisation extends the deadline."))
+    reason = required_text(reason, "reason", _("Say why the deadline is extended."))
     if new_due_on <= ref.reply_due_on:
         raise ValidationFailed(
             _("An extension must be later than the current due date (%(day)s).",

@@ -21,12 +21,11 @@ from flask_login import current_user
 from caseflow.core import replica
 from caseflow.core.audit.services import record
 from caseflow.core.db import local_date, to_local
-from caseflow.core.orgs.roles import Role
+from caseflow.core.orgs.roles import WORKERS, Role
 from caseflow.core.web import requires
 from caseflow.reports import export, ledgers, policy
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
-WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
 CHECKS = {
     "referrals": (policy.can_export_referrals, WORKERS),
     "cases": (policy.can_export_cases, WORKERS),

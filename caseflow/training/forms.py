@@ -10,14 +10,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
+from caseflow.core.forms_kit import label_choices
 from caseflow.core.orgs.forms import MultiCheckboxField
 from caseflow.core.web import RecordNumberField, record_id
 from caseflow.training.models import ATTENDANCE_LABELS, SESSION_STATE_LABELS, TOPIC_LABELS
-
-
-def _choices(labels, blank=None):
-    options = [SelectChoice(key.value, label) for key, label in labels.items()]
-    return ([SelectChoice("", blank)] if blank else []) + options
 
 
 class SessionForm(FlaskForm):
@@ -30,7 +26,7 @@ class SessionForm(FlaskForm):
     organiser_ids = MultiCheckboxField(_l("Organised by"), coerce=int, choices=[])
     trainers = StringField(_l("Trainers"), validators=[Length(max=300)],
                            description=_l("Names and where they come from, e.g. 张明（第五检察部检察官）."))
-    topics = MultiCheckboxField(_l("Topics"), choices=_choices(TOPIC_LABELS))
+    topics = MultiCheckboxField(_l("Topics"), choices=label_choices(TOPIC_LABELS))
     content = TextAreaField(_l("Training content"), validators=[Optional(), Length(max=5000)],
                             render_kw={"rows": 4},
                             description=_l("The outline, the cases discussed, what was handed out."))
@@ -43,7 +39,8 @@ class SessionFilterForm(FlaskForm):
         csrf = False
 
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)])
-    state = SelectField(_l("State"), choices=_choices(SESSION_STATE_LABELS, blank=_l("Any state")))
+    state = SelectField(_l("State"),
+                        choices=label_choices(SESSION_STATE_LABELS, blank=_l("Any state")))
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
     part = SelectField(_l("Taking part"), choices=[SelectChoice("", _l("Every session I may see")),
@@ -72,7 +69,8 @@ class AttendanceForm(FlaskForm):
                                 validators=[Optional(), Length(max=60)])
     external_organisation = StringField(_l("Their organisation"), validators=[Optional(), Length(max=200)],
                                         description=_l("e.g. 江汉区司法局, or a community's name."))
-    status = RadioField(_l("Attendance"), choices=_choices(ATTENDANCE_LABELS), default="present",
+    status = RadioField(_l("Attendance"), choices=label_choices(ATTENDANCE_LABELS),
+                        default="present",
                         validate_choice=False)
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)],
                        description=_l("e.g. why excused, or the role at the session."))
@@ -80,7 +78,8 @@ class AttendanceForm(FlaskForm):
 
 class CorrectAttendanceForm(FlaskForm):
     version = RecordNumberField()
-    status = SelectField(_l("Attendance"), choices=_choices(ATTENDANCE_LABELS), validate_choice=False)
+    status = SelectField(_l("Attendance"), choices=label_choices(ATTENDANCE_LABELS),
+                         validate_choice=False)
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 
 

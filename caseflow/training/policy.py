@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from caseflow.core.orgs.policy import can_work_on_cases, visible_organisation_ids
 from caseflow.core.orgs.roles import OrganisationKind, Role
+from caseflow.training.models import SessionState
 
 TRAINING_ROLES = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
 #: The organisations that organise training and whose people are trained.
@@ -62,21 +63,21 @@ def can_view_session(user, session) -> bool:
 
 
 def can_edit_session(user, session) -> bool:
-    return session.state != "cancelled" and on_organiser_side(user, session)
+    return session.state != SessionState.CANCELLED and on_organiser_side(user, session)
 
 
 def can_cancel_session(user, session) -> bool:
-    return session.state == "scheduled" and on_organiser_side(user, session)
+    return session.state == SessionState.SCHEDULED and on_organiser_side(user, session)
 
 
 def can_invite(user, session) -> bool:
-    return session.state == "scheduled" and on_organiser_side(user, session)
+    return session.state == SessionState.SCHEDULED and on_organiser_side(user, session)
 
 
 def can_record_attendance(user, session) -> bool:
     """Once the session has started (the service checks the time), by its organisers."""
-    return session.state != "cancelled" and on_organiser_side(user, session)
+    return session.state != SessionState.CANCELLED and on_organiser_side(user, session)
 
 
 def can_add_material(user, session) -> bool:
-    return session.state != "cancelled" and on_organiser_side(user, session)
+    return session.state != SessionState.CANCELLED and on_organiser_side(user, session)

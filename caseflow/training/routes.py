@@ -11,10 +11,11 @@ from wtforms.fields.choices import SelectChoice
 from caseflow.core import attachments
 from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import DomainError, NotAllowed, ValidationFailed
+from caseflow.core.forms_kit import refused
 from caseflow.core.orgs.models import Organisation, User
-from caseflow.core.orgs.roles import Role
+from caseflow.core.orgs.roles import WORKERS
 from caseflow.core.paging import page_of
-from caseflow.core.web import attach_error, load_or_404, page_action, perform, query_page, requires, within_years
+from caseflow.core.web import load_or_404, page_action, perform, query_page, requires, within_years
 from caseflow.extensions import db
 from caseflow.training import policy, queries, services
 from caseflow.training.forms import (
@@ -27,7 +28,6 @@ from caseflow.training.models import (
 )
 
 bp = Blueprint("training", __name__, url_prefix="/training", template_folder="templates")
-WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
 LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
     "state": SESSION_STATE_LABELS, "topic": TOPIC_LABELS, "attendance": ATTENDANCE_LABELS}.items()}
 
@@ -36,8 +36,7 @@ def _refused(form, error: DomainError) -> None:
     """A refusal beside its field, or as a message; a missing permission is the 403 page."""
     if isinstance(error, NotAllowed):
         raise error
-    if not attach_error(form, error):
-        flash(error.message, "danger")
+    refused(form, error)
 
 
 def _upload(field):

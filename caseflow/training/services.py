@@ -3,7 +3,6 @@
 transaction. A session's state moves only along ``models.TRANSITIONS``."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
@@ -13,9 +12,10 @@ from flask_babel import gettext as _
 from caseflow.core import files
 from caseflow.core.audit.services import changes, record
 from caseflow.core.db import local_zone, to_local
-from caseflow.core.errors import Checks, Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from caseflow.core.errors import Checks, Conflict, InvalidTransition, ValidationFailed, require
 from caseflow.core.orgs.models import Organisation, User, UserRole
 from caseflow.core.orgs.policy import visible_organisation_ids
+from caseflow.core.text import clean_spaces, optional_text, required_text
 from caseflow.core.versions import check_version, flush_versioned
 from caseflow.extensions import db
 from caseflow.training import notices, policy
@@ -24,33 +24,15 @@ from caseflow.training.models import (
     TrainingMaterial, TrainingOrganiser, TrainingSession, TrainingTopic,
 )
 
-SPACES = re.compile(r"\s+")
-
-
 # -- helpers -------------------------------------------------------------------------
 
 
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise NotAllowed(message)
-
-
-def _clean(value: str | None) -> str:
-    """Text as typed, without leading, trailing or repeated spaces."""
-    return SPACES.sub(" ", value or "").strip()
-
-
 def _text(value: str | None, field_name: str, message: str, max_length: int) -> str:
-    value = _clean(value)
-    if not value:
-        raise ValidationFailed(message, field=field_name)
+    """Required text without repeated spaces, at most ``max_length`` characters."""
+    value = required_text(clean_spaces(value), field_name, message)
     if len(value) > max_length:
         raise ValidationFailed(_("At most %(n)d characters.", n=max_length), field=field_name)
     return value
-
-
-def _optional(value: str | None) -> str | None:
-    return (value or "").strip() or None
 
 
 def _shown(moment: datetime) -> str:
@@ -199,7 +181,7 @@ def _check(data: SessionInput, actor) -> _Checked:
             raise ValidationFailed(_("Choose the topics from the list."), field="topics")
     checks.done()
     return _Checked(title, starts_at, ends_at, place, trainers, organisers, topics,
-                    _optional(data.content))
+                    optional_text(data.content))
 
 
 def _snapshot(session: TrainingSession) -> dict:
@@ -229,8 +211,8 @@ def _apply(session: TrainingSession, checked: _Checked) -> None:
 def create_session(*, actor, now: datetime, data: SessionInput) -> TrainingSession:
     """A session announced (or, after the fact, recorded): scheduled until its attendance
     is recorded."""
-    _require(policy.can_create_session(actor),
-             _("Training is organised by federation officers, prosecutors and their supervisors."))
+    require(policy.can_create_session(actor),
+            _("Training is organised by federation officers, prosecutors and their supervisors."))
     checked = _check(data, actor)
     session = TrainingSession(state=SessionState.SCHEDULED.value, created_by_id=actor.id,
                               created_at=now, updated_at=now)
@@ -243,8 +225,8 @@ def create_session(*, actor, now: datetime, data: SessionInput) -> TrainingSessi
 
 def update_session(session: TrainingSession, *, actor, now: datetime, data: SessionInput,
                    expected_version: int | None = None) -> TrainingSession:
-    _require(policy.on_organiser_side(actor, session),
-             _("A session is changed by its organisers."))
+    require(policy.on_organiser_side(actor, session),
+            _("A session is changed by its organisers."))
     if session.state == SessionState.CANCELLED.value:
         raise InvalidTransition(_("A cancelled session cannot be changed."))
     check_version(session.version, expected_version)
@@ -264,11 +246,11 @@ def update_session(session: TrainingSession, *, actor, now: datetime, data: Sess
 
 
 def cancel_session(session: TrainingSession, *, actor, now: datetime, reason: str | None) -> TrainingSession:
-    _require(policy.on_organiser_side(actor, session),
-             _("A session is cancelled by its organisers."))
+    require(policy.on_organiser_side(actor, session),
+            _("A session is cancelled by its organisers."))
     if session.state != SessionState.SCHEDULED.value:
         raise InvalidTransition(_("Only a session that has not been held can be cancelled."))
-    reason = _optional(reason)
+    reason = optional_text(reason)
     if reason is None:
         raise ValidationFailed(_("Say why the session is cancelled."), field="reason")
     with db.session.no_autoflush:
@@ -283,7 +265,8 @@ def cancel_session(session: TrainingSession, *, actor, now: datetime, reason: st
 
 
 def _check_invitable(session: TrainingSession, actor) -> None:
-    _require(policy.on_organiser_side(actor, session), _("Invitations are sent by the session's organisers."))
+    require(policy.on_organiser_side(actor, session),
+            _("Invitations are sent by the session's organisers."))
     if session.state != SessionState.SCHEDULED.value:
         raise InvalidTransition(_("Invitations are sent before the session is held."))
 
@@ -372,22 +355,22 @@ def record_attendance(session: TrainingSession, *, actor, now: datetime, status:
                       note: str | None = None) -> TrainingAttendance:
     """Whether one person came: by account, or by name and organisation. The first
     attendance recorded makes a scheduled session held."""
-    _require(policy.on_organiser_side(actor, session),
-             _("Attendance is recorded by the session's organisers."))
+    require(policy.on_organiser_side(actor, session),
+            _("Attendance is recorded by the session's organisers."))
     if session.state == SessionState.CANCELLED.value:
         raise InvalidTransition(_("The session was cancelled: no attendance is recorded for it."))
     if session.starts_at > now:
         raise InvalidTransition(_("Attendance is recorded once the session has started (at %(start)s).",
                                   start=_shown(session.starts_at)))
     status = _status(status)
-    name = _clean(external_name)
+    name = clean_spaces(external_name)
     if user is None and not name:
         raise ValidationFailed(_("Choose the attendee, or write the name and organisation of "
                                  "someone without an account."), field="user_id")
     if user is not None and name:
         raise ValidationFailed(_("Choose an attendee from the list or write a name, not both."),
                                field="external_name")
-    row = TrainingAttendance(session_id=session.id, status=status, note=_optional(note),
+    row = TrainingAttendance(session_id=session.id, status=status, note=optional_text(note),
                              recorded_at=now, recorded_by_id=actor.id, updated_at=now)
     if user is not None:
         if not _is_candidate(user):
@@ -439,14 +422,14 @@ def record_attendance(session: TrainingSession, *, actor, now: datetime, status:
 def correct_attendance(attendance: TrainingAttendance, *, actor, now: datetime, status: str,
                        note: str | None = None, expected_version: int | None = None) -> TrainingAttendance:
     session = attendance.session
-    _require(policy.on_organiser_side(actor, session),
-             _("Attendance is recorded by the session's organisers."))
+    require(policy.on_organiser_side(actor, session),
+            _("Attendance is recorded by the session's organisers."))
     if session.state == SessionState.CANCELLED.value:
         raise InvalidTransition(_("The session was cancelled: no attendance is recorded for it."))
     check_version(attendance.version, expected_version)
     status = _status(status)
     before = {"status": attendance.status, "note": attendance.note}
-    after = {"status": status, "note": _optional(note)}
+    after = {"status": status, "note": optional_text(note)}
     old, new = changes(before, after)
     if not new:
         raise ValidationFailed(_("That is what is recorded already."), field="status")
@@ -466,8 +449,8 @@ files.register(TrainingMaterial.sha256)  # so that `caseflow keys rotate` re-enc
 
 def add_material(session: TrainingSession, *, actor, now: datetime, filename: str,
                  data: bytes) -> TrainingMaterial:
-    _require(policy.on_organiser_side(actor, session),
-             _("Materials are added by the session's organisers."))
+    require(policy.on_organiser_side(actor, session),
+            _("Materials are added by the session's organisers."))
     if session.state == SessionState.CANCELLED.value:
         raise InvalidTransition(_("The session was cancelled: no material is added to it."))
     checked = files.check(filename, data)

@@ -26,6 +26,9 @@ class Role(str, enum.Enum):
 
 ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 WORK_ROLES = frozenset(Role) - ADMIN_ROLES
+#: The two agencies' workers: who may reach the referral, case and training pages and the
+#: ledgers (the assistance pages add the partner agencies' workers).
+WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
 
 ROLE_LABELS = {
     Role.FEDERATION_OFFICER: _l("Federation officer"),

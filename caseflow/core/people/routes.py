@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from caseflow.core.errors import DomainError
+from caseflow.core.forms_kit import refused
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import Role
 from caseflow.core.paging import page_of
@@ -11,7 +12,7 @@ from caseflow.core.people import policy, services
 from caseflow.core.people.forms import PersonForm, RevealForm
 from caseflow.core.people.models import Person
 from caseflow.core.people.validation import format_phone
-from caseflow.core.web import attach_error, load_or_404, perform, query_page, requires
+from caseflow.core.web import load_or_404, perform, query_page, requires
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 PEOPLE_ROLES = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
@@ -24,11 +25,6 @@ def _identity_from(form: PersonForm) -> services.Identity:
         birth_date=form.birth_date.data, resident_id=form.resident_id.data,
         phone=form.phone.data, address=form.address.data,
     )
-
-
-def _refused(form, error: DomainError) -> None:
-    if not attach_error(form, error):
-        flash(error.message, "danger")
 
 
 @bp.get("")
@@ -55,7 +51,7 @@ def new():
                 identity=_identity_from(form),
             ))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("%(pseudonym)s recorded.", pseudonym=person.pseudonym), "success")
             return redirect(url_for("people.show", person_id=person.id))
@@ -84,7 +80,7 @@ def reveal(person_id: int):
         identity = perform(lambda: services.reveal_identity(person, actor=current_user, now=g.now,
                                                             purpose=form.purpose.data))
     except DomainError as error:
-        _refused(form, error)
+        refused(form, error)
         return render_template("people/show.html", person=person,
                                identity=services.masked_identity(person), revealed=False,
                                reveal_form=form), 400
@@ -121,7 +117,7 @@ def edit(person_id: int):
                 identity=_identity_from(form), reason=form.minor_reason.data,
             ))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("%(pseudonym)s saved.", pseudonym=person.pseudonym), "success")
             return redirect(url_for("people.show", person_id=person.id))
@@ -140,7 +136,7 @@ def edit_reveal(person_id: int):
             identity = perform(lambda: services.reveal_identity(
                 person, actor=current_user, now=g.now, purpose=reveal_form.purpose.data))
         except DomainError as error:
-            _refused(reveal_form, error)
+            refused(reveal_form, error)
         else:
             form = PersonForm(formdata=None, pseudonym=person.pseudonym, **vars(identity))
             if identity.phone:

@@ -12,11 +12,12 @@ from flask_babel import gettext as _
 from caseflow.core import files, numbering
 from caseflow.core.db import local_date
 from caseflow.core.documents.services import letter_issuer
-from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed
+from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed, require
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind, Role
 from caseflow.core.orgs.services import subtree_ids
 from caseflow.core.people.models import Person
+from caseflow.core.text import optional_text, required_text
 from caseflow.core.versions import state_change
 from caseflow.extensions import db
 from caseflow.investigations import alerts, policy
@@ -24,9 +25,7 @@ from caseflow.investigations.models import (
     AidCase, AidCaseCounter, CaseDocument, CaseEventKind, CaseState, MeasureKind, MeasureState,
     RecommendedMeasure, ReviewOutcome, Visit,
 )
-from caseflow.investigations.services.common import (
-    _audit, _event, _move, _not_future, _optional, _require, _text, parse_amount,
-)
+from caseflow.investigations.services.common import _audit, _event, _move, _not_future, parse_amount
 
 
 @dataclass
@@ -108,8 +107,8 @@ def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
     from caseflow.core.people.policy import can_view_person
     from caseflow.referrals import policy as referral_policy
 
-    _require(policy.can_open_case(actor),
-             _("Judicial aid cases are opened by prosecutors of a procuratorate."))
+    require(policy.can_open_case(actor),
+            _("Judicial aid cases are opened by prosecutors of a procuratorate."))
     today = local_date(now)
     if referral is not None:
         if not referral_policy.on_receiver_side(actor, referral) or referral.state not in (
@@ -128,7 +127,7 @@ def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
     if applicant is None or not can_view_person(actor, applicant):
         raise ValidationFailed(_("Choose the applicant from the persons you can see."),
                                field="applicant_id")
-    summary = _text(data.summary, "summary", _("Summarise the application."))
+    summary = required_text(data.summary, "summary", _("Summarise the application."))
     if data.application_received_on is None:
         raise ValidationFailed(_("Enter the date the application was received."),
                                field="application_received_on")
@@ -146,7 +145,8 @@ def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
         organisation_id=org.id, referral_id=referral.id if referral is not None else None,
         applicant_id=applicant.id, handler_id=handler.id, created_by_id=actor.id,
         state=CaseState.INVESTIGATING.value, summary=summary,
-        criminal_case_number=_optional(data.criminal_case_number), offence=_optional(data.offence),
+        criminal_case_number=optional_text(data.criminal_case_number),
+        offence=optional_text(data.offence),
         offence_on=data.offence_on, application_received_on=data.application_received_on,
         created_at=now, updated_at=now)
     db.session.add(case)
@@ -167,8 +167,8 @@ files.register(CaseDocument.sha256)  # so that `caseflow keys rotate` re-encrypt
 
 def add_document(case: AidCase, *, actor, now: datetime, filename: str, data: bytes,
                  visit: Visit | None = None) -> CaseDocument:
-    _require(policy.can_add_document(actor, case),
-             _("Only the case's team and handler add documents to it."))
+    require(policy.can_add_document(actor, case),
+            _("Only the case's team and handler add documents to it."))
     if visit is not None and visit.investigation.case_id != case.id:
         raise NotAllowed(_("That visit belongs to another case."))
     checked = files.check(filename, data)
@@ -213,11 +213,12 @@ def agencies() -> list[Organisation]:
 
 @state_change
 def propose(case: AidCase, *, actor, now: datetime, data: ProposalInput) -> AidCase:
-    _require(policy.can_propose(actor, case),
-             _("The handler proposes the aid once the joint investigation has started."))
-    findings = _text(data.findings, "findings", _("Write the findings of the investigation."))
+    require(policy.can_propose(actor, case),
+            _("The handler proposes the aid once the joint investigation has started."))
+    findings = required_text(data.findings, "findings",
+                             _("Write the findings of the investigation."))
     amount = parse_amount(data.amount, field_name="amount")
-    reasons = _text(data.reasons, "reasons", _("Give the reasons for the amount."))
+    reasons = required_text(data.reasons, "reasons", _("Give the reasons for the amount."))
     allowed_agencies = {a.id for a in agencies()}
     for measure in data.measures:
         if measure.kind not in {k.value for k in MeasureKind}:
@@ -234,7 +235,8 @@ def propose(case: AidCase, *, actor, now: datetime, data: ProposalInput) -> AidC
             old.state = MeasureState.DROPPED.value
     case.measures.extend(
         RecommendedMeasure(kind=measure.kind, agency_id=measure.agency.id if measure.agency else None,
-                           details=_optional(measure.details), state=MeasureState.RECOMMENDED.value)
+                           details=optional_text(measure.details),
+                           state=MeasureState.RECOMMENDED.value)
         for measure in data.measures)
     _move(case, CaseState.PROPOSED, actor=actor, now=now, kind=CaseEventKind.PROPOSED, text=reasons,
           data={"amount": amount, "measures": [m.kind for m in data.measures]})
@@ -247,9 +249,9 @@ def review(case: AidCase, *, actor, now: datetime, outcome: str, comment: str | 
     """The supervisor approves, rejects, or returns the proposal for more work."""
     if case.state == CaseState.PROPOSED.value and case.proposed_by_id == actor.id:
         raise NotAllowed(_("Nobody approves their own proposal: another supervisor reviews it."))
-    _require(policy.can_review(actor, case),
-             _("A supervisor of the procuratorate reviews the proposal."))
-    comment = _optional(comment)
+    require(policy.can_review(actor, case),
+            _("A supervisor of the procuratorate reviews the proposal."))
+    comment = optional_text(comment)
     if outcome not in {o.value for o in ReviewOutcome}:
         raise ValidationFailed(_("Choose approve, return or reject."), field="outcome")
     if outcome != ReviewOutcome.APPROVE.value and comment is None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from caseflow.core.audit.services import record
-from caseflow.core.errors import InvalidTransition, NotAllowed, ValidationFailed
+from caseflow.core.errors import InvalidTransition, ValidationFailed
 from caseflow.core.money import format_amount
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
@@ -25,22 +25,6 @@ register(SettingSpec(
 ))
 
 AMOUNT_PATTERN = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
-
-
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise NotAllowed(message)
-
-
-def _text(value: str | None, field_name: str, message: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationFailed(message, field=field_name)
-    return value
-
-
-def _optional(value: str | None) -> str | None:
-    return (value or "").strip() or None
 
 
 def parse_amount(value, *, field_name: str, allow_zero: bool = False) -> Decimal:

@@ -7,15 +7,14 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 
 from caseflow.core.db import local_date
-from caseflow.core.errors import ValidationFailed
+from caseflow.core.errors import ValidationFailed, require
 from caseflow.core.money import format_amount
 from caseflow.core.people import services as people
+from caseflow.core.text import optional_text
 from caseflow.core.versions import state_change
 from caseflow.investigations import policy
 from caseflow.investigations.models import AidCase, CaseEventKind, CaseState, PaymentMethod
-from caseflow.investigations.services.common import (
-    _move, _not_future, _optional, _require, parse_amount,
-)
+from caseflow.investigations.services.common import _move, _not_future, parse_amount
 
 
 def reveal_name_for_decision(case: AidCase, *, actor, now: datetime, purpose: str) -> str:
@@ -24,8 +23,8 @@ def reveal_name_for_decision(case: AidCase, *, actor, now: datetime, purpose: st
     from caseflow.core.audit.services import record_access
     from caseflow.core.people.validation import clean_purpose
 
-    _require(policy.can_produce_real_name_decision(actor, case),
-             _("Your roles do not allow producing the decision with the applicant's real name."))
+    require(policy.can_produce_real_name_decision(actor, case),
+            _("Your roles do not allow producing the decision with the applicant's real name."))
     purpose = clean_purpose(purpose)
     real_name = people.read_identity(case.applicant).real_name
     if not real_name:
@@ -39,8 +38,8 @@ def reveal_name_for_decision(case: AidCase, *, actor, now: datetime, purpose: st
 @state_change
 def decide(case: AidCase, *, actor, now: datetime, amount: str, decided_on: date | None,
            text: str | None = None) -> AidCase:
-    _require(policy.can_decide(actor, case),
-             _("The handler records the decision once the proposal is approved."))
+    require(policy.can_decide(actor, case),
+            _("The handler records the decision once the proposal is approved."))
     granted = parse_amount(amount, field_name="granted_amount")
     if granted > case.proposed_amount:
         raise ValidationFailed(
@@ -51,7 +50,8 @@ def decide(case: AidCase, *, actor, now: datetime, amount: str, decided_on: date
     _not_future(decided_on, local_date(now), "decided_on", _("The decision date cannot be in the future."))
     if case.reviewed_at is not None and decided_on < local_date(case.reviewed_at):
         raise ValidationFailed(_("The decision cannot be dated before the approval."), field="decided_on")
-    case.granted_amount, case.decided_on, case.decision_text = granted, decided_on, _optional(text)
+    case.granted_amount, case.decided_on, case.decision_text = (
+        granted, decided_on, optional_text(text))
     _move(case, CaseState.DECIDED, actor=actor, now=now, kind=CaseEventKind.DECIDED,
           text=case.decision_text, data={"granted_amount": granted, "decided_on": decided_on})
     return case
@@ -60,8 +60,8 @@ def decide(case: AidCase, *, actor, now: datetime, amount: str, decided_on: date
 @state_change
 def record_payment(case: AidCase, *, actor, now: datetime, amount: str, paid_on: date | None,
                    method: str, reference: str | None = None) -> AidCase:
-    _require(policy.can_record_payment(actor, case),
-             _("The handler records the payment once the decision is made."))
+    require(policy.can_record_payment(actor, case),
+            _("The handler records the payment once the decision is made."))
     paid = parse_amount(amount, field_name="paid_amount")
     if paid != case.granted_amount:
         raise ValidationFailed(
@@ -75,7 +75,7 @@ def record_payment(case: AidCase, *, actor, now: datetime, amount: str, paid_on:
     if method not in {m.value for m in PaymentMethod}:
         raise ValidationFailed(_("Choose how it was paid."), field="payment_method")
     case.paid_amount, case.paid_on, case.payment_method = paid, paid_on, method
-    case.payment_reference = _optional(reference)
+    case.payment_reference = optional_text(reference)
     _move(case, CaseState.PAID, actor=actor, now=now, kind=CaseEventKind.PAID,
           data={"paid_amount": paid, "paid_on": paid_on, "method": method})
     return case

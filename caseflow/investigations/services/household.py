@@ -9,17 +9,16 @@ from flask_babel import gettext as _
 
 from caseflow.core.audit.services import changes
 from caseflow.core.db import local_date
-from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed
+from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed, require
 from caseflow.core.people import services as people
+from caseflow.core.text import optional_text, required_text
 from caseflow.core.versions import CONFLICT_MESSAGE, check_version, flush_versioned
 from caseflow.extensions import db
 from caseflow.investigations import policy
 from caseflow.investigations.models import (
     AidCase, CaseEventKind, HouseholdAssessment, HouseholdMember,
 )
-from caseflow.investigations.services.common import (
-    _audit, _event, _json, _optional, _require, _text, parse_optional_amount,
-)
+from caseflow.investigations.services.common import _audit, _event, _json, parse_optional_amount
 
 
 OLDEST_AGE = 120
@@ -51,8 +50,8 @@ def save_household(case: AidCase, *, actor, now: datetime, data: HouseholdInput,
                    expected_version: int | None) -> HouseholdAssessment:
     """Create or update the assessment. ``expected_version`` is the version the form was
     shown with (None when there was none yet): a concurrent save gets a Conflict."""
-    _require(policy.can_record_findings(actor, case),
-             _("The household is assessed by the case's team while the case is investigated."))
+    require(policy.can_record_findings(actor, case),
+            _("The household is assessed by the case's team while the case is investigated."))
     assessment = case.assessment
     if assessment is None and expected_version is not None:
         raise Conflict(str(CONFLICT_MESSAGE))
@@ -62,7 +61,7 @@ def save_household(case: AidCase, *, actor, now: datetime, data: HouseholdInput,
         check_version(assessment.version, expected_version)
     amounts = {name: parse_optional_amount(getattr(data, name), field_name=name)
                for name in HOUSEHOLD_AMOUNTS}
-    reason = _optional(data.minimum_allowance_reason)
+    reason = optional_text(data.minimum_allowance_reason)
     if data.qualifies_minimum_allowance is not None and reason is None:
         raise ValidationFailed(_("Say why the household does or does not qualify for the minimum "
                                  "living allowance."), field="minimum_allowance_reason")
@@ -77,7 +76,7 @@ def save_household(case: AidCase, *, actor, now: datetime, data: HouseholdInput,
         setattr(assessment, name, value)
     assessment.qualifies_minimum_allowance = data.qualifies_minimum_allowance
     assessment.minimum_allowance_reason = reason
-    assessment.other_help = _optional(data.other_help)
+    assessment.other_help = optional_text(data.other_help)
     assessment.updated_by_id, assessment.updated_at = actor.id, now
     flush_versioned()  # the version check happens here too, against concurrent writers
     old, new = changes(before, _household_snapshot(assessment))
@@ -138,8 +137,8 @@ def _member_snapshot(member: HouseholdMember) -> dict:
 def save_member(case: AidCase, *, actor, now: datetime, data: MemberInput,
                 member: HouseholdMember | None = None) -> HouseholdMember:
     """Add a household member, or correct one. The identity goes into a sealed ``Person``."""
-    _require(policy.can_record_findings(actor, case),
-             _("The household is assessed by the case's team while the case is investigated."))
+    require(policy.can_record_findings(actor, case),
+            _("The household is assessed by the case's team while the case is investigated."))
     assessment = case.assessment
     if assessment is None:
         raise ValidationFailed(_("Save the household assessment before adding its members."))
@@ -153,7 +152,8 @@ def save_member(case: AidCase, *, actor, now: datetime, data: MemberInput,
         if data.birth_date is None and data.age_years is None:
             # Her age comes from her own record; the form need not repeat it.
             data.birth_date = people.read_identity(case.applicant).birth_date
-    relation = _text(data.relation, "relation", _("Say how this member is related to the applicant."))
+    relation = required_text(data.relation, "relation",
+                             _("Say how this member is related to the applicant."))
     age = _age(data, today)
     income = parse_optional_amount(data.monthly_income, field_name="monthly_income")
     identity = people.Identity(real_name=data.real_name, birth_date=data.birth_date,
@@ -179,9 +179,9 @@ def save_member(case: AidCase, *, actor, now: datetime, data: MemberInput,
                                      identity=identity)
         before = _member_snapshot(member)
     member.relation, member.age_years, member.is_minor = relation, age, age < people.ADULT_AGE
-    member.schooling, member.work = _optional(data.schooling), _optional(data.work)
-    member.monthly_income, member.income_source = income, _optional(data.income_source)
-    member.health, member.disability = _optional(data.health), _optional(data.disability)
+    member.schooling, member.work = optional_text(data.schooling), optional_text(data.work)
+    member.monthly_income, member.income_source = income, optional_text(data.income_source)
+    member.health, member.disability = optional_text(data.health), optional_text(data.disability)
     member.updated_at = now
     if member.is_minor and not person.is_minor:
         # Known only by age: the person's record is restricted as a minor's all the same.

@@ -10,19 +10,18 @@ from flask_babel import gettext as _
 
 from caseflow.core.audit.services import changes
 from caseflow.core.db import local_date
-from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed, require
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind
 from caseflow.core.people import services as people
+from caseflow.core.text import optional_text, required_text
 from caseflow.core.versions import check_version, flush_versioned
 from caseflow.extensions import db
 from caseflow.investigations import policy
 from caseflow.investigations.models import (
     AidCase, CaseEventKind, Investigation, InvestigationMember, VISIT_ADDRESS, PlaceKind, Visit,
 )
-from caseflow.investigations.services.common import (
-    _audit, _event, _not_future, _optional, _require, _text,
-)
+from caseflow.investigations.services.common import _audit, _event, _not_future
 
 
 def team_candidates(case: AidCase) -> list[User]:
@@ -54,11 +53,11 @@ def _check_team(case: AidCase, members: list[User]) -> list[User]:
 
 
 def start_investigation(case: AidCase, *, actor, now: datetime, plan: str, members: list[User]) -> Investigation:
-    _require(policy.can_run_investigation(actor, case),
-             _("The case's handler or a supervisor starts the joint investigation."))
+    require(policy.can_run_investigation(actor, case),
+            _("The case's handler or a supervisor starts the joint investigation."))
     if case.investigation is not None:
         raise Conflict(_("The joint investigation of this case has already started."))
-    plan = _text(plan, "plan", _("Write the investigation plan."))
+    plan = required_text(plan, "plan", _("Write the investigation plan."))
     members = _check_team(case, members)
     investigation = Investigation(case_id=case.id, plan=plan, started_on=local_date(now),
                                   started_by_id=actor.id, created_at=now, updated_at=now)
@@ -75,9 +74,9 @@ def start_investigation(case: AidCase, *, actor, now: datetime, plan: str, membe
 
 
 def change_team(case: AidCase, *, actor, now: datetime, members: list[User], reason: str) -> Investigation:
-    _require(policy.can_run_investigation(actor, case) and case.investigation is not None,
-             _("The case's handler or a supervisor changes the team of a started investigation."))
-    reason = _text(reason, "reason", _("Say why the team changes."))
+    require(policy.can_run_investigation(actor, case) and case.investigation is not None,
+            _("The case's handler or a supervisor changes the team of a started investigation."))
+    reason = required_text(reason, "reason", _("Say why the team changes."))
     members = _check_team(case, members)
     investigation = case.investigation
     before = sorted(m.user_id for m in investigation.members)
@@ -132,9 +131,9 @@ def _check_visit(case: AidCase, data: VisitInput, *, today: date, keep_address: 
     data.visitor_ids = sorted(set(data.visitor_ids))
     if not data.visitor_ids or not set(data.visitor_ids) <= team:
         raise ValidationFailed(_("Choose who went, from the investigation team."), field="visitor_ids")
-    data.met = _text(data.met, "met", _("Say whom the team met."))
-    data.notes = _text(data.notes, "notes", _("Write what the visit found."))
-    data.other_visitors = _optional(data.other_visitors)
+    data.met = required_text(data.met, "met", _("Say whom the team met."))
+    data.notes = required_text(data.notes, "notes", _("Write what the visit found."))
+    data.other_visitors = optional_text(data.other_visitors)
     return data
 
 
@@ -155,8 +154,8 @@ def reveal_visit_addresses(case: AidCase, visits: list[Visit], *, actor, now: da
                            purpose: str) -> dict[int, str]:
     """The visits' addresses in the clear, for those who may see the case and the
     applicant's identity, after a purpose; the view is in the access log under her."""
-    _require(policy.can_reveal_visit_addresses(actor, case),
-             _("Your roles do not allow seeing the addresses of this case's visits."))
+    require(policy.can_reveal_visit_addresses(actor, case),
+            _("Your roles do not allow seeing the addresses of this case's visits."))
     if any(v.investigation.case_id != case.id for v in visits):
         raise NotAllowed(_("That visit belongs to another case."))
     shown = people.reveal_copies(VISIT_ADDRESS, [v.address_sealed for v in visits],
@@ -165,8 +164,8 @@ def reveal_visit_addresses(case: AidCase, visits: list[Visit], *, actor, now: da
 
 
 def record_visit(case: AidCase, *, actor, now: datetime, data: VisitInput) -> Visit:
-    _require(policy.can_record_findings(actor, case) and case.investigation is not None,
-             _("Visits are recorded by the investigation team while the case is investigated."))
+    require(policy.can_record_findings(actor, case) and case.investigation is not None,
+            _("Visits are recorded by the investigation team while the case is investigated."))
     data = _check_visit(case, data, today=local_date(now))
     visit = Visit(investigation_id=case.investigation.id, visited_on=data.visited_on,
                   place_kind=data.place_kind, address_sealed=people.seal_copy(VISIT_ADDRESS, data.address),
@@ -186,12 +185,12 @@ def record_visit(case: AidCase, *, actor, now: datetime, data: VisitInput) -> Vi
 def correct_visit(visit: Visit, *, actor, now: datetime, data: VisitInput, reason: str,
                   expected_version: int | None) -> Visit:
     case = visit.investigation.case
-    _require(policy.can_record_findings(actor, case),
-             _("Visits are corrected by the investigation team while the case is investigated."))
+    require(policy.can_record_findings(actor, case),
+            _("Visits are corrected by the investigation team while the case is investigated."))
     if visit.is_void:
         raise InvalidTransition(_("A void visit cannot be corrected; record a new one."))
     check_version(visit.version, expected_version)
-    reason = _text(reason, "reason", _("Say what the correction is for."))
+    reason = required_text(reason, "reason", _("Say what the correction is for."))
     data = _check_visit(case, data, today=local_date(now), keep_address=True)
     before = _visit_snapshot(visit)
     for name in ("visited_on", "place_kind", "visitor_ids", "other_visitors", "met", "notes"):
@@ -217,11 +216,11 @@ def correct_visit(visit: Visit, *, actor, now: datetime, data: VisitInput, reaso
 
 def void_visit(visit: Visit, *, actor, now: datetime, reason: str) -> Visit:
     case = visit.investigation.case
-    _require(policy.can_record_findings(actor, case),
-             _("Visits are marked void by the investigation team while the case is investigated."))
+    require(policy.can_record_findings(actor, case),
+            _("Visits are marked void by the investigation team while the case is investigated."))
     if visit.is_void:
         raise InvalidTransition(_("This visit is already void."))
-    reason = _text(reason, "void_reason", _("Say why the visit is void."))
+    reason = required_text(reason, "void_reason", _("Say why the visit is void."))
     visit.voided_at, visit.void_reason, visit.updated_at = now, reason, now
     flush_versioned()
     _event(case, CaseEventKind.VISIT_VOIDED, actor=actor, now=now, text=reason,
