@@ -10,43 +10,41 @@ from wtforms.fields.choices import SelectChoice
 
 from caseflow.assistance import policy, queries, services
 from caseflow.assistance.forms import (
-    CloseForm, FrequencyForm, ItemFilterForm, ItemForm, ItemListFilterForm, LegalForm, MemberForm,
-    OutcomeForm, PlanFilterForm, PlanForm, ReasonForm, SessionForm,
+    CloseForm, FrequencyForm, ItemFilterForm, ItemForm, ItemListFilterForm, LegalForm,
+    MemberForm, OutcomeForm, PlanFilterForm, PlanForm, ReasonForm, SessionForm,
 )
 from caseflow.assistance.models import (
-    FREQUENCY_LABELS, ITEM_KIND_LABELS, ITEM_STATE_LABELS, PLAN_STATE_LABELS, AssistancePlan, ServiceItem,
+    FREQUENCY_LABELS, ITEM_KIND_LABELS, ITEM_STATE_LABELS, PLAN_STATE_LABELS, AssistancePlan,
+    ServiceItem,
 )
 from caseflow.core.db import local_date
 from caseflow.core.errors import DomainError
+from caseflow.core.forms_kit import refused
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.policy import visible_organisation_ids
-from caseflow.core.orgs.roles import Role
+from caseflow.core.orgs.roles import WORKERS, Role
 from caseflow.core.paging import page_of
 from caseflow.core.people.models import Person
 from caseflow.core.web import (
-    ConfirmForm, attach_error, load_or_404, page_action, perform, query_int, query_page, requires,
+    ConfirmForm, load_or_404, page_action, perform, query_int, query_page, requires,
     validate_form, within_years,
 )
 from caseflow.extensions import db
 
 bp = Blueprint("assistance", __name__, url_prefix="/assistance", template_folder="templates")
-WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR, Role.PARTNER_WORKER)
+#: The assistance pages: the two agencies' workers and the partner agencies'.
+ASSISTANCE_WORKERS = (*WORKERS, Role.PARTNER_WORKER)
 OFFICERS = (Role.FEDERATION_OFFICER, Role.SUPERVISOR)
 LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
     "kind": ITEM_KIND_LABELS, "state": ITEM_STATE_LABELS, "frequency": FREQUENCY_LABELS,
     "plan_state": PLAN_STATE_LABELS}.items()}
 
 
-def _refused(form, error: DomainError) -> None:
-    if not attach_error(form, error):
-        flash(error.message, "danger")
-
-
 # -- lists -------------------------------------------------------------------------------
 
 
 @bp.get("")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def index():
     today = local_date(g.now)
     page = query_page()
@@ -98,7 +96,7 @@ def new():
                 actor=current_user, now=g.now, person=db.session.get(Person, form.person_id.data),
                 summary=form.summary.data))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Assistance plan opened."), "success")
             return redirect(url_for("assistance.show", plan_id=plan.id))
@@ -159,7 +157,7 @@ def _plan_page(plan: AssistancePlan, status=200, **forms):
 
 
 @bp.get("/<int:plan_id>")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def show(plan_id: int):
     return _plan_page(load_or_404(AssistancePlan, plan_id, check=policy.can_view_plan))
 
@@ -176,7 +174,7 @@ def _item_input(form: ItemForm) -> services.ItemInput:
 
 
 @bp.post("/<int:plan_id>/items")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def add_item(plan_id: int):
     plan = load_or_404(AssistancePlan, plan_id, check=policy.can_view_plan)
     form = _item_form(plan, ItemForm())
@@ -185,7 +183,7 @@ def add_item(plan_id: int):
             item = perform(lambda: services.add_item(plan, actor=current_user, now=g.now,
                                                      data=_item_input(form)))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Service item added. Send it to the provider when it is ready."), "success")
             return redirect(url_for("assistance.item", item_id=item.id))
@@ -193,7 +191,7 @@ def add_item(plan_id: int):
 
 
 @bp.post("/<int:plan_id>/members")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def add_member(plan_id: int):
     from caseflow.core.people.services import Identity
 
@@ -207,7 +205,7 @@ def add_member(plan_id: int):
                 pseudonym=form.pseudonym.data,
                 identity=Identity(real_name=form.real_name.data, birth_date=form.birth_date.data)))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Family member added."), "success")
             return redirect(url_for("assistance.show", plan_id=plan.id))
@@ -215,7 +213,7 @@ def add_member(plan_id: int):
 
 
 @bp.post("/<int:plan_id>/close")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def close(plan_id: int):
     plan = load_or_404(AssistancePlan, plan_id, check=policy.can_view_plan)
     form = CloseForm()
@@ -224,7 +222,7 @@ def close(plan_id: int):
             perform(lambda: services.close_plan(plan, actor=current_user, now=g.now,
                                                 summary=form.closing_summary.data))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Plan closed."), "success")
             return redirect(url_for("assistance.show", plan_id=plan.id))
@@ -249,7 +247,7 @@ def _item_page(item: ServiceItem, status=200, identity=None, **forms):
 
 
 @bp.get("/items/<int:item_id>")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def item(item_id: int):
     return _item_page(load_or_404(ServiceItem, item_id, check=policy.can_view_item))
 
@@ -263,7 +261,7 @@ def _action(item_id: int, form_cls, form_name: str, call, done: str):
 
 
 @bp.post("/items/<int:item_id>/send")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def send(item_id: int):
     return _action(item_id, ConfirmForm, "confirm_form",
                    lambda item, f: services.send_to_provider(item, actor=current_user, now=g.now),
@@ -271,14 +269,14 @@ def send(item_id: int):
 
 
 @bp.post("/items/<int:item_id>/accept")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def accept(item_id: int):
     return _action(item_id, ConfirmForm, "confirm_form",
                    lambda item, f: services.accept(item, actor=current_user, now=g.now), _("Item accepted."))
 
 
 @bp.post("/items/<int:item_id>/decline")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def decline(item_id: int):
     return _action(item_id, ReasonForm, "decline_form",
                    lambda item, f: services.decline(item, actor=current_user, now=g.now, reason=f.reason.data),
@@ -286,7 +284,7 @@ def decline(item_id: int):
 
 
 @bp.post("/items/<int:item_id>/sessions")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def record_session(item_id: int):
     return _action(item_id, SessionForm, "session_form",
                    lambda item, f: services.record_session(item, actor=current_user, now=g.now, data=services.SessionInput(
@@ -297,7 +295,7 @@ def record_session(item_id: int):
 
 
 @bp.post("/items/<int:item_id>/frequency")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def change_frequency(item_id: int):
     return _action(item_id, FrequencyForm, "frequency_form",
                    lambda item, f: services.change_frequency(item, actor=current_user, now=g.now,
@@ -306,7 +304,7 @@ def change_frequency(item_id: int):
 
 
 @bp.post("/items/<int:item_id>/legal")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def legal(item_id: int):
     return _action(item_id, LegalForm, "legal_form",
                    lambda item, f: services.update_legal_matter(item, actor=current_user, now=g.now,
@@ -316,7 +314,7 @@ def legal(item_id: int):
 
 
 @bp.post("/items/<int:item_id>/complete")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def complete(item_id: int):
     return _action(item_id, OutcomeForm, "complete_form",
                    lambda item, f: services.complete(item, actor=current_user, now=g.now, outcome=f.outcome.data),
@@ -324,7 +322,7 @@ def complete(item_id: int):
 
 
 @bp.post("/items/<int:item_id>/cancel")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def cancel(item_id: int):
     return _action(item_id, ReasonForm, "cancel_form",
                    lambda item, f: services.cancel(item, actor=current_user, now=g.now, reason=f.reason.data),
@@ -332,7 +330,7 @@ def cancel(item_id: int):
 
 
 @bp.post("/items/<int:item_id>/identity")
-@requires(policy.can_list_assistance, roles=WORKERS)
+@requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def identity(item_id: int):
     """Show the beneficiary's identity to a provider whose item needs it (legal aid)."""
     item = load_or_404(ServiceItem, item_id, check=policy.can_view_item)

@@ -14,13 +14,14 @@ from caseflow.core.audit.services import changes, record, record_access
 from caseflow.core.calendar.rules import add_months
 from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date
-from caseflow.core.errors import Checks, Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from caseflow.core.errors import Checks, Conflict, InvalidTransition, NotAllowed, ValidationFailed, require
 from caseflow.core.orgs.models import Organisation, User, UserRole
 from caseflow.core.orgs.roles import OrganisationKind
 from caseflow.core.orgs.services import subtree_ids
 from caseflow.core.people import services as people
 from caseflow.core.people.models import Person
 from caseflow.core.settings.services import SettingSpec, get_setting, register
+from caseflow.core.text import optional_text, required_text
 from caseflow.extensions import db
 from caseflow.assistance import alerts, policy
 from caseflow.assistance.models import (
@@ -41,22 +42,6 @@ CONFLICT_MESSAGE = _l("Someone else changed this item while you were editing it.
 
 
 # -- helpers -------------------------------------------------------------------------
-
-
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise NotAllowed(message)
-
-
-def _text(value: str | None, field_name: str, message: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationFailed(message, field=field_name)
-    return value
-
-
-def _optional(value: str | None) -> str | None:
-    return (value or "").strip() or None
 
 
 def _event(plan: AssistancePlan, kind: EventKind, *, actor, now: datetime, item: ServiceItem | None = None,
@@ -134,7 +119,7 @@ def open_plan(*, actor, now: datetime, person: Person, summary: str | None = Non
               aid_case=None) -> AssistancePlan:
     from caseflow.core.people.policy import can_view_person
 
-    _require(policy.can_open_plan(actor), _("Assistance plans are opened by federation officers."))
+    require(policy.can_open_plan(actor), _("Assistance plans are opened by federation officers."))
     if person is None or not can_view_person(actor, person):
         raise ValidationFailed(_("Choose the person from those you can see."), field="person_id")
     existing = open_plan_for(person)
@@ -142,7 +127,7 @@ def open_plan(*, actor, now: datetime, person: Person, summary: str | None = Non
         raise Conflict(_("%(pseudonym)s already has an open assistance plan.", pseudonym=person.pseudonym))
     plan = AssistancePlan(person_id=person.id, organisation_id=actor.organisation_id, officer_id=actor.id,
                           aid_case_id=aid_case.id if aid_case is not None else None,
-                          state=PlanState.OPEN.value, summary=_optional(summary),
+                          state=PlanState.OPEN.value, summary=optional_text(summary),
                           created_at=now, updated_at=now)
     db.session.add(plan)
     db.session.flush()
@@ -154,8 +139,9 @@ def open_plan(*, actor, now: datetime, person: Person, summary: str | None = Non
 
 
 def close_plan(plan: AssistancePlan, *, actor, now: datetime, summary: str) -> AssistancePlan:
-    _require(policy.can_manage_plan(actor, plan), _("The plan's officer or a supervisor closes the plan."))
-    summary = _text(summary, "closing_summary", _("Write a closing summary."))
+    require(policy.can_manage_plan(actor, plan),
+            _("The plan's officer or a supervisor closes the plan."))
+    summary = required_text(summary, "closing_summary", _("Write a closing summary."))
     still_open = [i for i in plan.items if i.state_enum not in (ItemState.COMPLETED, ItemState.DECLINED,
                                                                  ItemState.CANCELLED)]
     if still_open:
@@ -177,9 +163,9 @@ def add_family_member(plan: AssistancePlan, *, actor, now: datetime, relation: s
     or a new one recorded here with her identity sealed."""
     from caseflow.core.people.policy import can_view_person
 
-    _require(policy.can_manage_plan(actor, plan),
-             _("Family members are added by those running the plan, while it is open."))
-    relation = _text(relation, "relation", _("Say how this person is related to her."))
+    require(policy.can_manage_plan(actor, plan),
+            _("Family members are added by those running the plan, while it is open."))
+    relation = required_text(relation, "relation", _("Say how this person is related to her."))
     if person is None:
         person = people.record_person(actor=actor, now=now, pseudonym=pseudonym or "",
                                       identity=identity or people.Identity(), organisation=plan.organisation)
@@ -272,14 +258,14 @@ def check_item(plan: AssistancePlan, data: ItemInput) -> None:
 
 
 def add_item(plan: AssistancePlan, *, actor, now: datetime, data: ItemInput, measure=None) -> ServiceItem:
-    _require(policy.can_manage_plan(actor, plan),
-             _("Items are added by those running the plan, while it is open."))
+    require(policy.can_manage_plan(actor, plan),
+            _("Items are added by those running the plan, while it is open."))
     check_item(plan, data)
     item = ServiceItem(
         plan_id=plan.id, kind=data.kind, beneficiary_id=data.beneficiary.id, provider_org_id=data.provider.id,
         officer_id=data.officer.id, frequency=data.frequency, starts_on=data.starts_on, ends_on=data.ends_on,
-        state=ItemState.PLANNED.value, details=_optional(data.details),
-        legal_matter=_optional(data.legal_matter), needs_identity=data.kind in IDENTITY_KINDS,
+        state=ItemState.PLANNED.value, details=optional_text(data.details),
+        legal_matter=optional_text(data.legal_matter), needs_identity=data.kind in IDENTITY_KINDS,
         measure_id=measure.id if measure is not None else None, created_at=now, updated_at=now)
     plan.items.append(item)
     db.session.flush()
@@ -345,8 +331,8 @@ def plan_from_aid_case(case, *, actor, now: datetime) -> TakenOver:
                 frequency=frequency, starts_on=today, details=measure.details))
             result.added.append(item)
         else:
-            _require(policy.can_manage_plan(actor, plan),
-                     _("Items are added by those running the plan, while it is open."))
+            require(policy.can_manage_plan(actor, plan),
+                    _("Items are added by those running the plan, while it is open."))
             _audit("assistance.measure_joined", plan, actor=actor, now=now, item=item,
                    after={"measure_id": measure.id, "aid_case": case.number})
             result.joined.append((measure, item))
@@ -357,7 +343,7 @@ def plan_from_aid_case(case, *, actor, now: datetime) -> TakenOver:
 
 @_state_change
 def send_to_provider(item: ServiceItem, *, actor, now: datetime) -> ServiceItem:
-    _require(policy.can_manage_item(actor, item), _("The plan's officers send its items."))
+    require(policy.can_manage_item(actor, item), _("The plan's officers send its items."))
     _check_move(item, ItemState.SENT)
     today = local_date(now)
     item.sent_on = today
@@ -372,7 +358,7 @@ def send_to_provider(item: ServiceItem, *, actor, now: datetime) -> ServiceItem:
 def accept(item: ServiceItem, *, actor, now: datetime) -> ServiceItem:
     if not policy.is_provider_of(actor, item):
         raise NotAllowed(_("Only the workers of %(agency)s answer this item.", agency=item.provider.name))
-    _require(policy.can_respond(actor, item), _("This item is not waiting for an answer."))
+    require(policy.can_respond(actor, item), _("This item is not waiting for an answer."))
     item.responded_at, item.responded_by_id = now, actor.id
     item.next_session_due_on = max(item.starts_on, local_date(now))
     _move(item, ItemState.ACCEPTED, actor=actor, now=now, kind=EventKind.ACCEPTED,
@@ -385,8 +371,8 @@ def accept(item: ServiceItem, *, actor, now: datetime) -> ServiceItem:
 def decline(item: ServiceItem, *, actor, now: datetime, reason: str) -> ServiceItem:
     if not policy.is_provider_of(actor, item):
         raise NotAllowed(_("Only the workers of %(agency)s answer this item.", agency=item.provider.name))
-    _require(policy.can_respond(actor, item), _("This item is not waiting for an answer."))
-    item.decline_reason = _text(reason, "reason", _("Say why the item is declined."))
+    require(policy.can_respond(actor, item), _("This item is not waiting for an answer."))
+    item.decline_reason = required_text(reason, "reason", _("Say why the item is declined."))
     item.responded_at, item.responded_by_id = now, actor.id
     _move(item, ItemState.DECLINED, actor=actor, now=now, kind=EventKind.DECLINED, text=item.decline_reason)
     alerts.tell_answered(item, accepted=False, actor=actor, now=now)
@@ -407,8 +393,8 @@ def record_session(item: ServiceItem, *, actor, now: datetime, data: SessionInpu
     if item.is_running and not policy.can_record_session(actor, item):
         raise NotAllowed(_("Sessions of this item are recorded by %(agency)s or the plan's officers.",
                            agency=item.provider.name))
-    _require(policy.can_record_session(actor, item),
-             _("Sessions are recorded once the provider has accepted the item."))
+    require(policy.can_record_session(actor, item),
+            _("Sessions are recorded once the provider has accepted the item."))
     today = local_date(now)
     if data.held_on is None:
         raise ValidationFailed(_("Enter the date of the session."), field="held_on")
@@ -417,11 +403,12 @@ def record_session(item: ServiceItem, *, actor, now: datetime, data: SessionInpu
     if data.held_on < item.starts_on:
         raise ValidationFailed(_("The session cannot be before the item started (%(day)s).",
                                  day=item.starts_on.isoformat()), field="held_on")
-    attended = _text(data.attended, "attended", _("Say who attended."))
-    notes = _text(data.notes, "notes", _("Write what happened in the session."))
+    attended = required_text(data.attended, "attended", _("Say who attended."))
+    notes = required_text(data.notes, "notes", _("Write what happened in the session."))
     session = ServiceSession(item_id=item.id, held_on=data.held_on, attended=attended,
                              seen_separately=data.seen_separately, notes=notes,
-                             outcome=_optional(data.outcome), recorded_by_id=actor.id, recorded_at=now)
+                             outcome=optional_text(data.outcome), recorded_by_id=actor.id,
+                             recorded_at=now)
     item.sessions.append(session)
     last = max([s.held_on for s in item.sessions])
     item.next_session_due_on = next_due(last, item.frequency)
@@ -439,12 +426,12 @@ def record_session(item: ServiceItem, *, actor, now: datetime, data: SessionInpu
 @_state_change
 def change_frequency(item: ServiceItem, *, actor, now: datetime, frequency: str, reason: str) -> ServiceItem:
     """Monthly to weekly (as for Xiaoli after the joint review), with the reason."""
-    _require(policy.can_manage_item(actor, item) and item.state_enum not in (
+    require(policy.can_manage_item(actor, item) and item.state_enum not in (
         ItemState.COMPLETED, ItemState.DECLINED, ItemState.CANCELLED),
         _("The plan's officers change the frequency of an item still running."))
     if frequency not in {f.value for f in Frequency}:
         raise ValidationFailed(_("Choose how often."), field="frequency")
-    reason = _text(reason, "reason", _("Say why the frequency changes."))
+    reason = required_text(reason, "reason", _("Say why the frequency changes."))
     if frequency == item.frequency:
         raise ValidationFailed(_("That is the frequency already."), field="frequency")
     before = {"frequency": item.frequency,
@@ -467,10 +454,11 @@ def change_frequency(item: ServiceItem, *, actor, now: datetime, frequency: str,
 @_state_change
 def update_legal_matter(item: ServiceItem, *, actor, now: datetime, matter: str | None,
                         lawsuit_outcome: str | None) -> ServiceItem:
-    _require(policy.can_update_legal_matter(actor, item),
-             _("The legal matter is recorded on legal aid items by the provider or the plan's officers."))
+    require(policy.can_update_legal_matter(actor, item),
+            _("The legal matter is recorded on legal aid items by the provider or the plan's "
+              "officers."))
     before = {"legal_matter": item.legal_matter, "lawsuit_outcome": item.lawsuit_outcome}
-    item.legal_matter, item.lawsuit_outcome = _optional(matter), _optional(lawsuit_outcome)
+    item.legal_matter, item.lawsuit_outcome = optional_text(matter), optional_text(lawsuit_outcome)
     old, new = changes(before, {"legal_matter": item.legal_matter, "lawsuit_outcome": item.lawsuit_outcome})
     if new:
         item.updated_at = now
@@ -482,11 +470,11 @@ def update_legal_matter(item: ServiceItem, *, actor, now: datetime, matter: str 
 
 @_state_change
 def complete(item: ServiceItem, *, actor, now: datetime, outcome: str) -> ServiceItem:
-    _require(policy.can_manage_item(actor, item) or (
+    require(policy.can_manage_item(actor, item) or (
         item.is_running and policy.is_provider_of(actor, item)),
         _("The provider or the plan's officers complete an item."))
     _check_move(item, ItemState.COMPLETED)
-    item.outcome = _text(outcome, "outcome", _("Write the outcome."))
+    item.outcome = required_text(outcome, "outcome", _("Write the outcome."))
     item.next_session_due_on = None
     _move(item, ItemState.COMPLETED, actor=actor, now=now, kind=EventKind.COMPLETED, text=item.outcome)
     return item
@@ -494,9 +482,9 @@ def complete(item: ServiceItem, *, actor, now: datetime, outcome: str) -> Servic
 
 @_state_change
 def cancel(item: ServiceItem, *, actor, now: datetime, reason: str) -> ServiceItem:
-    _require(policy.can_manage_item(actor, item), _("The plan's officers cancel an item."))
+    require(policy.can_manage_item(actor, item), _("The plan's officers cancel an item."))
     _check_move(item, ItemState.CANCELLED)
-    item.cancel_reason = _text(reason, "reason", _("Say why the item is cancelled."))
+    item.cancel_reason = required_text(reason, "reason", _("Say why the item is cancelled."))
     item.next_session_due_on = None
     _move(item, ItemState.CANCELLED, actor=actor, now=now, kind=EventKind.CANCELLED, text=item.cancel_reason)
     return item
