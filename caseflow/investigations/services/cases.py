@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from caseflow.core import files, numbering
 from caseflow.core.db import local_date
 from caseflow.core.documents.services import letter_issuer
-from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed, require
+from caseflow.core.errors import Checks, Conflict, NotAllowed, ValidationFailed, require
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind, Role
 from caseflow.core.orgs.services import subtree_ids
@@ -124,21 +124,31 @@ def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
         data.criminal_case_number = data.criminal_case_number or referral.criminal_case_number
         data.offence = data.offence or referral.offence
         data.offence_on = data.offence_on or referral.offence_on
-    if applicant is None or not can_view_person(actor, applicant):
-        raise ValidationFailed(_("Choose the applicant from the persons you can see."),
-                               field="applicant_id")
-    summary = required_text(data.summary, "summary", _("Summarise the application."))
-    if data.application_received_on is None:
-        raise ValidationFailed(_("Enter the date the application was received."),
-                               field="application_received_on")
-    _not_future(data.application_received_on, today, "application_received_on",
-                _("The application date cannot be in the future."))
-    _not_future(data.offence_on, today, "offence_on", _("The date of the offence cannot be in the future."))
-    if data.offence_on and data.application_received_on < data.offence_on:
-        raise ValidationFailed(_("The application cannot be received before the offence."),
-                               field="application_received_on")
     org = actor.organisation
-    handler = _check_handler(org, handler)
+    checks = Checks()  # every field checked; the refusal names each bad one
+    with checks:
+        if applicant is None or not can_view_person(actor, applicant):
+            raise ValidationFailed(_("Choose the applicant from the persons you can see."),
+                                   field="applicant_id")
+    with checks:
+        summary = required_text(data.summary, "summary", _("Summarise the application."))
+    with checks:
+        if data.application_received_on is None:
+            raise ValidationFailed(_("Enter the date the application was received."),
+                                   field="application_received_on")
+        _not_future(data.application_received_on, today, "application_received_on",
+                    _("The application date cannot be in the future."))
+    with checks:
+        _not_future(data.offence_on, today, "offence_on",
+                    _("The date of the offence cannot be in the future."))
+    with checks:
+        if (data.offence_on and data.application_received_on
+                and data.application_received_on < data.offence_on):
+            raise ValidationFailed(_("The application cannot be received before the offence."),
+                                   field="application_received_on")
+    with checks:
+        handler = _check_handler(org, handler)
+    checks.done()
     number, seq, series = next_case_number(org, today.year)
     case = AidCase(
         number=number, number_year=today.year, number_seq=seq, numbering_org_id=series.id,

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 
 from caseflow.core.db import local_date
-from caseflow.core.errors import ValidationFailed, require
+from caseflow.core.errors import Checks, ValidationFailed, require
 from caseflow.core.money import format_amount
 from caseflow.core.people import services as people
 from caseflow.core.text import optional_text
@@ -40,16 +40,22 @@ def decide(case: AidCase, *, actor, now: datetime, amount: str, decided_on: date
            text: str | None = None) -> AidCase:
     require(policy.can_decide(actor, case),
             _("The handler records the decision once the proposal is approved."))
-    granted = parse_amount(amount, field_name="granted_amount")
-    if granted > case.proposed_amount:
-        raise ValidationFailed(
-            _("The amount granted cannot exceed the approved proposal (%(amount)s yuan).",
-              amount=format_amount(case.proposed_amount)), field="granted_amount")
-    if decided_on is None:
-        raise ValidationFailed(_("Enter the date of the decision."), field="decided_on")
-    _not_future(decided_on, local_date(now), "decided_on", _("The decision date cannot be in the future."))
-    if case.reviewed_at is not None and decided_on < local_date(case.reviewed_at):
-        raise ValidationFailed(_("The decision cannot be dated before the approval."), field="decided_on")
+    checks = Checks()  # the amount and the date checked together
+    with checks:
+        granted = parse_amount(amount, field_name="granted_amount")
+        if granted > case.proposed_amount:
+            raise ValidationFailed(
+                _("The amount granted cannot exceed the approved proposal (%(amount)s yuan).",
+                  amount=format_amount(case.proposed_amount)), field="granted_amount")
+    with checks:
+        if decided_on is None:
+            raise ValidationFailed(_("Enter the date of the decision."), field="decided_on")
+        _not_future(decided_on, local_date(now), "decided_on",
+                    _("The decision date cannot be in the future."))
+        if case.reviewed_at is not None and decided_on < local_date(case.reviewed_at):
+            raise ValidationFailed(_("The decision cannot be dated before the approval."),
+                                   field="decided_on")
+    checks.done()
     case.granted_amount, case.decided_on, case.decision_text = (
         granted, decided_on, optional_text(text))
     _move(case, CaseState.DECIDED, actor=actor, now=now, kind=CaseEventKind.DECIDED,
@@ -62,18 +68,25 @@ def record_payment(case: AidCase, *, actor, now: datetime, amount: str, paid_on:
                    method: str, reference: str | None = None) -> AidCase:
     require(policy.can_record_payment(actor, case),
             _("The handler records the payment once the decision is made."))
-    paid = parse_amount(amount, field_name="paid_amount")
-    if paid != case.granted_amount:
-        raise ValidationFailed(
-            _("The payment must be the amount granted (%(amount)s yuan).",
-              amount=format_amount(case.granted_amount)), field="paid_amount")
-    if paid_on is None:
-        raise ValidationFailed(_("Enter the date of the payment."), field="paid_on")
-    _not_future(paid_on, local_date(now), "paid_on", _("The payment date cannot be in the future."))
-    if paid_on < case.decided_on:
-        raise ValidationFailed(_("The payment cannot be dated before the decision."), field="paid_on")
-    if method not in {m.value for m in PaymentMethod}:
-        raise ValidationFailed(_("Choose how it was paid."), field="payment_method")
+    checks = Checks()  # the amount, the date and the method checked together
+    with checks:
+        paid = parse_amount(amount, field_name="paid_amount")
+        if paid != case.granted_amount:
+            raise ValidationFailed(
+                _("The payment must be the amount granted (%(amount)s yuan).",
+                  amount=format_amount(case.granted_amount)), field="paid_amount")
+    with checks:
+        if paid_on is None:
+            raise ValidationFailed(_("Enter the date of the payment."), field="paid_on")
+        _not_future(paid_on, local_date(now), "paid_on",
+                    _("The payment date cannot be in the future."))
+        if paid_on < case.decided_on:
+            raise ValidationFailed(_("The payment cannot be dated before the decision."),
+                                   field="paid_on")
+    with checks:
+        if method not in {m.value for m in PaymentMethod}:
+            raise ValidationFailed(_("Choose how it was paid."), field="payment_method")
+    checks.done()
     case.paid_amount, case.paid_on, case.payment_method = paid, paid_on, method
     case.payment_reference = optional_text(reference)
     _move(case, CaseState.PAID, actor=actor, now=now, kind=CaseEventKind.PAID,

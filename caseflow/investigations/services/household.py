@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from caseflow.core.audit.services import changes
 from caseflow.core.db import local_date
-from caseflow.core.errors import Conflict, NotAllowed, ValidationFailed, require
+from caseflow.core.errors import Checks, Conflict, NotAllowed, ValidationFailed, require
 from caseflow.core.people import services as people
 from caseflow.core.text import optional_text, required_text
 from caseflow.core.versions import CONFLICT_MESSAGE, check_version, flush_versioned
@@ -152,10 +152,15 @@ def save_member(case: AidCase, *, actor, now: datetime, data: MemberInput,
         if data.birth_date is None and data.age_years is None:
             # Her age comes from her own record; the form need not repeat it.
             data.birth_date = people.read_identity(case.applicant).birth_date
-    relation = required_text(data.relation, "relation",
-                             _("Say how this member is related to the applicant."))
-    age = _age(data, today)
-    income = parse_optional_amount(data.monthly_income, field_name="monthly_income")
+    checks = Checks()  # every field checked; the refusal names each bad one
+    with checks:
+        relation = required_text(data.relation, "relation",
+                                 _("Say how this member is related to the applicant."))
+    with checks:
+        age = _age(data, today)
+    with checks:
+        income = parse_optional_amount(data.monthly_income, field_name="monthly_income")
+    checks.done()
     identity = people.Identity(real_name=data.real_name, birth_date=data.birth_date,
                                resident_id=data.resident_id)
     if member is None:

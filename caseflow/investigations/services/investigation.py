@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from caseflow.core.audit.services import changes
 from caseflow.core.db import local_date
-from caseflow.core.errors import Conflict, InvalidTransition, NotAllowed, ValidationFailed, require
+from caseflow.core.errors import Checks, Conflict, InvalidTransition, NotAllowed, ValidationFailed, require
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import OrganisationKind
 from caseflow.core.people import services as people
@@ -109,31 +109,42 @@ ADDRESS_LENGTH = 300
 
 
 def _check_visit(case: AidCase, data: VisitInput, *, today: date, keep_address: bool = False) -> VisitInput:
-    if data.visited_on is None:
-        raise ValidationFailed(_("Enter the date of the visit."), field="visited_on")
-    _not_future(data.visited_on, today, "visited_on", _("A visit cannot be recorded for a future date."))
-    started = case.investigation.started_on
-    # A year back; from 29 February, the 28th (``replace`` would fail on a leap day).
-    year_before = started.replace(year=started.year - 1,
-                                  day=28 if (started.month, started.day) == (2, 29) else started.day)
-    if data.visited_on < year_before:
-        raise ValidationFailed(_("The visit date is more than a year before the investigation "
-                                 "started; check the year."), field="visited_on")
-    if data.place_kind not in {p.value for p in PlaceKind}:
-        raise ValidationFailed(_("Choose the kind of place visited."), field="place_kind")
+    """Every field of a visit checked; the refusal (``FieldErrors``) names each bad one."""
+    checks = Checks()
+    with checks:
+        if data.visited_on is None:
+            raise ValidationFailed(_("Enter the date of the visit."), field="visited_on")
+        _not_future(data.visited_on, today, "visited_on",
+                    _("A visit cannot be recorded for a future date."))
+        started = case.investigation.started_on
+        # A year back; from 29 February, the 28th (``replace`` would fail on a leap day).
+        year_before = started.replace(year=started.year - 1,
+                                      day=28 if (started.month, started.day) == (2, 29) else started.day)
+        if data.visited_on < year_before:
+            raise ValidationFailed(_("The visit date is more than a year before the investigation "
+                                     "started; check the year."), field="visited_on")
+    with checks:
+        if data.place_kind not in {p.value for p in PlaceKind}:
+            raise ValidationFailed(_("Choose the kind of place visited."), field="place_kind")
     data.address = (data.address or "").strip() or None
-    if data.address is None and not keep_address:
-        raise ValidationFailed(_("Enter the address visited."), field="address")
-    if data.address is not None and len(data.address) > ADDRESS_LENGTH:
-        raise ValidationFailed(_("An address has at most %(n)d characters.", n=ADDRESS_LENGTH),
-                               field="address")
+    with checks:
+        if data.address is None and not keep_address:
+            raise ValidationFailed(_("Enter the address visited."), field="address")
+        if data.address is not None and len(data.address) > ADDRESS_LENGTH:
+            raise ValidationFailed(_("An address has at most %(n)d characters.", n=ADDRESS_LENGTH),
+                                   field="address")
     team = {m.user_id for m in case.investigation.members}
-    data.visitor_ids = sorted(set(data.visitor_ids))
-    if not data.visitor_ids or not set(data.visitor_ids) <= team:
-        raise ValidationFailed(_("Choose who went, from the investigation team."), field="visitor_ids")
-    data.met = required_text(data.met, "met", _("Say whom the team met."))
-    data.notes = required_text(data.notes, "notes", _("Write what the visit found."))
+    data.visitor_ids = sorted(set(data.visitor_ids or []))
+    with checks:
+        if not data.visitor_ids or not set(data.visitor_ids) <= team:
+            raise ValidationFailed(_("Choose who went, from the investigation team."),
+                                   field="visitor_ids")
+    with checks:
+        data.met = required_text(data.met, "met", _("Say whom the team met."))
+    with checks:
+        data.notes = required_text(data.notes, "notes", _("Write what the visit found."))
     data.other_visitors = optional_text(data.other_visitors)
+    checks.done()
     return data
 
 
