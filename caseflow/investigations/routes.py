@@ -235,16 +235,19 @@ def show(case_id: int):
     return _detail(load_or_404(AidCase, case_id, check=policy.can_view_case))
 
 
-def _action(case_id: int, form_cls, form_name: str, call, done_message: str, prepare=None):
+def _action(case_id: int, form_cls, form_name: str, call, done_message: str, prepare=None,
+            check=None):
     """One action from the case page: on refusal, the page again with the error beside
-    the form that caused it and the user's input kept."""
+    the form that caused it and the user's input kept. ``check(case, form)``: the service's
+    input checks, run with the form's own refusals too (``page_action``)."""
     case = load_or_404(AidCase, case_id, check=policy.can_view_case)
     form = form_cls()
     if prepare:
         prepare(case, form)
     return page_action(case, form, call, done=done_message,
                        back=url_for("investigations.show", case_id=case.id),
-                       redisplay=lambda: _detail(case, status=400, **{form_name: form}))
+                       redisplay=lambda: _detail(case, status=400, **{form_name: form}),
+                       check=check)
 
 
 @bp.post("/<int:case_id>/investigation")
@@ -287,7 +290,9 @@ def add_visit(case_id: int):
             case_services.add_document(case, actor=current_user, now=g.now, filename=upload[0],
                                   data=upload[1], visit=visit)
     return _action(case_id, VisitForm, "visit_form", record, _("Visit recorded."),
-                   prepare=lambda case, f: setattr(f.visitor_ids, "choices", _visitor_choices(case)))
+                   prepare=lambda case, f: setattr(f.visitor_ids, "choices", _visitor_choices(case)),
+                   check=lambda case, f: investigation_services.check_visit(
+                       case, _visit_input(f), today=local_date(g.now)))
 
 
 @bp.post("/<int:case_id>/visits/addresses")

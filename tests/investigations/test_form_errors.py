@@ -89,3 +89,20 @@ def test_the_visit_service_names_each_bad_field(cast, db, clock):
                               data=visit_input(cast, place_kind="x", address=" ", visitor_ids=[]))
     assert _fields(refused) == ["place_kind", "address", "visitor_ids"]
     assert _count(db, Visit) == 0
+
+
+def test_a_visits_form_refusal_and_the_services_come_in_one_round(client, login_as, cast, db, clock):
+    """The address over its 300 characters is the form's own refusal (Length); the place
+    not chosen and nobody met are the service's: all three at once."""
+    case = cast.investigating(clock.now)
+    login_as(cast.prosecutor)
+    page = f"/cases/{case.id}"
+    response = client.submit(f"{page}/visits", {
+        "visited_on": clock.now.date().isoformat(), "place_kind": "", "address": "址" * 301,
+        "visitor_ids": [str(cast.prosecutor.id)], "met": "", "notes": "家中困难"}, page=page)
+    assert response.status_code == 400
+    errors = _errors(response.get_data(as_text=True))
+    assert set(errors) == {"address", "place_kind", "met"}
+    assert len(errors["address"]) == 1
+    assert errors["place_kind"] == [zh("Choose the kind of place visited.")]
+    assert _count(db, Visit) == 0

@@ -148,6 +148,14 @@ def _check_visit(case: AidCase, data: VisitInput, *, today: date, keep_address: 
     return data
 
 
+def check_visit(case: AidCase, data: VisitInput, *, today: date) -> VisitInput:
+    """A new visit's fields checked and nothing written: what ``record_visit`` refuses, for
+    a form whose own validators refused too (``core.web.validate_form``)."""
+    if case.investigation is None:
+        return data  # no visit before the investigation; record_visit says so
+    return _check_visit(case, data, today=today)
+
+
 def _visit_snapshot(visit: Visit) -> dict:
     """What the audit row keeps of a visit: everything but the address, which is the
     woman's home as often as not and stays sealed in the visit alone."""
