@@ -479,7 +479,10 @@ def decide(case_id: int):
                    lambda case, f: decision_services.decide(case, actor=current_user, now=g.now,
                                                    amount=f.granted_amount.data, decided_on=f.decided_on.data,
                                                    text=f.decision_text.data),
-                   _("Decision recorded."))
+                   _("Decision recorded."),
+                   check=lambda case, f: decision_services.check_decision(
+                       case, amount=f.granted_amount.data, decided_on=f.decided_on.data,
+                       today=local_date(g.now)))
 
 
 @bp.post("/<int:case_id>/payment")
@@ -490,7 +493,10 @@ def pay(case_id: int):
                        case, actor=current_user, now=g.now, amount=f.paid_amount.data,
                        paid_on=f.paid_on.data, method=f.payment_method.data or "",
                        reference=f.payment_reference.data),
-                   _("Payment recorded."))
+                   _("Payment recorded."),
+                   check=lambda case, f: decision_services.check_payment(
+                       case, amount=f.paid_amount.data, paid_on=f.paid_on.data,
+                       method=f.payment_method.data, today=local_date(g.now)))
 
 
 @bp.post("/<int:case_id>/documents")

@@ -106,3 +106,32 @@ def test_a_visits_form_refusal_and_the_services_come_in_one_round(client, login_
     assert len(errors["address"]) == 1
     assert errors["place_kind"] == [zh("Choose the kind of place visited.")]
     assert _count(db, Visit) == 0
+
+
+def test_the_decision_forms_bad_date_and_the_services_bad_amount_come_together(
+        client, login_as, cast, db, clock):
+    case = cast.approved(clock.now)
+    login_as(cast.prosecutor)
+    page = f"/cases/{case.id}"
+    response = client.submit(f"{page}/decision", {
+        "granted_amount": "九万", "decided_on": "2026-02-30", "decision_text": ""}, page=page)
+    assert response.status_code == 400
+    errors = _errors(response.get_data(as_text=True))
+    assert set(errors) == {"granted_amount", "decided_on"}  # the date is the form's own refusal
+    db.session.refresh(case)
+    assert case.granted_amount is None and audit_rows(db, case, "aid_case.decided") == []
+
+
+def test_the_payment_forms_bad_date_comes_with_the_amount_and_the_method(
+        client, login_as, cast, db, clock):
+    case = cast.decided(clock.now)
+    login_as(cast.prosecutor)
+    page = f"/cases/{case.id}"
+    response = client.submit(f"{page}/payment", {
+        "paid_amount": "1", "paid_on": "not a date", "payment_method": "",
+        "payment_reference": ""}, page=page)
+    assert response.status_code == 400
+    assert set(_errors(response.get_data(as_text=True))) == {
+        "paid_amount", "paid_on", "payment_method"}
+    db.session.refresh(case)
+    assert case.paid_amount is None and audit_rows(db, case, "aid_case.paid") == []
