@@ -252,12 +252,12 @@ def item(item_id: int):
     return _item_page(load_or_404(ServiceItem, item_id, check=policy.can_view_item))
 
 
-def _action(item_id: int, form_cls, form_name: str, call, done: str):
+def _action(item_id: int, form_cls, form_name: str, call, done: str, check=None):
     item = load_or_404(ServiceItem, item_id, check=policy.can_view_item)
     form = form_cls()
     return page_action(item, form, call, done=done, back=url_for("assistance.item", item_id=item.id),
                        redisplay=lambda: _item_page(item, 400, **{form_name: form}),
-                       bare=form_name == "confirm_form")
+                       bare=form_name == "confirm_form", check=check)
 
 
 @bp.post("/items/<int:item_id>/send")
@@ -283,15 +283,22 @@ def decline(item_id: int):
                    _("Item declined."))
 
 
+def _session_input(form: SessionForm) -> services.SessionInput:
+    return services.SessionInput(
+        held_on=form.held_on.data, attended=form.attended.data, notes=form.notes.data,
+        seen_separately={"yes": True, "no": False}.get(form.seen_separately.data),
+        outcome=form.outcome.data)
+
+
 @bp.post("/items/<int:item_id>/sessions")
 @requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def record_session(item_id: int):
     return _action(item_id, SessionForm, "session_form",
-                   lambda item, f: services.record_session(item, actor=current_user, now=g.now, data=services.SessionInput(
-                       held_on=f.held_on.data, attended=f.attended.data, notes=f.notes.data,
-                       seen_separately={"yes": True, "no": False}.get(f.seen_separately.data),
-                       outcome=f.outcome.data)),
-                   _("Session recorded."))
+                   lambda item, f: services.record_session(item, actor=current_user, now=g.now,
+                                                           data=_session_input(f)),
+                   _("Session recorded."),
+                   check=lambda item, f: services.check_session(item, _session_input(f),
+                                                                today=local_date(g.now)))
 
 
 @bp.post("/items/<int:item_id>/frequency")

@@ -388,6 +388,28 @@ class SessionInput:
     outcome: str | None = None
 
 
+def check_session(item: ServiceItem, data: SessionInput, *, today: date) -> tuple[str, str]:
+    """A session's date, who attended and the notes, checked together and nothing written;
+    who attended and the notes as kept."""
+    checks = Checks()
+    attended = notes = None
+    with checks:
+        if data.held_on is None:
+            raise ValidationFailed(_("Enter the date of the session."), field="held_on")
+        if data.held_on > today:
+            raise ValidationFailed(_("A session cannot be recorded for a future date."),
+                                   field="held_on")
+        if data.held_on < item.starts_on:
+            raise ValidationFailed(_("The session cannot be before the item started (%(day)s).",
+                                     day=item.starts_on.isoformat()), field="held_on")
+    with checks:
+        attended = required_text(data.attended, "attended", _("Say who attended."))
+    with checks:
+        notes = required_text(data.notes, "notes", _("Write what happened in the session."))
+    checks.done()
+    return attended, notes
+
+
 @_state_change
 def record_session(item: ServiceItem, *, actor, now: datetime, data: SessionInput) -> ServiceSession:
     if item.is_running and not policy.can_record_session(actor, item):
@@ -395,16 +417,7 @@ def record_session(item: ServiceItem, *, actor, now: datetime, data: SessionInpu
                            agency=item.provider.name))
     require(policy.can_record_session(actor, item),
             _("Sessions are recorded once the provider has accepted the item."))
-    today = local_date(now)
-    if data.held_on is None:
-        raise ValidationFailed(_("Enter the date of the session."), field="held_on")
-    if data.held_on > today:
-        raise ValidationFailed(_("A session cannot be recorded for a future date."), field="held_on")
-    if data.held_on < item.starts_on:
-        raise ValidationFailed(_("The session cannot be before the item started (%(day)s).",
-                                 day=item.starts_on.isoformat()), field="held_on")
-    attended = required_text(data.attended, "attended", _("Say who attended."))
-    notes = required_text(data.notes, "notes", _("Write what happened in the session."))
+    attended, notes = check_session(item, data, today=local_date(now))
     session = ServiceSession(item_id=item.id, held_on=data.held_on, attended=attended,
                              seen_separately=data.seen_separately, notes=notes,
                              outcome=optional_text(data.outcome), recorded_by_id=actor.id,

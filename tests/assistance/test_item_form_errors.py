@@ -65,3 +65,35 @@ def test_the_item_check_names_every_bad_field(cast, db, clock):
         services.add_item(plan, actor=cast.officer, now=clock.now, data=data)
     assert [field for field, _message in refused.value.errors] == ["kind", "frequency", "ends_on"]
     assert db.session.scalar(sa.select(sa.func.count(ServiceItem.id))) == 0
+
+
+def test_a_session_forms_bad_date_comes_with_the_services_errors(client, login_as, cast, db,
+                                                                 clock):
+    """The date that is no date is the form's own refusal; nobody attended and no notes are
+    the service's: the three at once, and no session saved."""
+    from caseflow.assistance.models import ServiceSession
+
+    plan = cast.plan(clock.now)
+    item = cast.accepted_item(plan, clock.now)
+    login_as(cast.officer)
+    page = f"/assistance/items/{item.id}"
+    response = client.submit(f"{page}/sessions", {
+        "held_on": "2026-13-01", "attended": " ", "seen_separately": "", "notes": "",
+        "outcome": ""}, page=page)
+    assert response.status_code == 400
+    errors = _errors(response.get_data(as_text=True))
+    assert set(errors) == {"held_on", "attended", "notes"}
+    assert errors["notes"] == [zh("Write what happened in the session.")]
+    assert _count(db, ServiceSession) == 0
+
+
+def test_a_session_names_every_bad_field(cast, db, clock):
+    from caseflow.assistance.models import ServiceSession
+
+    plan = cast.plan(clock.now)
+    item = cast.accepted_item(plan, clock.now)
+    with pytest.raises(FieldErrors) as refused:
+        services.record_session(item, actor=cast.officer, now=clock.now, data=services.SessionInput(
+            held_on=None, attended="", notes=" "))
+    assert [field for field, _message in refused.value.errors] == ["held_on", "attended", "notes"]
+    assert _count(db, ServiceSession) == 0
