@@ -9,7 +9,6 @@ its frequency like any other item's, and a missed one reaches the responsible of
 """
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -17,83 +16,58 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
+from caseflow.core.enums import LabelledEnum
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people.models import Person
 from caseflow.extensions import db
 
 
-class PlanState(str, enum.Enum):
-    OPEN = "open"
-    CLOSED = "closed"
+class PlanState(LabelledEnum):
+    OPEN = "open", _l("In progress")
+    CLOSED = "closed", _l("Closed")
 
 
-PLAN_STATE_LABELS = {PlanState.OPEN: _l("In progress"), PlanState.CLOSED: _l("Closed")}
+PLAN_STATE_LABELS = PlanState.labels()
 
 
-class ItemKind(str, enum.Enum):
-    COUNSELLING = "counselling"
-    LEGAL_AID = "legal_aid"
-    JOB_TRAINING = "job_training"
-    SKILLS_TRAINING = "skills_training"
-    SOCIAL_ASSISTANCE = "social_assistance"
-    SCHOOLING_SUPPORT = "schooling_support"
-    FOLLOW_UP = "follow_up"
-    OTHER = "other"
+class ItemKind(LabelledEnum):
+    COUNSELLING = "counselling", _l("Psychological counselling")
+    LEGAL_AID = "legal_aid", _l("Legal aid")
+    JOB_TRAINING = "job_training", _l("Job training")
+    SKILLS_TRAINING = "skills_training", _l("Skills training")
+    SOCIAL_ASSISTANCE = "social_assistance", _l("Social assistance")
+    SCHOOLING_SUPPORT = "schooling_support", _l("Schooling support")
+    FOLLOW_UP = "follow_up", _l("Follow-up")
+    OTHER = "other", _l("Other help")
 
 
-ITEM_KIND_LABELS = {
-    ItemKind.COUNSELLING: _l("Psychological counselling"),
-    ItemKind.LEGAL_AID: _l("Legal aid"),
-    ItemKind.JOB_TRAINING: _l("Job training"),
-    ItemKind.SKILLS_TRAINING: _l("Skills training"),
-    ItemKind.SOCIAL_ASSISTANCE: _l("Social assistance"),
-    ItemKind.SCHOOLING_SUPPORT: _l("Schooling support"),
-    ItemKind.FOLLOW_UP: _l("Follow-up"),
-    ItemKind.OTHER: _l("Other help"),
-}
+ITEM_KIND_LABELS = ItemKind.labels()
 
 #: Kinds whose provider needs the person's identity (a lawyer files a lawsuit in her name).
 IDENTITY_KINDS = frozenset({ItemKind.LEGAL_AID.value})
 
 
-class Frequency(str, enum.Enum):
-    ONCE = "once"
-    WEEKLY = "weekly"
-    BIWEEKLY = "biweekly"
-    MONTHLY = "monthly"
+class Frequency(LabelledEnum):
+    ONCE = "once", _l("Once")
+    WEEKLY = "weekly", _l("Weekly")
+    BIWEEKLY = "biweekly", _l("Every two weeks")
+    MONTHLY = "monthly", _l("Monthly")
 
 
-FREQUENCY_LABELS = {
-    Frequency.ONCE: _l("Once"),
-    Frequency.WEEKLY: _l("Weekly"),
-    Frequency.BIWEEKLY: _l("Every two weeks"),
-    Frequency.MONTHLY: _l("Monthly"),
-}
+FREQUENCY_LABELS = Frequency.labels()
 
 
-class ItemState(str, enum.Enum):
-    PLANNED = "planned"
-    SENT = "sent"
-    ACCEPTED = "accepted"
-    ACTIVE = "active"
-    COMPLETED = "completed"
-    DECLINED = "declined"
-    CANCELLED = "cancelled"
-
-    @property
-    def label(self) -> str:
-        return str(ITEM_STATE_LABELS[self])
+class ItemState(LabelledEnum):
+    PLANNED = "planned", _l("Planned")
+    SENT = "sent", _l("Sent to the provider")
+    ACCEPTED = "accepted", _l("Accepted")
+    ACTIVE = "active", _l("Active")
+    COMPLETED = "completed", _l("Completed")
+    DECLINED = "declined", _l("Declined")
+    CANCELLED = "cancelled", _l("Cancelled")
 
 
-ITEM_STATE_LABELS = {
-    ItemState.PLANNED: _l("Planned"),
-    ItemState.SENT: _l("Sent to the provider"),
-    ItemState.ACCEPTED: _l("Accepted"),
-    ItemState.ACTIVE: _l("Active"),
-    ItemState.COMPLETED: _l("Completed"),
-    ItemState.DECLINED: _l("Declined"),
-    ItemState.CANCELLED: _l("Cancelled"),
-}
+ITEM_STATE_LABELS = ItemState.labels()
 
 #: The one map of allowed moves: (from, to) -> the service that makes it.
 ITEM_TRANSITIONS = {
@@ -114,35 +88,22 @@ RUNNING_STATES = (ItemState.ACCEPTED, ItemState.ACTIVE)
 FINISHED_STATES = (ItemState.COMPLETED, ItemState.DECLINED, ItemState.CANCELLED)
 
 
-class EventKind(str, enum.Enum):
-    PLAN_OPENED = "plan_opened"
-    PLAN_CLOSED = "plan_closed"
-    MEMBER_ADDED = "member_added"
-    ITEM_ADDED = "item_added"
-    SENT = "sent"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    SESSION = "session"
-    FREQUENCY_CHANGED = "frequency_changed"
-    LEGAL_MATTER = "legal_matter"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
+class EventKind(LabelledEnum):
+    PLAN_OPENED = "plan_opened", _l("Plan opened")
+    PLAN_CLOSED = "plan_closed", _l("Plan closed")
+    MEMBER_ADDED = "member_added", _l("Family member added")
+    ITEM_ADDED = "item_added", _l("Service item added")
+    SENT = "sent", _l("Sent to the provider")
+    ACCEPTED = "accepted", _l("Accepted by the provider")
+    DECLINED = "declined", _l("Declined by the provider")
+    SESSION = "session", _l("Session recorded")
+    FREQUENCY_CHANGED = "frequency_changed", _l("Frequency changed")
+    LEGAL_MATTER = "legal_matter", _l("Legal matter updated")
+    COMPLETED = "completed", _l("Completed")
+    CANCELLED = "cancelled", _l("Cancelled")
 
 
-EVENT_LABELS = {
-    EventKind.PLAN_OPENED: _l("Plan opened"),
-    EventKind.PLAN_CLOSED: _l("Plan closed"),
-    EventKind.MEMBER_ADDED: _l("Family member added"),
-    EventKind.ITEM_ADDED: _l("Service item added"),
-    EventKind.SENT: _l("Sent to the provider"),
-    EventKind.ACCEPTED: _l("Accepted by the provider"),
-    EventKind.DECLINED: _l("Declined by the provider"),
-    EventKind.SESSION: _l("Session recorded"),
-    EventKind.FREQUENCY_CHANGED: _l("Frequency changed"),
-    EventKind.LEGAL_MATTER: _l("Legal matter updated"),
-    EventKind.COMPLETED: _l("Completed"),
-    EventKind.CANCELLED: _l("Cancelled"),
-}
+EVENT_LABELS = EventKind.labels()
 
 
 class AssistancePlan(TimestampMixin, db.Model):

@@ -19,7 +19,7 @@ from caseflow.assistance.models import (
 )
 from caseflow.core.db import local_date
 from caseflow.core.errors import DomainError
-from caseflow.core.forms_kit import refused
+from caseflow.core.forms_kit import refused, value_labels
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import WORKERS, Role
@@ -35,9 +35,8 @@ bp = Blueprint("assistance", __name__, url_prefix="/assistance", template_folder
 #: The assistance pages: the two agencies' workers and the partner agencies'.
 ASSISTANCE_WORKERS = (*WORKERS, Role.PARTNER_WORKER)
 OFFICERS = (Role.FEDERATION_OFFICER, Role.SUPERVISOR)
-LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
-    "kind": ITEM_KIND_LABELS, "state": ITEM_STATE_LABELS, "frequency": FREQUENCY_LABELS,
-    "plan_state": PLAN_STATE_LABELS}.items()}
+LABELS = value_labels(kind=ITEM_KIND_LABELS, state=ITEM_STATE_LABELS, frequency=FREQUENCY_LABELS,
+                      plan_state=PLAN_STATE_LABELS)
 
 
 # -- lists -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """What every domain's forms and routes would otherwise write for themselves: a select's
-choices from an enum's label table, and a service's refusal shown on the form."""
+choices from an enum's label table, the label tables a template reads by stored value, and
+a service's refusal shown on the form."""
 from __future__ import annotations
 
 from flask import flash
@@ -14,6 +15,12 @@ def label_choices(labels: dict, blank=None) -> list[SelectChoice]:
     (value "") when given."""
     options = [SelectChoice(key.value, label) for key, label in labels.items()]
     return ([SelectChoice("", blank)] if blank else []) + options
+
+
+def value_labels(**tables: dict) -> dict[str, dict]:
+    """The label tables a page's template reads, by name: ``{name: {stored value: label}}``."""
+    return {name: {key.value: label for key, label in table.items()}
+            for name, table in tables.items()}
 
 
 def refused(form, error: DomainError) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.core.attachments import StoredFile
 from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
+from caseflow.core.enums import LabelledEnum
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people.models import Person, register_sealed_copy
 from caseflow.extensions import db
@@ -28,27 +29,16 @@ from caseflow.extensions import db
 Money = sa.Numeric(12, 2, asdecimal=True)
 
 
-class CaseState(str, enum.Enum):
-    INVESTIGATING = "investigating"
-    PROPOSED = "proposed"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    DECIDED = "decided"
-    PAID = "paid"
-
-    @property
-    def label(self) -> str:
-        return str(CASE_STATE_LABELS[self])
+class CaseState(LabelledEnum):
+    INVESTIGATING = "investigating", _l("Being investigated")
+    PROPOSED = "proposed", _l("Proposal awaiting approval")
+    APPROVED = "approved", _l("Approved, awaiting decision")
+    REJECTED = "rejected", _l("Rejected")
+    DECIDED = "decided", _l("Decided, awaiting payment")
+    PAID = "paid", _l("Paid")
 
 
-CASE_STATE_LABELS = {
-    CaseState.INVESTIGATING: _l("Being investigated"),
-    CaseState.PROPOSED: _l("Proposal awaiting approval"),
-    CaseState.APPROVED: _l("Approved, awaiting decision"),
-    CaseState.REJECTED: _l("Rejected"),
-    CaseState.DECIDED: _l("Decided, awaiting payment"),
-    CaseState.PAID: _l("Paid"),
-}
+CASE_STATE_LABELS = CaseState.labels()
 
 #: The one map of allowed moves: (from, to) -> the service that makes it.
 TRANSITIONS = {
@@ -61,44 +51,29 @@ TRANSITIONS = {
 }
 
 
-class PlaceKind(str, enum.Enum):
-    STREET_OFFICE = "street_office"
-    COMMUNITY = "community"
-    HOME = "home"
-    HOSPITAL = "hospital"
-    SCHOOL = "school"
-    EMPLOYER = "employer"
-    OTHER = "other"
+class PlaceKind(LabelledEnum):
+    STREET_OFFICE = "street_office", _l("Street office")
+    COMMUNITY = "community", _l("Community")
+    HOME = "home", _l("The family's home")
+    HOSPITAL = "hospital", _l("Hospital")
+    SCHOOL = "school", _l("School")
+    EMPLOYER = "employer", _l("Employer")
+    OTHER = "other", _l("Other place")
 
 
-PLACE_LABELS = {
-    PlaceKind.STREET_OFFICE: _l("Street office"),
-    PlaceKind.COMMUNITY: _l("Community"),
-    PlaceKind.HOME: _l("The family's home"),
-    PlaceKind.HOSPITAL: _l("Hospital"),
-    PlaceKind.SCHOOL: _l("School"),
-    PlaceKind.EMPLOYER: _l("Employer"),
-    PlaceKind.OTHER: _l("Other place"),
-}
+PLACE_LABELS = PlaceKind.labels()
 
 
-class MeasureKind(str, enum.Enum):
-    COUNSELLING = "counselling"
-    LEGAL_AID = "legal_aid"
-    JOB_TRAINING = "job_training"
-    SKILLS_TRAINING = "skills_training"
-    SOCIAL_ASSISTANCE = "social_assistance"
-    FOLLOW_UP = "follow_up"
+class MeasureKind(LabelledEnum):
+    COUNSELLING = "counselling", _l("Psychological counselling")
+    LEGAL_AID = "legal_aid", _l("Legal aid")
+    JOB_TRAINING = "job_training", _l("Job training")
+    SKILLS_TRAINING = "skills_training", _l("Skills training")
+    SOCIAL_ASSISTANCE = "social_assistance", _l("Social assistance")
+    FOLLOW_UP = "follow_up", _l("Follow-up")
 
 
-MEASURE_LABELS = {
-    MeasureKind.COUNSELLING: _l("Psychological counselling"),
-    MeasureKind.LEGAL_AID: _l("Legal aid"),
-    MeasureKind.JOB_TRAINING: _l("Job training"),
-    MeasureKind.SKILLS_TRAINING: _l("Skills training"),
-    MeasureKind.SOCIAL_ASSISTANCE: _l("Social assistance"),
-    MeasureKind.FOLLOW_UP: _l("Follow-up"),
-}
+MEASURE_LABELS = MeasureKind.labels()
 
 
 class MeasureState(str, enum.Enum):
@@ -112,17 +87,13 @@ class MeasureState(str, enum.Enum):
     DROPPED = "dropped"
 
 
-class PaymentMethod(str, enum.Enum):
-    BANK_TRANSFER = "bank_transfer"
-    CASH = "cash"
-    OTHER = "other"
+class PaymentMethod(LabelledEnum):
+    BANK_TRANSFER = "bank_transfer", _l("Bank transfer")
+    CASH = "cash", _l("Cash")
+    OTHER = "other", _l("Other")
 
 
-PAYMENT_LABELS = {
-    PaymentMethod.BANK_TRANSFER: _l("Bank transfer"),
-    PaymentMethod.CASH: _l("Cash"),
-    PaymentMethod.OTHER: _l("Other"),
-}
+PAYMENT_LABELS = PaymentMethod.labels()
 
 
 class ReviewOutcome(str, enum.Enum):
@@ -131,41 +102,25 @@ class ReviewOutcome(str, enum.Enum):
     RETURN = "return"
 
 
-class CaseEventKind(str, enum.Enum):
-    OPENED = "opened"
-    DOCUMENT_ADDED = "document_added"
-    INVESTIGATION_STARTED = "investigation_started"
-    TEAM_CHANGED = "team_changed"
-    VISIT_RECORDED = "visit_recorded"
-    VISIT_CORRECTED = "visit_corrected"
-    VISIT_VOIDED = "visit_voided"
-    HOUSEHOLD_SAVED = "household_saved"
-    MEMBER_SAVED = "member_saved"
-    PROPOSED = "proposed"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    RETURNED = "returned"
-    DECIDED = "decided"
-    PAID = "paid"
+class CaseEventKind(LabelledEnum):
+    OPENED = "opened", _l("Case opened")
+    DOCUMENT_ADDED = "document_added", _l("Document added")
+    INVESTIGATION_STARTED = "investigation_started", _l("Joint investigation started")
+    TEAM_CHANGED = "team_changed", _l("Team changed")
+    VISIT_RECORDED = "visit_recorded", _l("Visit recorded")
+    VISIT_CORRECTED = "visit_corrected", _l("Visit corrected")
+    VISIT_VOIDED = "visit_voided", _l("Visit marked void")
+    HOUSEHOLD_SAVED = "household_saved", _l("Household assessment saved")
+    MEMBER_SAVED = "member_saved", _l("Household member saved")
+    PROPOSED = "proposed", _l("Aid proposed")
+    APPROVED = "approved", _l("Proposal approved")
+    REJECTED = "rejected", _l("Proposal rejected")
+    RETURNED = "returned", _l("Proposal returned")
+    DECIDED = "decided", _l("Decision recorded")
+    PAID = "paid", _l("Payment recorded")
 
 
-CASE_EVENT_LABELS = {
-    CaseEventKind.OPENED: _l("Case opened"),
-    CaseEventKind.DOCUMENT_ADDED: _l("Document added"),
-    CaseEventKind.INVESTIGATION_STARTED: _l("Joint investigation started"),
-    CaseEventKind.TEAM_CHANGED: _l("Team changed"),
-    CaseEventKind.VISIT_RECORDED: _l("Visit recorded"),
-    CaseEventKind.VISIT_CORRECTED: _l("Visit corrected"),
-    CaseEventKind.VISIT_VOIDED: _l("Visit marked void"),
-    CaseEventKind.HOUSEHOLD_SAVED: _l("Household assessment saved"),
-    CaseEventKind.MEMBER_SAVED: _l("Household member saved"),
-    CaseEventKind.PROPOSED: _l("Aid proposed"),
-    CaseEventKind.APPROVED: _l("Proposal approved"),
-    CaseEventKind.REJECTED: _l("Proposal rejected"),
-    CaseEventKind.RETURNED: _l("Proposal returned"),
-    CaseEventKind.DECIDED: _l("Decision recorded"),
-    CaseEventKind.PAID: _l("Payment recorded"),
-}
+CASE_EVENT_LABELS = CaseEventKind.labels()
 
 
 class AidCase(TimestampMixin, db.Model):

@@ -10,7 +10,7 @@ from caseflow.core import attachments, hooks
 from caseflow.core.calendar.services import load_calendar
 from caseflow.core.db import local_date, local_zone
 from caseflow.core.errors import DomainError, ValidationFailed
-from caseflow.core.forms_kit import refused
+from caseflow.core.forms_kit import refused, value_labels
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import WORKERS, Role
 from caseflow.core.paging import page_of
@@ -44,9 +44,8 @@ from caseflow.referrals import policy as referral_policy
 from caseflow.referrals.models import Referral, ReferralState
 
 bp = Blueprint("investigations", __name__, url_prefix="/cases", template_folder="templates")
-LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
-    "state": CASE_STATE_LABELS, "place": PLACE_LABELS, "measure": MEASURE_LABELS,
-    "payment": PAYMENT_LABELS}.items()}
+LABELS = value_labels(state=CASE_STATE_LABELS, place=PLACE_LABELS, measure=MEASURE_LABELS,
+                      payment=PAYMENT_LABELS)
 
 
 def _upload(form, name="attachment"):

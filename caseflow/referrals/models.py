@@ -7,7 +7,6 @@ constraints below).
 """
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -16,34 +15,23 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.core.attachments import StoredFile
 from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
+from caseflow.core.enums import LabelledEnum
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people.models import Person
 from caseflow.extensions import db
 
 
-class ReferralState(str, enum.Enum):
-    DRAFT = "draft"
-    SENT = "sent"
-    REGISTERED = "registered"
-    REPLIED = "replied"
-    CLOSED = "closed"
-    RETURNED = "returned"
-    WITHDRAWN = "withdrawn"
-
-    @property
-    def label(self) -> str:
-        return str(STATE_LABELS[self])
+class ReferralState(LabelledEnum):
+    DRAFT = "draft", _l("Draft")
+    SENT = "sent", _l("Sent, awaiting registration")
+    REGISTERED = "registered", _l("Registered, being handled")
+    REPLIED = "replied", _l("Replied")
+    CLOSED = "closed", _l("Closed")
+    RETURNED = "returned", _l("Returned to sender")
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
 
 
-STATE_LABELS = {
-    ReferralState.DRAFT: _l("Draft"),
-    ReferralState.SENT: _l("Sent, awaiting registration"),
-    ReferralState.REGISTERED: _l("Registered, being handled"),
-    ReferralState.REPLIED: _l("Replied"),
-    ReferralState.CLOSED: _l("Closed"),
-    ReferralState.RETURNED: _l("Returned to sender"),
-    ReferralState.WITHDRAWN: _l("Withdrawn"),
-}
+STATE_LABELS = ReferralState.labels()
 
 #: The one map of allowed moves: (from, to) -> the service that makes it.
 TRANSITIONS = {
@@ -62,124 +50,77 @@ TRANSITIONS = {
 OPEN_STATES = (ReferralState.SENT, ReferralState.REGISTERED)
 
 
-class Direction(str, enum.Enum):
-    TO_PROCURATORATE = "to_procuratorate"
-    TO_FEDERATION = "to_federation"
-
-    @property
-    def label(self) -> str:
-        return str(DIRECTION_LABELS[self])
+class Direction(LabelledEnum):
+    TO_PROCURATORATE = "to_procuratorate", _l("Federation → procuratorate")
+    TO_FEDERATION = "to_federation", _l("Procuratorate → federation")
 
 
-DIRECTION_LABELS = {
-    Direction.TO_PROCURATORATE: _l("Federation → procuratorate"),
-    Direction.TO_FEDERATION: _l("Procuratorate → federation"),
-}
+DIRECTION_LABELS = Direction.labels()
 
 
-class LeadSource(str, enum.Enum):
-    PETITION_RECEPTION = "petition_reception"
-    HOTLINE = "hotline"
-    COMMUNITY_VISIT = "community_visit"
-    CASE_HANDLING = "case_handling"
-    OTHER = "other"
+class LeadSource(LabelledEnum):
+    PETITION_RECEPTION = "petition_reception", _l("Petition reception")
+    HOTLINE = "hotline", _l("Hotline")
+    COMMUNITY_VISIT = "community_visit", _l("Community visit")
+    CASE_HANDLING = "case_handling", _l("Case handling")
+    OTHER = "other", _l("Other")
 
 
-SOURCE_LABELS = {
-    LeadSource.PETITION_RECEPTION: _l("Petition reception"),
-    LeadSource.HOTLINE: _l("Hotline"),
-    LeadSource.COMMUNITY_VISIT: _l("Community visit"),
-    LeadSource.CASE_HANDLING: _l("Case handling"),
-    LeadSource.OTHER: _l("Other"),
-}
+SOURCE_LABELS = LeadSource.labels()
 
 
-class HelpKind(str, enum.Enum):
-    JUDICIAL_AID = "judicial_aid"
-    COUNSELLING = "counselling"
-    LEGAL_AID = "legal_aid"
-    JOB_TRAINING = "job_training"
-    SKILLS_TRAINING = "skills_training"
-    SOCIAL_ASSISTANCE = "social_assistance"
-    OTHER = "other"
+class HelpKind(LabelledEnum):
+    JUDICIAL_AID = "judicial_aid", _l("Judicial aid")
+    COUNSELLING = "counselling", _l("Psychological counselling")
+    LEGAL_AID = "legal_aid", _l("Legal aid")
+    JOB_TRAINING = "job_training", _l("Job training")
+    SKILLS_TRAINING = "skills_training", _l("Skills training")
+    SOCIAL_ASSISTANCE = "social_assistance", _l("Social assistance")
+    OTHER = "other", _l("Other help")
 
 
-HELP_LABELS = {
-    HelpKind.JUDICIAL_AID: _l("Judicial aid"),
-    HelpKind.COUNSELLING: _l("Psychological counselling"),
-    HelpKind.LEGAL_AID: _l("Legal aid"),
-    HelpKind.JOB_TRAINING: _l("Job training"),
-    HelpKind.SKILLS_TRAINING: _l("Skills training"),
-    HelpKind.SOCIAL_ASSISTANCE: _l("Social assistance"),
-    HelpKind.OTHER: _l("Other help"),
-}
+HELP_LABELS = HelpKind.labels()
 
 
-class ConsentMethod(str, enum.Enum):
-    WRITTEN = "written"
-    ORAL_RECORDED = "oral_recorded"
-    GUARDIAN = "guardian"
-    OTHER = "other"
+class ConsentMethod(LabelledEnum):
+    WRITTEN = "written", _l("Signed in writing")
+    ORAL_RECORDED = "oral_recorded", _l("Oral, recorded")
+    GUARDIAN = "guardian", _l("By the guardian")
+    OTHER = "other", _l("Other")
 
 
-CONSENT_LABELS = {
-    ConsentMethod.WRITTEN: _l("Signed in writing"),
-    ConsentMethod.ORAL_RECORDED: _l("Oral, recorded"),
-    ConsentMethod.GUARDIAN: _l("By the guardian"),
-    ConsentMethod.OTHER: _l("Other"),
-}
+CONSENT_LABELS = ConsentMethod.labels()
 
 
-class ReplyOutcome(str, enum.Enum):
-    AID_CASE_OPENED = "aid_case_opened"
-    NOT_ELIGIBLE = "not_eligible"
-    REFERRED_ELSEWHERE = "referred_elsewhere"
-    OTHER = "other"
+class ReplyOutcome(LabelledEnum):
+    AID_CASE_OPENED = "aid_case_opened", _l("Judicial aid case opened")
+    NOT_ELIGIBLE = "not_eligible", _l("Not eligible")
+    REFERRED_ELSEWHERE = "referred_elsewhere", _l("Referred to another channel")
+    OTHER = "other", _l("Other")
 
 
-OUTCOME_LABELS = {
-    ReplyOutcome.AID_CASE_OPENED: _l("Judicial aid case opened"),
-    ReplyOutcome.NOT_ELIGIBLE: _l("Not eligible"),
-    ReplyOutcome.REFERRED_ELSEWHERE: _l("Referred to another channel"),
-    ReplyOutcome.OTHER: _l("Other"),
-}
+OUTCOME_LABELS = ReplyOutcome.labels()
 
 
-class EventKind(str, enum.Enum):
-    CREATED = "created"
-    AMENDED = "amended"
-    SENT = "sent"
-    REGISTERED = "registered"
-    HANDLER_ASSIGNED = "handler_assigned"
-    NOTE = "note"
-    COMMENT = "comment"
-    REPLIED = "replied"
-    CLOSED = "closed"
-    RETURNED = "returned"
-    WITHDRAWN = "withdrawn"
-    EXTENDED = "extended"
-    DUE_MOVED = "due_moved"
-    ATTACHMENT_ADDED = "attachment_added"
-    DISCARDED = "discarded"
+class EventKind(LabelledEnum):
+    CREATED = "created", _l("Draft created")
+    AMENDED = "amended", _l("Amended")
+    SENT = "sent", _l("Sent")
+    REGISTERED = "registered", _l("Registered")
+    HANDLER_ASSIGNED = "handler_assigned", _l("Handler designated")
+    NOTE = "note", _l("Progress note")
+    COMMENT = "comment", _l("Comment")
+    REPLIED = "replied", _l("Formal reply")
+    CLOSED = "closed", _l("Closed")
+    RETURNED = "returned", _l("Returned")
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
+    EXTENDED = "extended", _l("Deadline extended")
+    DUE_MOVED = "due_moved", _l("Due date moved by the calendar")
+    ATTACHMENT_ADDED = "attachment_added", _l("Attachment added")
+    DISCARDED = "discarded", _l("Draft discarded")
 
 
-EVENT_LABELS = {
-    EventKind.CREATED: _l("Draft created"),
-    EventKind.AMENDED: _l("Amended"),
-    EventKind.SENT: _l("Sent"),
-    EventKind.REGISTERED: _l("Registered"),
-    EventKind.HANDLER_ASSIGNED: _l("Handler designated"),
-    EventKind.NOTE: _l("Progress note"),
-    EventKind.COMMENT: _l("Comment"),
-    EventKind.REPLIED: _l("Formal reply"),
-    EventKind.CLOSED: _l("Closed"),
-    EventKind.RETURNED: _l("Returned"),
-    EventKind.WITHDRAWN: _l("Withdrawn"),
-    EventKind.EXTENDED: _l("Deadline extended"),
-    EventKind.DUE_MOVED: _l("Due date moved by the calendar"),
-    EventKind.ATTACHMENT_ADDED: _l("Attachment added"),
-    EventKind.DISCARDED: _l("Draft discarded"),
-}
+EVENT_LABELS = EventKind.labels()
 
 
 #: The referral columns the report's aggregates read, after the organisation of a side and

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from caseflow.core.db import local_date
 from caseflow.core.errors import Checks, DomainError
-from caseflow.core.forms_kit import refused
+from caseflow.core.forms_kit import refused, value_labels
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import WORKERS, OrganisationKind, Role
 from caseflow.core.orgs.services import organisation_tree
@@ -36,9 +36,8 @@ from caseflow.referrals.measures import COUNTED_LABELS
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals", template_folder="templates")
 #: Display labels keyed by the stored values, for the templates.
-LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
-    "state": STATE_LABELS, "direction": DIRECTION_LABELS, "source": SOURCE_LABELS,
-    "help": HELP_LABELS, "consent": CONSENT_LABELS, "outcome": OUTCOME_LABELS}.items()}
+LABELS = value_labels(state=STATE_LABELS, direction=DIRECTION_LABELS, source=SOURCE_LABELS,
+                      help=HELP_LABELS, consent=CONSENT_LABELS, outcome=OUTCOME_LABELS)
 
 
 # -- lists --------------------------------------------------------------------------------

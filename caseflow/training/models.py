@@ -11,7 +11,6 @@ organisation.
 """
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -20,25 +19,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.core.attachments import StoredFile
 from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
+from caseflow.core.enums import LabelledEnum
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.extensions import db
 
 
-class SessionState(str, enum.Enum):
-    SCHEDULED = "scheduled"
-    HELD = "held"
-    CANCELLED = "cancelled"
-
-    @property
-    def label(self) -> str:
-        return str(SESSION_STATE_LABELS[self])
+class SessionState(LabelledEnum):
+    SCHEDULED = "scheduled", _l("Scheduled")
+    HELD = "held", _l("Held")
+    CANCELLED = "cancelled", _l("Cancelled")
 
 
-SESSION_STATE_LABELS = {
-    SessionState.SCHEDULED: _l("Scheduled"),
-    SessionState.HELD: _l("Held"),
-    SessionState.CANCELLED: _l("Cancelled"),
-}
+SESSION_STATE_LABELS = SessionState.labels()
 
 #: The one map of allowed moves: (from, to) -> the service that makes it.
 TRANSITIONS = {
@@ -47,48 +39,27 @@ TRANSITIONS = {
 }
 
 
-class Topic(str, enum.Enum):
-    SPOTTING_LEADS = "spotting_leads"
-    REFERRING_LEADS = "referring_leads"
-    STARTING_A_CASE = "starting_a_case"
-    AID_COVERAGE = "aid_coverage"
-    JOINT_INVESTIGATION = "joint_investigation"
-    ASSISTANCE = "assistance"
-    PRIVACY = "privacy"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return str(TOPIC_LABELS[self])
+class Topic(LabelledEnum):
+    SPOTTING_LEADS = "spotting_leads", _l("How to spot a lead")
+    REFERRING_LEADS = "referring_leads", _l("Referring a lead and the one-month reply")
+    STARTING_A_CASE = "starting_a_case", _l("How a judicial aid case starts")
+    AID_COVERAGE = "aid_coverage", _l("What judicial aid covers")
+    JOINT_INVESTIGATION = "joint_investigation", _l("Joint investigation and visits")
+    ASSISTANCE = "assistance", _l("Multi-channel assistance")
+    PRIVACY = "privacy", _l("Protecting the privacy of women and children")
+    OTHER = "other", _l("Other topics")
 
 
-TOPIC_LABELS = {
-    Topic.SPOTTING_LEADS: _l("How to spot a lead"),
-    Topic.REFERRING_LEADS: _l("Referring a lead and the one-month reply"),
-    Topic.STARTING_A_CASE: _l("How a judicial aid case starts"),
-    Topic.AID_COVERAGE: _l("What judicial aid covers"),
-    Topic.JOINT_INVESTIGATION: _l("Joint investigation and visits"),
-    Topic.ASSISTANCE: _l("Multi-channel assistance"),
-    Topic.PRIVACY: _l("Protecting the privacy of women and children"),
-    Topic.OTHER: _l("Other topics"),
-}
+TOPIC_LABELS = Topic.labels()
 
 
-class AttendanceStatus(str, enum.Enum):
-    PRESENT = "present"
-    ABSENT = "absent"
-    EXCUSED = "excused"
-
-    @property
-    def label(self) -> str:
-        return str(ATTENDANCE_LABELS[self])
+class AttendanceStatus(LabelledEnum):
+    PRESENT = "present", _l("Present")
+    ABSENT = "absent", _l("Absent")
+    EXCUSED = "excused", _l("Excused")
 
 
-ATTENDANCE_LABELS = {
-    AttendanceStatus.PRESENT: _l("Present"),
-    AttendanceStatus.ABSENT: _l("Absent"),
-    AttendanceStatus.EXCUSED: _l("Excused"),
-}
+ATTENDANCE_LABELS = AttendanceStatus.labels()
 
 
 class TrainingSession(TimestampMixin, db.Model):

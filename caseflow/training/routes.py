@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from caseflow.core import attachments
 from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import DomainError, NotAllowed, ValidationFailed
-from caseflow.core.forms_kit import refused
+from caseflow.core.forms_kit import refused, value_labels
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import WORKERS
 from caseflow.core.paging import page_of
@@ -28,8 +28,8 @@ from caseflow.training.models import (
 )
 
 bp = Blueprint("training", __name__, url_prefix="/training", template_folder="templates")
-LABELS = {name: {key.value: label for key, label in table.items()} for name, table in {
-    "state": SESSION_STATE_LABELS, "topic": TOPIC_LABELS, "attendance": ATTENDANCE_LABELS}.items()}
+LABELS = value_labels(state=SESSION_STATE_LABELS, topic=TOPIC_LABELS,
+                      attendance=ATTENDANCE_LABELS)
 
 
 def _refused(form, error: DomainError) -> None:

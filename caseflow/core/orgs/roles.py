@@ -1,27 +1,23 @@
 """The roles a user can hold, and which of them are administrator roles (三员分立)."""
 from __future__ import annotations
 
-import enum
-
 from flask_babel import lazy_gettext as _l
 
+from caseflow.core.enums import LabelledEnum
 
-class Role(str, enum.Enum):
-    FEDERATION_OFFICER = "federation_officer"
-    PROSECUTOR = "prosecutor"
-    SUPERVISOR = "supervisor"
-    PARTNER_WORKER = "partner_worker"
-    SYSTEM_ADMIN = "system_admin"
-    SECURITY_ADMIN = "security_admin"
-    AUDIT_ADMIN = "audit_admin"
+
+class Role(LabelledEnum):
+    FEDERATION_OFFICER = "federation_officer", _l("Federation officer")
+    PROSECUTOR = "prosecutor", _l("Prosecutor")
+    SUPERVISOR = "supervisor", _l("Supervisor")
+    PARTNER_WORKER = "partner_worker", _l("Partner worker")
+    SYSTEM_ADMIN = "system_admin", _l("System administrator")
+    SECURITY_ADMIN = "security_admin", _l("Security administrator")
+    AUDIT_ADMIN = "audit_admin", _l("Audit administrator")
 
     @property
     def is_admin(self) -> bool:
         return self in ADMIN_ROLES
-
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
 
 
 ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
@@ -30,15 +26,7 @@ WORK_ROLES = frozenset(Role) - ADMIN_ROLES
 #: ledgers (the assistance pages add the partner agencies' workers).
 WORKERS = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
 
-ROLE_LABELS = {
-    Role.FEDERATION_OFFICER: _l("Federation officer"),
-    Role.PROSECUTOR: _l("Prosecutor"),
-    Role.SUPERVISOR: _l("Supervisor"),
-    Role.PARTNER_WORKER: _l("Partner worker"),
-    Role.SYSTEM_ADMIN: _l("System administrator"),
-    Role.SECURITY_ADMIN: _l("Security administrator"),
-    Role.AUDIT_ADMIN: _l("Audit administrator"),
-}
+ROLE_LABELS = Role.labels()
 
 ROLE_DESCRIPTIONS = {
     Role.FEDERATION_OFFICER: _l("Files referrals, follows their answers, runs assistance and training."),
@@ -51,18 +39,10 @@ ROLE_DESCRIPTIONS = {
 }
 
 
-class OrganisationKind(str, enum.Enum):
-    FEDERATION = "federation"
-    PROCURATORATE = "procuratorate"
-    PARTNER = "partner"
-
-    @property
-    def label(self) -> str:
-        return str(KIND_LABELS[self])
+class OrganisationKind(LabelledEnum):
+    FEDERATION = "federation", _l("Women's federation")
+    PROCURATORATE = "procuratorate", _l("Procuratorate")
+    PARTNER = "partner", _l("Partner agency")
 
 
-KIND_LABELS = {
-    OrganisationKind.FEDERATION: _l("Women's federation"),
-    OrganisationKind.PROCURATORATE: _l("Procuratorate"),
-    OrganisationKind.PARTNER: _l("Partner agency"),
-}
+KIND_LABELS = OrganisationKind.labels()
