@@ -62,7 +62,10 @@ def live_server(tmp_path_factory):
     from caseflow.extensions import db
 
     path = tmp_path_factory.mktemp("browser") / "caseflow-browser.db"
-    app = make_app(f"sqlite:///{path}")
+    # Every browser test of this worker signs in through this one server, from one
+    # address: the per-client sign-in limit (20 in 5 minutes, tests/core/test_signin_throttle.py)
+    # would refuse the journeys that sign in one user after another.
+    app = make_app(f"sqlite:///{path}", CASEFLOW_SIGNIN_CLIENT_LIMIT=10_000)
     migrate_to_head(app)
     with app.app_context():
         load_demo(now=utcnow(), log=lambda *_: None)
