@@ -1,7 +1,7 @@
 """The assistance plans of the demo dataset (issue 6), told through the real service
 functions, as the demo users, at moments in the past.
 
-晓丽 (DOMAIN.md): a violent crime; she and her two young children traumatised. 李娟 of
+晓丽 (docs/domain.md): a violent crime; she and her two young children traumatised. 李娟 of
 民族街妇联, who recorded her, opens her plan a few days after the crime (the plan runs in
 the opener's organisation), her two children joining it as family members:
 

@@ -1,4 +1,4 @@
-"""The demo dataset, from the story in DOMAIN.md. Idempotent: running it again changes
+"""The demo dataset, from the story in docs/domain.md. Idempotent: running it again changes
 nothing that is already there. Later modules add their records through ``DEMO_STEPS``."""
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ AID_CASE_PREFIXES = {"jh-proc": "江汉检救"}
 #: registered by the 5th department, which handles judicial aid.
 RECEIVING_DEPARTMENTS = {"jh-proc": "jh-proc-5"}
 
-#: Official documents of the 5th department are issued by the procuratorate (DOMAIN.md).
+#: Official documents of the 5th department are issued by the procuratorate (docs/domain.md).
 DOCUMENTS_ISSUED_AS = {"jh-proc-5": "jh-proc"}
 
 #: Letter number prefixes (回告函 …): 江汉检函〔2026〕1号, 江汉妇函〔2026〕1号; each street

@@ -5,7 +5,7 @@ Two cases of the 5th procuratorial department, each opened from the demo referra
 asked for it (``caseflow.referrals.demo``, whose step runs first), so that their dates
 follow that referral's registration, whatever day the demo was first loaded on:
 
-1. 小雨 (DOMAIN.md): a joint investigation by the prosecutor 张明 and the federation
+1. 小雨 (docs/domain.md): a joint investigation by the prosecutor 张明 and the federation
    officer 王芳, three visits on the day the referral's comments agreed on (her street
    office, her community, her home), the household with every member, a proposal with
    the amount, findings, reasons and measures (skills training by the federation, job
@@ -314,7 +314,7 @@ class _DemoCases(DemoBuilder):
                  reference=f"司法救助金专户转账{paid:%Y%m%d}-01")
 
     def build_xiaoli(self) -> None:
-        """晓丽 (DOMAIN.md): the referral's reply says the case was opened and the aid paid,
+        """晓丽 (docs/domain.md): the referral's reply says the case was opened and the aid paid,
         counselling costs of her two children included; the measures are the story's:
         weekly counselling (adults and minors apart), legal aid for the car, job training."""
         d, at = self.days, self.at

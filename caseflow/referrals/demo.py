@@ -8,7 +8,7 @@ deadline falls 3 days from today. When no received day gives the wanted deadline
 rest day, and deadlines move past rest days), the story takes the nearest earlier
 deadline and the receiving supervisor extends it to the wanted day.
 
-The stories follow DOMAIN.md: 小雨 and 晓丽 and a few more invented women (化名, with
+The stories follow docs/domain.md: 小雨 and 晓丽 and a few more invented women (化名, with
 identities that belong to nobody). The step is idempotent: a referral is keyed by its
 creator and a fixed submission token ``demo-<slug>``, and a story whose referral exists
 is skipped whole.

@@ -1,7 +1,7 @@
-"""The story's year of the demo dataset (issue 7): DOMAIN.md's figures as closed history.
+"""The story's year of the demo dataset (issue 7): docs/domain.md's figures as closed history.
 
 The other demo steps are relative to today: referrals in every state, due soon or
-overdue, received up to about a hundred days back. The story in DOMAIN.md is a year's
+overdue, received up to about a hundred days back. The story in docs/domain.md is a year's
 total, though: the district federation sent the procuratorate's 5th department two
 referrals, the procuratorate referred three women back to the federation after granting
 aid (five referrals between the two sides), six judicial aid cases were handled and six
@@ -455,7 +455,7 @@ class _StoryYear(DemoBuilder):
         self.build_chairs_training()
 
     def build_chairs_training(self) -> None:
-        """DOMAIN.md: "The federation trained the chairs of its 12 street federations
+        """docs/domain.md: "The federation trained the chairs of its 12 street federations
         together with prosecutors" (as the training step's live session does)."""
         held = self.days.on_or_after(date(self.year, 5, 20))
 

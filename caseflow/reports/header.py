@@ -1,4 +1,4 @@
-"""The statistics form header (DOMAIN.md "Statistics") of the printed and exported report:
+"""The statistics form header (docs/domain.md "Statistics") of the printed and exported report:
 填报单位, 单位负责人, 统计负责人, 填表人, 报出日期. Its labels are the form's own text, in
 Chinese whatever the user's language.
 

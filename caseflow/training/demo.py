@@ -1,7 +1,7 @@
 """The joint training of the demo dataset (issue 6), told through the real service
 functions, as the demo users, at moments in the past.
 
-DOMAIN.md: "The federation trained the chairs of its 12 street federations together with
+docs/domain.md: "The federation trained the chairs of its 12 street federations together with
 prosecutors: how to spot a lead, how a case starts, what aid covers." So, in the demo's
 year:
 

@@ -78,7 +78,7 @@ class Organisation(TimestampMixin, db.Model):
         """The organisation in whose name this one's letters go out: the one the system
         administrator set as "documents issued as", else the one above that made it
         (directly or through another unit) its receiving department, else itself. A
-        procuratorate acts through its departments but never signs as one (DOMAIN.md)."""
+        procuratorate acts through its departments but never signs as one (docs/domain.md)."""
         if self.documents_issued_as is not None:
             return self.documents_issued_as
         issuer, ancestor = self, self.parent
