@@ -56,7 +56,9 @@ BOXES = """els => els.filter(e => e.getClientRects().length && !e.classList.cont
 def test_every_users_menu_is_one_line_at_1280_px_in_english(new_tab, live_server):
     tab = new_tab(viewport={"width": WIDTH, "height": 800}, locale="en-GB")
     page = tab.page
-    for username, *_ in USERS:
+    # employment.worker is the lockout journey's (tests/browser/test_journeys.py): after it,
+    # on the same live server, that account is locked; justice.worker has the same menu.
+    for username, *_ in (user for user in USERS if user[0] != "employment.worker"):
         sign_in_in_english(tab, username)
         try:
             items = page.eval_on_selector_all("[data-testid=main-nav] > li", BOXES)
