@@ -48,10 +48,10 @@ def _locked_message(user: User, now: datetime) -> str:
     )
 
 
-def _refuse_locked(user: User, now: datetime) -> SignInRefused:
+def _refuse_locked(user: User, now: datetime, *, reason: str | None = None) -> SignInRefused:
     record("auth.login_refused_locked", actor=None, now=now, obj=user,
            object_label=user.username, actor_name=user.display_name,
-           organisation_id=user.organisation_id)
+           organisation_id=user.organisation_id, reason=reason)
     return SignInRefused(_locked_message(user, now))
 
 
@@ -145,7 +145,10 @@ def authenticate(username: str, password: str, *, now: datetime) -> User:
     ).scalar_one_or_none()
     db.session.refresh(user)
     if signed_in is None:
-        raise _refuse_locked(user, now)
+        # The check was made and counted: the audit says so, or the account's trail would
+        # show fewer checks than the lock took (and hide that its owner was locked out).
+        raise _refuse_locked(user, now, reason=f"right password, check {taken} of "
+                                                f"{MAX_FAILED_LOGINS}, after the lock")
     record("auth.login", actor=user, now=now, obj=user, object_label=user.username,
            reason=f"check {taken} of {MAX_FAILED_LOGINS}")
     return user
