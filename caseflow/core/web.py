@@ -16,6 +16,7 @@ from wtforms import HiddenField
 
 from caseflow.core.errors import DomainError, NotAllowed, field_errors
 from caseflow.core.orgs.roles import Role
+from caseflow.core.versions import VersionConflict
 from caseflow.extensions import db
 
 T = TypeVar("T")
@@ -138,6 +139,16 @@ def perform(call: Callable[[], T]) -> T:
         return call()
 
 
+def _carry_current_version(form, error: DomainError) -> None:
+    """After a version conflict the form shown again holds the row's version now, so that
+    saving again (having compared) saves; the user's input stays as typed."""
+    field = getattr(form, "version", None)
+    if isinstance(error, VersionConflict) and isinstance(field, RecordNumberField):
+        current = error.current_version()
+        if current is not None:
+            field.data, field.raw_data = current, [str(current)]
+
+
 def attach_error(form, error: DomainError) -> bool:
     """Show a service's refusal next to the field it names, or each of the fields a
     ``FieldErrors`` names (the form then shows them all at once, and the page's error
@@ -145,6 +156,7 @@ def attach_error(form, error: DomainError) -> bool:
     the form lacks is flashed, so that none is lost."""
     from flask import flash
 
+    _carry_current_version(form, error)
     attached, elsewhere = False, []
     for name, message in field_errors(error):
         field = getattr(form, name, None) if name else None
