@@ -10,6 +10,10 @@ from caseflow.assistance.models import AssistancePlan, ItemState, ServiceItem
 from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.people.models import Person
 from caseflow.core.people.services import pinyin_of
+from caseflow.extensions import db
+
+#: How many people a plan's person select offers.
+PEOPLE_OFFERED = 500
 
 #: The states written as literals, as the partial index of migration 0010 is.
 RUNNING_LITERAL = sa.text("assistance_items.state IN ('accepted', 'active')")
@@ -76,9 +80,33 @@ def provider_items(user, *, state: str):
 
 
 def overdue_plan_ids(plan_ids, today: date) -> set[int]:
-    from caseflow.extensions import db
-
     if not plan_ids:
         return set()
     return set(db.session.scalars(sa.select(ServiceItem.plan_id).where(
         ServiceItem.plan_id.in_(plan_ids), overdue_condition(today)).distinct()))
+
+
+def _people_offered(user, *conditions) -> list[Person]:
+    """The people of the organisations ``user`` sees that meet ``conditions``, by pinyin,
+    at most ``PEOPLE_OFFERED``."""
+    return db.session.scalars(sa.select(Person).where(
+        Person.organisation_id.in_(visible_organisation_ids(user)), *conditions)
+        .order_by(Person.pseudonym_pinyin).limit(PEOPLE_OFFERED)).all()
+
+
+def plan_candidates(user) -> list[Person]:
+    """Whom a plan can be opened for: the adults the user's organisations recorded."""
+    return _people_offered(user, Person.is_minor.is_(False))
+
+
+def member_candidates(user, plan: AssistancePlan) -> list[Person]:
+    """Whom a plan can add as a family member: the people the user's organisations recorded
+    who are neither the plan's person nor already a member."""
+    in_plan = [plan.person_id] + [m.person_id for m in plan.members]
+    return _people_offered(user, Person.id.not_in(in_plan))
+
+
+def plans_of_case(case_id: int) -> list[AssistancePlan]:
+    """The assistance plans opened from an aid case."""
+    return db.session.scalars(
+        sa.select(AssistancePlan).where(AssistancePlan.aid_case_id == case_id)).all()

@@ -1,7 +1,6 @@
 """Assistance pages: thin handlers that load, authorize, validate, call one service."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,15 +20,13 @@ from caseflow.core.db import local_date
 from caseflow.core.errors import DomainError
 from caseflow.core.forms_kit import refused, value_labels
 from caseflow.core.orgs.models import Organisation, User
-from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import WORKERS, Role
 from caseflow.core.paging import page_of
 from caseflow.core.people.models import Person
 from caseflow.core.web import (
-    ConfirmForm, load_or_404, page_action, perform, query_int, query_page, requires,
+    ConfirmForm, chosen, load_or_404, page_action, perform, query_int, query_page, requires,
     validate_form, within_years,
 )
-from caseflow.extensions import db
 
 bp = Blueprint("assistance", __name__, url_prefix="/assistance", template_folder="templates")
 #: The assistance pages: the two agencies' workers and the partner agencies'.
@@ -83,16 +80,14 @@ def items():
 @requires(policy.can_open_plan, roles=OFFICERS)
 def new():
     form = PlanForm()
-    people = db.session.scalars(sa.select(Person).where(
-        Person.organisation_id.in_(visible_organisation_ids(current_user)), Person.is_minor.is_(False))
-        .order_by(Person.pseudonym_pinyin).limit(500)).all()
-    form.person_id.choices = [SelectChoice(p.id, p.pseudonym) for p in people]
+    form.person_id.choices = [SelectChoice(p.id, p.pseudonym)
+                              for p in queries.plan_candidates(current_user)]
     if request.method == "GET" and query_int("person"):
         form.person_id.data = query_int("person")
     if form.validate_on_submit():
         try:
             plan = perform(lambda: services.open_plan(
-                actor=current_user, now=g.now, person=db.session.get(Person, form.person_id.data),
+                actor=current_user, now=g.now, person=chosen(Person, form.person_id.data),
                 summary=form.summary.data))
         except DomainError as error:
             refused(form, error)
@@ -136,12 +131,8 @@ def _item_form(plan: AssistancePlan, form: ItemForm | None = None) -> ItemForm:
 
 def _member_form(plan: AssistancePlan, form: MemberForm | None = None) -> MemberForm:
     form = form or MemberForm()
-    known = db.session.scalars(sa.select(Person).where(
-        Person.organisation_id.in_(visible_organisation_ids(current_user)),
-        Person.id.not_in([plan.person_id] + [m.person_id for m in plan.members]))
-        .order_by(Person.pseudonym_pinyin).limit(500)).all()
     form.person_id.choices = [SelectChoice(0, _("(record a new person below)"))] + [
-        SelectChoice(p.id, p.pseudonym) for p in known]
+        SelectChoice(p.id, p.pseudonym) for p in queries.member_candidates(current_user, plan)]
     return form
 
 
@@ -162,12 +153,10 @@ def show(plan_id: int):
 
 
 def _item_input(form: ItemForm) -> services.ItemInput:
-    def get(model, field):
-        return db.session.get(model, field.data) if field.data else None
-
     return services.ItemInput(
-        kind=form.kind.data or "", beneficiary=get(Person, form.beneficiary_id),
-        provider=get(Organisation, form.provider_org_id), officer=get(User, form.officer_id),
+        kind=form.kind.data or "", beneficiary=chosen(Person, form.beneficiary_id.data),
+        provider=chosen(Organisation, form.provider_org_id.data),
+        officer=chosen(User, form.officer_id.data),
         frequency=form.frequency.data or "", starts_on=form.starts_on.data,
         ends_on=form.ends_on.data, details=form.details.data, legal_matter=form.legal_matter.data)
 
@@ -200,7 +189,7 @@ def add_member(plan_id: int):
         try:
             perform(lambda: services.add_family_member(
                 plan, actor=current_user, now=g.now, relation=form.relation.data,
-                person=db.session.get(Person, form.person_id.data) if form.person_id.data else None,
+                person=chosen(Person, form.person_id.data),
                 pseudonym=form.pseudonym.data,
                 identity=Identity(real_name=form.real_name.data, birth_date=form.birth_date.data)))
         except DomainError as error:
@@ -358,7 +347,7 @@ def case_section(user, case) -> Markup | None:
     its state and what is overdue; or the button that takes the approved measures over."""
     from caseflow.investigations.models import MeasureState
 
-    plans = db.session.scalars(sa.select(AssistancePlan).where(AssistancePlan.aid_case_id == case.id)).all()
+    plans = queries.plans_of_case(case.id)
     ready = [m for m in case.measures if m.state == MeasureState.READY.value]
     if not plans and not (ready and policy.can_open_plan(user)):
         return None

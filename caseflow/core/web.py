@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Callable, TypeVar
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -68,6 +69,16 @@ def load_or_404(model, object_id, *, check: Callable | None = None,
             raise NotAllowed(_("Your roles do not allow this on this record."))
         abort(404)
     return obj
+
+
+def chosen(model, object_id):
+    """The row a form's select chose, or None when it chose none (no id, or 0)."""
+    return db.session.get(model, object_id) if object_id else None
+
+
+def chosen_all(model, object_ids) -> list:
+    """The rows a multiple select chose (none for no ids)."""
+    return list(db.session.scalars(sa.select(model).where(model.id.in_(object_ids or []))))
 
 
 def record_id(value) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, g, render_template, request
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
@@ -21,12 +20,11 @@ from caseflow.core import replica
 from caseflow.core.audit.services import record
 from caseflow.core.db import local_date
 from caseflow.core.errors import NotAllowed
+from caseflow.core.orgs import queries as org_queries
 from caseflow.core.orgs.models import Organisation
-from caseflow.core.orgs.policy import visible_organisation_ids
 from caseflow.core.orgs.roles import OrganisationKind, Role
 from caseflow.core.orgs.services import subtree_ids
-from caseflow.core.web import query_int, requires, within_years
-from caseflow.extensions import db
+from caseflow.core.web import load_or_404, query_int, requires, within_years
 from caseflow.reports import definitions, export, figures, policy, report_xlsx
 from caseflow.reports.export_routes import content_disposition
 from caseflow.reports.header import form_header
@@ -74,16 +72,13 @@ def _report():
     """The form, read from the query string, and the report it asks for."""
     today = local_date(g.now)
     form = PeriodForm(request.args)
-    organisations = db.session.scalars(
-        sa.select(Organisation).where(Organisation.id.in_(visible_organisation_ids(current_user)),
-                                      Organisation.kind.in_(TRAINING_KINDS))
-        .order_by(Organisation.code)).all()
+    organisations = org_queries.visible_organisations_of_kinds(current_user, TRAINING_KINDS)
     form.org.choices = [SelectChoice(o.id, o.name) for o in organisations]
     form.validate()
     org_id = query_int("org", current_user.organisation_id)
     if not policy.can_report_on(current_user, org_id):
         raise NotAllowed(_("This organisation is outside what your organisation may report on."))
-    organisation = db.session.get(Organisation, org_id)
+    organisation = load_or_404(Organisation, org_id)
     period = _period(form, today)
     form.org.data = org_id
     ids = subtree_ids(org_id)
@@ -152,8 +147,7 @@ def district_sides() -> list[tuple[list[Organisation], frozenset[int]]]:
     organisations of each kind with none above), each with every organisation below it."""
     sides = []
     for kind in (OrganisationKind.FEDERATION, OrganisationKind.PROCURATORATE):
-        tops = db.session.scalars(sa.select(Organisation).where(
-            Organisation.parent_id.is_(None), Organisation.kind == kind.value).order_by(Organisation.code)).all()
+        tops = org_queries.top_organisations(kind)
         sides.append((tops, frozenset().union(*(subtree_ids(o.id) for o in tops))))
     return sides
 

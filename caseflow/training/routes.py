@@ -1,9 +1,7 @@
 """Joint training pages: thin handlers that load, authorize, validate, call one service."""
 from __future__ import annotations
 
-
-import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -12,11 +10,13 @@ from caseflow.core import attachments
 from caseflow.core.db import local_date, to_local
 from caseflow.core.errors import DomainError, NotAllowed, ValidationFailed
 from caseflow.core.forms_kit import refused, value_labels
+from caseflow.core.orgs import queries as org_queries
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import WORKERS
 from caseflow.core.paging import page_of
-from caseflow.core.web import load_or_404, page_action, perform, query_page, requires, within_years
-from caseflow.extensions import db
+from caseflow.core.web import (
+    chosen, chosen_all, load_or_404, page_action, perform, query_page, requires, within_years,
+)
 from caseflow.training import policy, queries, services
 from caseflow.training.forms import (
     AttendanceForm, CancelForm, CorrectAttendanceForm, InviteForm, MaterialForm, ReportForm,
@@ -44,14 +44,6 @@ def _upload(field):
     if upload and getattr(upload, "filename", ""):
         return upload.filename, upload.read()
     return None
-
-
-def _organisations(ids) -> list[Organisation]:
-    return list(db.session.scalars(sa.select(Organisation).where(Organisation.id.in_(ids or []))))
-
-
-def _users(ids) -> list[User]:
-    return list(db.session.scalars(sa.select(User).where(User.id.in_(ids or []))))
 
 
 # -- lists ---------------------------------------------------------------------------------
@@ -103,8 +95,8 @@ def _session_input(form: SessionForm) -> services.SessionInput:
     return services.SessionInput(
         title=form.title.data, held_on=form.held_on.data, start_time=form.start_time.data,
         end_time=form.end_time.data, place=form.place.data, trainers=form.trainers.data,
-        organisers=_organisations(form.organiser_ids.data), topics=list(form.topics.data or []),
-        content=form.content.data)
+        organisers=chosen_all(Organisation, form.organiser_ids.data),
+        topics=list(form.topics.data or []), content=form.content.data)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -197,8 +189,7 @@ def _detail(session: TrainingSession, status: int = 200, **forms):
         if a.status == AttendanceStatus.PRESENT.value and a.organisation_id:
             present_by_org[a.organisation_id] = present_by_org.get(a.organisation_id, 0) + 1
     counts = {s.value: sum(1 for a in session.attendances if a.status == s.value) for s in AttendanceStatus}
-    org_names = db.session.scalars(sa.select(Organisation.name).where(Organisation.is_active)
-                                   .order_by(Organisation.code)).all()
+    org_names = org_queries.active_organisation_names()
     return render_template(
         "training/show.html", session=session, labels=LABELS, policy=policy, counts=counts,
         present_by_org=present_by_org, org_names=org_names, started=session.starts_at <= g.now,
@@ -247,7 +238,8 @@ def invite(session_id: int):
     return _action(session_id, InviteForm, "invite_form",
                    lambda session, f: services.invite(
                        session, actor=current_user, now=g.now,
-                       organisations=_organisations(f.organisation_ids.data), users=_users(f.user_ids.data)),
+                       organisations=chosen_all(Organisation, f.organisation_ids.data),
+                       users=chosen_all(User, f.user_ids.data)),
                    _("Invitations sent."), prepare=_invite_choices, anchor="invitations")
 
 
@@ -255,9 +247,8 @@ def invite(session_id: int):
 @requires(policy.can_list_sessions, roles=WORKERS)
 def withdraw_invitation(session_id: int, invitation_id: int):
     def withdraw(session, form):
-        invitation = db.session.get(TrainingInvitation, invitation_id)
-        if invitation is None or invitation.session_id != session.id:
-            abort(404)
+        invitation = load_or_404(TrainingInvitation, invitation_id,
+                                 check=lambda _user, row: row.session_id == session.id)
         services.withdraw_invitation(invitation, actor=current_user, now=g.now)
     return _action(session_id, WithdrawForm, "withdraw_form", withdraw, _("Invitation withdrawn."),
                    anchor="invitations")
@@ -267,7 +258,7 @@ def withdraw_invitation(session_id: int, invitation_id: int):
 @requires(policy.can_list_sessions, roles=WORKERS)
 def record_attendance(session_id: int):
     def record(session, form):
-        user = db.session.get(User, form.user_id.data) if form.user_id.data else None
+        user = chosen(User, form.user_id.data)
         services.record_attendance(
             session, actor=current_user, now=g.now, status=form.status.data or "", user=user,
             external_name=form.external_name.data, external_organisation=form.external_organisation.data,
@@ -280,9 +271,8 @@ def record_attendance(session_id: int):
 @requires(policy.can_list_sessions, roles=WORKERS)
 def correct_attendance(session_id: int, attendance_id: int):
     session = load_or_404(TrainingSession, session_id, check=policy.can_view_session)
-    attendance = db.session.get(TrainingAttendance, attendance_id)
-    if attendance is None or attendance.session_id != session.id:
-        abort(404)
+    attendance = load_or_404(TrainingAttendance, attendance_id,
+                             check=lambda _user, attendance: attendance.session_id == session.id)
     form = CorrectAttendanceForm()
     if form.validate_on_submit():
         try:

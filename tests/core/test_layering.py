@@ -92,3 +92,92 @@ def test_the_walk_sees_every_way_of_importing(tmp_path, statement):
     (core / "notifications" / "deep.py").write_text(statement + "\n", encoding="utf-8")
     (core / "plain.py").write_text("from caseflow.core.db import utcnow\nimport sqlalchemy\n")
     assert len(violations(core, DOMAINS + WIRING)) == 1
+
+
+# -- routes stay thin: their queries live in the domain's queries.py (or a service) ----------
+
+PACKAGE = CORE.parent
+#: ``db.session.<name>(...)`` calls that read the database.
+SESSION_READS = ("scalars", "scalar", "execute", "get")
+#: Route modules whose queries other work is moving out; each must still hold one (a stale
+#: entry fails), and no other module may join them.
+NOT_YET_MOVED = ("caseflow/investigations/routes.py", "caseflow/referrals/routes.py")
+
+
+def route_modules(root: Path = PACKAGE) -> list[Path]:
+    return sorted(path for path in root.rglob("*.py")
+                  if path.name == "routes.py" or path.name.endswith("_routes.py"))
+
+
+def _dotted(node) -> str:
+    """``db.session.scalars`` for the expression naming it; "" for anything else."""
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return ""
+    return ".".join([node.id, *reversed(names)])
+
+
+def _select_names(tree: ast.AST) -> set[str]:
+    """The names that call SQLAlchemy's ``select`` in a module: ``select`` itself, the
+    ``select`` of every name ``sqlalchemy`` is imported as (``sa.select``), and what
+    ``from sqlalchemy import select as x`` binds."""
+    names = {"select", "sa.select", "sqlalchemy.select"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {f"{alias.asname or alias.name}.select" for alias in node.names
+                      if alias.name == "sqlalchemy"}
+        elif isinstance(node, ast.ImportFrom) and node.module in ("sqlalchemy", "sqlalchemy.sql"):
+            names |= {alias.asname or alias.name for alias in node.names if alias.name == "select"}
+    return names
+
+
+def route_queries(path: Path, root: Path = PACKAGE) -> list[str]:
+    """One ``module:line calls name`` per query a route module builds or runs itself:
+    SQLAlchemy's ``select`` (``sa.select``, ``select``), ``db.session.scalars``, ``scalar``,
+    ``execute``, ``get``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    forbidden = _select_names(tree) | {f"db.session.{read}" for read in SESSION_READS}
+    calls = sorted((node.lineno, node.col_offset, _dotted(node.func)) for node in ast.walk(tree)
+                   if isinstance(node, ast.Call) and _dotted(node.func) in forbidden)
+    return [f"{path.relative_to(root.parent)}:{line} calls {name}" for line, _col, name in calls]
+
+
+def test_no_route_module_builds_a_query():
+    modules = route_modules()
+    assert len(modules) >= 10, "the walk found the route modules"
+    found = [line for path in modules if str(path.relative_to(PACKAGE.parent)) not in NOT_YET_MOVED
+             for line in route_queries(path)]
+    assert found == [], "move these queries into the domain's queries.py:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("module", NOT_YET_MOVED)
+def test_a_module_waiting_for_its_move_still_queries(module):
+    assert route_queries(PACKAGE.parent / module), f"{module} holds no query now: take it off the list"
+
+
+@pytest.mark.parametrize("statement, line, name", [
+    ("rows = sa.select(Person)", 1, "sa.select"),
+    ("import sqlalchemy\nrows = sqlalchemy.select(Person)", 2, "sqlalchemy.select"),
+    ("import sqlalchemy as sql\nrows = sql.select(Person)", 2, "sql.select"),
+    ("from sqlalchemy import select as pick\nrows = pick(Person)", 2, "pick"),
+    ("from sqlalchemy import select\nrows = select(Person)", 2, "select"),
+    ("rows = db.session.scalars(query)", 1, "db.session.scalars"),
+    ("count = db.session.scalar(query)", 1, "db.session.scalar"),
+    ("db.session.execute(query)", 1, "db.session.execute"),
+    ("def load(i):\n    return db.session.get(Person, i)\n", 2, "db.session.get"),
+])
+def test_the_route_walk_sees_every_query(tmp_path, statement, line, name):
+    package = tmp_path / "caseflow"
+    (package / "things").mkdir(parents=True)
+    (package / "things" / "routes.py").write_text(statement + "\n", encoding="utf-8")
+    (package / "things" / "queries.py").write_text("rows = sa.select(Person)\n")
+    (package / "things" / "other_routes.py").write_text(
+        "import sqlalchemy as sa\nrows = queries.people(user)\nform.select(1)\n"
+        "request.args.get('q')\nsession.get('key')\nsa.func.count()\n", encoding="utf-8")
+    modules = route_modules(package)
+    assert [path.name for path in modules] == ["other_routes.py", "routes.py"]
+    found = [found for path in modules for found in route_queries(path, package)]
+    assert found == [f"caseflow/things/routes.py:{line} calls {name}"]

@@ -1,6 +1,5 @@
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
@@ -11,15 +10,13 @@ from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from caseflow.core.calendar import services
-from caseflow.core.calendar.models import CalendarDay, CalendarYear
+from caseflow.core.calendar import queries, services
 from caseflow.core.calendar.rules import package_official_years
 from caseflow.core.db import local_date
 from caseflow.core.errors import DomainError
 from caseflow.core.orgs import policy
 from caseflow.core.orgs.roles import Role
 from caseflow.core.web import FIRST_YEAR, LAST_YEAR, attach_error, perform, query_int, requires
-from caseflow.extensions import db
 
 bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
 
@@ -71,10 +68,8 @@ def _page(day_form=None, import_form=None, status=200):
     year = query_int("year", today.year, low=FIRST_YEAR, high=LAST_YEAR)
     calendar = services.load_calendar()
     years = sorted({today.year - 1, today.year, today.year + 1, year})
-    rows = db.session.scalars(sa.select(CalendarDay).where(
-        CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
-        .order_by(CalendarDay.day)).all()
-    loaded = {y.year: y for y in db.session.scalars(sa.select(CalendarYear))}
+    rows = queries.days_of_year(year)
+    loaded = queries.loaded_years()
     corrections = {row.day for row in rows if services.is_correction(row, loaded)}
     return render_template(
         "admin/calendar.html", year=year, years=years, rows=rows, calendar=calendar,

@@ -1,4 +1,3 @@
-import sqlalchemy as sa
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
@@ -8,16 +7,14 @@ from wtforms.validators import Length, Optional
 from wtforms.fields.choices import SelectChoice
 
 from caseflow.core.errors import DomainError
-from caseflow.core.notifications import alerts, channels, services
-from caseflow.core.notifications.models import Notification, OutboxEmail, OutboxMessage
+from caseflow.core.notifications import alerts, channels, queries, services
+from caseflow.core.notifications.models import Notification
 from caseflow.core.orgs import policy
 from caseflow.core.paging import page_of
 from caseflow.core.orgs.roles import Role
-from caseflow.core.scheduler.models import JobRun
 from caseflow.core.web import (
     ConfirmForm, attach_error, load_or_404, perform, query_page, requires, safe_next,
 )
-from caseflow.extensions import db
 
 bp = Blueprint("notifications", __name__)
 PAGE_SIZE = 30
@@ -70,10 +67,8 @@ CHANNEL_LABELS = {"email": _l("E-mail"), "sms": _l("SMS")}
 @bp.get("/notifications")
 @login_required
 def index():
-    query = (sa.select(Notification).where(Notification.user_id == current_user.id)
-             .order_by(Notification.read_at.is_not(None), Notification.id.desc()))
     page = query_page()
-    rows, has_next = page_of(query, page, PAGE_SIZE)
+    rows, has_next = page_of(queries.notification_list(current_user), page, PAGE_SIZE)
     return render_template("notifications/index.html", rows=rows, page=page, has_next=has_next,
                            text=services.notification_text,
                            form=ConfirmForm())
@@ -89,10 +84,7 @@ def unread():
     """What the bell shows, for the open page to poll (static/js/bell.js). It is not
     activity for the idle limit: see BACKGROUND_ENDPOINTS in core/app_setup.py."""
     count = services.unread_count(current_user)
-    latest = db.session.scalars(
-        sa.select(Notification).where(Notification.user_id == current_user.id,
-                                      Notification.read_at.is_(None))
-        .order_by(Notification.id.desc()).limit(BELL_LATEST)).all()
+    latest = queries.latest_unread(current_user, BELL_LATEST)
     return jsonify(
         unread=count,
         label=ngettext("%(num)d unread notification", "%(num)d unread notifications", count),
@@ -204,20 +196,12 @@ def outbox():
     message goes to, its sort, state and error; not its subject or text."""
     status = request.args.get("status", "")
     channel = "messages" if request.args.get("channel") == "messages" else "email"
-    model = OutboxMessage if channel == "messages" else OutboxEmail
-    query = sa.select(model).order_by(model.id.desc())
-    if status == "failing":
-        query = query.where(model.status != "sent", model.attempts > 0)
-    elif status in ("queued", "sending", "sent"):
-        query = query.where(model.status == status)
+    model = queries.OUTBOXES[channel]
     page = query_page()
-    rows, has_next = page_of(query, page, 50)
-    counts = dict(db.session.execute(
-        sa.select(model.status, sa.func.count(model.id)).group_by(model.status)).all())
-    failing_by_channel = {name: db.session.scalar(sa.select(sa.func.count(table.id)).where(
-        table.status != "sent", table.attempts > 0))
-        for name, table in (("email", OutboxEmail), ("messages", OutboxMessage))}
-    last_runs = db.session.scalars(sa.select(JobRun).order_by(JobRun.id.desc()).limit(15)).all()
+    rows, has_next = page_of(queries.outbox_list(model, status), page, 50)
+    counts = queries.outbox_counts(model)
+    failing_by_channel = queries.failing_counts()
+    last_runs = queries.last_job_runs(15)
     return render_template("notifications/outbox.html", rows=rows, page=page, has_next=has_next,
                            counts=counts,
                            failing=failing_by_channel[channel], failing_by_channel=failing_by_channel,

@@ -1,14 +1,14 @@
 """Administration pages: the system administrator's organisations and accounts, and the
 security administrator's roles, unlocking and password resets."""
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from caseflow.core.db import utcnow
 from caseflow.core.errors import DomainError
+from caseflow.core.forms_kit import refused
 from caseflow.core.notifications import services as notification_services
-from caseflow.core.orgs import policy, services
+from caseflow.core.orgs import policy, queries, services
 from caseflow.core.orgs.forms import AccountForm, OrganisationForm, ResetPasswordForm, RolesForm
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import Role
@@ -16,10 +16,8 @@ from caseflow.core.people.validation import written_phone
 from caseflow.core.paging import page_of
 from caseflow.core.settings.services import get_setting
 from caseflow.core.web import (
-    ConfirmForm, attach_error, load_or_404, perform, query_int, query_page, requires,
-    validate_form,
+    ConfirmForm, chosen, load_or_404, perform, query_int, query_page, requires, validate_form,
 )
-from caseflow.extensions import db
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 security_bp = Blueprint("security", __name__, url_prefix="/security")
@@ -27,11 +25,6 @@ security_bp = Blueprint("security", __name__, url_prefix="/security")
 SYSTEM_ADMIN = (Role.SYSTEM_ADMIN,)
 SECURITY_ADMIN = (Role.SECURITY_ADMIN,)
 PAGE_SIZE = 50
-
-
-def _refused(form, error: DomainError) -> None:
-    if not attach_error(form, error):
-        flash(error.message, "danger")
 
 
 # -- organisations -------------------------------------------------------------------
@@ -45,7 +38,7 @@ def _check_organisation(form, org: Organisation | None = None):
     """The service's checks of what the form holds, for a round the form's own validators
     refused (``validate_form``): a unit the form could not read counts as none."""
     def unit(field):
-        return db.session.get(Organisation, field.data) if field.data else None
+        return chosen(Organisation, field.data)
 
     def check():
         edits = {} if org is None else {
@@ -77,13 +70,13 @@ def new_organisation():
             org = perform(lambda: _with_webhook(form, services.create_organisation(
                 actor=current_user, now=g.now, code=form.code.data.strip(),
                 name=form.name.data.strip(), short_name=form.short_name.data.strip(),
-                kind=form.kind.data, parent=db.session.get(Organisation, form.parent_id.data),
+                kind=form.kind.data, parent=chosen(Organisation, form.parent_id.data),
                 referral_prefix=(form.referral_prefix.data or "").strip(),
                 aid_case_prefix=(form.aid_case_prefix.data or "").strip(),
                 office_phone=form.office_phone.data,
             )))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Organisation %(name)s created.", name=org.name), "success")
             return redirect(url_for("admin.organisations"))
@@ -111,7 +104,7 @@ def edit_organisation(org_id: int):
             perform(lambda: _with_webhook(form, services.update_organisation(
                 org, actor=current_user, now=g.now, code=form.code.data.strip(),
                 name=form.name.data.strip(), short_name=form.short_name.data.strip(),
-                kind=form.kind.data, parent=db.session.get(Organisation, form.parent_id.data),
+                kind=form.kind.data, parent=chosen(Organisation, form.parent_id.data),
                 referral_prefix=(form.referral_prefix.data or "").strip(),
                 aid_case_prefix=(form.aid_case_prefix.data or "").strip(),
                 is_active=form.is_active.data,
@@ -121,7 +114,7 @@ def edit_organisation(org_id: int):
                 office_phone=form.office_phone.data,
             )))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Organisation %(name)s saved.", name=org.name), "success")
             return redirect(url_for("admin.organisations"))
@@ -143,22 +136,11 @@ def _with_phone(form, user: User) -> User:
 # -- accounts (system administrator) ------------------------------------------------
 
 
-def _user_query(search: str, organisation_id: int):
-    query = sa.select(User).order_by(User.username)
-    if search:
-        like = f"%{search.lower()}%"
-        query = query.where(sa.or_(User.username.like(like), User.email.like(like),
-                                   User.display_name.like(f"%{search}%")))
-    if organisation_id:
-        query = query.where(User.organisation_id == organisation_id)
-    return query
-
-
 def _user_list(template: str):
     search = request.args.get("q", "").strip()
     organisation_id = query_int("org", 0)
     page = query_page()
-    rows, has_next = page_of(_user_query(search, organisation_id), page, PAGE_SIZE)
+    rows, has_next = page_of(queries.user_list(search, organisation_id), page, PAGE_SIZE)
     return render_template(template, rows=rows, page=page, has_next=has_next, search=search,
                            organisation_id=organisation_id,
                            tree=services.organisation_tree(), now=utcnow())
@@ -181,11 +163,11 @@ def new_user():
             user = perform(lambda: _with_phone(form, services.create_account(
                 actor=current_user, now=g.now, username=form.username.data,
                 display_name=form.display_name.data, email=form.email.data,
-                organisation=db.session.get(Organisation, form.organisation_id.data),
+                organisation=chosen(Organisation, form.organisation_id.data),
                 password=None,
             )))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Account %(username)s created. A one-time password was sent to %(address)s; "
                     "only its owner receives it. The security administrator assigns its roles.",
@@ -208,11 +190,11 @@ def edit_user(user_id: int):
             perform(lambda: _with_phone(form, services.update_account(
                 user, actor=current_user, now=g.now, display_name=form.display_name.data,
                 email=form.email.data,
-                organisation=db.session.get(Organisation, form.organisation_id.data),
+                organisation=chosen(Organisation, form.organisation_id.data),
                 is_active=form.is_active.data,
             )))
         except DomainError as error:
-            _refused(form, error)
+            refused(form, error)
         else:
             flash(_("Account %(username)s saved.", username=user.username), "success")
             return redirect(url_for("admin.users"))
@@ -261,7 +243,7 @@ def set_roles(user_id: int):
             # savepoint has already thrown the change away.
             services.record_refusal("user.roles_refused", user, actor=current_user, now=g.now,
                                     error=error, after={"roles": sorted(r.value for r in wanted)})
-            _refused(form, error)
+            refused(form, error)
             return _security_page(user, roles_form=form)
         flash(_("Roles of %(username)s saved.", username=user.username), "success")
         return redirect(url_for("security.user", user_id=user.id))
