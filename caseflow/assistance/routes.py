@@ -84,7 +84,8 @@ def new():
                               for p in queries.plan_candidates(current_user)]
     if request.method == "GET" and query_int("person"):
         form.person_id.data = query_int("person")
-    if form.validate_on_submit():
+    if validate_form(form, lambda: services.check_plan(
+            actor=current_user, person=chosen(Person, form.person_id.data))):
         try:
             plan = perform(lambda: services.open_plan(
                 actor=current_user, now=g.now, person=chosen(Person, form.person_id.data),
@@ -178,20 +179,26 @@ def add_item(plan_id: int):
     return _plan_page(plan, 400, item_form=form)
 
 
+def _member_input(form: MemberForm) -> dict:
+    """The family member form's fields as ``check_family_member`` and ``add_family_member``
+    take them."""
+    from caseflow.core.people.services import Identity
+
+    return dict(relation=form.relation.data, person=chosen(Person, form.person_id.data),
+                pseudonym=form.pseudonym.data,
+                identity=Identity(real_name=form.real_name.data, birth_date=form.birth_date.data))
+
+
 @bp.post("/<int:plan_id>/members")
 @requires(policy.can_list_assistance, roles=ASSISTANCE_WORKERS)
 def add_member(plan_id: int):
-    from caseflow.core.people.services import Identity
-
     plan = load_or_404(AssistancePlan, plan_id, check=policy.can_view_plan)
     form = _member_form(plan, MemberForm())
-    if form.validate_on_submit():
+    if validate_form(form, lambda: services.check_family_member(
+            plan, actor=current_user, now=g.now, **_member_input(form))):
         try:
             perform(lambda: services.add_family_member(
-                plan, actor=current_user, now=g.now, relation=form.relation.data,
-                person=chosen(Person, form.person_id.data),
-                pseudonym=form.pseudonym.data,
-                identity=Identity(real_name=form.real_name.data, birth_date=form.birth_date.data)))
+                plan, actor=current_user, now=g.now, **_member_input(form)))
         except DomainError as error:
             refused(form, error)
         else:

@@ -115,16 +115,22 @@ def open_plan_for(person: Person) -> AssistancePlan | None:
         AssistancePlan.person_id == person.id, AssistancePlan.state == PlanState.OPEN.value))
 
 
-def open_plan(*, actor, now: datetime, person: Person, summary: str | None = None,
-              aid_case=None) -> AssistancePlan:
+def check_plan(*, actor, person: Person | None) -> None:
+    """A new plan's person checked and nothing written: one the actor sees, without an open
+    plan already (the refusal names ``person_id``)."""
     from caseflow.core.people.policy import can_view_person
 
-    require(policy.can_open_plan(actor), _("Assistance plans are opened by federation officers."))
     if person is None or not can_view_person(actor, person):
         raise ValidationFailed(_("Choose the person from those you can see."), field="person_id")
-    existing = open_plan_for(person)
-    if existing is not None:
-        raise Conflict(_("%(pseudonym)s already has an open assistance plan.", pseudonym=person.pseudonym))
+    if open_plan_for(person) is not None:
+        raise Conflict(_("%(pseudonym)s already has an open assistance plan.",
+                         pseudonym=person.pseudonym), field="person_id")
+
+
+def open_plan(*, actor, now: datetime, person: Person, summary: str | None = None,
+              aid_case=None) -> AssistancePlan:
+    require(policy.can_open_plan(actor), _("Assistance plans are opened by federation officers."))
+    check_plan(actor=actor, person=person)
     plan = AssistancePlan(person_id=person.id, organisation_id=actor.organisation_id, officer_id=actor.id,
                           aid_case_id=aid_case.id if aid_case is not None else None,
                           state=PlanState.OPEN.value, summary=optional_text(summary),
@@ -152,8 +158,36 @@ def close_plan(plan: AssistancePlan, *, actor, now: datetime, summary: str) -> A
     plan.state, plan.closed_at, plan.closing_summary, plan.updated_at = PlanState.CLOSED.value, now, summary, now
     db.session.flush()
     _event(plan, EventKind.PLAN_CLOSED, actor=actor, now=now, text=summary)
-    _audit("assistance.plan_closed", plan, actor=actor, now=now, after={"state": "closed"}, reason=summary)
+    _audit("assistance.plan_closed", plan, actor=actor, now=now,
+           after={"state": PlanState.CLOSED.value}, reason=summary)
     return plan
+
+
+def check_family_member(plan: AssistancePlan, *, actor, now: datetime, relation: str,
+                        person: Person | None = None, pseudonym: str | None = None,
+                        identity: people.Identity | None = None) -> str:
+    """A family member's fields, every one checked and none written: the person chosen (one
+    the actor sees, not in the plan yet) or the new person's pseudonym and identity (the
+    people module's rules), and the relation; the relation as kept."""
+    from caseflow.core.people.policy import can_view_person
+
+    checks = Checks()
+    with checks:
+        relation = required_text(relation, "relation", _("Say how this person is related to her."))
+    if person is None:
+        with checks:
+            people.required_pseudonym(pseudonym)
+        people.clean_identity(identity or people.Identity(), today=local_date(now), checks=checks)
+    else:
+        with checks:
+            if not can_view_person(actor, person):
+                raise ValidationFailed(_("Choose the person from those you can see."),
+                                       field="person_id")
+            if person.id == plan.person_id or person.id in {m.person_id for m in plan.members}:
+                raise Conflict(_("%(pseudonym)s is already in this plan.",
+                                 pseudonym=person.pseudonym), field="person_id")
+    checks.done()
+    return relation
 
 
 def add_family_member(plan: AssistancePlan, *, actor, now: datetime, relation: str,
@@ -161,19 +195,13 @@ def add_family_member(plan: AssistancePlan, *, actor, now: datetime, relation: s
                       identity: people.Identity | None = None) -> Person:
     """A child (or another family member) the plan also helps: a person already recorded,
     or a new one recorded here with her identity sealed."""
-    from caseflow.core.people.policy import can_view_person
-
     require(policy.can_manage_plan(actor, plan),
             _("Family members are added by those running the plan, while it is open."))
-    relation = required_text(relation, "relation", _("Say how this person is related to her."))
+    relation = check_family_member(plan, actor=actor, now=now, relation=relation, person=person,
+                                   pseudonym=pseudonym, identity=identity)
     if person is None:
         person = people.record_person(actor=actor, now=now, pseudonym=pseudonym or "",
                                       identity=identity or people.Identity(), organisation=plan.organisation)
-    elif not can_view_person(actor, person):
-        raise ValidationFailed(_("Choose the person from those you can see."), field="person_id")
-    if person.id == plan.person_id or person.id in {m.person_id for m in plan.members}:
-        raise Conflict(_("%(pseudonym)s is already in this plan.", pseudonym=person.pseudonym),
-                       field="person_id")
     plan.members.append(PlanMember(person_id=person.id, relation=relation, added_at=now, added_by_id=actor.id))
     db.session.flush()
     _event(plan, EventKind.MEMBER_ADDED, actor=actor, now=now, text=f"{relation} {person.pseudonym}",
