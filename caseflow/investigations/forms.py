@@ -13,7 +13,7 @@ from caseflow.core.orgs.forms import MultiCheckboxField
 from caseflow.core.people.forms import RevealForm
 from caseflow.core.web import RecordNumberField, record_id
 from caseflow.investigations.models import (
-    CASE_STATE_LABELS, MEASURE_LABELS, PAYMENT_LABELS, PLACE_LABELS,
+    CASE_STATE_LABELS, MEASURE_LABELS, PAYMENT_LABELS, PLACE_LABELS, ReviewOutcome,
 )
 
 
@@ -144,9 +144,7 @@ class ProposalForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    outcome = RadioField(_l("Review"), choices=[
-        SelectChoice("approve", _l("Approve")), SelectChoice("return", _l("Return for further investigation")),
-        SelectChoice("reject", _l("Reject"))])
+    outcome = RadioField(_l("Review"), choices=label_choices(ReviewOutcome.labels()))
     comment = TextAreaField(_l("Review comment"), validators=[Length(max=2000)], render_kw={"rows": 2},
                             description=_l("Required to reject or return."))
 

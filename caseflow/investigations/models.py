@@ -9,7 +9,6 @@ has its amount and date, a paid case its payment.
 """
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -76,15 +75,15 @@ class MeasureKind(LabelledEnum):
 MEASURE_LABELS = MeasureKind.labels()
 
 
-class MeasureState(str, enum.Enum):
+class MeasureState(LabelledEnum):
     #: Part of a proposal not yet approved.
-    RECOMMENDED = "recommended"
+    RECOMMENDED = "recommended", _l("Recommended, awaiting approval")
     #: The decision was approved: waiting for the assistance module to take it over.
-    READY = "ready"
+    READY = "ready", _l("Approved, for the assistance plan")
     #: An assistance item now carries it.
-    TAKEN_OVER = "taken_over"
-    #: The proposal was rejected.
-    DROPPED = "dropped"
+    TAKEN_OVER = "taken_over", _l("Taken into the assistance plan")
+    #: The proposal was rejected (or returned, and proposed anew).
+    DROPPED = "dropped", _l("Dropped")
 
 
 class PaymentMethod(LabelledEnum):
@@ -96,10 +95,10 @@ class PaymentMethod(LabelledEnum):
 PAYMENT_LABELS = PaymentMethod.labels()
 
 
-class ReviewOutcome(str, enum.Enum):
-    APPROVE = "approve"
-    REJECT = "reject"
-    RETURN = "return"
+class ReviewOutcome(LabelledEnum):
+    APPROVE = "approve", _l("Approve")
+    RETURN = "return", _l("Return for further investigation")
+    REJECT = "reject", _l("Reject")
 
 
 class CaseEventKind(LabelledEnum):
@@ -456,3 +455,7 @@ class RecommendedMeasure(db.Model):
     @property
     def kind_label(self) -> str:
         return str(MEASURE_LABELS[MeasureKind(self.kind)])
+
+    @property
+    def state_label(self) -> str:
+        return MeasureState(self.state).label

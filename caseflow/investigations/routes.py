@@ -20,6 +20,7 @@ from caseflow.core.people.policy import can_view_person
 from caseflow.core.settings.services import get_setting
 from caseflow.core.web import (
     MAX_RECORD_ID, in_range, load_or_404, page_action, perform, query_page, requires,
+    validate_form,
 )
 from caseflow.extensions import db
 from caseflow.investigations import documents, policy, queries, reminders
@@ -140,16 +141,22 @@ def new():
             form.criminal_case_number.data = referral.criminal_case_number
             form.offence.data, form.offence_on.data = referral.offence, referral.offence_on
             form.summary.data = referral.circumstances
-    if form.validate_on_submit():
+    def case_input() -> dict:
+        return dict(
+            referral=referral,
+            applicant=(db.session.get(Person, form.applicant_id.data)
+                       if form.applicant_id.data else None),
+            handler=db.session.get(User, form.handler_id.data) if form.handler_id.data else None,
+            data=case_services.CaseInput(
+                summary=form.summary.data,
+                application_received_on=form.application_received_on.data,
+                criminal_case_number=form.criminal_case_number.data, offence=form.offence.data,
+                offence_on=form.offence_on.data))
+
+    if validate_form(form, lambda: case_services.check_case(
+            actor=current_user, today=local_date(g.now), **case_input())):
         def save():
-            applicant = db.session.get(Person, form.applicant_id.data) if form.applicant_id.data else None
-            case = case_services.open_case(
-                actor=current_user, now=g.now, referral=referral, applicant=applicant,
-                handler=db.session.get(User, form.handler_id.data),
-                data=case_services.CaseInput(
-                    summary=form.summary.data, application_received_on=form.application_received_on.data,
-                    criminal_case_number=form.criminal_case_number.data, offence=form.offence.data,
-                    offence_on=form.offence_on.data))
+            case = case_services.open_case(actor=current_user, now=g.now, **case_input())
             upload = _upload(form, "document")
             if upload:
                 case_services.add_document(case, actor=current_user, now=g.now, filename=upload[0],
@@ -419,18 +426,21 @@ def save_member(case_id: int):
         member = db.session.get(HouseholdMember, int(form.member_id.data))
         if member is None:
             abort(404)
-    if form.validate_on_submit():
+    def member_input() -> household_services.MemberInput:
+        return household_services.MemberInput(
+            pseudonym=form.pseudonym.data, relation=form.relation.data,
+            real_name=form.real_name.data, birth_date=form.birth_date.data,
+            resident_id=form.resident_id.data, age_years=form.age_years.data,
+            schooling=form.schooling.data, work=form.work.data,
+            monthly_income=form.monthly_income.data, income_source=form.income_source.data,
+            health=form.health.data, disability=form.disability.data,
+            is_applicant=bool(form.is_applicant.data))
+
+    if validate_form(form, lambda: household_services.check_member(
+            case, member_input(), today=local_date(g.now), member=member)):
         try:
             perform(lambda: household_services.save_member(
-                case, actor=current_user, now=g.now, member=member,
-                data=household_services.MemberInput(
-                    pseudonym=form.pseudonym.data, relation=form.relation.data,
-                    real_name=form.real_name.data, birth_date=form.birth_date.data,
-                    resident_id=form.resident_id.data, age_years=form.age_years.data,
-                    schooling=form.schooling.data, work=form.work.data,
-                    monthly_income=form.monthly_income.data, income_source=form.income_source.data,
-                    health=form.health.data, disability=form.disability.data,
-                    is_applicant=bool(form.is_applicant.data))))
+                case, actor=current_user, now=g.now, member=member, data=member_input()))
         except DomainError as error:
             refused(form, error)
         else:

@@ -3,7 +3,7 @@ handler and number, the link to the referral a reply names, its documents, and t
 proposal with its measures and the supervisor's review."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -100,38 +100,46 @@ def link_case_to_referral(case: AidCase, referral, *, actor, now: datetime) -> N
            after={"referral_id": referral.id, "referral": referral.number})
 
 
-def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
-              applicant: Person | None = None, referral=None) -> AidCase:
-    """Open a case from a registered referral (its person is the applicant) or directly
-    for a person recorded another way."""
-    from caseflow.core.people.policy import can_view_person
+def _check_referral(actor, referral) -> None:
+    """A case is opened from a referral the actor's procuratorate registered (or has
+    answered since), and only once."""
     from caseflow.referrals import policy as referral_policy
+    from caseflow.referrals.models import ReferralState
 
-    require(policy.can_open_case(actor),
-            _("Judicial aid cases are opened by prosecutors of a procuratorate."))
-    today = local_date(now)
+    if not referral_policy.on_receiver_side(actor, referral) or referral.state not in (
+            ReferralState.REGISTERED, ReferralState.REPLIED, ReferralState.CLOSED):
+        raise ValidationFailed(
+            _("A case is opened from a referral your procuratorate has registered."),
+            field="referral")
+    existing = case_for_referral(referral)
+    if existing is not None:
+        raise Conflict(_("Case %(number)s was already opened from this referral.",
+                         number=existing.number))
+
+
+def check_case(*, actor, today: date, data: CaseInput, handler: User | None,
+               applicant: Person | None = None, referral=None) -> tuple[Person, CaseInput]:
+    """A new case's fields, every one checked and nothing written; the refusal
+    (``FieldErrors``) names each bad field. Opened from a referral, its person is the
+    applicant and its criminal case, offence and date fill what the form left empty. The
+    applicant and the input as kept (the summary cleaned)."""
+    from caseflow.core.people.policy import can_view_person
+
     if referral is not None:
-        if not referral_policy.on_receiver_side(actor, referral) or referral.state not in (
-                "registered", "replied", "closed"):
-            raise ValidationFailed(
-                _("A case is opened from a referral your procuratorate has registered."),
-                field="referral")
-        existing = case_for_referral(referral)
-        if existing is not None:
-            raise Conflict(_("Case %(number)s was already opened from this referral.",
-                             number=existing.number))
+        _check_referral(actor, referral)
         applicant = referral.person
-        data.criminal_case_number = data.criminal_case_number or referral.criminal_case_number
-        data.offence = data.offence or referral.offence
-        data.offence_on = data.offence_on or referral.offence_on
-    org = actor.organisation
-    checks = Checks()  # every field checked; the refusal names each bad one
+        data = replace(data,
+                       criminal_case_number=data.criminal_case_number or referral.criminal_case_number,
+                       offence=data.offence or referral.offence,
+                       offence_on=data.offence_on or referral.offence_on)
+    checks = Checks()
     with checks:
         if applicant is None or not can_view_person(actor, applicant):
             raise ValidationFailed(_("Choose the applicant from the persons you can see."),
                                    field="applicant_id")
     with checks:
-        summary = required_text(data.summary, "summary", _("Summarise the application."))
+        data = replace(data, summary=required_text(data.summary, "summary",
+                                                   _("Summarise the application.")))
     with checks:
         if data.application_received_on is None:
             raise ValidationFailed(_("Enter the date the application was received."),
@@ -147,14 +155,27 @@ def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
             raise ValidationFailed(_("The application cannot be received before the offence."),
                                    field="application_received_on")
     with checks:
-        handler = _check_handler(org, handler)
+        _check_handler(actor.organisation, handler)
     checks.done()
+    return applicant, data
+
+
+def open_case(*, actor, now: datetime, data: CaseInput, handler: User | None,
+              applicant: Person | None = None, referral=None) -> AidCase:
+    """Open a case from a registered referral (its person is the applicant) or directly
+    for a person recorded another way."""
+    require(policy.can_open_case(actor),
+            _("Judicial aid cases are opened by prosecutors of a procuratorate."))
+    today = local_date(now)
+    applicant, data = check_case(actor=actor, today=today, data=data, handler=handler,
+                                 applicant=applicant, referral=referral)
+    org = actor.organisation
     number, seq, series = next_case_number(org, today.year)
     case = AidCase(
         number=number, number_year=today.year, number_seq=seq, numbering_org_id=series.id,
         organisation_id=org.id, referral_id=referral.id if referral is not None else None,
         applicant_id=applicant.id, handler_id=handler.id, created_by_id=actor.id,
-        state=CaseState.INVESTIGATING.value, summary=summary,
+        state=CaseState.INVESTIGATING.value, summary=data.summary,
         criminal_case_number=optional_text(data.criminal_case_number),
         offence=optional_text(data.offence),
         offence_on=data.offence_on, application_received_on=data.application_received_on,

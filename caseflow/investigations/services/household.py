@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask_babel import gettext as _
 
@@ -103,16 +104,21 @@ class MemberInput:
     is_applicant: bool = False
 
 
-def _age(data: MemberInput, today: date) -> int:
-    if data.birth_date is None and data.resident_id:
-        # The resident ID number holds the birth date: the age must agree with it.
+def _birth_date(data: MemberInput, known: date | None) -> date | None:
+    """The member's birth date: ``known`` (as entered, or the applicant's own), else the one
+    inside the resident ID number, which the age must then agree with."""
+    if known is None and data.resident_id:
         from caseflow.core.people.validation import birth_date_from_resident_id, normalise_resident_id
 
-        data.birth_date = birth_date_from_resident_id(normalise_resident_id(data.resident_id))
-    if data.birth_date is not None:
-        if data.birth_date > today:
+        return birth_date_from_resident_id(normalise_resident_id(data.resident_id))
+    return known
+
+
+def _age(data: MemberInput, birth_date: date | None, today: date) -> int:
+    if birth_date is not None:
+        if birth_date > today:
             raise ValidationFailed(_("A birth date cannot be in the future."), field="birth_date")
-        age = people.age_on(data.birth_date, today)
+        age = people.age_on(birth_date, today)
         if age > OLDEST_AGE:
             raise ValidationFailed(_("A birth date more than %(n)d years ago is not possible.",
                                      n=OLDEST_AGE), field="birth_date")
@@ -126,6 +132,55 @@ def _age(data: MemberInput, today: date) -> int:
     if not 0 <= data.age_years <= OLDEST_AGE:
         raise ValidationFailed(_("The age must be between 0 and %(n)d.", n=OLDEST_AGE), field="age_years")
     return data.age_years
+
+
+def _is_applicant(case: AidCase, data: MemberInput, member: HouseholdMember | None) -> bool:
+    return data.is_applicant or (member is not None and member.person_id == case.applicant_id)
+
+
+@dataclass
+class CheckedMember:
+    """A household member's fields as ``check_member`` accepted them."""
+
+    relation: str
+    age: int
+    income: Decimal | None
+
+
+def check_member(case: AidCase, data: MemberInput, *, today: date,
+                 member: HouseholdMember | None = None) -> CheckedMember:
+    """A household member's fields, every one checked and nothing written: the relation, the
+    age (or the birth date, from the ID number too), the income, and for anyone but the
+    applicant the pseudonym and identity as the people module takes them. The refusal
+    (``FieldErrors``) names each bad field, so that the form shows them in one round."""
+    is_applicant = _is_applicant(case, data, member)
+    assessment = case.assessment
+    birth_date = data.birth_date
+    if is_applicant:
+        if (member is None and assessment is not None
+                and any(m.person_id == case.applicant_id for m in assessment.members)):
+            raise Conflict(_("The applicant is already a member of this household."))
+        if birth_date is None and data.age_years is None:
+            # Her age comes from her own record; the form need not repeat it.
+            birth_date = people.read_identity(case.applicant).birth_date
+    checks = Checks()  # every field checked; the refusal names each bad one
+    relation = age = income = None
+    with checks:
+        relation = required_text(data.relation, "relation",
+                                 _("Say how this member is related to the applicant."))
+    if not is_applicant:  # the applicant's identity is her own record's, checked there
+        with checks:
+            people.required_pseudonym(data.pseudonym)
+        people.clean_identity(people.Identity(real_name=data.real_name, birth_date=data.birth_date,
+                                              resident_id=data.resident_id),
+                              today=today, checks=checks)
+    if not checks.failed("birth_date") and not checks.failed("resident_id"):
+        with checks:
+            age = _age(data, _birth_date(data, birth_date), today)
+    with checks:
+        income = parse_optional_amount(data.monthly_income, field_name="monthly_income")
+    checks.done()
+    return CheckedMember(relation=relation, age=age, income=income)
 
 
 def _member_snapshot(member: HouseholdMember) -> dict:
@@ -145,22 +200,9 @@ def save_member(case: AidCase, *, actor, now: datetime, data: MemberInput,
     if member is not None and member.assessment_id != assessment.id:
         raise NotAllowed(_("That household member belongs to another case."))
     today = local_date(now)
-    is_applicant = data.is_applicant or (member is not None and member.person_id == case.applicant_id)
-    if is_applicant:
-        if member is None and any(m.person_id == case.applicant_id for m in assessment.members):
-            raise Conflict(_("The applicant is already a member of this household."))
-        if data.birth_date is None and data.age_years is None:
-            # Her age comes from her own record; the form need not repeat it.
-            data.birth_date = people.read_identity(case.applicant).birth_date
-    checks = Checks()  # every field checked; the refusal names each bad one
-    with checks:
-        relation = required_text(data.relation, "relation",
-                                 _("Say how this member is related to the applicant."))
-    with checks:
-        age = _age(data, today)
-    with checks:
-        income = parse_optional_amount(data.monthly_income, field_name="monthly_income")
-    checks.done()
+    is_applicant = _is_applicant(case, data, member)
+    checked = check_member(case, data, today=today, member=member)
+    relation, age, income = checked.relation, checked.age, checked.income
     identity = people.Identity(real_name=data.real_name, birth_date=data.birth_date,
                                resident_id=data.resident_id)
     if member is None:
