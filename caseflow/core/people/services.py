@@ -154,12 +154,22 @@ def required_pseudonym(pseudonym: str | None) -> str:
     return pseudonym
 
 
-def record_person(
-    *, actor, now: datetime, pseudonym: str, identity: Identity, organisation: Organisation | None = None,
-) -> Person:
-    if not policy.can_record_person(actor):
-        raise NotAllowed(_("Your roles do not allow recording persons."))
-    organisation = organisation or actor.organisation
+@dataclass
+class CheckedPerson:
+    """A person's fields as ``check_person`` accepted them, ready to be written."""
+
+    pseudonym: str
+    identity: Identity
+    is_minor: bool
+
+
+def check_person(*, actor, now: datetime, pseudonym: str | None, identity: Identity,
+                 person: Person | None = None, reason: str | None = None) -> CheckedPerson:
+    """The person form's fields, every one checked and nothing written: as recording a new
+    person takes them, or (``person``) as correcting her takes them, with ``reason`` for
+    lifting a minor's protection. The refusal (``FieldErrors``) names each bad field, so
+    the form shows them all in one round; ``record_person`` and ``update_person`` refuse
+    by the same checks."""
     today = local_date(now)
     checks = Checks()
     with checks:
@@ -167,12 +177,26 @@ def record_person(
     cleaned = clean_identity(identity, today=today, checks=checks)
     if not checks.failed("resident_id"):
         with checks:
-            _refuse_duplicate(cleaned, actor=actor)
+            _refuse_duplicate(cleaned, actor=actor, exclude_id=person.id if person else None)
+    is_minor = bool(cleaned.birth_date and age_on(cleaned.birth_date, today) < ADULT_AGE)
+    if person is not None and not checks.failed("birth_date") and not checks.failed("resident_id"):
+        with checks:
+            is_minor = minor_after(person, cleaned, today=today, reason=reason)
     checks.done()
+    return CheckedPerson(pseudonym=pseudonym, identity=cleaned, is_minor=is_minor)
+
+
+def record_person(
+    *, actor, now: datetime, pseudonym: str, identity: Identity, organisation: Organisation | None = None,
+) -> Person:
+    if not policy.can_record_person(actor):
+        raise NotAllowed(_("Your roles do not allow recording persons."))
+    organisation = organisation or actor.organisation
+    checked = check_person(actor=actor, now=now, pseudonym=pseudonym, identity=identity)
+    pseudonym, cleaned = checked.pseudonym, checked.identity
     person = Person(
         pseudonym=pseudonym, pseudonym_pinyin=pinyin_of(pseudonym),
-        organisation_id=organisation.id, created_by_id=actor.id,
-        is_minor=bool(cleaned.birth_date and age_on(cleaned.birth_date, today) < ADULT_AGE),
+        organisation_id=organisation.id, created_by_id=actor.id, is_minor=checked.is_minor,
         created_at=now, updated_at=now,
     )
     _seal(person, cleaned, cipher_for_app())
@@ -215,18 +239,9 @@ def minor_after(person: Person, cleaned: Identity, *, today: date, reason: str |
 def update_person(person: Person, *, actor, now: datetime, pseudonym: str, identity: Identity,
                   reason: str | None = None) -> Person:
     refuse_edit(actor, person)
-    today = local_date(now)
-    checks = Checks()
-    with checks:
-        pseudonym = required_pseudonym(pseudonym)
-    cleaned = clean_identity(identity, today=today, checks=checks)
-    if not checks.failed("resident_id"):
-        with checks:
-            _refuse_duplicate(cleaned, actor=actor, exclude_id=person.id)
-    if not checks.failed("birth_date") and not checks.failed("resident_id"):
-        with checks:
-            is_minor = minor_after(person, cleaned, today=today, reason=reason)
-    checks.done()
+    checked = check_person(actor=actor, now=now, pseudonym=pseudonym, identity=identity,
+                           person=person, reason=reason)
+    pseudonym, cleaned, is_minor = checked.pseudonym, checked.identity, checked.is_minor
     old = read_identity(person).as_text()
     new = cleaned.as_text()
     # The audit row names the protected fields that changed, never their values.
