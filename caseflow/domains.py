@@ -23,6 +23,7 @@ from caseflow.training import models as _training_models  # noqa: F401
 from caseflow.training import demo as _training_demo  # noqa: F401
 from caseflow.reports import demo as _report_demo  # noqa: F401  (last: the story's year)
 from caseflow.reports import dashboards as _report_dashboards  # noqa: F401  (home page panels)
+from caseflow.imports import models as _import_models  # noqa: F401
 
 
 def init_domains(app: Flask) -> None:
@@ -80,3 +81,6 @@ def init_domains(app: Flask) -> None:
 
     app.register_blueprint(reports_bp)
     add_nav_item(NavItem("reports.index", _l("Report"), report_policy.can_see_report, ("reports.print_view",)))
+    from caseflow.imports.wiring import init_imports
+
+    init_imports(app)

@@ -348,6 +348,19 @@ ACCESS.update({
     "reports.joint_xlsx": Access("GET", lambda t: "/reports/joint.xlsx", allowed=(R.SUPERVISOR,), denied=NOT_REPORTS),
 })
 
+# Ledger imports: supervisors of the federation and the procuratorate (a partner agency's
+# or an administrator's supervisor role imports nothing: tests/imports/test_import_pages.py).
+NOT_IMPORTS = (R.FEDERATION_OFFICER, R.PROSECUTOR, R.PARTNER_WORKER, *ADMINS)
+ACCESS.update({
+    "imports.index": Access("GET", lambda t: "/imports/", allowed=(R.SUPERVISOR,), denied=NOT_IMPORTS),
+    "imports.referral_template": Access("GET", lambda t: "/imports/referrals/template.xlsx",
+                                        allowed=(R.SUPERVISOR,), denied=NOT_IMPORTS),
+    "imports.preview_referrals": Access("POST", lambda t: "/imports/referrals", allowed=(R.SUPERVISOR,),
+                                        denied=NOT_IMPORTS),
+    "imports.confirm_referrals": Access("POST", lambda t: "/imports/referrals/confirm",
+                                        allowed=(R.SUPERVISOR,), denied=NOT_IMPORTS),
+})
+
 @dataclass
 class Targets:
     org: object

@@ -160,6 +160,11 @@ class Referral(TimestampMixin, db.Model):
         sa.CheckConstraint("(discarded_at IS NULL) = (discard_reason IS NULL)",
                            name="discarded_with_reason"),
         sa.CheckConstraint("discarded_at IS NULL OR state = 'draft'", name="discarded_only_drafts"),
+        # Brought in from an office's Excel ledger (caseflow/imports, migration 0023): the
+        # file's SHA-256 and its row, both or neither; a row of a file is imported once.
+        sa.CheckConstraint("(imported_sha256 IS NULL) = (imported_row IS NULL)",
+                           name="imported_with_row"),
+        sa.Index("uq_referrals_imported_row", "imported_sha256", "imported_row", unique=True),
         # One sequence number per series and year: a street federation given its own prefix
         # mid-year starts at 1 after numbers of its district's series (migration 0021).
         sa.UniqueConstraint("numbering_org_id", "number_year", "number_seq",
@@ -263,6 +268,10 @@ class Referral(TimestampMixin, db.Model):
     #: sent; the reason is in the timeline too.
     discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     discard_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: Imported from a ledger file (``caseflow.imports``): the file's SHA-256 and the row
+    #: (1 is the headings), kept with the referral's original number and dates.
+    imported_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    imported_row: Mapped[int | None] = mapped_column()
 
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
@@ -296,6 +305,10 @@ class Referral(TimestampMixin, db.Model):
     @property
     def is_discarded(self) -> bool:
         return self.discarded_at is not None
+
+    @property
+    def is_imported(self) -> bool:
+        return self.imported_sha256 is not None
 
     @property
     def is_open(self) -> bool:

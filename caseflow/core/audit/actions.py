@@ -40,6 +40,8 @@ ACTION_LABELS = {
     "setting.change": _l("Setting changed"),
     "calendar.day": _l("Calendar day changed"),
     "calendar.import": _l("Official holiday schedule loaded"),
+    # ledger imports (caseflow/imports)
+    "ledger.import": _l("Ledger imported"),
     # people
     "person.create": _l("Person recorded"),
     "person.update": _l("Person's details changed"),

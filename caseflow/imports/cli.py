@@ -1,0 +1,109 @@
+"""``caseflow import referrals FILE [--commit]``: the same preview and import as the pages,
+from the server's shell, with a progress bar and the preview as a table."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask.cli import with_appcontext
+
+from caseflow.core.console import GREEN, RED, YELLOW, colour
+
+
+@click.group("import")
+def import_group():
+    """Import an office's existing ledger (XLSX or CSV) as the template lays it out."""
+
+
+def _bar(label: str):
+    """A progress callback (done, total) drawing click's progress bar on stderr."""
+    state = {}
+
+    def progress(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr,
+                                             show_pos=True)
+            state["bar"].__enter__()
+        state["bar"].update(done - state["bar"].pos)
+        if done >= total:
+            state["bar"].__exit__(None, None, None)
+
+    return progress
+
+
+def _table(rows: list[tuple], headings: tuple) -> str:
+    widths = [max(_width(str(r[i])) for r in [headings, *rows]) for i in range(len(headings))]
+    lines = ["  ".join(_pad(str(cell), w) for cell, w in zip(line, widths))
+             for line in [headings, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+@import_group.command("referrals")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "username", required=True,
+              help="The supervisor importing (her organisation's reach decides what may come in).")
+@click.option("--commit", is_flag=True, help="Write the rows; without it only the preview is shown.")
+@with_appcontext
+def import_referrals_command(file: Path, username: str, commit: bool):
+    """Preview (and with --commit import) a referral ledger. Exits 1 when rows have errors:
+    nothing is written then."""
+    from flask_babel import gettext as _
+
+    from caseflow.core.db import utcnow
+    from caseflow.core.errors import DomainError
+    from caseflow.core.orgs.models import User
+    from caseflow.extensions import db
+    from caseflow.imports import services
+
+    actor = db.session.scalar(sa.select(User).where(User.username == username))
+    if actor is None:
+        raise click.BadParameter(f"no account has the user name {username!r}", param_hint="--user")
+    data, now = file.read_bytes(), utcnow()
+    try:
+        preview = services.preview_referrals(data, file.name, actor=actor, now=now,
+                                             progress=_bar(_("Checking")))
+    except DomainError as error:
+        click.echo(colour(str(error.message), RED), err=True)
+        sys.exit(1)
+    counts = preview.counts()
+    click.echo(_table([(_("Rows in the file"), counts["rows"]), (_("Referrals to add"), counts["added"]),
+                       (_("People found by their resident ID number"), counts["people_matched"]),
+                       (_("People to record"), counts["people_added"]),
+                       (_("Already in caseflow (skipped)"), counts["already"]),
+                       (_("Rows with errors"), counts["refused"])], (_("Preview"), "")))
+    if preview.refused:
+        click.echo("")
+        click.echo(_table([(e.row, e.column, e.message) for e in preview.errors],
+                          (_("Row"), _("Column"), _("What is wrong"))))
+        click.echo(colour(services.ngettext_rows(preview.refused), RED), err=True)
+        sys.exit(1)
+    if not commit:
+        click.echo(colour(_("Nothing is saved yet. Run again with --commit to import."), YELLOW))
+        return
+    try:
+        preview = services.import_referrals(data, file.name, actor=actor, now=now,
+                                            progress=_bar(_("Importing")))
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        click.echo(colour(str(error.message), RED), err=True)
+        sys.exit(1)
+    counts = preview.counts()
+    click.echo(colour(_("%(file)s imported: %(added)d referrals added, %(already)d already in "
+                        "caseflow; %(matched)d people found by their resident ID number, %(new)d "
+                        "recorded.", file=preview.filename, added=counts["added"],
+                        already=counts["already"], matched=counts["people_matched"],
+                        new=counts["people_added"]), GREEN))
