@@ -1,21 +1,18 @@
-import sqlalchemy as sa
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from caseflow.core.errors import DomainError
 from caseflow.core.forms_kit import refused
-from caseflow.core.orgs.policy import visible_organisation_ids
-from caseflow.core.orgs.roles import Role
+from caseflow.core.orgs.roles import WORKERS
 from caseflow.core.paging import page_of
-from caseflow.core.people import policy, services
+from caseflow.core.people import policy, queries, services
 from caseflow.core.people.forms import PersonForm, RevealForm
 from caseflow.core.people.models import Person
 from caseflow.core.people.validation import format_phone
 from caseflow.core.web import load_or_404, perform, query_page, requires, validate_form
 
 bp = Blueprint("people", __name__, url_prefix="/people")
-PEOPLE_ROLES = (Role.FEDERATION_OFFICER, Role.PROSECUTOR, Role.SUPERVISOR)
 PAGE_SIZE = 30
 
 
@@ -28,20 +25,16 @@ def _identity_from(form: PersonForm) -> services.Identity:
 
 
 @bp.get("")
-@requires(policy.can_list_people, roles=PEOPLE_ROLES)
+@requires(policy.can_list_people, roles=WORKERS)
 def index():
     search = request.args.get("q", "").strip()
-    query = (sa.select(Person)
-             .where(Person.organisation_id.in_(visible_organisation_ids(current_user)))
-             .order_by(Person.pseudonym_pinyin, Person.id))
-    query = services.search_people(query, search)
     page = query_page()
-    rows, has_next = page_of(query, page, PAGE_SIZE)
+    rows, has_next = page_of(queries.people_list(current_user, search), page, PAGE_SIZE)
     return render_template("people/index.html", rows=rows, page=page, has_next=has_next, search=search)
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@requires(policy.can_record_person, roles=PEOPLE_ROLES)
+@requires(policy.can_record_person, roles=WORKERS)
 def new():
     form = PersonForm()
     if validate_form(form, lambda: services.check_person(
@@ -61,7 +54,7 @@ def new():
 
 
 @bp.get("/<int:person_id>")
-@requires(policy.can_list_people, roles=PEOPLE_ROLES)
+@requires(policy.can_list_people, roles=WORKERS)
 def show(person_id: int):
     person = load_or_404(Person, person_id, check=policy.can_view_person)
     return render_template("people/show.html", person=person,
@@ -70,7 +63,7 @@ def show(person_id: int):
 
 
 @bp.post("/<int:person_id>/reveal")
-@requires(policy.can_list_people, roles=PEOPLE_ROLES)
+@requires(policy.can_list_people, roles=WORKERS)
 def reveal(person_id: int):
     person = load_or_404(Person, person_id, check=policy.can_view_person)
     form = RevealForm()
@@ -102,7 +95,7 @@ def _edit_page(person: Person, form: PersonForm, *, revealed: bool,
 
 
 @bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
-@requires(policy.can_list_people, roles=PEOPLE_ROLES)
+@requires(policy.can_list_people, roles=WORKERS)
 def edit(person_id: int):
     person = load_or_404(Person, person_id, check=policy.can_view_person)
     services.refuse_edit(current_user, person)
@@ -129,7 +122,7 @@ def edit(person_id: int):
 
 
 @bp.post("/<int:person_id>/edit/reveal")
-@requires(policy.can_list_people, roles=PEOPLE_ROLES)
+@requires(policy.can_list_people, roles=WORKERS)
 def edit_reveal(person_id: int):
     """The edit form filled in the clear, after a purpose; the view is logged."""
     person = load_or_404(Person, person_id, check=policy.can_view_person)
