@@ -11,17 +11,23 @@ from flask import url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from caseflow.assistance.models import ITEM_KIND_LABELS, ITEM_STATE_LABELS, ItemKind
+from caseflow.core.enums import LabelledEnum
 from caseflow.core.money import format_amount
 from caseflow.reports import definitions as d
 from caseflow.referrals.measures import Counted
 from caseflow.referrals.models import DIRECTION_LABELS, SOURCE_LABELS, Direction
 
-PERIOD_KINDS = ("year", "quarter", "month", "custom")
+class PeriodKind(LabelledEnum):
+    """What the report's period is: a calendar year, quarter or month, or two dates."""
+    YEAR = "year", _l("Year")
+    QUARTER = "quarter", _l("Quarter")
+    MONTH = "month", _l("Month")
+    CUSTOM = "custom", _l("From … to …")
 
 
 @dataclass(frozen=True)
 class Period:
-    kind: str
+    kind: PeriodKind
     start: date
     end: date
 
@@ -34,9 +40,9 @@ class Period:
     def label(self) -> str:
         if self.is_calendar_year:
             return _("%(year)d", year=self.start.year)
-        if self.kind == "quarter":
+        if self.kind == PeriodKind.QUARTER:
             return _("Q%(quarter)d %(year)d", quarter=(self.start.month - 1) // 3 + 1, year=self.start.year)
-        if self.kind == "month":
+        if self.kind == PeriodKind.MONTH:
             return _("%(year)d-%(month)02d", year=self.start.year, month=self.start.month)
         return _("%(start)s to %(end)s", start=self.start.isoformat(), end=self.end.isoformat())
 
@@ -50,15 +56,19 @@ class Period:
 
 def period_of(kind: str, year: int, quarter: int | None = None, month: int | None = None,
               start: date | None = None, end: date | None = None) -> Period:
-    if kind == "quarter" and quarter:
+    """The period of ``kind`` (a ``PeriodKind`` value) the rest describes; the calendar
+    year when they do not describe one."""
+    if kind == PeriodKind.QUARTER and quarter:
         first = date(year, 3 * (quarter - 1) + 1, 1)
-        return Period(kind, first, (first + timedelta(days=95)).replace(day=1) - timedelta(days=1))
-    if kind == "month" and month:
+        return Period(PeriodKind.QUARTER, first,
+                      (first + timedelta(days=95)).replace(day=1) - timedelta(days=1))
+    if kind == PeriodKind.MONTH and month:
         first = date(year, month, 1)
-        return Period(kind, first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
-    if kind == "custom" and start and end and start <= end:
-        return Period(kind, start, end)
-    return Period("year", date(year, 1, 1), date(year, 12, 31))
+        return Period(PeriodKind.MONTH, first,
+                      (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+    if kind == PeriodKind.CUSTOM and start and end and start <= end:
+        return Period(PeriodKind.CUSTOM, start, end)
+    return Period(PeriodKind.YEAR, date(year, 1, 1), date(year, 12, 31))
 
 
 @dataclass

@@ -76,10 +76,6 @@ class Export:
         return session.scalar(sa.select(sa.func.count()).select_from(inner))
 
 
-def _labels(table: dict) -> dict[str, str]:
-    return {getattr(key, "value", key): str(label) for key, label in table.items()}
-
-
 def _filter_text(parts: list[tuple[str, str]]) -> str:
     # The separators are translated: "；" and "：" in Chinese.
     shown = _("; ").join(f"{label}{_(': ')}{value}" if label else str(value)
@@ -127,7 +123,7 @@ def referral_filters(user, args):
 def build_referrals(user, args, today: date, session) -> Export:
     from caseflow.referrals import queries
     from caseflow.referrals.models import (
-        DIRECTION_LABELS, HELP_LABELS, OUTCOME_LABELS, SOURCE_LABELS, STATE_LABELS, Referral,
+        Direction, HelpKind, LeadSource, Referral, ReferralState, ReplyOutcome,
     )
 
     box, filters, form = referral_filters(user, args)
@@ -142,8 +138,9 @@ def build_referrals(user, args, today: date, session) -> Export:
                  .join(sender, sender.id == Referral.sender_org_id)
                  .join(receiver, receiver.id == Referral.receiver_org_id)
                  .outerjoin(handler, handler.id == Referral.handler_id))
-    directions, sources, states = _labels(DIRECTION_LABELS), _labels(SOURCE_LABELS), _labels(STATE_LABELS)
-    helps, outcomes = _labels(HELP_LABELS), _labels(OUTCOME_LABELS)
+    directions, sources = Direction.labels_by_value(), LeadSource.labels_by_value()
+    states, helps = ReferralState.labels_by_value(), HelpKind.labels_by_value()
+    outcomes = ReplyOutcome.labels_by_value()
     yes, no = _("Yes"), _("No")
     day = _local_day(local_zone())
 
@@ -215,7 +212,7 @@ def case_filters(args):
 
 def build_cases(user, args, today: date, session) -> Export:
     from caseflow.investigations import queries
-    from caseflow.investigations.models import CASE_STATE_LABELS, PAYMENT_LABELS, AidCase
+    from caseflow.investigations.models import AidCase, CaseState, PaymentMethod
     from caseflow.referrals.models import Referral
 
     filters, form = case_filters(args)
@@ -229,7 +226,7 @@ def build_cases(user, args, today: date, session) -> Export:
                  .join(org, org.id == AidCase.organisation_id)
                  .join(handler, handler.id == AidCase.handler_id)
                  .outerjoin(referral, referral.id == AidCase.referral_id))
-    states, methods = _labels(CASE_STATE_LABELS), _labels(PAYMENT_LABELS)
+    states, methods = CaseState.labels_by_value(), PaymentMethod.labels_by_value()
     day = _local_day(local_zone())
 
     def convert(r) -> tuple:
@@ -290,12 +287,11 @@ def build_assistance(user, args, today: date, session) -> Export:
     from caseflow.assistance import queries
     from caseflow.assistance.forms import ItemFilterForm, PlanFilterForm
     from caseflow.assistance.models import (
-        FREQUENCY_LABELS, ITEM_KIND_LABELS, ITEM_STATE_LABELS, PLAN_STATE_LABELS, AssistancePlan,
-        ServiceItem, ServiceSession,
+        AssistancePlan, Frequency, ItemKind, ItemState, PlanState, ServiceItem, ServiceSession,
     )
 
-    kinds, frequencies = _labels(ITEM_KIND_LABELS), _labels(FREQUENCY_LABELS)
-    states = _labels(ITEM_STATE_LABELS)
+    kinds, frequencies = ItemKind.labels_by_value(), Frequency.labels_by_value()
+    states = ItemState.labels_by_value()
     beneficiary, provider, officer = aliased(Person), aliased(Organisation), aliased(User)
     held = (sa.select(sa.func.count(ServiceSession.id)).where(ServiceSession.item_id == ServiceItem.id)
             .correlate(ServiceItem).scalar_subquery())
@@ -343,7 +339,7 @@ def build_assistance(user, args, today: date, session) -> Export:
             return (r[0], r[1], kinds.get(r[2], r[2]), r[3], r[4], frequencies.get(r[5], r[5]),
                     states.get(r[6], r[6]), *r[7:14])
 
-        plan_states = _labels(PLAN_STATE_LABELS)
+        plan_states = PlanState.labels_by_value()
         parts = [(form.q.label.text, q.strip()),
                  (form.state.label.text, plan_states.get(state, state) if state else _("Any state")),
                  ("", _("With something overdue") if overdue else "")]

@@ -20,6 +20,7 @@ from caseflow.core import replica
 from caseflow.core.audit.services import record
 from caseflow.core.db import local_date
 from caseflow.core.errors import NotAllowed
+from caseflow.core.forms_kit import label_choices
 from caseflow.core.orgs import queries as org_queries
 from caseflow.core.orgs.models import Organisation
 from caseflow.core.orgs.roles import OrganisationKind, Role
@@ -38,9 +39,8 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False
 
-    period = SelectField(_l("Period"), choices=[
-        SelectChoice("year", _l("Year")), SelectChoice("quarter", _l("Quarter")),
-        SelectChoice("month", _l("Month")), SelectChoice("custom", _l("From … to …"))], default="year")
+    period = SelectField(_l("Period"), choices=label_choices(figures.PeriodKind.labels()),
+                         default=figures.PeriodKind.YEAR.value)
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)])
     quarter = SelectField(_l("Quarter"), coerce=int, choices=[SelectChoice(q, f"Q{q}") for q in range(1, 5)],
                           validators=[Optional()])
@@ -55,15 +55,15 @@ def _period(form: PeriodForm, today) -> figures.Period:
     """The period the form asks for (the form shows it back)."""
     year = form.year.data if form.year.data and not form.year.errors else today.year
     # A quarter or month not offered, or a date outside the records' years, is no filter.
-    period = figures.period_of(form.period.data or "year", year,
+    period = figures.period_of(form.period.data or figures.PeriodKind.YEAR, year,
                                None if form.quarter.errors else form.quarter.data,
                                None if form.month.errors else form.month.data,
                                within_years(form.start.data), within_years(form.end.data))
-    form.period.data, form.year.data = period.kind, period.end.year
+    form.period.data, form.year.data = period.kind.value, period.end.year
     form.start.data, form.end.data = period.start, period.end
-    if period.kind == "quarter":
+    if period.kind == figures.PeriodKind.QUARTER:
         form.quarter.data = (period.start.month - 1) // 3 + 1
-    if period.kind == "month":
+    if period.kind == figures.PeriodKind.MONTH:
         form.month.data = period.start.month
     return period
 
