@@ -93,6 +93,10 @@ def test_upload_preview_then_confirm_writes_all_at_once(client, login_as, db, cl
                        data={"previewed": token.group(1), "csrf_token": client.csrf_token("/imports/")})
     assert done.status_code == 302 and done.location.endswith("/imports/")
     assert _referrals(db) == before + 4
+    # An imported referral's page shows it with its original number.
+    ref = db.session.scalar(sa.select(Referral).where(Referral.number == ledger.rows[0]["number"]))
+    shown = client.get(f"/referrals/{ref.id}")
+    assert shown.status_code == 200 and ledger.rows[0]["number"] in page_text(shown)
     index = client.get("/imports/")
     assert "妇联台账.xlsx" in page_text(index)
     assert index.get_data(as_text=True).count('data-testid="batch-row"') == 1
