@@ -15,7 +15,8 @@ from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import WORKERS
 from caseflow.core.paging import page_of
 from caseflow.core.web import (
-    chosen, chosen_all, load_or_404, page_action, perform, query_page, requires, within_years,
+    chosen, chosen_all, load_or_404, page_action, perform, query_page, requires, validate_form,
+    within_years,
 )
 from caseflow.training import policy, queries, services
 from caseflow.training.forms import (
@@ -107,7 +108,7 @@ def new():
     if request.method == "GET":
         form.organiser_ids.data = [current_user.organisation_id]
         form.held_on.data = local_date(g.now)
-    if form.validate_on_submit():
+    if validate_form(form, lambda: services.check_session(_session_input(form), actor=current_user)):
         def save():
             session = services.create_session(actor=current_user, now=g.now, data=_session_input(form))
             upload = _upload(form.material)
@@ -143,7 +144,8 @@ def edit(session_id: int):
     else:
         form = SessionForm()
     _fill_session_form(form)
-    if form.validate_on_submit():
+    if validate_form(form, lambda: services.check_session(_session_input(form), actor=current_user,
+                                                          session=session, now=g.now)):
         try:
             perform(lambda: services.update_session(
                 session, actor=current_user, now=g.now, data=_session_input(form),

@@ -135,8 +135,12 @@ class _Checked:
     content: str | None
 
 
-def _check(data: SessionInput, actor) -> _Checked:
-    """Every field checked; the refusal names each bad one (``core.errors.Checks``)."""
+def check_session(data: SessionInput, *, actor, session: TrainingSession | None = None,
+                  now: datetime | None = None) -> _Checked:
+    """The session form's fields, every one checked and nothing written: as creating a
+    session takes them, or (``session``, at ``now``) as changing it does. The refusal
+    (``FieldErrors``) names each bad field, so the form shows them all in one round;
+    ``create_session`` and ``update_session`` refuse by the same checks."""
     checks = Checks()
     title = place = trainers = starts_at = ends_at = None
     with checks:
@@ -156,6 +160,11 @@ def _check(data: SessionInput, actor) -> _Checked:
         zone = local_zone()
         starts_at = datetime.combine(data.held_on, data.start_time, tzinfo=zone).astimezone(timezone.utc)
         ends_at = datetime.combine(data.held_on, data.end_time, tzinfo=zone).astimezone(timezone.utc)
+    with checks:
+        if (session is not None and session.state == SessionState.HELD.value
+                and starts_at is not None and starts_at > now):
+            raise ValidationFailed(_("The session's attendance is recorded, so it has taken place: "
+                                     "its start cannot be in the future."), field="held_on")
     with checks:
         place = _text(data.place, "place", _("Say where the session takes place."), 200)
     with checks:
@@ -213,7 +222,7 @@ def create_session(*, actor, now: datetime, data: SessionInput) -> TrainingSessi
     is recorded."""
     require(policy.can_create_session(actor),
             _("Training is organised by federation officers, prosecutors and their supervisors."))
-    checked = _check(data, actor)
+    checked = check_session(data, actor=actor)
     session = TrainingSession(state=SessionState.SCHEDULED.value, created_by_id=actor.id,
                               created_at=now, updated_at=now)
     _apply(session, checked)
@@ -230,10 +239,7 @@ def update_session(session: TrainingSession, *, actor, now: datetime, data: Sess
     if session.state == SessionState.CANCELLED.value:
         raise InvalidTransition(_("A cancelled session cannot be changed."))
     check_version(session.version, expected_version)
-    checked = _check(data, actor)
-    if session.state == SessionState.HELD.value and checked.starts_at > now:
-        raise ValidationFailed(_("The session's attendance is recorded, so it has taken place: "
-                                 "its start cannot be in the future."), field="held_on")
+    checked = check_session(data, actor=actor, session=session, now=now)
     old, new = changes(_snapshot(session), _snapshot_of(checked))
     if not new:
         raise ValidationFailed(_("Nothing was changed."))
