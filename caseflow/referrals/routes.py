@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from caseflow.core.db import local_date
-from caseflow.core.errors import Checks, DomainError
+from caseflow.core.errors import DomainError
 from caseflow.core.forms_kit import refused, value_labels
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.orgs.roles import WORKERS, OrganisationKind, Role
@@ -18,6 +18,7 @@ from caseflow.core.people import services as people_services
 from caseflow.core.people.models import Person
 from caseflow.core.web import (
     ConfirmForm, load_or_404, page_action, perform, query_int, query_page, requires,
+    validate_form,
 )
 from caseflow.extensions import db
 from caseflow.core import attachments, hooks
@@ -115,14 +116,23 @@ def _submission_token(form: ReferralForm) -> str:
     return token if 0 < len(token) <= 40 else uuid.uuid4().hex
 
 
-def _person_from(form: ReferralForm) -> Person:
+def _chosen_person(form: ReferralForm) -> Person | None:
+    """The person chosen from the list, or None when she is recorded with the referral."""
     if form.person_id.data:
         return load_or_404(Person, form.person_id.data, check=people_services.policy.can_view_person)
-    return people_services.record_person(
-        actor=current_user, now=g.now, pseudonym=form.pseudonym.data,
-        identity=people_services.Identity(
-            real_name=form.real_name.data, resident_id=form.resident_id.data,
-            phone=form.phone.data, address=form.address.data))
+    return None
+
+
+def _new_person(form: ReferralForm) -> services.NewPerson | None:
+    if form.person_id.data:
+        return None
+    return services.NewPerson(pseudonym=form.pseudonym.data, identity=people_services.Identity(
+        real_name=form.real_name.data, resident_id=form.resident_id.data,
+        phone=form.phone.data, address=form.address.data))
+
+
+def _receiver(form: ReferralForm) -> Organisation | None:
+    return db.session.get(Organisation, form.receiver_org_id.data) if form.receiver_org_id.data else None
 
 
 def _attach_upload(ref: Referral, form) -> None:
@@ -140,22 +150,14 @@ def new():
     if request.method == "GET":
         form.submission_token.data = uuid.uuid4().hex
         form.person_id.data = query_int("person", 0)
-    if form.validate_on_submit():
+    if validate_form(form, lambda: services.check_new_referral(
+            actor=current_user, now=g.now, new_person=_new_person(form), receiver=_receiver(form),
+            data=_input_from(form))):
         def save():
-            checks = Checks()
-            person = None
-            with checks:
-                person = _person_from(form)
-            if person is None:
-                # Her record is refused: say what else is wrong with the form too, at once.
-                services.check_draft(
-                    actor=current_user, receiver=db.session.get(Organisation, form.receiver_org_id.data),
-                    data=_input_from(form), today=local_date(g.now), checks=checks)
-                checks.done()
-            ref = services.save_draft(
-                actor=current_user, now=g.now, person=person,
-                receiver=db.session.get(Organisation, form.receiver_org_id.data),
-                data=_input_from(form), submission_token=_submission_token(form))
+            ref = services.file_referral(
+                actor=current_user, now=g.now, person=_chosen_person(form),
+                new_person=_new_person(form), receiver=_receiver(form), data=_input_from(form),
+                submission_token=_submission_token(form))
             _attach_upload(ref, form)
             return ref
         try:
@@ -181,12 +183,13 @@ def edit(referral_id: int):
     _fill_referral_form(form)
     form.person_id.choices = [SelectChoice(ref.person_id, ref.person.pseudonym)]
     form.person_id.data = ref.person_id
-    if form.validate_on_submit():
+    if validate_form(form, lambda: services.check_draft(
+            actor=current_user, receiver=_receiver(form), data=_input_from(form),
+            today=local_date(g.now))):
         def save():
             services.update_referral(
                 ref, actor=current_user, now=g.now, expected_version=int(form.version.data or 0),
-                receiver=db.session.get(Organisation, form.receiver_org_id.data),
-                data=_input_from(form))
+                receiver=_receiver(form), data=_input_from(form))
             _attach_upload(ref, form)
         try:
             perform(save)

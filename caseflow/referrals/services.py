@@ -25,7 +25,7 @@ from caseflow.core.orgs.services import (
     LETTER_SERIES_LISTENERS, RECEIVING_DEPARTMENT_LISTENERS, RECEIVING_GAPS, subtree_ids,
 )
 from caseflow.core.people.models import Person
-from caseflow.core.people import policy as people_policy
+from caseflow.core.people import policy as people_policy, services as people_services
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
 from caseflow.core import files, hooks
@@ -328,12 +328,59 @@ def check_draft(*, actor, receiver: Organisation | None, data: ReferralInput, to
     return holder, data
 
 
+def _submitted(actor, submission_token: str) -> Referral | None:
+    """The draft this user already made from the same form (its submission token)."""
+    return db.session.scalar(sa.select(Referral).where(
+        Referral.created_by_id == actor.id, Referral.submission_token == submission_token))
+
+
+@dataclass
+class NewPerson:
+    """The person a new referral records with it, as the sender typed her in."""
+
+    pseudonym: str | None
+    identity: people_services.Identity
+
+
+def check_new_referral(*, actor, now: datetime, new_person: NewPerson | None,
+                       receiver: Organisation | None, data: ReferralInput) -> None:
+    """The new-referral form, every field checked at once and nothing written: her record's
+    (when she is recorded with it, ``new_person``) and the draft's. The refusal
+    (``FieldErrors``) names each bad field; ``file_referral`` refuses by the same checks."""
+    checks = Checks()
+    if new_person is not None:
+        with checks:
+            people_services.check_person(actor=actor, now=now, pseudonym=new_person.pseudonym,
+                                         identity=new_person.identity)
+    check_draft(actor=actor, receiver=receiver, data=data, today=local_date(now), checks=checks)
+    checks.done()
+
+
+def file_referral(*, actor, now: datetime, person: Person | None, new_person: NewPerson | None,
+                  receiver: Organisation | None, data: ReferralInput,
+                  submission_token: str) -> Referral:
+    """A new draft for a person already recorded (``person``) or one recorded with it
+    (``new_person``). Her record and the draft are refused together, with every field's
+    error, before either is written."""
+    require(policy.can_file_referral(actor), _("Your roles do not allow filing referrals."))
+    existing = _submitted(actor, submission_token)
+    if existing is not None:  # the same form again: her record is not made a second time
+        return existing
+    if person is None:
+        new_person = new_person or NewPerson(pseudonym=None, identity=people_services.Identity())
+        check_new_referral(actor=actor, now=now, new_person=new_person, receiver=receiver,
+                           data=data)
+        person = people_services.record_person(actor=actor, now=now, pseudonym=new_person.pseudonym,
+                                               identity=new_person.identity)
+    return save_draft(actor=actor, now=now, person=person, receiver=receiver, data=data,
+                      submission_token=submission_token)
+
+
 def save_draft(*, actor, now: datetime, person: Person, receiver: Organisation, data: ReferralInput,
                submission_token: str) -> Referral:
     """A new draft. A second submit of the same form returns the first draft."""
     require(policy.can_file_referral(actor), _("Your roles do not allow filing referrals."))
-    existing = db.session.scalar(sa.select(Referral).where(
-        Referral.created_by_id == actor.id, Referral.submission_token == submission_token))
+    existing = _submitted(actor, submission_token)
     if existing is not None:
         return existing
     if not people_policy.can_view_person(actor, person):
