@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable, Iterable, Iterator
 
@@ -39,15 +39,6 @@ class Column:
     ignored: bool = False
 
 
-@dataclass
-class Sheet:
-    """The cells of a file, by column key; ``rows`` are (row number, {key: text}) with row
-    1 the headings, blank rows left out."""
-
-    columns: list[Column]
-    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
-
-
 def headings_of(column: Column) -> set[str]:
     names = {column.key.lower()}
     for locale in HEADING_LOCALES:
@@ -60,22 +51,26 @@ def _clean_heading(text) -> str:
     return re.sub(r"[\s*＊:：]+", "", str(text or "")).lower()
 
 
-def _read_xlsx(data: bytes) -> Iterator[tuple]:
+def _read_xlsx(data: bytes) -> tuple[int | None, Iterator[tuple]]:
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = book.worksheets[0]
     except Exception:  # noqa: BLE001 - any unreadable workbook is the same answer to the user
         raise ValidationFailed(_("This file cannot be read as an Excel workbook (XLSX)."),
                                field="file") from None
-    try:
-        sheet = book.worksheets[0]
-        yield from sheet.iter_rows(values_only=True)
-    finally:
-        book.close()
+
+    def rows():
+        try:
+            yield from sheet.iter_rows(values_only=True)
+        finally:
+            book.close()
+
+    return sheet.max_row, rows()
 
 
-def _read_csv(data: bytes) -> Iterator[list]:
+def _read_csv(data: bytes) -> tuple[int | None, Iterator[list]]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -84,15 +79,26 @@ def _read_csv(data: bytes) -> Iterator[list]:
             continue
     else:
         raise ValidationFailed(_("This CSV file is neither UTF-8 nor GB18030 text."), field="file")
-    yield from csv.reader(io.StringIO(text, newline=""))
+    return text.count("\n") + 1, csv.reader(io.StringIO(text, newline=""))
+
+
+@dataclass
+class Sheet:
+    """A file's rows by column key, read as they are asked for (memory stays flat however
+    long the ledger): ``rows`` yields (row number, {key: value}) with row 1 the headings,
+    blank rows left out; ``estimate`` is about how many there are (for a progress bar)."""
+
+    columns: list[Column]
+    rows: Iterator[tuple[int, dict[str, object]]]
+    estimate: int
 
 
 def read_sheet(data: bytes, filename: str, columns: list[Column]) -> Sheet:
-    """The file's rows by column. Refuses a file that is no spreadsheet, has no row of
-    headings naming the required columns, or holds too many rows."""
+    """The file's rows by column. Refuses at once a file that is no spreadsheet or has no
+    row of headings naming the required columns; the rows refuse too many rows."""
     if not data:
         raise ValidationFailed(_("The file is empty."), field="file")
-    raw = _read_xlsx(data) if data.startswith(XLSX_SIGNATURE) else _read_csv(data)
+    size, raw = _read_xlsx(data) if data.startswith(XLSX_SIGNATURE) else _read_csv(data)
     header = next(raw, None)
     if header is None:
         raise ValidationFailed(_("The file is empty."), field="file")
@@ -111,23 +117,27 @@ def read_sheet(data: bytes, filename: str, columns: list[Column]) -> Sheet:
             _("The first row must hold the template's headings; missing: %(columns)s. Download "
               "the template and copy the ledger into it.",
               columns=_(", ").join(str(c.label) for c in missing)), field="file")
-    sheet = Sheet(columns=columns)
-    for number, values in enumerate(raw, start=2):
-        cells = {}
-        for index, column in positions.items():
-            value = values[index] if index < len(values) else None
-            if isinstance(value, str):
-                value = value.strip()
-            if value not in (None, ""):
-                cells[column.key] = value
-        if not cells:
-            continue
-        if len(sheet.rows) >= MAX_ROWS:
-            raise ValidationFailed(
-                _("A file may hold at most %(count)d rows; split the ledger into several files.",
-                  count=MAX_ROWS), field="file")
-        sheet.rows.append((number, cells))
-    return sheet
+
+    def rows():
+        count = 0
+        for number, values in enumerate(raw, start=2):
+            cells = {}
+            for index, column in positions.items():
+                value = values[index] if index < len(values) else None
+                if isinstance(value, str):
+                    value = value.strip()
+                if value not in (None, ""):
+                    cells[column.key] = value
+            if not cells:
+                continue
+            count += 1
+            if count > MAX_ROWS:
+                raise ValidationFailed(
+                    _("A file may hold at most %(count)d rows; split the ledger into several "
+                      "files.", count=MAX_ROWS), field="file")
+            yield number, cells
+
+    return Sheet(columns=columns, rows=rows(), estimate=max(0, (size or 1) - 1))
 
 
 # -- the cells' values -----------------------------------------------------------------------

@@ -37,7 +37,7 @@ from caseflow.extensions import db
 from caseflow.imports import policy
 from caseflow.imports.models import ImportBatch, ImportKind
 from caseflow.imports.people import new_person
-from caseflow.imports.parse import Column, Sheet, as_choices, as_date, as_flag, choice_table, read_sheet
+from caseflow.imports.parse import Column, as_choices, as_date, as_flag, choice_table, read_sheet
 from caseflow.referrals import policy as referral_policy
 from caseflow.referrals.models import (
     ConsentMethod, Direction, HelpKind, LeadSource, Referral, ReferralCounter, ReferralState,
@@ -133,49 +133,55 @@ class RowPlan:
         return ReferralState(self.state).label if self.state else ""
 
 
+#: How many rows a preview keeps to show (the page's table); the counts and every error
+#: cover the whole file.
+SHOWN = 200
+
+
 @dataclass
 class Preview:
+    """What a file does (or did): counts over every row, every error, the first rows."""
+
     kind: str
     filename: str
     sha256: str
+    total: int = 0
+    to_add: int = 0
+    already: int = 0
+    refused: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    #: The first ``SHOWN`` rows, for the page.
     rows: list[RowPlan] = field(default_factory=list)
+    #: People already recorded that rows are matched to (ids), and the resident ID
+    #: numbers of the people the import records (with the rows of people without one).
+    matched_ids: set[int] = field(default_factory=set)
+    new_people: set = field(default_factory=set)
     #: After the import: what it wrote.
     batch: ImportBatch | None = None
 
     @property
-    def total(self) -> int:
-        return len(self.rows)
-
-    def _count(self, outcome: str) -> int:
-        return sum(1 for r in self.rows if r.outcome == outcome)
-
-    @property
-    def to_add(self) -> int:
-        return self._count(ADD)
-
-    @property
-    def already(self) -> int:
-        return self._count(ALREADY)
-
-    @property
-    def refused(self) -> int:
-        return self._count(REFUSED)
-
-    @property
     def people_matched(self) -> int:
-        return len({r.person.id for r in self.rows if r.outcome == ADD and r.person is not None})
+        return len(self.matched_ids)
 
     @property
     def people_new(self) -> int:
-        keys = set()
-        for r in self.rows:
-            if r.outcome == ADD and r.person is None:
-                keys.add(r.values.get("resident_id") or ("row", r.row))
-        return len(keys)
+        return len(self.new_people)
 
-    @property
-    def errors(self) -> list[RowError]:
-        return [e for r in self.rows for e in r.errors]
+    def tally(self, plan: RowPlan) -> None:
+        self.total += 1
+        if plan.outcome == ADD:
+            self.to_add += 1
+            if plan.person is not None:
+                self.matched_ids.add(plan.person.id)
+            else:
+                self.new_people.add(plan.values.get("resident_id") or ("row", plan.row))
+        elif plan.outcome == ALREADY:
+            self.already += 1
+        else:
+            self.refused += 1
+            self.errors.extend(plan.errors)
+        if len(self.rows) < SHOWN:
+            self.rows.append(plan)
 
     def counts(self) -> dict[str, int]:
         return {"rows": self.total, "added": self.to_add, "already": self.already,
@@ -263,11 +269,11 @@ PERSON_FIELDS = {"real_name": "real_name", "resident_id": "resident_id", "phone"
 
 
 class _Lookups:
-    """What the rows are checked against, read once per file: organisations by code and
-    name, the users who may handle referrals, numbers and registration numbers already
-    used, people by the blind index of their resident ID number."""
+    """What the rows are checked against: organisations by code and name and the users who
+    may handle referrals, read once; numbers and registration numbers already used and
+    people by the blind index of their resident ID number, read for each chunk of rows."""
 
-    def __init__(self, actor, sheet: Sheet):
+    def __init__(self, actor):
         self.actor = actor
         self.reach = visible_organisation_ids(actor)
         self.orgs: dict[str, Organisation] = {}
@@ -281,20 +287,31 @@ class _Lookups:
             if user.has_role(*referral_policy.HANDLING_ROLES) and user.admin_role is None:
                 for name in {user.username.lower(), user.display_name.strip().lower()}:
                     self.handlers.setdefault(name, []).append(user)
-        numbers = {str(c["number"]).strip() for _n, c in sheet.rows if c.get("number")}
-        self.numbers_taken = set()
-        for chunk in _chunks(sorted(numbers)):
-            self.numbers_taken.update(db.session.scalars(
-                sa.select(Referral.number).where(Referral.number.in_(chunk))))
-        registrations = {str(c["registration_number"]).strip() for _n, c in sheet.rows
-                         if c.get("registration_number")}
-        self.registrations_taken: set[tuple[int, str]] = set()
-        for chunk in _chunks(sorted(registrations)):
-            self.registrations_taken.update(db.session.execute(
-                sa.select(Referral.receiver_org_id, Referral.registration_number)
-                .where(Referral.registration_number.in_(chunk))).tuples())
         self.cipher = cipher_for_app()
+        self.numbers_taken: set[str] = set()
+        self.registrations_taken: set[tuple[int, str]] = set()
         self.people: dict[str, Person] = {}
+
+    def load(self, plans: list[RowPlan]) -> None:
+        """The chunk's numbers, registration numbers and people, as caseflow holds them."""
+        numbers = sorted({str(p.values["number"]) for p in plans if p.values.get("number")})
+        self.numbers_taken = set(db.session.scalars(
+            sa.select(Referral.number).where(Referral.number.in_(numbers)))) if numbers else set()
+        registrations = sorted({str(p.values["registration_number"]) for p in plans
+                                if p.values.get("registration_number")})
+        self.registrations_taken = set(db.session.execute(
+            sa.select(Referral.receiver_org_id, Referral.registration_number)
+            .where(Referral.registration_number.in_(registrations))).tuples()) if registrations else set()
+        # The numbers as the person check keeps them (a valid one is its compact form); an
+        # invalid one finds nobody and is refused with its message by that check.
+        by_index = {self.blind_index(ric.compact(str(p.values["resident_id"])).upper()):
+                    ric.compact(str(p.values["resident_id"])).upper()
+                    for p in plans if p.values.get("resident_id")}
+        self.people = {}
+        if by_index:
+            for person in db.session.scalars(sa.select(Person).where(
+                    Person.resident_id_index.in_(sorted(by_index))).order_by(Person.id.desc())):
+                self.people[by_index[person.resident_id_index]] = person
 
     def subtree(self, org_id: int) -> frozenset[int]:
         if org_id not in self.subtrees:
@@ -307,18 +324,16 @@ class _Lookups:
     def blind_index(self, resident_id: str) -> str:
         return self.cipher.blind_index(resident_id, context="persons.resident_id")
 
-    def find_people(self, resident_ids: set[str]) -> None:
-        """People already recorded with these numbers, by the blind index alone."""
-        by_index = {self.blind_index(rid): rid for rid in resident_ids}
-        for chunk in _chunks(sorted(by_index)):
-            for person in db.session.scalars(sa.select(Person).where(
-                    Person.resident_id_index.in_(chunk)).order_by(Person.id.desc())):
-                self.people[by_index[person.resident_id_index]] = person
 
-
-def _chunks(items: list, size: int = CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _chunks(items, size: int = CHUNK):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _check_row(plan: RowPlan, v: dict, look: _Lookups, *, today: date, seen: dict) -> None:
@@ -363,12 +378,12 @@ def _check_row(plan: RowPlan, v: dict, look: _Lookups, *, today: date, seen: dic
                                          "(%(direction)s).", direction=direction.label))
         v["direction"] = direction.value
         v["sender_org"], v["receiver_org"] = sender, receiver
-    _check_person(plan, v, look, today=today)
+    _check_person(plan, v, look, today=today, seen=seen)
     _check_dates(plan, v)
     _check_progress(plan, v, look, receiver, seen)
 
 
-def _check_person(plan: RowPlan, v: dict, look: _Lookups, *, today: date) -> None:
+def _check_person(plan: RowPlan, v: dict, look: _Lookups, *, today: date, seen: dict) -> None:
     identity = people.Identity(real_name=v.get("real_name"), resident_id=v.get("resident_id"),
                                phone=v.get("phone"))
     checks = Checks()
@@ -382,6 +397,8 @@ def _check_person(plan: RowPlan, v: dict, look: _Lookups, *, today: date) -> Non
     v["identity"] = cleaned
     if cleaned.resident_id:
         v["resident_id"] = cleaned.resident_id
+        if cleaned.resident_id in seen["new_people"]:
+            return  # recorded by this import, from an earlier row
         person = look.people.get(cleaned.resident_id)
         if person is not None:
             if not people_policy.can_view_person(look.actor, person):
@@ -456,33 +473,40 @@ def _check_progress(plan: RowPlan, v: dict, look: _Lookups, receiver: Organisati
 def preview_referrals(data: bytes, filename: str, *, actor, now: datetime,
                       progress: Callable[[int, int], None] | None = None) -> Preview:
     """Every row of the file checked; nothing written."""
+    return _run(data, filename, actor=actor, now=now, progress=progress, writer=None)
+
+
+def _run(data: bytes, filename: str, *, actor, now: datetime, progress, writer) -> Preview:
+    """The file read and checked a chunk of rows at a time; with ``writer``, each chunk
+    written as long as no row so far had an error (the caller's transaction is rolled
+    back when one does). Memory holds one chunk, whatever the file's length."""
     require(policy.can_import(actor), _("Only a supervisor of the federation or the "
                                         "procuratorate imports ledgers."))
     sheet = read_sheet(data, filename, REFERRAL_COLUMNS)
     preview = Preview(kind=ImportKind.REFERRALS.value, filename=filename, sha256=sha256_of(data))
-    if not sheet.rows:
-        raise ValidationFailed(_("The file has headings but no rows."), field="file")
     today = local_date(now)
-    look = _Lookups(actor, sheet)
+    look = _Lookups(actor)
     texts = _Texts()
-    read = []
-    for number, cells in sheet.rows:
-        plan = RowPlan(row=number, headings=texts.headings)
-        plan.values = _read_cells(plan, cells, today, texts)
-        plan.number, plan.pseudonym = plan.values.get("number"), plan.values.get("pseudonym")
-        read.append(plan)
-    # The numbers as the person check will keep them (a valid one is its compact form);
-    # an invalid one finds nobody and is refused with its message by that check.
-    look.find_people({ric.compact(str(plan.values["resident_id"])).upper()
-                      for plan in read if plan.values.get("resident_id")})
-    seen = {"numbers": {}, "registrations": set()}
-    for done, plan in enumerate(read, start=1):
-        _check_row(plan, plan.values, look, today=today, seen=seen)
-        if plan.outcome == ALREADY:
-            plan.errors.clear()
-        preview.rows.append(plan)
+    seen = {"numbers": {}, "registrations": set(), "new_people": preview.new_people}
+    for chunk in _chunks(sheet.rows):
+        plans = []
+        for number, cells in chunk:
+            plan = RowPlan(row=number, headings=texts.headings)
+            plan.values = _read_cells(plan, cells, today, texts)
+            plan.number, plan.pseudonym = plan.values.get("number"), plan.values.get("pseudonym")
+            plans.append(plan)
+        look.load(plans)
+        for plan in plans:
+            _check_row(plan, plan.values, look, today=today, seen=seen)
+            if plan.outcome == ALREADY:
+                plan.errors.clear()
+            preview.tally(plan)
+        if writer is not None and not preview.refused:
+            writer.write([p for p in plans if p.outcome == ADD])
         if progress is not None:
-            progress(done, len(read))
+            progress(preview.total, max(preview.total, sheet.estimate))
+    if not preview.total:
+        raise ValidationFailed(_("The file has headings but no rows."), field="file")
     return preview
 
 
@@ -524,72 +548,105 @@ def _move_counters(counters: dict) -> None:
             counter.last_seq = seq
 
 
+class _Writer:
+    """Writes the checked rows a chunk at a time: the people first (their ids), then the
+    referrals; each chunk flushed and let go, so the session never holds the whole file."""
+
+    def __init__(self, *, actor, now: datetime, sha256: str):
+        self.actor, self.now, self.sha256 = actor, now, sha256
+        self.today = local_date(now)
+        self.calendar = load_calendar()
+        self.reach = visible_organisation_ids(actor)
+        self.cipher = cipher_for_app()
+        #: resident ID number -> the person this import recorded for it (her id).
+        self.made: dict[str, int] = {}
+        self.counters: dict = {}
+        self.clocks: dict[tuple[bool, date], object] = {}
+
+    def write(self, plans: list[RowPlan]) -> None:
+        if not plans:
+            return
+        with db.session.no_autoflush:  # one flush a chunk, not one per row
+            new = {}
+            for plan in plans:
+                v = plan.values
+                key = v.get("resident_id")
+                if plan.person is None and not (key and key in self.made) and not (key and key in new):
+                    sender, receiver = v["sender_org"], v["receiver_org"]
+                    new[key or ("row", plan.row)] = new_person(
+                        actor=self.actor, now=self.now, today=self.today, pseudonym=v["pseudonym"],
+                        identity=v["identity"], cipher=self.cipher,
+                        organisation=sender if sender.id in self.reach else receiver)
+        db.session.flush()
+        for key, person in new.items():
+            if isinstance(key, str):
+                self.made[key] = person.id
+        written = list(new.values())
+        with db.session.no_autoflush:
+            for plan in plans:
+                v = plan.values
+                key = v.get("resident_id")
+                person_id = (plan.person.id if plan.person is not None
+                             else self.made.get(key) if key else new[("row", plan.row)].id)
+                ref = self._referral(plan, person_id)
+                db.session.add(ref)
+                written.append(ref)
+        db.session.flush()
+        for obj in written:
+            db.session.expunge(obj)
+
+    def _referral(self, plan: RowPlan, person_id: int) -> Referral:
+        v = plan.values
+        sender, receiver = v["sender_org"], v["receiver_org"]
+        key = (bool(v.get("is_urgent")), v["received_on"])
+        if key not in self.clocks:  # the same clock for the same day: settings read once a day
+            self.clocks[key] = clock_dates(is_urgent=key[0], received_on=key[1], calendar=self.calendar)
+        dates = self.clocks[key]
+        state = v["state"]
+        registered = state != ReferralState.SENT.value
+        replied = state in (ReferralState.REPLIED.value, ReferralState.CLOSED.value)
+        handler = v.get("handler_user")
+        ref = Referral(
+            state=state, direction=v["direction"], sender_org_id=sender.id, receiver_org_id=receiver.id,
+            created_by_id=self.actor.id, person_id=person_id,
+            submission_token=f"import:{self.sha256[:24]}:{plan.row}",
+            number=v["number"], source=v["source"],
+            criminal_case_number=v.get("criminal_case_number"), offence=v.get("offence"),
+            offence_on=v.get("offence_on"), circumstances=v["circumstances"],
+            help_requested=v["help_requested"], is_urgent=v.get("is_urgent", False),
+            consent_on=v["consent_on"], consent_method=v["consent_method"],
+            sent_at=_moment(v["sent_on"]), received_on=v["received_on"],
+            registration_due_on=dates.registration_due, target_due_on=dates.target_due,
+            statutory_due_on=dates.due.day, due_is_provisional=dates.due.is_provisional,
+            reply_due_on=dates.due.day,
+            registration_number=v.get("registration_number") if registered else None,
+            registered_at=_moment(v.get("registered_on") or v["received_on"]) if registered else None,
+            handler_id=handler.id if registered and handler else None,
+            replied_at=_moment(v.get("reply_on")) if replied else None,
+            reply_on=v.get("reply_on") if replied else None,
+            reply_outcome=v.get("reply_outcome") if replied else None,
+            reply_text=v.get("reply_text") if replied else None,
+            closed_at=_moment(v.get("closed_on")) if state == ReferralState.CLOSED.value else None,
+            imported_sha256=self.sha256, imported_row=plan.row,
+            created_at=self.now, updated_at=self.now,
+        )
+        _series(ref, sender, self.counters)
+        return ref
+
+
 def import_referrals(data: bytes, filename: str, *, actor, now: datetime,
                      progress: Callable[[int, int], None] | None = None) -> Preview:
     """The file's referrals and people written in the caller's transaction, all or
-    nothing: refused while any row has an error. Rows already in caseflow are skipped.
-    One audit row names the file and the counts."""
+    nothing: refused while any row has an error (the caller then rolls back what was
+    written). Rows already in caseflow are skipped. One audit row names the file and the
+    counts."""
     require(people_policy.can_record_person(actor), _("Your roles do not allow recording persons."))
-    preview = preview_referrals(data, filename, actor=actor, now=now)
-    if preview.refused:
-        raise ValidationFailed(ngettext_rows(preview.refused), field="file")
-    calendar = load_calendar()
-    today = local_date(now)
-    reach = visible_organisation_ids(actor)
-    cipher = cipher_for_app()
-    made: dict[str, Person] = {}
-    counters: dict[tuple[int, int], int] = {}
-    clocks: dict[tuple[bool, date], object] = {}
-    adding = [p for p in preview.rows if p.outcome == ADD]
-    with db.session.no_autoflush:  # one flush at the end, not one per row
-        for done, plan in enumerate(adding, start=1):
-            v = plan.values
-            sender, receiver = v["sender_org"], v["receiver_org"]
-            person = plan.person or made.get(v.get("resident_id") or "")
-            if person is None:
-                person = new_person(actor=actor, now=now, today=today, pseudonym=v["pseudonym"],
-                                    identity=v["identity"], cipher=cipher,
-                                    organisation=sender if sender.id in reach else receiver)
-                if v.get("resident_id"):
-                    made[v["resident_id"]] = person
-            key = (bool(v.get("is_urgent")), v["received_on"])
-            if key not in clocks:  # the same clock for the same day: settings read once a day
-                clocks[key] = clock_dates(is_urgent=key[0], received_on=key[1], calendar=calendar)
-            dates = clocks[key]
-            state = v["state"]
-            registered = state != ReferralState.SENT.value
-            replied = state in (ReferralState.REPLIED.value, ReferralState.CLOSED.value)
-            handler = v.get("handler_user")
-            ref = Referral(
-                state=state, direction=v["direction"], sender_org_id=sender.id, receiver_org_id=receiver.id,
-                created_by_id=actor.id, person=person,
-                submission_token=f"import:{preview.sha256[:24]}:{plan.row}",
-                number=v["number"], source=v["source"],
-                criminal_case_number=v.get("criminal_case_number"), offence=v.get("offence"),
-                offence_on=v.get("offence_on"), circumstances=v["circumstances"],
-                help_requested=v["help_requested"], is_urgent=v.get("is_urgent", False),
-                consent_on=v["consent_on"], consent_method=v["consent_method"],
-                sent_at=_moment(v["sent_on"]), received_on=v["received_on"],
-                registration_due_on=dates.registration_due, target_due_on=dates.target_due,
-                statutory_due_on=dates.due.day, due_is_provisional=dates.due.is_provisional,
-                reply_due_on=dates.due.day,
-                registration_number=v.get("registration_number") if registered else None,
-                registered_at=_moment(v.get("registered_on") or v["received_on"]) if registered else None,
-                handler_id=handler.id if registered and handler else None,
-                replied_at=_moment(v.get("reply_on")) if replied else None,
-                reply_on=v.get("reply_on") if replied else None,
-                reply_outcome=v.get("reply_outcome") if replied else None,
-                reply_text=v.get("reply_text") if replied else None,
-                closed_at=_moment(v.get("closed_on")) if state == ReferralState.CLOSED.value else None,
-                imported_sha256=preview.sha256, imported_row=plan.row,
-                created_at=now, updated_at=now,
-            )
-            _series(ref, sender, counters)
-            db.session.add(ref)
-            if progress is not None:
-                progress(done, len(adding))
-    db.session.flush()
-    _move_counters(counters)
+    writer = _Writer(actor=actor, now=now, sha256=sha256_of(data))
+    with db.session.begin_nested():  # a refusal after some chunks were written undoes them
+        preview = _run(data, filename, actor=actor, now=now, progress=progress, writer=writer)
+        if preview.refused:
+            raise ValidationFailed(ngettext_rows(preview.refused), field="file")
+    _move_counters(writer.counters)
     counts = preview.counts()
     batch = ImportBatch(
         kind=preview.kind, sha256=preview.sha256, filename=filename[:255],

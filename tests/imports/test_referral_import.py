@@ -57,22 +57,21 @@ def test_the_preview_of_a_2000_row_ledger_counts_and_writes_nothing(db, cast, cl
     assert len(big_ledger.spoilt) == 100
     assert preview.counts() == {"rows": 2000, "added": 1900, "already": 0, "refused": 100,
                                 "people_matched": MATCHED, "people_added": 1900 - MATCHED}
-    refused = {plan.row for plan in preview.rows if plan.outcome == services.REFUSED}
-    assert refused == set(big_ledger.spoilt)
+    assert {e.row for e in preview.errors} == set(big_ledger.spoilt)
     # Each spoilt row's error names its row and the column where the mistake is.
     column_of = {"check_digit": "resident_id", "unknown_org": "receiver",
                  "reply_before_received": "reply_on", "duplicate_number": "number",
                  "bad_date": "received_on", "unknown_handler": "handler",
                  "missing_circumstances": "circumstances"}
-    by_row = {plan.row: plan for plan in preview.rows}
     for row, kind in big_ledger.spoilt.items():
         heading = str(services.COLUMN_BY_KEY[column_of[kind]].label)
-        assert [e.column for e in by_row[row].errors] == [heading], (row, kind, by_row[row].errors)
-        assert all(e.row == row for e in by_row[row].errors)
+        errors = [e for e in preview.errors if e.row == row]
+        assert [e.column for e in errors] == [heading], (row, kind, errors)
     assert {kind for kind in big_ledger.spoilt.values()} == set(SPOILT)
     # Matched people are the ones already recorded, found through the blind index.
-    matched = {plan.person.id for plan in preview.rows if plan.person is not None}
-    assert matched == {p.id for p in cast.known}
+    assert preview.matched_ids == {p.id for p in cast.known}
+    # The page shows the first rows, the counts cover them all.
+    assert [plan.row for plan in preview.rows] == list(range(2, 2 + services.SHOWN))
     db.session.flush()
     assert {m: _count(db, m) for m in before} == before
     # The import is refused while rows have errors: still nothing written.
@@ -164,3 +163,27 @@ def test_an_imported_open_referral_enters_the_reminder_sweep(db, cast, clock):
     sweep(now=_at(sent.registration_due_on + timedelta(days=1), 10))
     assert db.session.scalar(sa.select(ReminderLedger.outcome).where(
         ReminderLedger.subject_id == sent.id, ReminderLedger.stage.like("registration_late@%"))) == "sent"
+
+
+def test_a_long_file_is_written_chunk_by_chunk_and_undone_whole_by_a_late_error(db, cast, clock):
+    """Rows are checked and written a chunk at a time (memory stays flat); an error in a
+    later chunk still leaves nothing written, and a woman on rows of different chunks is
+    recorded once."""
+    assert services.CHUNK < 560
+    ledger = make_ledger(600, today=local_date(clock.now), handler=cast.handler.username,
+                         first_id=20000)
+    ledger.rows[560]["resident_id"] = ledger.rows[3]["resident_id"]  # the same woman, later
+    ledger.rows[590]["receiver"] = "某某区人民检察院"
+    before = {m: _count(db, m) for m in (Referral, Person, ImportBatch, AuditEvent)}
+    with pytest.raises(ValidationFailed):
+        services.import_referrals(ledger.csv(), "late.csv", actor=cast.supervisor, now=clock.now)
+    assert {m: _count(db, m) for m in before} == before
+
+    del ledger.rows[590]
+    preview = services.import_referrals(ledger.csv(), "late.csv", actor=cast.supervisor, now=clock.now)
+    assert preview.counts() == {"rows": 599, "added": 599, "already": 0, "refused": 0,
+                                "people_matched": 0, "people_added": 598}
+    assert _count(db, Person) == before[Person] + 598
+    first, again = (db.session.scalar(sa.select(Referral.person_id).where(
+        Referral.number == ledger.rows[i]["number"])) for i in (3, 560))
+    assert first == again
