@@ -9,7 +9,7 @@ from datetime import date, datetime
 from caseflow.core.documents.letter import Letter, cn_date, contact_of
 from caseflow.core.documents.services import issuer_of
 from caseflow.core.money import format_amount
-from caseflow.investigations.models import AidCase
+from caseflow.investigations.models import AidCase, MeasureState
 
 PSEUDONYM_NOTE = "（化名，身份信息见案件系统）"
 
@@ -31,7 +31,7 @@ def decision_letter(case: AidCase) -> Letter:
                   f"调查，决定给予司法救助金人民币 {format_amount(case.granted_amount)} 元。"]
     if case.decision_text:
         paragraphs.append(case.decision_text)
-    measures = [m for m in case.measures if m.state in ("ready", "taken_over")]
+    measures = [m for m in case.measures if m.state in (MeasureState.READY, MeasureState.TAKEN_OVER)]
     if measures:
         paragraphs.append(f"其他救助措施：{_measures(measures)}")
     if case.paid_on:

@@ -19,10 +19,9 @@ from caseflow.core.people.models import Person
 from caseflow.core.people.policy import can_view_person
 from caseflow.core.settings.services import get_setting
 from caseflow.core.web import (
-    MAX_RECORD_ID, in_range, load_or_404, page_action, perform, query_page, requires,
+    MAX_RECORD_ID, chosen, in_range, load_or_404, page_action, perform, query_page, requires,
     validate_form,
 )
-from caseflow.extensions import db
 from caseflow.investigations import documents, policy, queries, reminders
 from caseflow.investigations.services import (
     cases as case_services, decision as decision_services, household as household_services,
@@ -144,9 +143,8 @@ def new():
     def case_input() -> dict:
         return dict(
             referral=referral,
-            applicant=(db.session.get(Person, form.applicant_id.data)
-                       if form.applicant_id.data else None),
-            handler=db.session.get(User, form.handler_id.data) if form.handler_id.data else None,
+            applicant=chosen(Person, form.applicant_id.data),
+            handler=chosen(User, form.handler_id.data),
             data=case_services.CaseInput(
                 summary=form.summary.data,
                 application_received_on=form.application_received_on.data,
@@ -320,7 +318,7 @@ def reveal_addresses(case_id: int):
 
 
 def _load_visit(case: AidCase, visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
+    visit = chosen(Visit, visit_id)
     if visit is None or case.investigation is None or visit.investigation_id != case.investigation.id:
         abort(404)
     return visit
@@ -423,9 +421,7 @@ def save_member(case_id: int):
     form = MemberForm()
     member = None
     if form.member_id.data:
-        member = db.session.get(HouseholdMember, int(form.member_id.data))
-        if member is None:
-            abort(404)
+        member = load_or_404(HouseholdMember, form.member_id.data)
     def member_input() -> household_services.MemberInput:
         return household_services.MemberInput(
             pseudonym=form.pseudonym.data, relation=form.relation.data,
@@ -454,8 +450,7 @@ def save_member(case_id: int):
 
 def _measures(form: ProposalForm) -> list[case_services.MeasureInput]:
     return [case_services.MeasureInput(kind=entry.form.kind.data,
-                                  agency=db.session.get(Organisation, entry.form.agency_id.data)
-                                  if entry.form.agency_id.data else None,
+                                  agency=chosen(Organisation, entry.form.agency_id.data),
                                   details=entry.form.details.data)
             for entry in form.measures if entry.form.kind.data]
 
