@@ -17,10 +17,9 @@ from caseflow.core.orgs.services import organisation_tree
 from caseflow.core.people import services as people_services
 from caseflow.core.people.models import Person
 from caseflow.core.web import (
-    ConfirmForm, load_or_404, page_action, perform, query_int, query_page, requires,
+    ConfirmForm, chosen, load_or_404, page_action, perform, query_int, query_page, requires,
     validate_form,
 )
-from caseflow.extensions import db
 from caseflow.core import attachments, hooks
 from caseflow.referrals import documents, policy, queries, services
 from caseflow.core.documents.files import letter_download
@@ -132,7 +131,7 @@ def _new_person(form: ReferralForm) -> services.NewPerson | None:
 
 
 def _receiver(form: ReferralForm) -> Organisation | None:
-    return db.session.get(Organisation, form.receiver_org_id.data) if form.receiver_org_id.data else None
+    return chosen(Organisation, form.receiver_org_id.data)
 
 
 def _attach_upload(ref: Referral, form) -> None:
@@ -289,7 +288,7 @@ def register(referral_id: int):
                    lambda ref, f: services.register(
                        ref, actor=current_user, now=g.now,
                        registration_number=f.registration_number.data,
-                       received_on=f.received_on.data, handler=db.session.get(User, f.handler_id.data),
+                       received_on=f.received_on.data, handler=chosen(User, f.handler_id.data),
                        expected_version=f.version.data),
                    _("Referral registered."))
 
@@ -300,7 +299,7 @@ def assign(referral_id: int):
     return _action(referral_id, AssignForm, "assign_form",
                    lambda ref, f: services.assign_handler(
                        ref, actor=current_user, now=g.now,
-                       handler=db.session.get(User, f.handler_id.data), reason=f.reason.data),
+                       handler=chosen(User, f.handler_id.data), reason=f.reason.data),
                    _("Handler changed."))
 
 

@@ -99,9 +99,6 @@ def test_the_walk_sees_every_way_of_importing(tmp_path, statement):
 PACKAGE = CORE.parent
 #: ``db.session.<name>(...)`` calls that read the database.
 SESSION_READS = ("scalars", "scalar", "execute", "get")
-#: Route modules whose queries other work is moving out; each must still hold one (a stale
-#: entry fails), and no other module may join them.
-NOT_YET_MOVED = ("caseflow/referrals/routes.py",)
 
 
 def route_modules(root: Path = PACKAGE) -> list[Path]:
@@ -148,14 +145,8 @@ def route_queries(path: Path, root: Path = PACKAGE) -> list[str]:
 def test_no_route_module_builds_a_query():
     modules = route_modules()
     assert len(modules) >= 10, "the walk found the route modules"
-    found = [line for path in modules if str(path.relative_to(PACKAGE.parent)) not in NOT_YET_MOVED
-             for line in route_queries(path)]
+    found = [line for path in modules for line in route_queries(path)]
     assert found == [], "move these queries into the domain's queries.py:\n" + "\n".join(found)
-
-
-@pytest.mark.parametrize("module", NOT_YET_MOVED)
-def test_a_module_waiting_for_its_move_still_queries(module):
-    assert route_queries(PACKAGE.parent / module), f"{module} holds no query now: take it off the list"
 
 
 @pytest.mark.parametrize("statement, line, name", [
