@@ -187,3 +187,21 @@ def test_a_long_file_is_written_chunk_by_chunk_and_undone_whole_by_a_late_error(
     first, again = (db.session.scalar(sa.select(Referral.person_id).where(
         Referral.number == ledger.rows[i]["number"])) for i in (3, 560))
     assert first == again
+
+
+def test_imported_referrals_count_in_the_report_like_the_others(db, cast, clock, world):
+    from caseflow.core.orgs.tree import subtree_ids
+    from caseflow.reports import definitions
+
+    today = local_date(clock.now)
+    ledger = make_ledger(6, today=today, handler=cast.handler.username, open_share=1 / 3,
+                         first_id=30000)
+    services.import_referrals(ledger.xlsx(), "report.xlsx", actor=cast.supervisor, now=clock.now)
+    federation = subtree_ids(world.federation.id)
+    last_year = definitions.referral_figures(federation, date(today.year - 1, 1, 1),
+                                             date(today.year - 1, 12, 31), today)
+    assert last_year.by_direction["sent"]["to_procuratorate"] == 4
+    # Replied 20 days after receipt: within the month, on time.
+    assert last_year.replied_on_time[definitions.SENT] == definitions.Share(4, 4)
+    this_year = definitions.referral_figures(federation, date(today.year, 1, 1), today, today)
+    assert this_year.by_direction["sent"]["to_procuratorate"] == 2
