@@ -43,7 +43,7 @@ from caseflow.referrals.models import (
     ConsentMethod, Direction, HelpKind, LeadSource, Referral, ReferralCounter, ReferralState,
     ReplyOutcome,
 )
-from caseflow.referrals.services import clock_dates
+from caseflow.referrals.services import Receiving, clock_dates
 
 files.register(ImportBatch.sha256)  # the imported files are kept, re-encrypted by rotation
 
@@ -562,6 +562,14 @@ class _Writer:
         self.made: dict[str, int] = {}
         self.counters: dict = {}
         self.clocks: dict[tuple[bool, date], object] = {}
+        self.receiving: Receiving | None = None
+
+    def holder(self, receiver: Organisation) -> Organisation:
+        """Who holds a referral sent to ``receiver`` and not yet registered: its receiving
+        department when it has one that can act (as sending decides), else ``receiver``."""
+        if self.receiving is None:
+            self.receiving = Receiving()
+        return self.receiving.holder(receiver) or receiver
 
     def write(self, plans: list[RowPlan]) -> None:
         if not plans:
@@ -606,6 +614,8 @@ class _Writer:
         registered = state != ReferralState.SENT.value
         replied = state in (ReferralState.REPLIED.value, ReferralState.CLOSED.value)
         handler = v.get("handler_user")
+        if not registered:  # waiting for registration: in the inbox and sweep of its holder
+            receiver = self.holder(receiver)
         ref = Referral(
             state=state, direction=v["direction"], sender_org_id=sender.id, receiver_org_id=receiver.id,
             created_by_id=self.actor.id, person_id=person_id,

@@ -201,3 +201,10 @@ def test_the_shell_command_previews_refuses_bad_files_and_commits(app, db, clock
     assert result.exit_code == 0, result.output
     assert _referrals(db) == before + 3
     assert db.session.scalar(sa.select(ImportBatch.rows_added)) == 3
+
+
+def test_a_supervisor_of_a_partner_agency_imports_nothing(client, login_as, world):
+    login_as(factories.make_user(world, roles={Role.SUPERVISOR}, org=world.justice_bureau))
+    page = client.get("/imports/")
+    assert page.status_code == 403 and 'data-testid="forbidden"' in page.get_data(as_text=True)
+    assert 'href="/imports/"' not in client.get("/").get_data(as_text=True)

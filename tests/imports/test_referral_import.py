@@ -205,3 +205,18 @@ def test_imported_referrals_count_in_the_report_like_the_others(db, cast, clock,
     assert last_year.replied_on_time[definitions.SENT] == definitions.Share(4, 4)
     this_year = definitions.referral_figures(federation, date(today.year, 1, 1), today, today)
     assert this_year.by_direction["sent"]["to_procuratorate"] == 2
+
+
+def test_an_imported_referral_waiting_for_registration_goes_to_the_receiving_department(db, cast, clock, world):
+    """As sending decides: a referral addressed to the procuratorate, not yet registered,
+    is held by its receiving department (its inbox, its reminders); registered ones stay
+    addressed as the ledger says, with their handler."""
+    world.procuratorate.receiving_department_id = world.department5.id
+    ledger = make_ledger(4, today=local_date(clock.now), handler=cast.handler.username,
+                         open_share=1 / 3, first_id=40000)
+    services.import_referrals(ledger.csv(), "dept.csv", actor=cast.supervisor, now=clock.now)
+    refs = {r.number: r for r in db.session.scalars(sa.select(Referral).where(
+        Referral.number.in_([row["number"] for row in ledger.rows])))}
+    waiting, registered = refs[ledger.rows[0]["number"]], refs[ledger.rows[3]["number"]]
+    assert waiting.state == "sent" and waiting.receiver_org_id == world.department5.id
+    assert registered.state == "registered" and registered.receiver_org_id == world.procuratorate.id
