@@ -97,6 +97,7 @@ def test_upload_preview_then_confirm_writes_all_at_once(client, login_as, db, cl
     ref = db.session.scalar(sa.select(Referral).where(Referral.number == ledger.rows[0]["number"]))
     shown = client.get(f"/referrals/{ref.id}")
     assert shown.status_code == 200 and ledger.rows[0]["number"] in page_text(shown)
+    assert 'data-testid="imported"' in shown.get_data(as_text=True)
     index = client.get("/imports/")
     assert "妇联台账.xlsx" in page_text(index)
     assert index.get_data(as_text=True).count('data-testid="batch-row"') == 1
