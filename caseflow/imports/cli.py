@@ -17,20 +17,27 @@ def import_group():
     """Import an office's existing ledger (XLSX or CSV) as the template lays it out."""
 
 
-def _bar(label: str):
-    """A progress callback (done, total) drawing click's progress bar on stderr."""
-    state = {}
+class _Bar:
+    """click's progress bar on stderr, fed (done, total) by the services; the total is an
+    estimate until the file has been read (blank rows are not counted)."""
 
-    def progress(done: int, total: int) -> None:
-        if "bar" not in state:
-            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr,
-                                             show_pos=True)
-            state["bar"].__enter__()
-        state["bar"].update(done - state["bar"].pos)
-        if done >= total:
-            state["bar"].__exit__(None, None, None)
+    def __init__(self, label: str):
+        self.label, self.bar = label, None
 
-    return progress
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr,
+                                         show_pos=True)
+            self.bar.__enter__()
+        self.bar.length = max(self.bar.length, total)
+        self.bar.update(done - self.bar.pos)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.length = self.bar.pos  # what was read in the end
+            self.bar.render_progress()
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 def _table(rows: list[tuple], headings: tuple) -> str:
@@ -72,12 +79,14 @@ def import_referrals_command(file: Path, username: str, commit: bool):
     if actor is None:
         raise click.BadParameter(f"no account has the user name {username!r}", param_hint="--user")
     data, now = file.read_bytes(), utcnow()
+    bar = _Bar(_("Checking"))
     try:
-        preview = services.preview_referrals(data, file.name, actor=actor, now=now,
-                                             progress=_bar(_("Checking")))
+        preview = services.preview_referrals(data, file.name, actor=actor, now=now, progress=bar)
     except DomainError as error:
         click.echo(colour(str(error.message), RED), err=True)
         sys.exit(1)
+    finally:
+        bar.close()
     counts = preview.counts()
     click.echo(_table([(_("Rows in the file"), counts["rows"]), (_("Referrals to add"), counts["added"]),
                        (_("People found by their resident ID number"), counts["people_matched"]),
@@ -93,14 +102,16 @@ def import_referrals_command(file: Path, username: str, commit: bool):
     if not commit:
         click.echo(colour(_("Nothing is saved yet. Run again with --commit to import."), YELLOW))
         return
+    bar = _Bar(_("Importing"))
     try:
-        preview = services.import_referrals(data, file.name, actor=actor, now=now,
-                                            progress=_bar(_("Importing")))
+        preview = services.import_referrals(data, file.name, actor=actor, now=now, progress=bar)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
         click.echo(colour(str(error.message), RED), err=True)
         sys.exit(1)
+    finally:
+        bar.close()
     counts = preview.counts()
     click.echo(colour(_("%(file)s imported: %(added)d referrals added, %(already)d already in "
                         "caseflow; %(matched)d people found by their resident ID number, %(new)d "
