@@ -10,7 +10,7 @@ from caseflow.core.orgs import policy
 from caseflow.extensions import db
 
 
-def log_entries(model, text_columns, user, *, q: str = "", actor: str = "", action: str = "",
+def log_entries(model, text_columns, user, *, q: str = "", actor: str = "", action_prefix: str = "",
                 start: datetime | None = None, end: datetime | None = None):
     """The entries of ``model`` (``AuditEvent`` or ``AccessEvent``) ``user`` may read, newest
     first: by actor name, action prefix, text in ``text_columns``, and from the day ``start``
@@ -20,8 +20,8 @@ def log_entries(model, text_columns, user, *, q: str = "", actor: str = "", acti
         query = query.where(model.organisation_id.in_(policy.visible_organisation_ids(user)))
     if actor:
         query = query.where(model.actor_name.like(f"%{actor}%"))
-    if action and hasattr(model, "action"):
-        query = query.where(model.action.like(f"{action}%"))
+    if action_prefix and hasattr(model, "action"):
+        query = query.where(model.action.like(f"{action_prefix}%"))
     if q:
         like = f"%{q}%"
         query = query.where(sa.or_(*[column.like(like) for column in text_columns]))

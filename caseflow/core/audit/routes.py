@@ -32,7 +32,7 @@ def _day_start(text: str | None):
 def _filters(model, text_columns):
     args = {k: request.args.get(k, "").strip() for k in ("q", "actor", "action", "from", "to")}
     query = queries.log_entries(model, text_columns, current_user, q=args["q"], actor=args["actor"],
-                                action=args["action"], start=_day_start(args["from"]),
+                                action_prefix=args["action"], start=_day_start(args["from"]),
                                 end=_day_start(args["to"]))
     return query, args
 
