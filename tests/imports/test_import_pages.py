@@ -167,7 +167,7 @@ def test_a_file_that_is_no_ledger_is_refused_beside_the_upload(client, login_as,
     assert zh("Pseudonym") in page_text(page)  # the missing headings are named
 
 
-def test_the_menu_offers_the_import_to_supervisors_only(client, login_as, world, supervisor):
+def test_the_home_page_offers_the_import_to_supervisors_only(client, login_as, world, supervisor):
     login_as(supervisor)
     assert 'href="/imports/"' in client.get("/").get_data(as_text=True)
     client.submit("/logout", page="/account")
