@@ -173,6 +173,11 @@ class ServiceItem(TimestampMixin, db.Model):
         sa.CheckConstraint("(state = 'cancelled') = (cancel_reason IS NOT NULL)", name="cancelled_has_reason"),
         sa.CheckConstraint("state NOT IN ('sent', 'accepted', 'active') OR sent_on IS NOT NULL",
                            name="sent_has_date"),
+        # Brought in from an office's ledger (caseflow/imports, migration 0024): the file's
+        # SHA-256 and its row, both or neither; a row of a file is imported once.
+        sa.CheckConstraint("(imported_sha256 IS NULL) = (imported_row IS NULL)",
+                           name="imported_with_row"),
+        sa.Index("uq_assistance_items_imported_row", "imported_sha256", "imported_row", unique=True),
         sa.Index("ix_assistance_items_provider_state", "provider_org_id", "state"),
         # The reminder sweep reads only the items that are running or waiting for an
         # answer; SQLite uses these only when the query names the states as literals.
@@ -211,6 +216,10 @@ class ServiceItem(TimestampMixin, db.Model):
     lawsuit_outcome: Mapped[str | None] = mapped_column(sa.Text)
     #: The aid decision's recommended measure this item took over, if any.
     measure_id: Mapped[int | None] = mapped_column(sa.ForeignKey("recommended_measures.id"), unique=True)
+    #: Imported from a ledger file (``caseflow.imports``): the file's SHA-256 and the row
+    #: (1 is the headings), kept with the item's original dates.
+    imported_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    imported_row: Mapped[int | None] = mapped_column()
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
 
@@ -224,6 +233,10 @@ class ServiceItem(TimestampMixin, db.Model):
     @property
     def state_enum(self) -> ItemState:
         return ItemState(self.state)
+
+    @property
+    def is_imported(self) -> bool:
+        return self.imported_sha256 is not None
 
     @property
     def is_running(self) -> bool:

@@ -142,6 +142,11 @@ class AidCase(TimestampMixin, db.Model):
         sa.CheckConstraint("state <> 'paid' OR (paid_amount IS NOT NULL AND paid_on IS NOT NULL "
                            "AND payment_method IS NOT NULL)", name="payment_complete"),
         sa.UniqueConstraint("numbering_org_id", "number_year", "number_seq", name="uq_aid_cases_number_seq"),
+        # Brought in from an office's ledger (caseflow/imports, migration 0024): the file's
+        # SHA-256 and its row, both or neither; a row of a file is imported once.
+        sa.CheckConstraint("(imported_sha256 IS NULL) = (imported_row IS NULL)",
+                           name="imported_with_row"),
+        sa.Index("uq_aid_cases_imported_row", "imported_sha256", "imported_row", unique=True),
         sa.Index("ix_aid_cases_org_state", "organisation_id", "state"),
         sa.Index("ix_aid_cases_handler_state", "handler_id", "state"),
     )
@@ -184,6 +189,10 @@ class AidCase(TimestampMixin, db.Model):
     paid_on: Mapped[date | None] = mapped_column(sa.Date)
     payment_method: Mapped[str | None] = mapped_column(sa.String(20))
     payment_reference: Mapped[str | None] = mapped_column(sa.String(120))
+    #: Imported from a ledger file (``caseflow.imports``): the file's SHA-256 and the row
+    #: (1 is the headings), kept with the case's original number and dates.
+    imported_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    imported_row: Mapped[int | None] = mapped_column()
 
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
@@ -210,6 +219,10 @@ class AidCase(TimestampMixin, db.Model):
     @property
     def state_enum(self) -> CaseState:
         return CaseState(self.state)
+
+    @property
+    def is_imported(self) -> bool:
+        return self.imported_sha256 is not None
 
     @property
     def current_measures(self) -> list[RecommendedMeasure]:
