@@ -18,7 +18,7 @@ from flask import Flask
 from caseflow.core import files
 from caseflow.core.crypto import FieldCipher, KeyError_, parse_key
 from caseflow.core.people.models import PROTECTED_FIELDS, SEALED_COPIES, Person, SealedCopy
-from caseflow.core.people.services import Identity, read_identity
+from caseflow.core.people.services import Identity, read_identity, seal_identity
 from caseflow.extensions import db
 
 
@@ -39,10 +39,7 @@ def rotate(app: Flask, new_key: str, *, batch: int = 500, progress: Callable = p
     try:
         for done, person in enumerate(persons, start=1):
             identity = read_identity(person, old)
-            for name, value in identity.as_text().items():
-                setattr(person, f"{name}_sealed", new.encrypt(value, context=f"persons.{name}"))
-            person.resident_id_index = new.blind_index(identity.resident_id,
-                                                       context="persons.resident_id")
+            seal_identity(person, identity, new)
             check = read_identity(person, FieldCipher(new_raw))
             if check != identity:
                 raise ValueError(f"person {person.id} did not read back the same")

@@ -36,7 +36,6 @@ from caseflow.core.people.models import Person
 from caseflow.extensions import db
 from caseflow.imports import policy
 from caseflow.imports.models import ImportBatch, ImportKind
-from caseflow.imports.people import new_person
 from caseflow.imports.parse import Column, as_choices, as_date, as_flag, choice_table, read_sheet
 from caseflow.referrals import policy as referral_policy
 from caseflow.referrals.models import (
@@ -304,14 +303,9 @@ class _Lookups:
             .where(Referral.registration_number.in_(registrations))).tuples()) if registrations else set()
         # The numbers as the person check keeps them (a valid one is its compact form); an
         # invalid one finds nobody and is refused with its message by that check.
-        by_index = {self.blind_index(ric.compact(str(p.values["resident_id"])).upper()):
-                    ric.compact(str(p.values["resident_id"])).upper()
-                    for p in plans if p.values.get("resident_id")}
-        self.people = {}
-        if by_index:
-            for person in db.session.scalars(sa.select(Person).where(
-                    Person.resident_id_index.in_(sorted(by_index))).order_by(Person.id.desc())):
-                self.people[by_index[person.resident_id_index]] = person
+        self.people = people.find_by_resident_ids(
+            {ric.compact(str(p.values["resident_id"])).upper() for p in plans
+             if p.values.get("resident_id")}, self.cipher)
 
     def subtree(self, org_id: int) -> frozenset[int]:
         if org_id not in self.subtrees:
@@ -320,9 +314,6 @@ class _Lookups:
 
     def org(self, text) -> Organisation | None:
         return self.orgs.get(str(text).strip().lower())
-
-    def blind_index(self, resident_id: str) -> str:
-        return self.cipher.blind_index(resident_id, context="persons.resident_id")
 
 
 def _chunks(items, size: int = CHUNK):
@@ -581,7 +572,7 @@ class _Writer:
                 key = v.get("resident_id")
                 if plan.person is None and not (key and key in self.made) and not (key and key in new):
                     sender, receiver = v["sender_org"], v["receiver_org"]
-                    new[key or ("row", plan.row)] = new_person(
+                    new[key or ("row", plan.row)] = people.new_person(
                         actor=self.actor, now=self.now, today=self.today, pseudonym=v["pseudonym"],
                         identity=v["identity"], cipher=self.cipher,
                         organisation=sender if sender.id in self.reach else receiver)

@@ -120,6 +120,29 @@ def test_the_same_woman_is_found_by_her_id_number_without_decrypting(world, db, 
     assert "小雨" not in refused.value.message and world.street_a.name in refused.value.message
 
 
+def test_many_people_are_found_in_one_query_and_a_new_one_is_sealed_as_recording_seals(world, db, clock):
+    """The bulk path (an import) and the single one (the person form) share the code: the
+    blind-index look-up of many numbers at once, and a new person sealed and flagged a
+    minor as ``record_person`` does, but neither flushed nor audited."""
+    officer = factories.make_user(world, roles={"federation_officer"}, org=world.street_a)
+    first = factories.make_person(world, officer, resident_id=factories.VALID_IDS[0])
+    second = factories.make_person(world, officer, pseudonym="小芳", resident_id=factories.VALID_IDS[1])
+    found = services.find_by_resident_ids([factories.VALID_IDS[0], factories.VALID_IDS[1],
+                                           factories.VALID_IDS[2], None])
+    assert found == {factories.VALID_IDS[0]: first, factories.VALID_IDS[1]: second}
+    assert services.find_by_resident_ids([]) == {}
+    audits = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    child = services.clean_identity(services.Identity(real_name="王小花", resident_id="110105201501010017"),
+                                    today=clock.now.date())
+    person = services.new_person(actor=officer, now=clock.now, pseudonym="小花", identity=child,
+                                 organisation=world.street_a)
+    assert person.id is None and person.is_minor and person.pseudonym_pinyin == "xiaohua"
+    db.session.flush()
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == audits
+    assert services.read_identity(person).real_name == "王小花"
+    assert services.find_by_resident_id("110105201501010017") == person
+
+
 def test_search_finds_by_pinyin_and_by_exact_id_number(client, login_as, world, db):
     officer = login_as("federation_officer")
     factories.make_person(world, officer, resident_id=ID)

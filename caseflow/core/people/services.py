@@ -104,10 +104,18 @@ def clean_identity(identity: Identity, *, today: date, checks: Checks | None = N
     return cleaned
 
 
-def _seal(person: Person, identity: Identity, cipher: FieldCipher) -> None:
+def seal_identity(person: Person, identity: Identity, cipher: FieldCipher | None = None) -> None:
+    """The one way a person's protected fields are written: each sealed under its own
+    context, and the blind index of her resident ID number beside them."""
+    cipher = cipher or cipher_for_app()
     for name, value in identity.as_text().items():
         setattr(person, f"{name}_sealed", cipher.encrypt(value, context=f"persons.{name}"))
-    person.resident_id_index = cipher.blind_index(identity.resident_id, context="persons.resident_id")
+    person.resident_id_index = resident_id_index(identity.resident_id, cipher)
+
+
+def resident_id_index(resident_id: str | None, cipher: FieldCipher | None = None) -> str | None:
+    """The blind index of a normalised resident ID number (``normalise_resident_id``)."""
+    return (cipher or cipher_for_app()).blind_index(resident_id, context="persons.resident_id")
 
 
 def read_identity(person: Person, cipher: FieldCipher | None = None) -> Identity:
@@ -122,11 +130,43 @@ def read_identity(person: Person, cipher: FieldCipher | None = None) -> Identity
 
 
 def find_by_resident_id(resident_id: str) -> Person | None:
-    index = cipher_for_app().blind_index(normalise_resident_id(resident_id),
-                                         context="persons.resident_id")
-    return db.session.scalar(
-        sa.select(Person).where(Person.resident_id_index == index).order_by(Person.id).limit(1)
+    resident_id = normalise_resident_id(resident_id)
+    return find_by_resident_ids([resident_id]).get(resident_id)
+
+
+def find_by_resident_ids(resident_ids, cipher: FieldCipher | None = None) -> dict[str, Person]:
+    """The people recorded with these resident ID numbers (normalised ones: a number that
+    is not finds nobody), found through the blind index in one query, never by
+    decrypting: ``{number: person}``, the earliest record when a number has two."""
+    cipher = cipher or cipher_for_app()
+    by_index = {resident_id_index(number, cipher): number for number in set(resident_ids) if number}
+    if not by_index:
+        return {}
+    found: dict[str, Person] = {}
+    for person in db.session.scalars(sa.select(Person).where(
+            Person.resident_id_index.in_(sorted(by_index))).order_by(Person.id)):
+        found.setdefault(by_index[person.resident_id_index], person)
+    return found
+
+
+def new_person(*, actor, now: datetime, pseudonym: str, identity: Identity,
+               organisation: Organisation, today: date | None = None,
+               cipher: FieldCipher | None = None) -> Person:
+    """A person from a checked identity (``check_person``, or ``clean_identity`` and a
+    duplicate check of the caller's), added to the session, not flushed and not audited:
+    ``record_person`` records one this way, an import many (one flush a chunk, one audit
+    row a file). A minor when her birth date makes her under 18 on ``today`` (``now``'s
+    local date unless given)."""
+    today = today or local_date(now)
+    person = Person(
+        pseudonym=pseudonym, pseudonym_pinyin=pinyin_of(pseudonym),
+        organisation_id=organisation.id, created_by_id=actor.id,
+        is_minor=bool(identity.birth_date and age_on(identity.birth_date, today) < ADULT_AGE),
+        created_at=now, updated_at=now,
     )
+    seal_identity(person, identity, cipher)
+    db.session.add(person)
+    return person
 
 
 def _refuse_duplicate(identity: Identity, *, actor, exclude_id: int | None = None) -> None:
@@ -194,13 +234,8 @@ def record_person(
     organisation = organisation or actor.organisation
     checked = check_person(actor=actor, now=now, pseudonym=pseudonym, identity=identity)
     pseudonym, cleaned = checked.pseudonym, checked.identity
-    person = Person(
-        pseudonym=pseudonym, pseudonym_pinyin=pinyin_of(pseudonym),
-        organisation_id=organisation.id, created_by_id=actor.id, is_minor=checked.is_minor,
-        created_at=now, updated_at=now,
-    )
-    _seal(person, cleaned, cipher_for_app())
-    db.session.add(person)
+    person = new_person(actor=actor, now=now, pseudonym=pseudonym, identity=cleaned,
+                        organisation=organisation)
     db.session.flush()
     record("person.create", actor=actor, now=now, obj=person, object_label=pseudonym,
            organisation_id=organisation.id,
@@ -251,7 +286,7 @@ def update_person(person: Person, *, actor, now: datetime, pseudonym: str, ident
     person.pseudonym = pseudonym
     person.pseudonym_pinyin = pinyin_of(pseudonym)
     person.is_minor = is_minor
-    _seal(person, cleaned, cipher_for_app())
+    seal_identity(person, cleaned)
     person.updated_at = now
     after = {"pseudonym": person.pseudonym, "is_minor": person.is_minor}
     if changed or before != after:
@@ -323,9 +358,7 @@ def search_people(query, text: str):
     conditions = [Person.pseudonym.like(f"%{text}%"),
                   Person.pseudonym_pinyin.like(f"%{pinyin_of(text)}%")]
     try:
-        index = cipher_for_app().blind_index(normalise_resident_id(text),
-                                             context="persons.resident_id")
-        conditions.append(Person.resident_id_index == index)
+        conditions.append(Person.resident_id_index == resident_id_index(normalise_resident_id(text)))
     except ValidationFailed:
         pass
     return query.where(sa.or_(*conditions))
