@@ -12,3 +12,8 @@ IMPORTING_KINDS = (OrganisationKind.FEDERATION.value, OrganisationKind.PROCURATO
 def can_import(user) -> bool:
     return (can_work_on_cases(user) and user.has_role(Role.SUPERVISOR)
             and user.organisation.kind in IMPORTING_KINDS)
+
+
+def can_import_cases(user) -> bool:
+    """Judicial aid cases are the procuratorate's: its supervisors import their ledgers."""
+    return can_import(user) and user.organisation.kind == OrganisationKind.PROCURATORATE.value
