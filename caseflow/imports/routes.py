@@ -12,13 +12,13 @@ from caseflow.core import files
 from caseflow.core.errors import DomainError, NotAllowed
 from caseflow.core.orgs.roles import Role
 from caseflow.core.web import perform, requires
-from caseflow.imports import policy, services
+from caseflow.imports import policy, previews, services
 from caseflow.imports.forms import ConfirmImportForm, UploadForm
 
 bp = Blueprint("imports", __name__, url_prefix="/imports", template_folder="templates")
 IMPORTERS = (Role.SUPERVISOR,)
 #: How long a preview can be confirmed: others may record the same referrals meanwhile.
-PREVIEW_MAX_AGE = timedelta(hours=1)
+PREVIEW_MAX_AGE = previews.VALIDITY
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -80,7 +80,9 @@ def preview_referrals():
         return _index(form, 400)
     confirm = None
     if not preview.refused and preview.to_add:
-        files.store(data, preview.sha256)  # kept encrypted until confirmed
+        # Kept encrypted until confirmed; removed by a job if it never is.
+        previews.keep_preview(data, preview.sha256, filename, kind=preview.kind,
+                              actor=current_user, now=g.now)
         confirm = ConfirmImportForm(formdata=None, previewed=_signer().dumps({
             "sha256": preview.sha256, "filename": filename, "user": current_user.id,
             "issued": g.now.isoformat()}))

@@ -1,5 +1,5 @@
-"""The import package wired into the app: its pages, its home-page button, its command. Called
-from ``caseflow/domains.py``; the core knows nothing of it."""
+"""The import package wired into the app: its pages, its home-page button, its command, its
+scheduled clean-up. Called from ``caseflow/domains.py``; the core knows nothing of it."""
 from __future__ import annotations
 
 from flask import Flask
@@ -10,6 +10,7 @@ from caseflow.core.navigation import NavItem
 
 
 def init_imports(app: Flask) -> None:
+    from caseflow.imports import jobs as _jobs  # noqa: F401  (registers the preview clean-up)
     from caseflow.imports import policy
     from caseflow.imports.cli import import_group
     from caseflow.imports.routes import bp

@@ -42,6 +42,8 @@ ACTION_LABELS = {
     "calendar.import": _l("Official holiday schedule loaded"),
     # ledger imports (caseflow/imports)
     "ledger.import": _l("Ledger imported"),
+    "ledger.preview": _l("Ledger previewed (file kept until confirmed)"),
+    "ledger.preview_discarded": _l("Unconfirmed ledger preview's file removed"),
     # people
     "person.create": _l("Person recorded"),
     "person.update": _l("Person's details changed"),
