@@ -359,6 +359,14 @@ ACCESS.update({
                                         denied=NOT_IMPORTS),
     "imports.confirm_referrals": Access("POST", lambda t: "/imports/referrals/confirm",
                                         allowed=(R.SUPERVISOR,), denied=NOT_IMPORTS),
+    # Judicial aid case ledgers: a supervisor of the procuratorate (the federation's gets 403:
+    # tests/imports/test_case_pages.py).
+    "imports.case_template": Access("GET", lambda t: "/imports/cases/template.xlsx", allowed=(R.SUPERVISOR,),
+                                    denied=NOT_IMPORTS, right=lambda t: t.proc_supervisor),
+    "imports.preview_cases": Access("POST", lambda t: "/imports/cases", allowed=(R.SUPERVISOR,),
+                                    denied=NOT_IMPORTS, right=lambda t: t.proc_supervisor),
+    "imports.confirm_cases": Access("POST", lambda t: "/imports/cases/confirm", allowed=(R.SUPERVISOR,),
+                                    denied=NOT_IMPORTS, right=lambda t: t.proc_supervisor),
 })
 
 @dataclass

@@ -26,7 +26,7 @@ from caseflow.extensions import db
 from caseflow.imports import engine, policy
 from caseflow.imports.engine import (
     LedgerKind, Lookups, RowPlan, Writer, check_number, check_person, labels_of, moment,
-    refuse, refuse_before, refuse_unknown_org,
+    refuse, refuse_before, refuse_unknown_org, require_cell,
 )
 from caseflow.imports.models import ImportKind
 from caseflow.imports.parse import Column
@@ -214,11 +214,9 @@ def _check_progress(plan: RowPlan, v: dict, look: CaseLookups, org) -> None:
     if state == CaseState.INVESTIGATING:
         return
     _amount(plan, v, "granted_amount", _("A decided case needs the amount granted."))
-    if not v.get("decided_on"):
-        refuse(plan, "decided_on", _("A decided case needs its decision date."))
-    if not v.get("approved_by"):
-        refuse(plan, "approved_by", _("A decided case needs the supervisor who approved it."))
-    elif org is not None:
+    require_cell(plan, v, "decided_on", _("A decided case needs its decision date."))
+    if require_cell(plan, v, "approved_by", _("A decided case needs the supervisor who approved it.")) \
+            and org is not None:
         found = look.user(look.supervisors, v["approved_by"], org)
         if not found:
             refuse(plan, "approved_by", _("Nobody called “%(name)s” is a supervisor of %(org)s.",
@@ -230,15 +228,12 @@ def _check_progress(plan: RowPlan, v: dict, look: CaseLookups, org) -> None:
             v["approver"] = found[0]
     if state == CaseState.PAID:
         _amount(plan, v, "paid_amount", _("A paid case needs the amount paid."))
-        if not v.get("paid_on"):
-            refuse(plan, "paid_on", _("A paid case needs its payment date."))
-        if not v.get("payment_method"):
-            refuse(plan, "payment_method", _("A paid case needs the payment method."))
+        require_cell(plan, v, "paid_on", _("A paid case needs its payment date."))
+        require_cell(plan, v, "payment_method", _("A paid case needs the payment method."))
 
 
 def _amount(plan: RowPlan, v: dict, key: str, missing: str) -> None:
-    if not v.get(key):
-        refuse(plan, key, missing)
+    if not require_cell(plan, v, key, missing):
         return
     try:
         v[key] = parse_amount(v[key], field_name=key)

@@ -1,5 +1,5 @@
-"""``caseflow import referrals FILE [--commit]``: the same preview and import as the pages,
-from the server's shell, with a progress bar and the preview as a table."""
+"""``caseflow import referrals|cases FILE --user U [--commit]``: the same preview and import
+as the pages, from the server's shell, with a progress bar and the preview as a table."""
 from __future__ import annotations
 
 import sys
@@ -58,37 +58,32 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-@import_group.command("referrals")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--user", "username", required=True,
-              help="The supervisor importing (her organisation's reach decides what may come in).")
-@click.option("--commit", is_flag=True, help="Write the rows; without it only the preview is shown.")
-@with_appcontext
-def import_referrals_command(file: Path, username: str, commit: bool):
-    """Preview (and with --commit import) a referral ledger. Exits 1 when rows have errors:
-    nothing is written then."""
+def _run(kind_name: str, file: Path, username: str, commit: bool) -> None:
+    """Preview (and with ``commit`` import) a ledger of one kind, as the pages do."""
     from flask_babel import gettext as _
 
     from caseflow.core.db import utcnow
     from caseflow.core.errors import DomainError
     from caseflow.core.orgs.models import User
     from caseflow.extensions import db
-    from caseflow.imports import services
+    from caseflow.imports import engine
+    from caseflow.imports.kinds import KINDS
 
+    kind = KINDS[kind_name]
     actor = db.session.scalar(sa.select(User).where(User.username == username))
     if actor is None:
         raise click.BadParameter(f"no account has the user name {username!r}", param_hint="--user")
     data, now = file.read_bytes(), utcnow()
     bar = _Bar(_("Checking"))
     try:
-        preview = services.preview_referrals(data, file.name, actor=actor, now=now, progress=bar)
+        preview = engine.preview(kind, data, file.name, actor=actor, now=now, progress=bar)
     except DomainError as error:
         click.echo(colour(str(error.message), RED), err=True)
         sys.exit(1)
     finally:
         bar.close()
     counts = preview.counts()
-    click.echo(_table([(_("Rows in the file"), counts["rows"]), (_("Referrals to add"), counts["added"]),
+    click.echo(_table([(_("Rows in the file"), counts["rows"]), (str(kind.to_add_label), counts["added"]),
                        (_("People found by their resident ID number"), counts["people_matched"]),
                        (_("People to record"), counts["people_added"]),
                        (_("Already in caseflow (skipped)"), counts["already"]),
@@ -97,14 +92,14 @@ def import_referrals_command(file: Path, username: str, commit: bool):
         click.echo("")
         click.echo(_table([(e.row, e.column, e.message) for e in preview.errors],
                           (_("Row"), _("Column"), _("What is wrong"))))
-        click.echo(colour(services.ngettext_rows(preview.refused), RED), err=True)
+        click.echo(colour(engine.ngettext_rows(preview.refused), RED), err=True)
         sys.exit(1)
     if not commit:
         click.echo(colour(_("Nothing is saved yet. Run again with --commit to import."), YELLOW))
         return
     bar = _Bar(_("Importing"))
     try:
-        preview = services.import_referrals(data, file.name, actor=actor, now=now, progress=bar)
+        preview = engine.import_ledger(kind, data, file.name, actor=actor, now=now, progress=bar)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -113,8 +108,35 @@ def import_referrals_command(file: Path, username: str, commit: bool):
     finally:
         bar.close()
     counts = preview.counts()
-    click.echo(colour(_("%(file)s imported: %(added)d referrals added, %(already)d already in "
-                        "caseflow; %(matched)d people found by their resident ID number, %(new)d "
-                        "recorded.", file=preview.filename, added=counts["added"],
-                        already=counts["already"], matched=counts["people_matched"],
-                        new=counts["people_added"]), GREEN))
+    click.echo(colour(kind.done_message(file=preview.filename, added=counts["added"],
+                                        already=counts["already"], matched=counts["people_matched"],
+                                        new=counts["people_added"]), GREEN))
+
+
+FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+USER = click.option("--user", "username", required=True,
+                    help="The supervisor importing (her organisation's reach decides what may come in).")
+COMMIT = click.option("--commit", is_flag=True,
+                      help="Write the rows; without it only the preview is shown.")
+
+
+@import_group.command("referrals")
+@FILE
+@USER
+@COMMIT
+@with_appcontext
+def import_referrals_command(file: Path, username: str, commit: bool):
+    """Preview (and with --commit import) a referral ledger. Exits 1 when rows have errors:
+    nothing is written then."""
+    _run("referrals", file, username, commit)
+
+
+@import_group.command("cases")
+@FILE
+@USER
+@COMMIT
+@with_appcontext
+def import_cases_command(file: Path, username: str, commit: bool):
+    """Preview (and with --commit import) a judicial aid case ledger (a supervisor of the
+    procuratorate). Exits 1 when rows have errors: nothing is written then."""
+    _run("cases", file, username, commit)

@@ -242,11 +242,25 @@ def refuse(plan: RowPlan, key: str, message: str) -> None:
 
 def refuse_before(plan: RowPlan, v: dict, later: str, earlier: str, message) -> None:
     """``later``'s date may not come before ``earlier``'s (one error of a column at a time)."""
-    heading = plan.headings[later]
-    if any(e.column == heading for e in plan.errors):
+    if has_error(plan, later):
         return
     if v.get(later) and v.get(earlier) and v[later] < v[earlier]:
         refuse(plan, later, message)
+
+
+def has_error(plan: RowPlan, key: str) -> bool:
+    """Whether the column already has its error (a cell that could not be read)."""
+    return any(e.column == plan.headings[key] for e in plan.errors)
+
+
+def require_cell(plan: RowPlan, v: dict, key: str, message) -> bool:
+    """The cell the row's state needs: refused when empty (not again when it could not be
+    read). Whether it holds a value."""
+    if v.get(key):
+        return True
+    if not has_error(plan, key):
+        refuse(plan, key, message)
+    return False
 
 
 PERSON_FIELDS = {"real_name": "real_name", "resident_id": "resident_id", "phone": "phone",
