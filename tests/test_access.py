@@ -367,6 +367,14 @@ ACCESS.update({
                                     denied=NOT_IMPORTS, right=lambda t: t.proc_supervisor),
     "imports.confirm_cases": Access("POST", lambda t: "/imports/cases/confirm", allowed=(R.SUPERVISOR,),
                                     denied=NOT_IMPORTS, right=lambda t: t.proc_supervisor),
+    # Assistance ledgers: a supervisor of the federation (the procuratorate's gets 403:
+    # tests/imports/test_assistance_import.py).
+    "imports.assistance_template": Access("GET", lambda t: "/imports/assistance/template.xlsx",
+                                          allowed=(R.SUPERVISOR,), denied=NOT_IMPORTS),
+    "imports.preview_assistance": Access("POST", lambda t: "/imports/assistance", allowed=(R.SUPERVISOR,),
+                                         denied=NOT_IMPORTS),
+    "imports.confirm_assistance": Access("POST", lambda t: "/imports/assistance/confirm",
+                                         allowed=(R.SUPERVISOR,), denied=NOT_IMPORTS),
 })
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``caseflow import referrals|cases FILE --user U [--commit]``: the same preview and import
+"""``caseflow import referrals|cases|assistance FILE --user U [--commit]``: the same preview and import
 as the pages, from the server's shell, with a progress bar and the preview as a table."""
 from __future__ import annotations
 
@@ -140,3 +140,14 @@ def import_cases_command(file: Path, username: str, commit: bool):
     """Preview (and with --commit import) a judicial aid case ledger (a supervisor of the
     procuratorate). Exits 1 when rows have errors: nothing is written then."""
     _run("cases", file, username, commit)
+
+
+@import_group.command("assistance")
+@FILE
+@USER
+@COMMIT
+@with_appcontext
+def import_assistance_command(file: Path, username: str, commit: bool):
+    """Preview (and with --commit import) an assistance ledger, one service item a row (a
+    supervisor of the federation). Exits 1 when rows have errors: nothing is written then."""
+    _run("assistance", file, username, commit)

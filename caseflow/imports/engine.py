@@ -283,6 +283,8 @@ class Lookups:
         self.subtrees: dict[int, frozenset[int]] = {}
         self.cipher = cipher_for_app()
         self.people: dict[str, Person] = {}
+        #: The file's SHA-256.
+        self.sha256: str | None = None
 
     @staticmethod
     def users_by_name(*roles) -> dict[str, list[User]]:
@@ -378,6 +380,7 @@ def run(kind: LedgerKind, data: bytes, filename: str, *, actor, now: datetime, p
     result = Preview(kind=kind.kind.value, filename=filename, sha256=sha256_of(data))
     today = local_date(now)
     look = kind.lookups(actor)
+    look.sha256 = result.sha256  # (a kind without numbers knows its rows by file and row)
     texts = Texts(kind)
     seen = {"numbers": {}, "registrations": set(), "new_people": result.new_people}
     for chunk in _chunks(sheet.rows):

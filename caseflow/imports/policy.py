@@ -17,3 +17,8 @@ def can_import(user) -> bool:
 def can_import_cases(user) -> bool:
     """Judicial aid cases are the procuratorate's: its supervisors import their ledgers."""
     return can_import(user) and user.organisation.kind == OrganisationKind.PROCURATORATE.value
+
+
+def can_import_assistance(user) -> bool:
+    """Assistance plans are the federation's: its supervisors import their ledgers."""
+    return can_import(user) and user.organisation.kind == OrganisationKind.FEDERATION.value

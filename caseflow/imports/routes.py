@@ -16,7 +16,7 @@ from caseflow.core import files
 from caseflow.core.errors import DomainError, NotAllowed
 from caseflow.core.orgs.roles import Role
 from caseflow.core.web import perform, requires
-from caseflow.imports import cases, engine, policy, previews, services
+from caseflow.imports import assistance, cases, engine, policy, previews, services
 from caseflow.imports.kinds import KINDS
 from caseflow.imports.forms import ConfirmImportForm, UploadForm
 
@@ -57,7 +57,7 @@ class Card:
 
     @property
     def template(self) -> str:
-        return f"imports.{self.name[:-1]}_template"
+        return f"imports.{self.name.removesuffix('s')}_template"
 
     @property
     def preview(self) -> str:
@@ -80,6 +80,11 @@ CARDS = {
         "Copy the ledger into it, one case per row, numbered in your procuratorate's series; a "
         "case that was decided or paid has those columns filled in (with the supervisor who "
         "approved it)."), policy.can_import_cases, _l("judicial aid case ledger template")),
+    "assistance": Card("assistance", _l("Assistance items"), _l(
+        "Copy the ledger into it, one service item per row: the woman, the kind of help, the "
+        "agency, the officer, how often, the dates and the state it reached (an item sent, "
+        "declined or cancelled has those columns filled in)."), policy.can_import_assistance,
+        _l("assistance ledger template")),
 }
 
 
@@ -191,3 +196,21 @@ def preview_cases():
 @requires(policy.can_import_cases, roles=IMPORTERS)
 def confirm_cases():
     return _confirm("cases")
+
+
+@bp.get("/assistance/template.xlsx")
+@requires(policy.can_import_assistance, roles=IMPORTERS)
+def assistance_template():
+    return _template("assistance", assistance.assistance_template())
+
+
+@bp.post("/assistance")
+@requires(policy.can_import_assistance, roles=IMPORTERS)
+def preview_assistance():
+    return _preview("assistance")
+
+
+@bp.post("/assistance/confirm")
+@requires(policy.can_import_assistance, roles=IMPORTERS)
+def confirm_assistance():
+    return _confirm("assistance")
