@@ -161,6 +161,9 @@ def test_the_pages_preview_in_chinese_then_import(client, login_as, db, clock, c
     done = client.post("/imports/assistance/confirm",
                        data={"previewed": token, "csrf_token": client.csrf_token("/imports/")})
     assert done.status_code == 302 and _count(db, ServiceItem) == 4
+    item = db.session.scalar(sa.select(ServiceItem).where(ServiceItem.imported_row == 2))
+    shown = client.get(f"/assistance/items/{item.id}")
+    assert shown.status_code == 200 and 'data-testid="imported"' in shown.get_data(as_text=True)
     client.submit("/logout", page="/account")
     login_as(factories.make_user(world, roles={Role.SUPERVISOR}, org=world.procuratorate))
     assert client.get("/imports/assistance/template.xlsx").status_code == 403

@@ -104,6 +104,7 @@ def test_upload_preview_then_confirm_writes_all_at_once(client, login_as, db, cl
     assert case.state == "paid"
     shown = client.get(f"/cases/{case.id}")
     assert shown.status_code == 200 and ledger.rows[2]["number"] in page_text(shown)
+    assert 'data-testid="imported"' in shown.get_data(as_text=True)
     # The same file again: the preview says it adds nothing and offers no import.
     again = _upload(client, ledger.xlsx(), "救助台账.xlsx").get_data(as_text=True)
     assert 'data-testid="count-already">3<' in again and 'data-testid="confirm"' not in again
