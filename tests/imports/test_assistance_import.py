@@ -181,3 +181,20 @@ def test_the_shell_command_imports_assistance(app, db, clock, cast, tmp_path):
     assert result.exit_code == 0, result.output
     assert _count(db, ServiceItem) == 4
     assert db.session.scalar(sa.select(ImportBatch.kind)) == "assistance"
+
+
+def test_imported_items_count_in_the_report_like_the_others(db, cast, clock, world):
+    from datetime import date
+
+    from caseflow.core.orgs.tree import subtree_ids
+    from caseflow.reports import definitions
+
+    today = local_date(clock.now)
+    ledger = _ledger(cast, clock, 6, first_id=1000)  # two completed last year, four this year
+    assistance.import_assistance(ledger.csv(), "report.csv", actor=cast.supervisor, now=clock.now)
+    federation = subtree_ids(world.federation.id)
+    last_year = definitions.items_by_kind_and_state(federation, date(today.year - 1, 1, 1),
+                                                    date(today.year - 1, 12, 31))
+    assert last_year == {("counselling", "completed"): 1, ("legal_aid", "completed"): 1}
+    this_year = definitions.items_by_kind_and_state(federation, date(today.year, 1, 1), today)
+    assert sum(this_year.values()) == 4 and this_year[("counselling", "sent")] == 1
