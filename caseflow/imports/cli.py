@@ -1,5 +1,6 @@
-"""``caseflow import referrals|cases|assistance FILE --user U [--commit]``: the same preview and import
-as the pages, from the server's shell, with a progress bar and the preview as a table."""
+"""``caseflow import referrals|cases|assistance FILE --user U [--commit]``: the same preview
+and import as the pages, from the server's shell, with a progress bar and the preview as a
+table."""
 from __future__ import annotations
 
 import sys
