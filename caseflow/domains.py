@@ -24,6 +24,7 @@ from caseflow.training import demo as _training_demo  # noqa: F401
 from caseflow.reports import demo as _report_demo  # noqa: F401  (last: the story's year)
 from caseflow.reports import dashboards as _report_dashboards  # noqa: F401  (home page panels)
 from caseflow.imports import models as _import_models  # noqa: F401
+from caseflow.api import models as _api_models  # noqa: F401
 
 
 def init_domains(app: Flask) -> None:
@@ -84,3 +85,6 @@ def init_domains(app: Flask) -> None:
     from caseflow.imports.wiring import init_imports
 
     init_imports(app)
+    from caseflow.api.wiring import init_api
+
+    init_api(app)

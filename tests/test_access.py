@@ -58,6 +58,13 @@ ACCESS: dict[str, Access] = {
     "auth.account": Access("GET", lambda t: "/account", signed_in=True),
     "auth.sign_out_everywhere": Access("POST", lambda t: "/account/sessions/end", signed_in=True),
     "auth.change_password": Access("GET", lambda t: "/account/password", signed_in=True),
+    "api_tokens.index": Access("GET", lambda t: "/account/tokens", signed_in=True),
+    "api_tokens.create": Access("POST", lambda t: "/account/tokens", signed_in=True,
+                                data={"name": "热线", "scopes": "read", "days": "30"}),
+    # A token is its owner's alone: anyone else gets the 404 of a token that does not exist.
+    "api_tokens.revoke": Access("POST", lambda t: f"/account/tokens/{t.api_token.id}/revoke",
+                                allowed=(R.FEDERATION_OFFICER,), right=lambda t: t.owner,
+                                wrong_org=lambda t: t.outsider, personal=True),
     "home.index": Access("GET", lambda t: "/", signed_in=True),
     "admin.organisations": Access("GET", lambda t: "/admin/organisations",
                                   allowed=(R.SYSTEM_ADMIN,),
@@ -404,6 +411,7 @@ class Targets:
     item: object = None
     other_partner: object = None
     partner: object = None
+    api_token: object = None
 
 
 def _aid_cases(world, cast, clock):
@@ -489,7 +497,10 @@ def _build_targets(world, app, clock) -> Targets:
     case, open_case, visit, case_document = _aid_cases(world, cast, clock)
     plan, item, other_partner = _assistance(world, cast, clock, person)
     partner = factories.make_user(world, roles={R.PARTNER_WORKER}, org=world.justice_bureau)
-    return Targets(**training, org=world.street_a, user=user, person=person, owner=owner, outsider=outsider,
+    from caseflow.api.services import create_token
+
+    api_token, _secret = create_token(actor=owner, now=clock.now, name="热线", scopes="read", days=30)
+    return Targets(api_token=api_token, **training, org=world.street_a, user=user, person=person, owner=owner, outsider=outsider,
                    sender=cast.officer, receiver=cast.prosecutor, referral=referral,
                    draft=cast.draft(clock.now), replied=replied, attachment=attachment,
                    notification=notification, proc_supervisor=cast.proc_supervisor, case=case,

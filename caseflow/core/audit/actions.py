@@ -44,6 +44,9 @@ ACTION_LABELS = {
     "ledger.import": _l("Ledger imported"),
     "ledger.preview": _l("Ledger previewed (file kept until confirmed)"),
     "ledger.preview_discarded": _l("Unconfirmed ledger preview's file removed"),
+    # API tokens (caseflow/api)
+    "api_token.create": _l("API token created"),
+    "api_token.revoke": _l("API token revoked"),
     # people
     "person.create": _l("Person recorded"),
     "person.update": _l("Person's details changed"),
