@@ -65,6 +65,11 @@ ACCESS: dict[str, Access] = {
     "api_tokens.revoke": Access("POST", lambda t: f"/account/tokens/{t.api_token.id}/revoke",
                                 allowed=(R.FEDERATION_OFFICER,), right=lambda t: t.owner,
                                 wrong_org=lambda t: t.outsider, personal=True),
+    # The API: a bearer token, never the session (tests/api for what each role gets).
+    "api.referrals": Access("GET", lambda t: "/api/v1/referrals", token=True),
+    "api.referral": Access("GET", lambda t: f"/api/v1/referrals/{t.referral.id}", token=True),
+    "api.openapi": Access("GET", lambda t: "/api/v1/openapi.json", public=True),
+    "api.docs": Access("GET", lambda t: "/api/v1/docs", public=True),
     "home.index": Access("GET", lambda t: "/", signed_in=True),
     "admin.organisations": Access("GET", lambda t: "/admin/organisations",
                                   allowed=(R.SYSTEM_ADMIN,),

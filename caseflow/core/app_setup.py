@@ -33,6 +33,9 @@ MIGRATIONS = _migrations_directory()
 
 #: Endpoints open without signing in (/metrics asks for its bearer token instead).
 PUBLIC_ENDPOINTS = {"auth.login", "static", "health.healthz", "health.metrics"}
+#: Blueprints whose callers authenticate with a bearer token, never the session cookie (the
+#: API, added by its wiring): the session's rules are not theirs, and they check the token.
+TOKEN_BLUEPRINTS: set[str] = set()
 #: Endpoints a user who must change their password may still reach.
 PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.set_locale", "static"}
 #: Endpoints an open page calls by itself (the bell's poll). They are not activity: an
@@ -178,7 +181,7 @@ def _register_hooks(app: Flask) -> None:
     @app.before_request
     def enforce_session_rules():
         g.now = utcnow()
-        if request.endpoint in {"static", "health.healthz"}:
+        if request.endpoint in {"static", "health.healthz"} or request.blueprint in TOKEN_BLUEPRINTS:
             return None
         background = request.endpoint in BACKGROUND_ENDPOINTS
         if current_user.is_authenticated:
