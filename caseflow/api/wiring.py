@@ -14,3 +14,30 @@ def init_api(app: Flask) -> None:
     app.register_blueprint(tokens_bp)
     app.register_blueprint(api_bp)
     TOKEN_BLUEPRINTS.add(api_bp.name)
+    _problems_for_unrouted(app, api_bp.url_prefix)
+
+
+def _problems_for_unrouted(app: Flask, prefix: str) -> None:
+    """A path under the API that no route has (404) or a method it does not take (405) is
+    refused before any blueprint is known, by the app's HTML error pages: under ``prefix``
+    the refusal is a problem too. Elsewhere the app's own handler answers as before."""
+    from flask import request
+    from flask_babel import gettext as _
+    from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+    from caseflow.api.bearer import anonymous
+    from caseflow.api.problems import problem
+
+    for code, exception in ((404, NotFound), (405, MethodNotAllowed)):
+        spec = app.error_handler_spec[None]
+        page = spec.get(code, {}).get(exception) or spec.get(None, {}).get(HTTPException)
+
+        def handler(error, page=page, code=code):
+            if request.path == prefix or request.path.startswith(prefix + "/"):
+                anonymous()
+                detail = (_("There is no such page or record.") if code == 404
+                          else _("This method is not allowed here."))
+                return problem(code, detail)
+            return page(error) if page is not None else error
+
+        app.register_error_handler(code, handler)

@@ -104,10 +104,19 @@ def test_problem_detail_in_the_owners_language_else_accept_language(client, worl
 
 
 def test_a_post_is_not_refused_for_want_of_a_csrf_token(client, cast, clock):
-    """No write route yet: a POST gets 405 (no such method), not the CSRF refusal's 400."""
+    """No write route yet: a POST gets the 405 problem (no such method), not the CSRF
+    refusal's 400."""
     ref = cast.sent(clock.now)
-    response = client.post(f"/api/v1/referrals/{ref.id}", headers=bearer(token_for(cast.officer, clock)))
-    assert response.status_code == 405
+    response = client.post(f"/api/v1/referrals/{ref.id}",
+                           headers=bearer(token_for(cast.officer, clock), **{"Accept-Language": "en"}))
+    assert assert_problem(response, 405)["detail"] == "This method is not allowed here."
+
+
+def test_a_path_no_route_has_is_a_problem_under_the_api_only(client):
+    missing = client.get("/api/v1/cases", headers={"Accept-Language": "en"})
+    assert assert_problem(missing, 404)["detail"] == "There is no such page or record."
+    assert "<html" in client.get("/nowhere").get_data(as_text=True).lower()  # the pages' own 404
+    assert client.get("/nowhere").status_code == 404
 
 
 # -- referrals ----------------------------------------------------------------------------
