@@ -37,7 +37,7 @@ def authenticate():
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return problem(401, _("Send a personal access token: Authorization: Bearer <token>."),
+        return problem(401, _("Send a personal access token in the Authorization header, as Bearer <token>."),
                        kind="unauthenticated")
     row = services.find_token(token.strip())
     if row is None:
