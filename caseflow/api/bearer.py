@@ -3,7 +3,6 @@ user; a session cookie alone authenticates nothing here."""
 from __future__ import annotations
 
 from flask import g, request
-from babel import Locale
 from flask_babel import gettext as _, refresh
 from flask_login import AnonymousUserMixin
 
@@ -15,8 +14,8 @@ def _act_as(user, locale: str) -> None:
     """Flask-Login's ``current_user`` for this request only (nothing written to the
     session), and the language of what the API says."""
     g._login_user = user
+    g.request_locale = locale  # read by core.app_setup.select_locale
     refresh()
-    g._flask_babel.babel_locale = Locale.parse(locale)
 
 
 def header_locale() -> str:

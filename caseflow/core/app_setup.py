@@ -49,6 +49,11 @@ def select_locale() -> str:
     if not has_request_context():
         # Command line and scheduler: the district's language; e-mails choose their own.
         return "zh_CN"
+    # A request that says its language itself (an API call: its token's owner, or its
+    # Accept-Language) sets g.request_locale; pages follow the user or the session.
+    requested = g.get("request_locale")
+    if requested in {"zh_CN", "en"}:
+        return requested
     if current_user and current_user.is_authenticated:
         return current_user.locale
     chosen = session.get("locale")
