@@ -11,6 +11,8 @@ the blind index (never by decrypting), else recorded, once per number in the fil
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
@@ -432,7 +434,7 @@ def moment(day: date | None) -> datetime | None:
     return datetime.combine(day, time(9, 0), tzinfo=local_zone()).astimezone(timezone.utc)
 
 
-class Writer:
+class Writer(ABC):
     """Writes the checked rows a chunk at a time: the people first (their ids), then the
     kind's records (``record``); each chunk flushed and let go, so the session never holds
     the whole file."""
@@ -445,13 +447,13 @@ class Writer:
         #: resident ID number -> the person this import recorded for it (her id).
         self.made: dict[str, int] = {}
 
+    @abstractmethod
     def person_org(self, plan: RowPlan) -> Organisation:
         """The organisation a woman this row brings in is recorded by."""
-        raise NotImplementedError
 
+    @abstractmethod
     def record(self, plan: RowPlan, person_id: int):
         """The row's record (added to the session by the caller)."""
-        raise NotImplementedError
 
     def finish(self) -> None:
         """Once every row is written (the numbering counters moved past the numbers)."""
