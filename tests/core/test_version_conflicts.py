@@ -46,14 +46,19 @@ def _someone_else_saves(db, model, row_id: int) -> None:
     db.session.expire_all()
 
 
-def test_after_a_conflict_the_form_holds_the_current_version_and_saving_again_saves(
-        client, login_as, world, db):
-    cast = TrainingCast(world)
-    login_as(cast.organiser)
+def _session_open_for_editing(client, login_as, world) -> tuple[int, str, str]:
+    """A training session her organiser has just recorded, its edit page loaded: (its id,
+    the page, the version the page holds)."""
+    login_as(TrainingCast(world).organiser)
     response = client.submit("/training/new", _session_form(world, version=""))
     session_id = int(re.search(r"/training/(\d+)", response.headers["Location"]).group(1))
     edit = f"/training/{session_id}/edit"
-    loaded = _version_in(client.get(edit).get_data(as_text=True))
+    return session_id, edit, _version_in(client.get(edit).get_data(as_text=True))
+
+
+def test_after_a_conflict_the_form_holds_the_current_version_and_saving_again_saves(
+        client, login_as, world, db):
+    session_id, edit, loaded = _session_open_for_editing(client, login_as, world)
 
     _someone_else_saves(db, TrainingSession, session_id)
     current = db.session.get(TrainingSession, session_id).version
@@ -77,12 +82,7 @@ def test_after_a_conflict_the_form_holds_the_current_version_and_saving_again_sa
 
 
 def test_a_third_writer_after_the_conflict_is_a_conflict_again(client, login_as, world, db):
-    cast = TrainingCast(world)
-    login_as(cast.organiser)
-    response = client.submit("/training/new", _session_form(world, version=""))
-    session_id = int(re.search(r"/training/(\d+)", response.headers["Location"]).group(1))
-    edit = f"/training/{session_id}/edit"
-    loaded = _version_in(client.get(edit).get_data(as_text=True))
+    session_id, edit, loaded = _session_open_for_editing(client, login_as, world)
     _someone_else_saves(db, TrainingSession, session_id)
     refused = client.submit(edit, _session_form(world, version=loaded, place="甲"), page=edit)
     shown = _version_in(refused.get_data(as_text=True))

@@ -1,5 +1,8 @@
 import pytest
 
+from caseflow.core.orgs.roles import Role
+from tests import factories
+
 
 @pytest.fixture(autouse=True)
 def _file_store(app, tmp_path):
@@ -7,3 +10,16 @@ def _file_store(app, tmp_path):
     app.config["CASEFLOW_ATTACHMENT_DIR"] = str(tmp_path / "files")
     yield
     app.config["CASEFLOW_ATTACHMENT_DIR"] = None
+
+
+@pytest.fixture
+def supervisor(world):
+    """A supervisor of the district federation: imports referrals (a module may name another)."""
+    return factories.make_user(world, roles={Role.SUPERVISOR}, org=world.federation)
+
+
+@pytest.fixture
+def handler(world):
+    """A prosecutor of the 5th department: the handler the ledgers name."""
+    return factories.make_user(world, roles={Role.PROSECUTOR}, org=world.department5,
+                               username="li.jianchaguan")

@@ -7,31 +7,17 @@ import io
 import re
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from caseflow.core import files
 from caseflow.core.audit.models import AuditEvent
 from caseflow.core.crypto import cipher_for_app
 from caseflow.core.db import local_date
-from caseflow.core.orgs.roles import Role
 from caseflow.core.scheduler.registry import JOBS
 from caseflow.imports.jobs import discard_unconfirmed_previews
 from caseflow.imports.services import sha256_of
-from tests import factories
 from tests.conftest import page_text, zh
 from tests.imports.ledger import make_ledger
-
-
-@pytest.fixture
-def supervisor(world):
-    return factories.make_user(world, roles={Role.SUPERVISOR}, org=world.federation)
-
-
-@pytest.fixture
-def handler(world):
-    return factories.make_user(world, roles={Role.PROSECUTOR}, org=world.department5,
-                               username="li.jianchaguan")
 
 
 def _csv(clock, handler, first_id: int) -> bytes:

@@ -6,7 +6,6 @@ import io
 import re
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -21,17 +20,6 @@ from tests.imports.ledger import make_ledger
 
 CHECK_DIGIT = ("The last character (check digit) of this resident ID number is wrong; "
                "please check for a mistyped digit.")
-
-
-@pytest.fixture
-def supervisor(world):
-    return factories.make_user(world, roles={Role.SUPERVISOR}, org=world.federation)
-
-
-@pytest.fixture
-def handler(world):
-    return factories.make_user(world, roles={Role.PROSECUTOR}, org=world.department5,
-                               username="li.jianchaguan")
 
 
 def _ledger(clock, handler, count=4, **kw):
