@@ -68,6 +68,9 @@ ACCESS: dict[str, Access] = {
     # The API: a bearer token, never the session (tests/api for what each role gets).
     "api.referrals": Access("GET", lambda t: "/api/v1/referrals", token=True),
     "api.referral": Access("GET", lambda t: f"/api/v1/referrals/{t.referral.id}", token=True),
+    "api.cases": Access("GET", lambda t: "/api/v1/cases", token=True),
+    "api.case": Access("GET", lambda t: f"/api/v1/cases/{t.case.id}", token=True),
+    "api.notifications": Access("GET", lambda t: "/api/v1/notifications", token=True),
     "api.openapi": Access("GET", lambda t: "/api/v1/openapi.json", public=True),
     "api.docs": Access("GET", lambda t: "/api/v1/docs", public=True),
     "home.index": Access("GET", lambda t: "/", signed_in=True),

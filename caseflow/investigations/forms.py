@@ -59,6 +59,20 @@ class CaseFilterForm(FlaskForm):
                 "date_to": within_years(self.date_to.data) if dated else None}
 
 
+def list_filters(args):
+    """(CaseFilters, form) from the query string, exactly as the case list reads it (the
+    page, its ledger export and the API's ``GET /api/v1/cases``): a year out of 2000–2100 is
+    no filter, nor a date out of the records' years; ``awaiting=1`` is the approval queue."""
+    from caseflow.investigations.queries import CaseFilters
+
+    form = CaseFilterForm(args)
+    year = form.year.data if form.year.data is not None and 2000 <= form.year.data <= 2100 else None
+    filters = CaseFilters(state=form.state.data or "", handler=form.handler.data or 0, year=year,
+                          q=form.q.data or "", awaiting_approval=args.get("awaiting") == "1",
+                          **form.dated_filters())
+    return filters, form
+
+
 class InvestigationForm(FlaskForm):
     plan = TextAreaField(_l("Investigation plan"), validators=[Length(max=5000)], render_kw={"rows": 4})
     members = MultiCheckboxField(_l("Team"), coerce=int, choices=[],

@@ -32,9 +32,9 @@ from caseflow.core.documents.letter import build_letter, render_letter
 from flask_babel import force_locale
 from markupsafe import Markup
 from caseflow.investigations.forms import (
-    CaseFilterForm, CaseForm, DecisionForm, DocumentForm, HouseholdForm, InvestigationForm,
+    CaseForm, DecisionForm, DocumentForm, HouseholdForm, InvestigationForm,
     MemberForm, PaymentForm, ProposalForm, RealNameDecisionForm, ReviewForm, TeamForm,
-    VisitForm, VoidForm,
+    VisitForm, VoidForm, list_filters,
 )
 from caseflow.investigations.models import (
     CASE_STATE_LABELS, MEASURE_LABELS, PAYMENT_LABELS, PLACE_LABELS, AidCase, CaseDocument,
@@ -91,14 +91,10 @@ def _list(filters: queries.CaseFilters, form, *, queue: bool):
 @bp.get("")
 @requires(policy.can_list_cases, roles=WORKERS)
 def index():
-    form = CaseFilterForm(request.args)
+    filters, form = list_filters(request.args)
     form.handler.choices = [SelectChoice(0, _("Any handler"))] + [
         SelectChoice(u.id, u.display_name) for u in queries.handlers_of(current_user)]
-    form.validate()
-    filters = queries.CaseFilters(
-        state=form.state.data or "", handler=form.handler.data or 0,
-        year=form.year.data if not form.year.errors else None, q=form.q.data or "",
-        awaiting_approval=request.args.get("awaiting") == "1", **form.dated_filters())
+    form.validate()  # what the page says of its filters (the filters themselves are read)
     return _list(filters, form, queue=False)
 
 

@@ -200,14 +200,9 @@ CASE_COLUMNS = [
 
 def case_filters(args):
     """(CaseFilters, form) from the query string, as the case list reads it."""
-    from caseflow.investigations import queries
-    from caseflow.investigations.forms import CaseFilterForm
+    from caseflow.investigations.forms import list_filters
 
-    form = CaseFilterForm(args)
-    year = form.year.data if form.year.data is not None and 2000 <= form.year.data <= 2100 else None
-    return queries.CaseFilters(state=form.state.data or "", handler=form.handler.data or 0, year=year,
-                               q=form.q.data or "", awaiting_approval=args.get("awaiting") == "1",
-                               **form.dated_filters()), form
+    return list_filters(args)
 
 
 def build_cases(user, args, today: date, session) -> Export:

@@ -113,7 +113,7 @@ def test_a_post_is_not_refused_for_want_of_a_csrf_token(client, cast, clock):
 
 
 def test_a_path_no_route_has_is_a_problem_under_the_api_only(client):
-    missing = client.get("/api/v1/cases", headers={"Accept-Language": "en"})
+    missing = client.get("/api/v1/no-such-resource", headers={"Accept-Language": "en"})
     assert assert_problem(missing, 404)["detail"] == "There is no such page or record."
     assert "<html" in client.get("/nowhere").get_data(as_text=True).lower()  # the pages' own 404
     assert client.get("/nowhere").status_code == 404

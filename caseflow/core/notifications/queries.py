@@ -17,6 +17,17 @@ def notification_list(user):
             .order_by(Notification.read_at.is_not(None), Notification.id.desc()))
 
 
+def notifications_of(user, *, unread_only: bool = False, before_id: int | None = None):
+    """The user's notifications newest first (for the API): only the unread with
+    ``unread_only``, only those older than notification ``before_id`` (the page after it)."""
+    query = sa.select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    if before_id is not None:
+        query = query.where(Notification.id < before_id)
+    return query.order_by(Notification.id.desc())
+
+
 def latest_unread(user, limit: int) -> list[Notification]:
     """The user's ``limit`` newest unread notifications."""
     return db.session.scalars(
