@@ -98,6 +98,8 @@ def from_environment() -> dict:
         # sign-in that succeeds does not count. Shared by all workers (in the database).
         "CASEFLOW_SIGNIN_CLIENT_LIMIT": _int("CASEFLOW_SIGNIN_CLIENT_LIMIT", 20),
         "CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES": _int("CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES", 5),
+        # Calls one API token may make per minute (all workers together); past it, 429.
+        "CASEFLOW_API_RATE_LIMIT": _int("CASEFLOW_API_RATE_LIMIT", 120),
         # Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is
         # believed; none by default, since any client can write that header.
         "CASEFLOW_TRUSTED_PROXIES": os.environ.get("CASEFLOW_TRUSTED_PROXIES", ""),
@@ -138,6 +140,7 @@ class TestConfig:
     CASEFLOW_SESSION_IDLE_MINUTES = 30
     CASEFLOW_SIGNIN_CLIENT_LIMIT = 20
     CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES = 5
+    CASEFLOW_API_RATE_LIMIT = 10_000  # the rate-limit tests set a small one
     CASEFLOW_TRUSTED_PROXIES = ""
     CASEFLOW_REGISTRATION_WORKING_DAYS = 3
     CASEFLOW_SMS_GATEWAY_URL = ""  # tests that send SMS start a local gateway
@@ -177,12 +180,15 @@ def validate(config: dict) -> None:
                          ("CASEFLOW_TIMEZONE", "Asia/Shanghai"),
                          ("CASEFLOW_SIGNIN_CLIENT_LIMIT", 20),
                          ("CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES", 5),
+                         ("CASEFLOW_API_RATE_LIMIT", 120),
                          ("CASEFLOW_TRUSTED_PROXIES", ""),
                          ("CASEFLOW_BASE_URL", "http://127.0.0.1:5000")):
         config.setdefault(key, default)
     if config["CASEFLOW_SIGNIN_CLIENT_LIMIT"] < 1 or config["CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES"] < 1:
         raise ConfigurationError("CASEFLOW_SIGNIN_CLIENT_LIMIT and "
                                  "CASEFLOW_SIGNIN_CLIENT_WINDOW_MINUTES must be at least 1")
+    if config["CASEFLOW_API_RATE_LIMIT"] < 1:
+        raise ConfigurationError("CASEFLOW_API_RATE_LIMIT must be at least 1 (calls per minute)")
     from caseflow.core.auth.throttle import parse_networks
 
     try:

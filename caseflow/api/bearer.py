@@ -48,6 +48,7 @@ def authenticate():
     if not row.user.is_active:
         return problem(401, _("The token's account is deactivated."), kind="unauthenticated")
     g.api_token = row
+    g.audit_via = f"api {row.prefix}"  # on every audit and access row this call writes
     _act_as(row.user, row.user.locale)
     services.touch(row, now=g.now)
     return None

@@ -52,3 +52,37 @@ class ApiToken(db.Model):
 
     def is_live(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at
+
+
+class IdempotencyKey(db.Model):
+    """A POST's ``Idempotency-Key``, per token: the hash of the request it first came with
+    and, once that request succeeded, its answer, which a retry gets again instead of a
+    second record. Written in the request's own transaction, so a request that fails
+    leaves no key behind and may be sent again."""
+
+    __tablename__ = "api_idempotency_keys"
+    __table_args__ = (
+        sa.UniqueConstraint("token_id", "key"),
+        sa.CheckConstraint("(status IS NULL) = (body IS NULL)", name="answered_whole"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    key: Mapped[str] = mapped_column(sa.String(200))
+    #: SHA-256 of the method, the path and the body, hex.
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[int | None] = mapped_column()
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    headers: Mapped[dict | None] = mapped_column(sa.JSON)
+
+
+class RateWindow(db.Model):
+    """How many calls a token made in one fixed window (``CASEFLOW_API_RATE_LIMIT``)."""
+
+    __tablename__ = "api_rate_windows"
+    __table_args__ = (sa.CheckConstraint("calls >= 0", name="calls_not_negative"),)
+
+    token_id: Mapped[int] = mapped_column(sa.ForeignKey("api_tokens.id"), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    calls: Mapped[int] = mapped_column()

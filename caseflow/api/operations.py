@@ -4,6 +4,7 @@ cannot exist without its documentation, nor the document name a route that does 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Callable
 
 from pydantic import BaseModel
@@ -30,25 +31,50 @@ class Operation:
     scope: str = "read"
     media_type: str = "application/json"
     extra: dict = field(default_factory=dict)
+    #: The JSON body's model (a POST's), given to the view as ``body``.
+    body: type[BaseModel] | None = None
+    #: A change of an existing record: ``If-Match`` with its ETag is required.
+    versioned: bool = False
+    #: The success status: 201 when the call creates a record.
+    status: int = 200
 
 
 OPERATIONS: list[Operation] = []
+BY_ENDPOINT: dict[str, Operation] = {}
 
 
 def operation(bp, method: str, path: str, *, summary: str, response: type[BaseModel] | None,
               params: Callable[[], list[Param]] = lambda: [], errors: tuple[int, ...] = (401,),
-              media_type: str = "application/json", public: bool = False):
+              media_type: str = "application/json", public: bool = False,
+              body: type[BaseModel] | None = None, versioned: bool = False, status: int = 200):
     """Register ``view`` on ``bp`` at ``path`` (``{name}`` for a record id) and in
-    ``OPERATIONS`` for the document."""
+    ``OPERATIONS`` for the document. Every method but GET changes something: it needs a
+    token with the write scope and an ``Idempotency-Key`` (checked by the blueprint before
+    the view runs); ``body`` is read and checked before the view is called with it."""
     rule = path.replace("{", "<int:").replace("}", ">")
+    scope = "read" if method == "GET" else "write"
 
     def decorate(view):
         endpoint = f"{bp.name}.{view.__name__}"
-        OPERATIONS.append(Operation(method=method, path=path, endpoint=endpoint, summary=summary,
-                                    response=response, params=params, errors=errors,
-                                    media_type=media_type, extra={"public": public}))
-        view.api_public = public
-        bp.add_url_rule(rule, view_func=view, methods=[method])
-        return view
+        described = Operation(method=method, path=path, endpoint=endpoint, summary=summary,
+                              response=response, params=params, errors=errors, scope=scope,
+                              media_type=media_type, extra={"public": public}, body=body,
+                              versioned=versioned, status=status)
+        OPERATIONS.append(described)
+        BY_ENDPOINT[endpoint] = described
+        handler = view
+        if body is not None:
+            from caseflow.api.requests import read_body
+
+            @wraps(view)
+            def handler(**kwargs):
+                return view(body=read_body(body), **kwargs)
+        handler.api_public = public
+        bp.add_url_rule(rule, view_func=handler, methods=[method])
+        return handler
 
     return decorate
+
+
+def operation_for(endpoint: str | None) -> Operation | None:
+    return BY_ENDPOINT.get(endpoint)

@@ -9,6 +9,11 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 
+#: Record ids are 32-bit integers in the database: an id past this names nothing.
+MAX_ID = 2**31 - 1
+RECORD_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
+
 class Organisation(BaseModel):
     id: int
     name: str
@@ -59,12 +64,109 @@ class ReferralPage(BaseModel):
     next: str | None = Field(description="The next page's URL (its opaque cursor), or null on the last.")
 
 
+class FieldError(BaseModel):
+    field: str = Field(description="The body's field, dotted for a nested one (new_person.phone).")
+    message: str
+
+
 class Problem(BaseModel):
     """An error (RFC 9457), its detail in the caller's language."""
     type: str
     title: str
     status: int
     detail: str
+    errors: list[FieldError] | None = Field(default=None, description="Each bad field, when there are some.")
+
+
+# -- request bodies: unknown fields are refused, so a misspelt one is not silently dropped ----
+
+_BODY = ConfigDict(extra="forbid")
+
+
+class NewPerson(BaseModel):
+    """The woman recorded with the referral. Her identity goes in, never comes out."""
+    model_config = _BODY
+
+    pseudonym: str | None = Field(default=None, max_length=60)
+    real_name: str | None = Field(default=None, max_length=100)
+    resident_id: str | None = Field(default=None, max_length=40, description="18-digit resident ID number.")
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=500)
+
+
+class NewReferral(BaseModel):
+    """A draft: for a person already recorded (``person_id``) or one recorded with it
+    (``new_person``)."""
+    model_config = _BODY
+
+    person_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    new_person: NewPerson | None = None
+    receiver_id: int = Field(ge=1, le=MAX_ID, description="The receiving organisation.")
+    source: str = Field(max_length=40, description="Where the lead came from (the form's choices).")
+    circumstances: str = Field(max_length=20000)
+    help_requested: list[str] = Field(default_factory=list, max_length=20)
+    is_urgent: bool = False
+    criminal_case_number: str | None = Field(default=None, max_length=100)
+    offence: str | None = Field(default=None, max_length=100)
+    offence_on: date | None = None
+    consent_on: date | None = None
+    consent_method: str | None = Field(default=None, max_length=40)
+
+
+class Registration(BaseModel):
+    model_config = _BODY
+
+    registration_number: str = Field(max_length=60)
+    received_on: date
+    handler_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="The designated handler; "
+                                   "none: the caller, when she may handle it.")
+
+
+class Reply(BaseModel):
+    model_config = _BODY
+
+    outcome: str = Field(max_length=40)
+    text: str = Field(max_length=20000)
+    reply_on: date
+    case_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="The judicial aid case opened, for that outcome.")
+
+
+class Text(BaseModel):
+    model_config = _BODY
+
+    text: str = Field(max_length=20000)
+
+
+class Reason(BaseModel):
+    model_config = _BODY
+
+    reason: str = Field(max_length=2000)
+
+
+class RevealRequest(BaseModel):
+    model_config = _BODY
+
+    purpose: str = Field(max_length=500, description="Why you need her identity; logged with the view.")
+
+
+class Comment(BaseModel):
+    id: int
+    referral_id: int
+    at: datetime
+    author: str
+    text: str
+
+
+class Identity(BaseModel):
+    """A person's identity in the clear: only ever the answer to a reveal, which is logged."""
+    person_id: int
+    pseudonym: str
+    real_name: str | None
+    gender: str | None
+    birth_date: date | None
+    resident_id: str | None
+    phone: str | None
+    address: str | None
 
 
 def _summary_fields(ref) -> dict:

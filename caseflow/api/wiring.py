@@ -8,6 +8,7 @@ from caseflow.core.app_setup import TOKEN_BLUEPRINTS
 
 
 def init_api(app: Flask) -> None:
+    from caseflow.api import jobs as _jobs  # noqa: F401  (registers the idempotency clean-up)
     from caseflow.api.token_routes import bp as tokens_bp
     from caseflow.api.v1 import bp as api_bp
     from caseflow.api import cases, notifications  # noqa: F401  (their routes join api_bp)

@@ -34,6 +34,8 @@ class AuditEvent(db.Model):
     before: Mapped[dict | None] = mapped_column(sa.JSON)
     after: Mapped[dict | None] = mapped_column(sa.JSON)
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    #: ``api cf_…`` (the token's shown prefix) when the change came through the REST API.
+    via: Mapped[str | None] = mapped_column(sa.String(40))
 
 
 class AccessEvent(db.Model):
@@ -52,3 +54,5 @@ class AccessEvent(db.Model):
     fields: Mapped[str] = mapped_column(sa.String(200))
     purpose: Mapped[str | None] = mapped_column(sa.Text)
     ip_address: Mapped[str | None] = mapped_column(sa.String(45))
+    #: ``api cf_…`` when the fields were revealed through the REST API.
+    via: Mapped[str | None] = mapped_column(sa.String(40))

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,12 @@ def _client_ip() -> str | None:
     if has_request_context():
         return request.remote_addr
     return None
+
+
+def _via() -> str | None:
+    """The channel a request came through when it was not the pages (the API's bearer
+    authentication sets ``g.audit_via``)."""
+    return g.get("audit_via") if has_request_context() else None
 
 
 def _plain(value: Any) -> Any:
@@ -77,6 +83,7 @@ def record(
         before=_plain(before) if before else None,
         after=_plain(after) if after else None,
         ip_address=_client_ip(),
+        via=_via(),
     )
     db.session.add(event_row)
     return event_row
@@ -93,6 +100,7 @@ def record_access(*, actor, person, fields: list[str], now: datetime, purpose: s
         fields=",".join(fields),
         purpose=purpose,
         ip_address=_client_ip(),
+        via=_via(),
     )
     db.session.add(row)
     return row
