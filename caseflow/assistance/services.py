@@ -531,6 +531,48 @@ def cancel(item: ServiceItem, *, actor, now: datetime, reason: str) -> ServiceIt
     return item
 
 
+# -- brought in from an office's ledger (caseflow.imports) ------------------------------------
+
+
+def note_imported(item: ServiceItem, plan: AssistancePlan, *, actor, now: datetime, filename: str,
+                  row: int, beneficiary: str, provider: Organisation, held_on=(),
+                  plan_opened: bool = False, member: tuple[Person, str] | None = None) -> list:
+    """What an item brought in from an office's ledger leaves in its plan's history, at the
+    import's time and by the importer ("imported from <file>, row N"; its original dates are
+    the item's own columns): the plan's opening when the import opened it, the family member
+    it recorded (``member``: the person and the relation, her or his pseudonym only), the
+    item's addition (``beneficiary``: the pseudonym of who benefits), and its sessions on
+    the days the ledger gives (``held_on``), who attended and what happened not being in a
+    ledger. ``plan`` may be detached (only its id is read). The rows written, for the caller
+    to let go."""
+    text = _("Imported from %(file)s, row %(row)d.", file=filename, row=row)
+    imported = {"file": filename, "row": row}
+    written = []
+    if plan_opened:
+        written.append(_event(plan, EventKind.PLAN_OPENED, actor=actor, now=now, text=text,
+                              data={"aid_case": None, "imported": imported}))
+    if member is not None:
+        person, relation = member
+        added = PlanMember(plan_id=plan.id, person_id=person.id, relation=relation, added_at=now,
+                           added_by_id=actor.id)
+        db.session.add(added)
+        written += [added, _event(plan, EventKind.MEMBER_ADDED, actor=actor, now=now,
+                                  text=f"{relation} {person.pseudonym}",
+                                  data={"person_id": person.id, "minor": person.is_minor,
+                                        "imported": imported})]
+    written.append(_event(plan, EventKind.ITEM_ADDED, actor=actor, now=now, item=item,
+                          to_state=item.state, text=text,
+                          data={"kind": item.kind, "provider": provider.name,
+                                "frequency": item.frequency, "beneficiary": beneficiary,
+                                "sessions": len(held_on), "imported": imported}))
+    for day in sorted(held_on):
+        session = ServiceSession(item_id=item.id, held_on=day, attended=_("Not in the ledger"),
+                                 notes=text, recorded_by_id=actor.id, recorded_at=now)
+        db.session.add(session)
+        written.append(session)
+    return written
+
+
 def reveal_beneficiary(item: ServiceItem, *, actor, now: datetime, purpose: str | None) -> people.Identity:
     """The identity a provider needs (legal aid), in the clear; the view is logged."""
     if policy.can_see_identity_for_item(actor, item):

@@ -22,17 +22,21 @@ from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 
 from caseflow.assistance import policy as assistance_policy
 from caseflow.assistance.models import (
-    IDENTITY_KINDS, AssistancePlan, Frequency, ItemKind, ItemState, PlanState, ServiceItem,
+    IDENTITY_KINDS, AssistancePlan, Frequency, ItemKind, ItemState, PlanMember, PlanState,
+    ServiceItem,
 )
+from caseflow.assistance import services as assistance_services
 from caseflow.assistance.services import next_due
+from caseflow.core.people import services as people
+from caseflow.core.people.models import Person
 from caseflow.core.calendar.services import load_calendar
 from caseflow.core.orgs.roles import OrganisationKind
 from caseflow.core.settings.services import get_setting
 from caseflow.extensions import db
 from caseflow.imports import engine, policy
 from caseflow.imports.engine import (
-    ALREADY, LedgerKind, Lookups, RowPlan, Writer, check_person, labels_of, refuse, refuse_before,
-    refuse_unknown_org, require_cell,
+    ALREADY, REFUSED, LedgerKind, Lookups, RowPlan, Writer, check_person, labels_of, refuse,
+    refuse_before, refuse_unknown_org, require_cell,
 )
 from caseflow.imports.models import ImportKind
 from caseflow.imports.parse import Column
@@ -42,6 +46,11 @@ ITEM_COLUMNS = [
     Column("real_name", _l("Real name")),
     Column("resident_id", _l("Resident ID number"), example="420103198503120020"),
     Column("phone", _l("Phone")),
+    # Who benefits when it is not the woman herself: one of her children (or another
+    # family member), by pseudonym; the relation records a family member caseflow does not
+    # know yet. A family member's identity never comes through a ledger.
+    Column("beneficiary", _l("Who benefits"), example="小雨"),
+    Column("relation", _l("Relation to her")),
     Column("kind", _l("Kind of help"), required=True, choices=labels_of(ItemKind)),
     Column("provider", _l("Providing agency"), required=True, example="江汉区司法局"),
     Column("officer", _l("Responsible officer"), required=True, example="王芳"),
@@ -50,13 +59,14 @@ ITEM_COLUMNS = [
     Column("ends_on", _l("Ends on"), is_date=True, example="2023-10-31"),
     Column("state", _l("State"), required=True, choices=labels_of(ItemState)),
     Column("sent_on", _l("Sent on"), is_date=True, example="2023-04-25"),
+    Column("session_dates", _l("Session dates"), dates=True,
+           example="2023-05-10、2023-06-12、2023-07-10"),
     Column("last_session_on", _l("Last session"), is_date=True),
     Column("details", _l("Details"), example="协助办理车辆过户诉讼"),
     Column("reason", _l("Why declined or cancelled")),
     Column("outcome", _l("Outcome"), example="诉讼胜诉，车辆已过户"),
     # The assistance ledger export's computed columns: read past, never imported.
     Column("person", _l("Person"), ignored=True),
-    Column("beneficiary", _l("Who benefits"), ignored=True),
     Column("sessions", _l("Sessions held"), ignored=True),
     Column("next_due", _l("Next session due"), ignored=True),
     Column("organisation", _l("Organisation"), ignored=True),
@@ -76,6 +86,8 @@ class ItemLookups(Lookups):
         self.rows_done: set[int] | None = None
         self.plans: dict[int, AssistancePlan] = {}
         self.items: set[tuple] = set()
+        #: woman's id -> her family members caseflow knows: (pseudonym, person id, relation).
+        self.family: dict[int, list[tuple[str, int, str]]] = {}
 
     def load(self, plans: list[RowPlan]) -> None:
         super().load(plans)
@@ -83,13 +95,37 @@ class ItemLookups(Lookups):
             self.rows_done = set(db.session.scalars(sa.select(ServiceItem.imported_row).where(
                 ServiceItem.imported_sha256 == self.sha256)))
         ids = sorted({p.id for p in self.people.values()})
-        self.plans, self.items = {}, set()
+        self.plans, self.items, self.family = {}, set(), {}
         if ids:
             self.plans = {plan.person_id: plan for plan in db.session.scalars(sa.select(AssistancePlan).where(
                 AssistancePlan.person_id.in_(ids), AssistancePlan.state == PlanState.OPEN.value))}
+            # Her items, whoever of her family each benefits (in any of her plans).
             self.items = set(db.session.execute(sa.select(
-                ServiceItem.beneficiary_id, ServiceItem.kind, ServiceItem.provider_org_id,
-                ServiceItem.starts_on).where(ServiceItem.beneficiary_id.in_(ids))).tuples())
+                AssistancePlan.person_id, ServiceItem.beneficiary_id, ServiceItem.kind,
+                ServiceItem.provider_org_id, ServiceItem.starts_on)
+                .join(AssistancePlan, AssistancePlan.id == ServiceItem.plan_id)
+                .where(AssistancePlan.person_id.in_(ids))).tuples())
+            self._load_family(ids)
+
+    def _load_family(self, ids: list[int]) -> None:
+        """Her family as her open plan has it (``assistance.services.beneficiaries_for``):
+        the members added to the plan and the household of the aid case it came from."""
+        from caseflow.investigations.models import HouseholdAssessment, HouseholdMember
+
+        woman = AssistancePlan.person_id
+        open_plans = sa.and_(AssistancePlan.person_id.in_(ids), AssistancePlan.state == PlanState.OPEN.value)
+        members = (sa.select(woman, Person.pseudonym, Person.id, PlanMember.relation)
+                   .join(PlanMember, PlanMember.plan_id == AssistancePlan.id)
+                   .join(Person, Person.id == PlanMember.person_id).where(open_plans))
+        household = (sa.select(woman, Person.pseudonym, Person.id, HouseholdMember.relation)
+                     .join(HouseholdAssessment, HouseholdAssessment.case_id == AssistancePlan.aid_case_id)
+                     .join(HouseholdMember, HouseholdMember.assessment_id == HouseholdAssessment.id)
+                     .join(Person, Person.id == HouseholdMember.person_id).where(open_plans))
+        for query in (members, household):
+            for woman_id, pseudonym, person_id, relation in db.session.execute(query):
+                known = self.family.setdefault(woman_id, [])
+                if all(person_id != p for _n, p, _r in known):
+                    known.append((pseudonym.strip(), person_id, relation))
 
 
 def check_item_row(plan: RowPlan, v: dict, look: ItemLookups, *, today: date, seen: dict) -> None:
@@ -116,8 +152,10 @@ def check_item_row(plan: RowPlan, v: dict, look: ItemLookups, *, today: date, se
                 "%(pseudonym)s already has an open assistance plan, run by %(org)s.",
                 pseudonym=plan.person.pseudonym, org=open_plan.organisation.name))
         v["plan"] = open_plan
+    beneficiary_id = _check_beneficiary(plan, v, look, seen)
+    if plan.person is not None and beneficiary_id is not None:
         if provider is not None and v.get("kind") and v.get("starts_on") and (
-                plan.person.id, v["kind"], provider.id, v["starts_on"]) in look.items:
+                plan.person.id, beneficiary_id, v["kind"], provider.id, v["starts_on"]) in look.items:
             plan.outcome, plan.state = ALREADY, v.get("state")
             plan.errors.clear()
             return
@@ -138,6 +176,13 @@ def check_item_row(plan: RowPlan, v: dict, look: ItemLookups, *, today: date, se
                   _l("The last session is before the item's start date."))
     refuse_before(plan, v, "last_session_on", "sent_on",
                   _l("The last session is before the day the item was sent."))
+    _check_sessions(plan, v)
+    _check_state(plan, v)
+    if v.get("member_first") and plan.outcome != REFUSED:
+        seen["new_people"].add(("member", *v["member"][:2]))
+
+
+def _check_state(plan: RowPlan, v: dict) -> None:
     state = v.get("state")
     plan.state = state
     if state in SENT_STATES:
@@ -146,8 +191,88 @@ def check_item_row(plan: RowPlan, v: dict, look: ItemLookups, *, today: date, se
         require_cell(plan, v, "reason", _("A declined or cancelled item needs the reason."))
     elif v.get("reason"):
         refuse(plan, "reason", _("Only a declined or cancelled item has a reason."))
-    if state in (ItemState.PLANNED.value, ItemState.SENT.value) and v.get("last_session_on"):
-        refuse(plan, "last_session_on", _("An item not yet accepted has had no session."))
+    if state in (ItemState.PLANNED.value, ItemState.SENT.value, ItemState.DECLINED.value):
+        for key in ("session_dates", "last_session_on"):
+            if v.get(key):
+                refuse(plan, key, _("An item not yet accepted has had no session."))
+    elif state == ItemState.ACCEPTED.value and v.get("held_on"):
+        refuse(plan, "state", _("An item with sessions is active (or completed or cancelled), no "
+                                "longer only accepted."))
+
+
+def _check_beneficiary(plan: RowPlan, v: dict, look: ItemLookups, seen: dict) -> int | None:
+    """Who benefits: the woman herself (no pseudonym, or hers), or a family member by
+    pseudonym: one caseflow knows in her open plan (or its aid case's household), else one
+    this import records in her plan, by pseudonym and relation only. Her or his id when
+    caseflow knows it (the woman's own for her), else None. Whoever it is, no identity
+    of a family member (a child) passes through the ledger."""
+    name = str(v.get("beneficiary") or "").strip()
+    relation = str(v.get("relation") or "").strip()
+    if not name or name == str(v.get("pseudonym") or "").strip():
+        if relation:
+            refuse(plan, "relation", _("The relation is written only for a family member who "
+                                       "benefits: write her or his pseudonym under “%(column)s”.",
+                                       column=plan.headings["beneficiary"]))
+        return plan.person.id if plan.person is not None else None
+    if len(name) > 40:
+        refuse(plan, "beneficiary", _("A pseudonym has at most 40 characters."))
+        return None
+    known = [m for m in look.family.get(plan.person.id, ())
+             if m[0] == name] if plan.person is not None else []
+    woman = v.get("resident_id") or ("row", plan.row)
+    if len(known) > 1:
+        refuse(plan, "beneficiary", _("Two of her family members are called “%(name)s”: give one "
+                                      "of them another pseudonym in her plan first.", name=name))
+        return None
+    if known:
+        _name, person_id, recorded = known[0]
+        if relation and relation != recorded.strip():
+            refuse(plan, "relation", _("%(name)s is recorded as her %(recorded)s, not her "
+                                       "%(relation)s.", name=name, recorded=recorded,
+                                       relation=relation))
+        v["beneficiary_id"] = person_id
+        return person_id
+    new = seen.setdefault("members", {})
+    if (woman, name) in new:
+        v["member"] = new[(woman, name)]
+        return None
+    if not relation:
+        refuse(plan, "beneficiary", _(
+            "No family member of hers called “%(name)s” is in caseflow: write how she or he is "
+            "related to her under “%(column)s” to record her or him with this item, or correct "
+            "the pseudonym.", name=name, column=plan.headings["relation"]))
+        return None
+    if len(relation) > 40:
+        refuse(plan, "relation", _("A relation has at most 40 characters."))
+        return None
+    # Recorded by the first row naming her or him (``ItemWriter``); later rows share it.
+    new[(woman, name)] = v["member"] = (woman, name, relation)
+    v["member_first"] = True
+    return None
+
+
+def _check_sessions(plan: RowPlan, v: dict) -> None:
+    """The days the sessions were held: none before the item started or was sent; the
+    last session, when also given, the latest of them (else the one session known)."""
+    days = sorted(set(v.get("session_dates") or ()))
+    last = v.get("last_session_on")
+    if days:
+        first = days[0].isoformat()
+        if v.get("starts_on") and days[0] < v["starts_on"]:
+            refuse(plan, "session_dates", _("A session on %(day)s is before the item's start date.",
+                                            day=first))
+            return
+        if v.get("sent_on") and days[0] < v["sent_on"]:
+            refuse(plan, "session_dates", _("A session on %(day)s is before the day the item was "
+                                            "sent.", day=first))
+            return
+        if last is not None and last != days[-1]:
+            refuse(plan, "last_session_on", _("The last session is not the latest of the session "
+                                              "dates (%(day)s).", day=days[-1].isoformat()))
+            return
+    elif last is not None:
+        days = [last]
+    v["held_on"] = days
 
 
 class ItemWriter(Writer):
@@ -158,9 +283,13 @@ class ItemWriter(Writer):
         super().__init__(**kw)
         self.calendar = load_calendar()
         self.acceptance_days = get_setting("acceptance_working_days")
-        #: person id -> the plan this import opened for her (its id once flushed).
+        #: person id -> the plan this import opened for her: this chunk's, and the earlier
+        #: chunks' (detached, their ids).
         self.new_plans: dict[int, AssistancePlan] = {}
-        self.plan_ids: dict[int, int] = {}
+        self.plans: dict[int, AssistancePlan] = {}
+        #: (her key, pseudonym) -> the family member this import recorded: (id, the person
+        #: while her chunk is written, pseudonym).
+        self.members: dict[tuple, tuple] = {}
 
     def person_org(self, plan: RowPlan):
         return self.actor.organisation
@@ -170,8 +299,12 @@ class ItemWriter(Writer):
         state = v["state"]
         sent = state not in (ItemState.PLANNED.value, ItemState.CANCELLED.value) or bool(v.get("sent_on"))
         sent_on = v.get("sent_on") if sent else None
+        if v.get("member"):
+            beneficiary_id = self.members[v["member"][:2]][0]
+        else:
+            beneficiary_id = v.get("beneficiary_id") or person_id
         item = ServiceItem(
-            kind=v["kind"], beneficiary_id=person_id, provider_org_id=v["provider_org"].id,
+            kind=v["kind"], beneficiary_id=beneficiary_id, provider_org_id=v["provider_org"].id,
             officer_id=v["officer_user"].id, frequency=v["frequency"], starts_on=v["starts_on"],
             ends_on=v.get("ends_on"), state=state, details=v.get("details"),
             needs_identity=v["kind"] in IDENTITY_KINDS, sent_on=sent_on,
@@ -183,14 +316,15 @@ class ItemWriter(Writer):
             # As sending sets it: the provider's answer due N working days after.
             item.acceptance_due_on = self.calendar.add_working_days(sent_on, self.acceptance_days).day
         elif state in (ItemState.ACCEPTED.value, ItemState.ACTIVE.value):
-            last = v.get("last_session_on")
+            # As recording a session sets it: due one period after the latest session.
+            last = max(v["held_on"]) if v.get("held_on") else None
             item.next_session_due_on = (next_due(last, v["frequency"]) if last is not None
                                         else v["starts_on"])
         existing = v.get("plan")
         if existing is not None:
-            item.plan_id = existing.id
-        elif person_id in self.plan_ids:
-            item.plan_id = self.plan_ids[person_id]
+            item.plan_id, v["plan_row"] = existing.id, existing
+        elif person_id in self.plans:
+            item.plan_id, v["plan_row"] = self.plans[person_id].id, self.plans[person_id]
         else:
             if person_id not in self.new_plans:
                 new = AssistancePlan(person_id=person_id, organisation_id=self.actor.organisation_id,
@@ -198,15 +332,47 @@ class ItemWriter(Writer):
                                      created_at=self.now, updated_at=self.now)
                 db.session.add(new)
                 self.new_plans[person_id] = new
-            item.plan = self.new_plans[person_id]
+                v["plan_opened"] = True
+            item.plan = v["plan_row"] = self.new_plans[person_id]
         return item
 
+    def history(self, plan: RowPlan, item: ServiceItem) -> list:
+        """The plan's opening (when this row opened it), the family member this row records,
+        the item's addition and its sessions, by the assistance module."""
+        v = plan.values
+        member = None
+        if v.get("member_first"):
+            person = self.members[v["member"][:2]][1]
+            member = (person, v["member"][2])
+        beneficiary = (self.members[v["member"][:2]][2] if v.get("member")
+                       else v.get("beneficiary") or v["pseudonym"])
+        return assistance_services.note_imported(
+            item, v["plan_row"], actor=self.actor, now=self.now, filename=self.filename,
+            row=plan.row, beneficiary=str(beneficiary), provider=v["provider_org"],
+            held_on=v.get("held_on") or (), plan_opened=bool(v.get("plan_opened")), member=member)
+
     def write(self, plans: list[RowPlan]) -> None:
+        # The family members this chunk records first (their ids), by pseudonym only.
+        made = []
+        for plan in plans:
+            if plan.values.get("member_first"):
+                woman, name, _relation = plan.values["member"]
+                made.append(((woman, name), people.new_person(
+                    actor=self.actor, now=self.now, today=self.today, pseudonym=name,
+                    identity=people.Identity(), cipher=self.cipher,
+                    organisation=self.actor.organisation)))
+        if made:
+            db.session.flush()
+            for key, person in made:
+                self.members[key] = (person.id, person, person.pseudonym)
         super().write(plans)
         for person_id, new in self.new_plans.items():
-            self.plan_ids[person_id] = new.id
+            self.plans[person_id] = new  # detached: only its id is read again
             db.session.expunge(new)
         self.new_plans = {}
+        for key, person in made:
+            self.members[key] = (person.id, None, person.pseudonym)
+            db.session.expunge(person)
 
 
 ASSISTANCE = LedgerKind(

@@ -30,13 +30,17 @@ from caseflow.imports.engine import (
 )
 from caseflow.imports.models import ImportKind
 from caseflow.imports.parse import Column
+from caseflow.investigations import services as case_services
 from caseflow.investigations.models import AidCase, AidCaseCounter, CaseState, PaymentMethod
 from caseflow.investigations.services.common import parse_amount
 from caseflow.referrals.models import Referral, ReferralState
 
-#: The states an imported case may have reached (a proposal still awaiting approval, or an
-#: approval awaiting its decision, is finished in caseflow's own pages, not imported).
-IMPORTED_STATES = (CaseState.INVESTIGATING, CaseState.DECIDED, CaseState.PAID)
+#: The states an imported case may have reached. A proposal awaiting approval is imported
+#: as proposed by its handler on its day: it is in the approval queue and the approval
+#: reminders (``investigations.reminders``: stale stages skipped, as after downtime), and a
+#: supervisor other than the handler reviews it in caseflow. An approval awaiting its
+#: decision is not in a ledger (the approval and the decision are one line there).
+IMPORTED_STATES = (CaseState.INVESTIGATING, CaseState.PROPOSED, CaseState.DECIDED, CaseState.PAID)
 
 CASE_COLUMNS = [
     Column("number", _l("Case number"), required=True, example="江汉检救〔2023〕1号"),
@@ -54,6 +58,10 @@ CASE_COLUMNS = [
     Column("summary", _l("The application in brief"), required=True,
            example="丈夫因刑事案件去世，家庭失去主要收入来源，申请司法救助。"),
     Column("handler", _l("Handler"), required=True, example="张明"),
+    # The handler's proposal: filled in alone, the case awaits approval.
+    Column("proposed_amount", _l("Aid amount proposed (yuan)"), example="30000"),
+    Column("proposed_on", _l("Proposed on"), is_date=True, example="2023-04-03"),
+    Column("proposal_reasons", _l("Reasons for the amount")),
     Column("granted_amount", _l("Amount granted (yuan)"), example="30000"),
     Column("decided_on", _l("Decided on"), is_date=True, example="2023-04-10"),
     Column("approved_by", _l("Approved by"), example="刘强"),
@@ -66,7 +74,6 @@ CASE_COLUMNS = [
     Column("state", _l("State"), ignored=True),
     Column("applicant", _l("Applicant"), ignored=True),
     Column("opened_on", _l("Opened on"), ignored=True),
-    Column("proposed_amount", _l("Aid amount proposed (yuan)"), ignored=True),
 ]
 COLUMN_BY_KEY = {c.key: c for c in CASE_COLUMNS}
 NUMBER_PATTERN = r"{prefix}〔(\d{{4}})〕(\d+)号"
@@ -140,6 +147,10 @@ def check_case_row(plan: RowPlan, v: dict, look: CaseLookups, *, today: date, se
             plan.person = referral.person
     refuse_before(plan, v, "application_received_on", "offence_on",
                   _l("The application cannot be received before the offence."))
+    refuse_before(plan, v, "proposed_on", "application_received_on",
+                  _l("The proposal date is before the application date."))
+    refuse_before(plan, v, "decided_on", "proposed_on",
+                  _l("The decision date is before the proposal date."))
     refuse_before(plan, v, "decided_on", "application_received_on",
                   _l("The decision date is before the application date."))
     refuse_before(plan, v, "paid_on", "decided_on", _l("The payment date is before the decision date."))
@@ -198,13 +209,18 @@ def _check_progress(plan: RowPlan, v: dict, look: CaseLookups, org) -> None:
         state = CaseState.PAID
     elif any(v.get(k) for k in ("granted_amount", "decided_on", "approved_by", "decision_text")):
         state = CaseState.DECIDED
+    elif any(v.get(k) for k in ("proposed_amount", "proposed_on", "proposal_reasons")):
+        state = CaseState.PROPOSED
     else:
         state = CaseState.INVESTIGATING
     plan.state = v["state"] = state.value
     handler = None
+    # The handler of a case still being worked on (investigated, or proposed and awaiting
+    # the review she or he hears of) has an active account.
+    waiting = (CaseState.INVESTIGATING, CaseState.PROPOSED)
     if v.get("handler") and org is not None:
         found = [u for u in look.user(look.handlers, v["handler"], org)
-                 if u.is_active_account or state != CaseState.INVESTIGATING]
+                 if u.is_active_account or state not in waiting]
         if not found:
             refuse(plan, "handler", _("Nobody called “%(name)s” handles judicial aid cases in %(org)s "
                                       "(write the account's name or user name).",
@@ -213,6 +229,14 @@ def _check_progress(plan: RowPlan, v: dict, look: CaseLookups, org) -> None:
             handler = v["handler_user"] = found[0]
     if state == CaseState.INVESTIGATING:
         return
+    if state == CaseState.PROPOSED:
+        _amount(plan, v, "proposed_amount", _("A proposal awaiting approval needs the amount "
+                                              "proposed."))
+        require_cell(plan, v, "proposed_on", _("A proposal awaiting approval needs the day it "
+                                               "was proposed."))
+        return
+    if v.get("proposed_amount"):
+        _amount(plan, v, "proposed_amount", "")
     _amount(plan, v, "granted_amount", _("A decided case needs the amount granted."))
     require_cell(plan, v, "decided_on", _("A decided case needs its decision date."))
     if require_cell(plan, v, "approved_by", _("A decided case needs the supervisor who approved it.")) \
@@ -252,7 +276,8 @@ class CaseWriter(Writer):
 
     def record(self, plan: RowPlan, person_id: int) -> AidCase:
         v = plan.values
-        decided = v["state"] != CaseState.INVESTIGATING.value
+        proposed = v["state"] != CaseState.INVESTIGATING.value
+        decided = v["state"] in (CaseState.DECIDED.value, CaseState.PAID.value)
         paid = v["state"] == CaseState.PAID.value
         handler, approver, referral = v["handler_user"], v.get("approver"), v.get("referral_row")
         key = (v["series"].id, v["number_year"])
@@ -265,11 +290,14 @@ class CaseWriter(Writer):
             criminal_case_number=v.get("criminal_case_number"), offence=v.get("offence"),
             offence_on=v.get("offence_on"), application_received_on=v["application_received_on"],
             summary=v["summary"],
-            # The decision as the ledger records it: the handler proposed the amount granted,
-            # the supervisor named approved it on the day of the decision.
-            proposed_amount=v["granted_amount"] if decided else None,
-            proposed_by_id=handler.id if decided else None,
-            proposed_at=moment(v["decided_on"]) if decided else None,
+            # The proposal as the ledger records it: the handler proposed the amount (the
+            # amount granted when the ledger gives none) on its day (the decision's when
+            # the ledger gives none); the supervisor named approved it on the day of the
+            # decision. A proposal awaiting approval has no reviewer yet.
+            proposed_amount=(v.get("proposed_amount") or v.get("granted_amount")) if proposed else None,
+            proposal_reasons=v.get("proposal_reasons") if proposed else None,
+            proposed_by_id=handler.id if proposed else None,
+            proposed_at=moment(v.get("proposed_on") or v.get("decided_on")) if proposed else None,
             reviewed_by_id=approver.id if decided else None,
             reviewed_at=moment(v["decided_on"]) if decided else None,
             granted_amount=v["granted_amount"] if decided else None,
@@ -280,6 +308,10 @@ class CaseWriter(Writer):
             payment_reference=v.get("payment_reference") if paid else None,
             imported_sha256=self.sha256, imported_row=plan.row,
             created_at=self.now, updated_at=self.now)
+
+    def history(self, plan: RowPlan, case: AidCase) -> list:
+        return [case_services.note_imported(case, actor=self.actor, now=self.now,
+                                            filename=self.filename, row=plan.row)]
 
     def finish(self) -> None:
         """Each series' counter past the numbers imported into it: the next case opened

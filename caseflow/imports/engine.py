@@ -35,7 +35,9 @@ from caseflow.core.people import services as people
 from caseflow.core.people.models import Person
 from caseflow.extensions import db
 from caseflow.imports.models import ImportBatch, ImportKind
-from caseflow.imports.parse import Column, as_choices, as_date, as_flag, choice_table, read_sheet
+from caseflow.imports.parse import (
+    Column, as_choices, as_date, as_dates, as_flag, choice_table, read_sheet,
+)
 
 files.register(ImportBatch.sha256)  # the imported files are kept, re-encrypted by rotation
 
@@ -208,6 +210,13 @@ def read_cells(plan: RowPlan, cells: dict, today: date, texts: Texts) -> dict:
                     refuse(plan, column.key, _("The date %(day)s is in the future.",
                                                day=value.isoformat()))
                     continue
+            elif column.dates:
+                value = as_dates(raw)
+                late = [day for day in value if day > today]
+                if late:
+                    refuse(plan, column.key, _("The date %(day)s is in the future.",
+                                               day=late[0].isoformat()))
+                    continue
             elif column.is_flag:
                 value = as_flag(raw)
             elif column.choices is not None:
@@ -216,8 +225,11 @@ def read_cells(plan: RowPlan, cells: dict, today: date, texts: Texts) -> dict:
             else:
                 value = str(raw).strip() if not isinstance(raw, float) or not raw.is_integer() \
                     else str(int(raw))
-        except ValueError:
-            if column.is_date:
+        except ValueError as error:
+            if column.dates:
+                refuse(plan, column.key, _("“%(text)s” is not a date; write each date as 2025-03-05, "
+                                           "with 、 between two dates.", text=error.args[0] if error.args else raw))
+            elif column.is_date:
                 refuse(plan, column.key, _("“%(text)s” is not a date; write it as 2025-03-05.",
                                            text=raw))
             elif column.is_flag:
@@ -439,8 +451,8 @@ class Writer(ABC):
     kind's records (``record``); each chunk flushed and let go, so the session never holds
     the whole file."""
 
-    def __init__(self, *, actor, now: datetime, sha256: str):
-        self.actor, self.now, self.sha256 = actor, now, sha256
+    def __init__(self, *, actor, now: datetime, sha256: str, filename: str = ""):
+        self.actor, self.now, self.sha256, self.filename = actor, now, sha256, filename
         self.today = local_date(now)
         self.reach = visible_organisation_ids(actor)
         self.cipher = cipher_for_app()
@@ -454,6 +466,12 @@ class Writer(ABC):
     @abstractmethod
     def record(self, plan: RowPlan, person_id: int):
         """The row's record (added to the session by the caller)."""
+
+    def history(self, plan: RowPlan, obj) -> list:
+        """The record's timeline entry, once it has its id: written by its domain's own
+        function ("imported from <file>, row N", at the import's time, by the importer).
+        The entries (and anything else written) are returned to be let go with the chunk."""
+        return []
 
     def finish(self) -> None:
         """Once every row is written (the numbering counters moved past the numbers)."""
@@ -475,6 +493,7 @@ class Writer(ABC):
             if isinstance(key, str):
                 self.made[key] = person.id
         written = list(new.values())
+        records = []
         with db.session.no_autoflush:
             for plan in plans:
                 key = plan.values.get("resident_id")
@@ -482,7 +501,12 @@ class Writer(ABC):
                              else self.made.get(key) if key else new[("row", plan.row)].id)
                 obj = self.record(plan, person_id)
                 db.session.add(obj)
+                records.append((plan, obj))
                 written.append(obj)
+        db.session.flush()
+        with db.session.no_autoflush:
+            for plan, obj in records:
+                written.extend(self.history(plan, obj))
         db.session.flush()
         for obj in written:
             db.session.expunge(obj)
@@ -495,7 +519,7 @@ def import_ledger(kind: LedgerKind, data: bytes, filename: str, *, actor, now: d
     written). Rows already in caseflow are skipped. One audit row names the file and the
     counts."""
     require(people_policy.can_record_person(actor), _("Your roles do not allow recording persons."))
-    writer = kind.writer(actor=actor, now=now, sha256=sha256_of(data))
+    writer = kind.writer(actor=actor, now=now, sha256=sha256_of(data), filename=filename)
     with db.session.begin_nested():  # a refusal after some chunks were written undoes them
         result = run(kind, data, filename, actor=actor, now=now, progress=progress, writer=writer)
         if result.refused:

@@ -32,6 +32,8 @@ class Column:
     #: Several values in one cell, separated by 、 , ; (help asked for).
     several: bool = False
     is_date: bool = False
+    #: Several dates in one cell, separated by 、 , ; or a new line (the sessions held).
+    dates: bool = False
     is_flag: bool = False
     example: str = ""
     #: Read if present, never required, not in the template (a ledger export's computed
@@ -166,6 +168,17 @@ def as_date(value) -> date:
             except ValueError:
                 break
     raise ValueError(text)
+
+
+DATE_SEPARATORS = re.compile(r"[、,，;；\s]+")
+
+
+def as_dates(value) -> list[date]:
+    """Several dates in one cell (or one date cell); a part that is no date raises
+    ``ValueError`` with that part."""
+    if isinstance(value, (date, datetime)):
+        return [as_date(value)]
+    return [as_date(part) for part in DATE_SEPARATORS.split(str(value).strip()) if part]
 
 
 def as_flag(value) -> bool:

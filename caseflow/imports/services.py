@@ -34,6 +34,7 @@ from caseflow.referrals.models import (
     ConsentMethod, Direction, HelpKind, LeadSource, Referral, ReferralCounter, ReferralState,
     ReplyOutcome,
 )
+from caseflow.referrals import services as referral_services
 from caseflow.referrals.services import Receiving, clock_dates
 
 _labels = labels_of
@@ -248,6 +249,10 @@ class _Writer(Writer):
 
     def record(self, plan: RowPlan, person_id: int) -> Referral:
         return self._referral(plan, person_id)
+
+    def history(self, plan: RowPlan, ref: Referral) -> list:
+        return [referral_services.note_imported(ref, actor=self.actor, now=self.now,
+                                                filename=self.filename, row=plan.row)]
 
     def finish(self) -> None:
         _move_counters(self.counters)

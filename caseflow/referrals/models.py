@@ -121,6 +121,8 @@ class EventKind(LabelledEnum):
 
 
 EVENT_LABELS = EventKind.labels()
+#: The label of the ``created`` entry of a referral imported from a ledger (``data.imported``).
+IMPORTED_LABEL = _l("Imported from a ledger")
 
 
 #: The referral columns the report's aggregates read, after the organisation of a side and
@@ -342,6 +344,8 @@ class ReferralEvent(db.Model):
 
     @property
     def kind_label(self) -> str:
+        if self.kind == EventKind.CREATED.value and self.data and "imported" in self.data:
+            return str(IMPORTED_LABEL)  # created by a ledger import, never a draft
         return str(EVENT_LABELS[EventKind(self.kind)])
 
 

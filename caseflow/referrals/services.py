@@ -834,6 +834,15 @@ def _iso(day: date | None) -> str | None:
 CHANGE_LISTENERS.append(recompute_due_dates)
 
 
+def note_imported(ref: Referral, *, actor, now: datetime, filename: str, row: int) -> ReferralEvent:
+    """The timeline's entry of a referral brought in from an office's ledger
+    (``caseflow.imports``): who imported it, when, from which file and row. Its original
+    dates are the referral's own columns."""
+    return _event(ref, EventKind.CREATED, actor=actor, now=now, to_state=ref.state,
+                  text=_("Imported from %(file)s, row %(row)d.", file=filename, row=row),
+                  data={"imported": {"file": filename, "row": row}})
+
+
 # -- reading -------------------------------------------------------------------------------
 
 

@@ -13,8 +13,8 @@ The investigations' own code imports the subject modules; other domains and the 
 use the names re-exported here."""
 from caseflow.investigations.services.cases import (
     CaseInput, MeasureInput, ProposalInput, add_document, agencies, case_for_referral,
-    cases_for_reply, handlers_for, link_case_to_referral, next_case_number, open_case, propose,
-    ready_measures, review,
+    cases_for_reply, handlers_for, link_case_to_referral, next_case_number, note_imported,
+    open_case, propose, ready_measures, review,
 )
 from caseflow.investigations.services.common import parse_amount, parse_optional_amount
 from caseflow.investigations.services.decision import decide, record_payment, reveal_name_for_decision
@@ -30,7 +30,7 @@ __all__ = [
     "ADDRESS_LENGTH", "HOUSEHOLD_AMOUNTS", "CaseInput", "HouseholdInput", "MeasureInput",
     "MemberInput", "ProposalInput", "VisitInput", "add_document", "agencies", "case_for_referral",
     "cases_for_reply", "change_team", "correct_visit", "decide", "handlers_for",
-    "link_case_to_referral", "next_case_number", "open_case", "parse_amount",
+    "link_case_to_referral", "next_case_number", "note_imported", "open_case", "parse_amount",
     "parse_optional_amount", "propose", "ready_measures", "record_payment", "record_visit",
     "reveal_name_for_decision", "reveal_visit_addresses", "review", "save_household", "save_member",
     "start_investigation", "team_candidates", "visit_address", "void_visit",

@@ -306,6 +306,15 @@ def review(case: AidCase, *, actor, now: datetime, outcome: str, comment: str | 
     return case
 
 
+def note_imported(case: AidCase, *, actor, now: datetime, filename: str, row: int):
+    """The timeline's entry of a case brought in from an office's ledger
+    (``caseflow.imports``): who imported it, when, from which file and row, in the state the
+    ledger gives. Its original dates are the case's own columns."""
+    return _event(case, CaseEventKind.OPENED, actor=actor, now=now, to_state=case.state,
+                  text=_("Imported from %(file)s, row %(row)d.", file=filename, row=row),
+                  data={"imported": {"file": filename, "row": row}})
+
+
 def ready_measures():
     """The approved measures the assistance module has not taken over yet."""
     return (sa.select(RecommendedMeasure).where(RecommendedMeasure.state == MeasureState.READY.value)
