@@ -5,6 +5,7 @@ the reveal with its logged purpose. Every refusal leaves the database as it was.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -289,3 +290,40 @@ def test_the_document_describes_bodies_keys_and_preconditions(client):
     assert any(p["name"] == "If-Match" and p["required"] for p in send["parameters"])
     assert {"412", "428"} <= set(send["responses"])
     assert "additionalProperties" in str(doc["components"]["schemas"]["NewReferral"])
+
+
+def test_the_documentation_page_shows_bodies_and_explains_every_problem_type(client):
+    import pathlib
+    import re
+
+    import caseflow.api
+
+    html = client.get("/api/v1/docs", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'href="#schema-NewReferral"' in html and 'href="#schema-Registration"' in html
+    assert "Idempotency-Key" in html and "If-Match" in html
+    # Each problem's type links to /api/v1/docs#problem-<kind>: every kind the code uses
+    # has its entry there.
+    package = pathlib.Path(caseflow.api.__file__).parent
+    kinds = {kind for source in package.glob("*.py")
+             for kind in re.findall(r'kind="([a-z-]+)"', source.read_text(encoding="utf-8"))}
+    assert {"stale", "validation", "rate-limited", "idempotency-key-reused"} <= kinds
+    missing = sorted(kind for kind in kinds if f'id="problem-{kind}"' not in html)
+    assert not missing, missing
+
+
+def test_the_audit_logs_show_which_changes_and_views_came_through_the_api(client, login_as, cast, world, clock):
+    from tests.conftest import page_text
+
+    ref = cast.draft(clock.now)  # through the services, as the pages do: no badge
+    token = token_for(cast.officer, clock, scopes="read write")
+    prefix = token[:11]
+    etag = client.get(f"/api/v1/referrals/{ref.id}", headers=bearer(token)).headers["ETag"]
+    assert post(client, f"/referrals/{ref.id}/send", token, if_match=etag).status_code == 200
+    assert post(client, f"/people/{cast.person.id}/reveal", token, {"purpose": "核实身份"}).status_code == 200
+    login_as("audit_admin")
+    events = client.get("/audit?action=referral.")
+    badges = re.findall(r'data-testid="via">([^<]*)<', events.get_data(as_text=True))
+    assert [b.split()[-1] for b in badges] == [prefix]  # the send; the creation has none
+    access = client.get("/audit/access").get_data(as_text=True)
+    assert prefix in re.findall(r'data-testid="via">([^<]*)<', access)[0]
+    assert "核实身份" in page_text(client.get("/audit/access"))
