@@ -74,6 +74,32 @@ ACCESS: dict[str, Access] = {
     "api.openapi": Access("GET", lambda t: "/api/v1/openapi.json", public=True),
     "api.docs": Access("GET", lambda t: "/api/v1/docs", public=True),
     "home.index": Access("GET", lambda t: "/", signed_in=True),
+    # Service accounts (issue 17): the system administrator's alone; no case worker, no other
+    # administrator (tests/api/test_service_accounts.py).
+    "service_accounts.index": Access("GET", lambda t: "/admin/service-accounts", allowed=(R.SYSTEM_ADMIN,),
+                                     denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, *CASE_WORKERS, R.PARTNER_WORKER)),
+    "service_accounts.new": Access("GET", lambda t: "/admin/service-accounts/new", allowed=(R.SYSTEM_ADMIN,),
+                                   denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, R.SUPERVISOR)),
+    "service_accounts.show": Access("GET", lambda t: f"/admin/service-accounts/{t.service_account.id}",
+                                    allowed=(R.SYSTEM_ADMIN,), denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN,
+                                                                       R.SUPERVISOR, R.PROSECUTOR)),
+    "service_accounts.deactivate": Access(
+        "POST", lambda t: f"/admin/service-accounts/{t.service_account.id}/deactivate",
+        allowed=(R.SYSTEM_ADMIN,), denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, R.SUPERVISOR)),
+    "service_accounts.issue_token": Access(
+        "POST", lambda t: f"/admin/service-accounts/{t.service_account.id}/tokens",
+        allowed=(R.SYSTEM_ADMIN,), denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, R.SUPERVISOR, R.PROSECUTOR),
+        data={"name": "热线", "scopes": "read", "days": "30"}),
+    "service_accounts.revoke_token": Access(
+        "POST", lambda t: f"/admin/service-accounts/{t.service_account.id}/tokens/{t.service_token.id}/revoke",
+        allowed=(R.SYSTEM_ADMIN,), denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, R.SUPERVISOR, R.PROSECUTOR)),
+    "service_accounts.set_hook": Access(
+        "POST", lambda t: f"/admin/service-accounts/{t.service_account.id}/hook",
+        allowed=(R.SYSTEM_ADMIN,), denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, R.SUPERVISOR),
+        data={"webhook_url": "https://hotline.example.org/caseflow/events"}),
+    "service_accounts.remove_hook": Access(
+        "POST", lambda t: f"/admin/service-accounts/{t.service_account.id}/hook/remove",
+        allowed=(R.SYSTEM_ADMIN,), denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, R.SUPERVISOR)),
     "admin.organisations": Access("GET", lambda t: "/admin/organisations",
                                   allowed=(R.SYSTEM_ADMIN,),
                                   denied=(R.SECURITY_ADMIN, R.AUDIT_ADMIN, *CASE_WORKERS)),
@@ -420,6 +446,8 @@ class Targets:
     other_partner: object = None
     partner: object = None
     api_token: object = None
+    service_account: object = None
+    service_token: object = None
 
 
 def _aid_cases(world, cast, clock):
@@ -520,7 +548,23 @@ def _build(*, app, clock, tmp_path_factory) -> tuple:
     app.config["CASEFLOW_ATTACHMENT_DIR"] = str(tmp_path_factory.mktemp("attachments"))
     world = factories.build_world(now=clock.now)
     _heartbeat(clock.now)
-    return world, _build_targets(world, app, clock)
+    targets = _build_targets(world, app, clock)
+    targets.service_account, targets.service_token = _service_account(world, clock)
+    return world, targets
+
+
+def _service_account(world, clock) -> tuple:
+    """A service account of the 5th department (a prosecutor's reach) with a live token."""
+    from caseflow.api.services import create_token
+    from caseflow.core.orgs import services as org_services
+
+    admin = factories.make_user(world, roles={R.SYSTEM_ADMIN})
+    account = org_services.create_service_account(actor=admin, now=clock.now, username="hotline-access",
+                                                  display_name="12338 热线", organisation=world.department5,
+                                                  role=R.PROSECUTOR.value)
+    token, _secret = create_token(actor=admin, now=clock.now, name="热线", scopes="read", days=30,
+                                  owner=account)
+    return account, token
 
 
 def _heartbeat(now) -> None:

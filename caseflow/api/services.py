@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from caseflow.api.models import ApiToken, TokenScopes
-from caseflow.api.policy import can_manage_tokens, can_revoke_token
+from caseflow.api.policy import can_issue_token, can_revoke_token
 from caseflow.core.audit.services import record
 from caseflow.core.auth.sessions import token_hash
 from caseflow.core.errors import Checks, ValidationFailed, require
@@ -42,18 +42,23 @@ def check_token_input(*, name: str | None, scopes: str | None, days: int | None)
     return name
 
 
-def create_token(*, actor, now: datetime, name: str, scopes: str, days: int) -> tuple[ApiToken, str]:
-    """A new token of ``actor``'s; returns the row and the token, which is never stored and
-    cannot be shown again."""
-    require(can_manage_tokens(actor), _("You cannot create API tokens."))
+def create_token(*, actor, now: datetime, name: str, scopes: str, days: int,
+                 owner=None) -> tuple[ApiToken, str]:
+    """A new token of ``owner``'s (``actor``'s own unless the system administrator issues a
+    service account's: ``policy.can_issue_token``); returns the row and the token, which is
+    never stored and cannot be shown again."""
+    owner = owner if owner is not None else actor
+    require(can_issue_token(actor, owner), _("You cannot create API tokens."))
     name = check_token_input(name=name, scopes=scopes, days=days)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=actor.id, name=name, prefix=token[:SHOWN_LENGTH], token_hash=token_hash(token),
+    row = ApiToken(user_id=owner.id, name=name, prefix=token[:SHOWN_LENGTH], token_hash=token_hash(token),
                    scopes=scopes, created_at=now, expires_at=now + timedelta(days=days))
     db.session.add(row)
     db.session.flush()
     record("api_token.create", actor=actor, now=now, obj=row, object_label=f"{name} ({row.prefix}…)",
-           after={"name": name, "scopes": scopes, "expires_at": row.expires_at.isoformat()})
+           organisation_id=owner.organisation_id,
+           after={"name": name, "scopes": scopes, "expires_at": row.expires_at.isoformat(),
+                  **({"owner": owner.username} if owner.id != actor.id else {})})
     return row, token
 
 
@@ -62,7 +67,9 @@ def revoke_token(row: ApiToken, *, actor, now: datetime) -> None:
     if row.revoked_at is not None:
         return
     row.revoked_at = now
-    record("api_token.revoke", actor=actor, now=now, obj=row, object_label=f"{row.name} ({row.prefix}…)")
+    record("api_token.revoke", actor=actor, now=now, obj=row, object_label=f"{row.name} ({row.prefix}…)",
+           organisation_id=row.user.organisation_id,
+           **({"after": {"owner": row.user.username}} if row.user_id != actor.id else {}))
 
 
 def find_token(token: str | None) -> ApiToken | None:

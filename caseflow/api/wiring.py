@@ -16,6 +16,7 @@ def init_api(app: Flask) -> None:
     app.register_blueprint(tokens_bp)
     app.register_blueprint(api_bp)
     TOKEN_BLUEPRINTS.add(api_bp.name)
+    _service_accounts(app)
     _problems_for_unrouted(app, api_bp.url_prefix)
 
 
@@ -43,3 +44,22 @@ def _problems_for_unrouted(app: Flask, prefix: str) -> None:
             return page(error) if page is not None else error
 
         app.register_error_handler(code, handler)
+
+
+def _service_accounts(app: Flask) -> None:
+    """The system administrator's service accounts (in the menu) and their webhooks,
+    subscribed to the domains' events (``core.events``)."""
+    from flask_babel import lazy_gettext as _l
+
+    from caseflow.api import webhooks
+    from caseflow.api.account_routes import bp
+    from caseflow.core import hooks
+    from caseflow.core.navigation import NavItem, add_nav_item
+    from caseflow.core.orgs.policy import can_manage_service_accounts
+
+    app.register_blueprint(bp)
+    add_nav_item(NavItem("service_accounts.index", _l("Service accounts"), can_manage_service_accounts,
+                         tuple(f"service_accounts.{name}" for name in (
+                             "new", "show", "deactivate", "issue_token", "revoke_token", "set_hook",
+                             "remove_hook"))))
+    hooks.EVENT_SUBSCRIBERS.add(webhooks.on_event)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from caseflow.core import versions
+from caseflow.core import events, versions
 from caseflow.core.audit.services import changes, record, record_access
 from caseflow.core.calendar.rules import add_months
 from caseflow.core.calendar.services import load_calendar
@@ -83,6 +83,34 @@ def _move(item: ServiceItem, to: ItemState, *, actor, now: datetime, kind: Event
            to_state=to.value, text=text, data=data)
     _audit(f"assistance.{kind.value}", item.plan, actor=actor, now=now, item=item,
            before={"state": current.value}, after={"state": to.value, **(data or {})}, reason=text)
+    if kind in ITEM_EVENT_NAMES:
+        _publish(item, ITEM_EVENT_NAMES[kind], now=now, from_state=current.value)
+
+
+#: The items' moves that are events (``core.events``), by the name they go out as.
+ITEM_EVENT_NAMES = {EventKind.SENT: "item.offered", EventKind.ACCEPTED: "item.accepted",
+                    EventKind.DECLINED: "item.declined", EventKind.SESSION: "item.session_recorded",
+                    EventKind.COMPLETED: "item.completed", EventKind.CANCELLED: "item.cancelled"}
+
+
+def item_event_data(item: ServiceItem) -> dict:
+    """What an event tells of a service item outside caseflow: its kind, state, provider,
+    dates, and the beneficiary by pseudonym only."""
+    iso = lambda day: day.isoformat() if day else None  # noqa: E731
+    return {"id": item.id, "plan_id": item.plan_id, "kind": item.kind, "state": item.state,
+            "frequency": item.frequency, "provider": {"id": item.provider.id, "code": item.provider.code,
+                                                      "name": item.provider.name},
+            "beneficiary": {"pseudonym": item.beneficiary.pseudonym},
+            "starts_on": iso(item.starts_on), "acceptance_due_on": iso(item.acceptance_due_on),
+            "next_session_due_on": iso(item.next_session_due_on)}
+
+
+def _publish(item: ServiceItem, name: str, *, now: datetime, from_state: str,
+             discriminator: str = "") -> None:
+    events.publish(events.Event(
+        name=name, subject_type="item", subject_id=item.id, occurred_at=now,
+        data={"item": item_event_data(item), "from_state": from_state, "to_state": item.state},
+        visible_to=lambda user: policy.can_view_item(user, item), discriminator=discriminator))
 
 
 #: A transition sets columns the CHECK constraints relate to the state: nothing may reach
@@ -461,6 +489,8 @@ def record_session(item: ServiceItem, *, actor, now: datetime, data: SessionInpu
     else:
         _event(item.plan, EventKind.SESSION, actor=actor, now=now, item=item, text=notes, data=event_data)
         _audit("assistance.session", item.plan, actor=actor, now=now, item=item, after=event_data)
+        _publish(item, ITEM_EVENT_NAMES[EventKind.SESSION], now=now, from_state=item.state,
+                 discriminator=data.held_on.isoformat())
     return session
 
 

@@ -116,3 +116,11 @@ REPLY_CASE_LINK = Provided(
     "referral.reply_case_link",
     "Links the case a reply names to the referral: (case, referral, *, actor, now).",
     default=_no_reply_case_link)
+
+# -- events -------------------------------------------------------------------------------
+
+EVENT_SUBSCRIBERS = Hook(
+    "event.published",
+    "Called as subscriber(event) with a core.events.Event in the transaction of the state "
+    "change that published it (a referral sent, a service item accepted): the API queues "
+    "the service accounts' webhooks.")

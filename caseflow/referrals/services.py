@@ -28,7 +28,7 @@ from caseflow.core.people.models import Person
 from caseflow.core.people import policy as people_policy, services as people_services
 from caseflow.core.settings.services import SettingSpec, get_setting, register
 from caseflow.extensions import db
-from caseflow.core import files, hooks
+from caseflow.core import events, files, hooks
 from caseflow.core.text import required_text
 from caseflow.referrals import alerts, policy
 from caseflow.referrals.models import (
@@ -108,6 +108,24 @@ def _move(ref: Referral, to: ReferralState, *, actor, now: datetime, kind: Event
            text=text, data=data)
     _audit(f"referral.{kind.value}", ref, actor=actor, now=now,
            before={"state": current.value}, after={"state": to.value, **(data or {})}, reason=text)
+    events.publish(events.Event(
+        name=f"referral.{kind.value}", subject_type="referral", subject_id=ref.id, occurred_at=now,
+        data={"referral": referral_event_data(ref), "from_state": current.value, "to_state": to.value},
+        visible_to=lambda user: policy.can_view_referral(user, ref)))
+
+
+def _org(org: Organisation) -> dict:
+    return {"id": org.id, "code": org.code, "name": org.name}
+
+
+def referral_event_data(ref: Referral) -> dict:
+    """What an event tells of a referral outside caseflow (``core.events``): its number,
+    state, the two organisations, dates, and the person by pseudonym only."""
+    return {"id": ref.id, "number": ref.number, "state": ref.state, "direction": ref.direction,
+            "is_urgent": ref.is_urgent, "sender": _org(ref.sender_org), "receiver": _org(ref.receiver_org),
+            "person": {"pseudonym": ref.person.pseudonym},
+            "received_on": _iso(ref.received_on), "reply_due_on": _iso(ref.reply_due_on),
+            "registration_number": ref.registration_number, "reply_outcome": ref.reply_outcome}
 
 
 CONFLICT_MESSAGE = _l("Someone else changed this referral while you were editing it. Your "

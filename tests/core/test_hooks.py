@@ -18,7 +18,7 @@ def test_every_hook_point_is_in_the_one_registry(app):
         "organisation.receiving_department_changed", "organisation.letter_series_changed",
         "calendar.changed",
         "referral.related_links", "case.sections", "referral.reply_case_candidates",
-        "referral.reply_case_link"}
+        "referral.reply_case_link", "event.published"}
     # The modules that call a hook hold the registry's own object, not a list of their own.
     assert people_policy.SHARED_WITH is hooks.PERSON_SHARED_WITH
     assert people_policy.MINOR_SHARED_WITH is hooks.MINOR_SHARED_WITH

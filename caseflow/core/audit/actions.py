@@ -15,6 +15,7 @@ ACTION_LABELS = {
     "auth.login_refused_inactive": _l("Sign-in refused: account deactivated"),
     "auth.login_refused_locked": _l("Sign-in refused: account locked"),
     "auth.login_refused_one_time": _l("Sign-in refused: one-time password expired or used"),
+    "auth.login_refused_service_account": _l("Sign-in refused: a service account signs in through the API only"),
     "auth.locked": _l("Account locked after failed sign-ins"),
     "auth.client_throttled": _l("Sign-ins from an address held back"),
     "auth.logout": _l("Signed out"),
@@ -47,6 +48,10 @@ ACTION_LABELS = {
     # API tokens (caseflow/api)
     "api_token.create": _l("API token created"),
     "api_token.revoke": _l("API token revoked"),
+    "service_account.create": _l("Service account created"),
+    "service_account.deactivate": _l("Service account deactivated"),
+    "service_account.hook_set": _l("Service account's webhook set (new secret)"),
+    "service_account.hook_removed": _l("Service account's webhook removed"),
     # people
     "person.create": _l("Person recorded"),
     "person.update": _l("Person's details changed"),

@@ -93,6 +93,15 @@ def authenticate(username: str, password: str, *, now: datetime) -> User:
                object_label=username[:60], actor_name=username[:100] or "-",
                reason="unknown username")
         raise SignInRefused(_("Wrong username or password."))
+    if user.is_service_account:
+        # A system's account has no password to check and never signs in on the pages: the
+        # same answer as a wrong password (nothing tells it exists), the same time taken,
+        # no check counted towards a lock; the audit log says what was tried.
+        verify_password(_DUMMY_HASH, password)
+        record("auth.login_refused_service_account", actor=None, now=now, obj=user,
+               object_label=user.username, actor_name=user.display_name,
+               organisation_id=user.organisation_id, reason="service account")
+        raise SignInRefused(_("Wrong username or password."))
     if user.is_locked(now):
         raise _refuse_locked(user, now)
     taken = _reserve_check(user, now)

@@ -80,6 +80,7 @@ def nearest_supervisors(org_id: int | None, *, excluding: int | None = None) -> 
         found = list(db.session.scalars(
             sa.select(User).join(UserRole, UserRole.user_id == User.id)
             .where(User.organisation_id == current, User.is_active_account,
+                   User.is_service_account.is_(False),  # a system is told through its webhook
                    UserRole.role == Role.SUPERVISOR.value, User.id != (excluding or 0))
             .order_by(User.id)))
         if found:

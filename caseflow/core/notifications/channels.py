@@ -15,14 +15,22 @@ The SMS gateway is generic HTTP: ``POST`` of JSON ``{"to": "+86…", "text": "�
 "caseflow-<n>"}`` to ``CASEFLOW_SMS_GATEWAY_URL`` with a bearer token or basic
 credentials; any 2xx answer is acceptance (``id`` lets a gateway drop a repeat). The
 robot is WeCom's: ``POST`` of ``{"msgtype": "text", "text": {"content": "…"}}``; it
-answers 200 with ``errcode`` ≠ 0 when it refuses, which counts as a failure."""
+answers 200 with ``errcode`` ≠ 0 when it refuses, which counts as a failure.
+
+A service account's webhook (channel ``hook``, ``queue_hook``) receives ``POST`` of JSON
+``{"id": <delivery id>, "event": "referral.sent", "occurred_at": "…", "data": {…}}``,
+signed at each attempt: ``Caseflow-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret,
+"<t>.<body>")>`` (``hook_headers``); any 2xx answer is delivery, anything else is retried."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import http.client
 import json
 import re
 import socket
+import uuid
 import urllib.error
 import urllib.request
 from collections import defaultdict
@@ -156,6 +164,44 @@ def queue_webhook(organisation, *, dedupe_key: str, kind: str, params: dict, lin
                   organisation_id=organisation.id)
 
 
+def hook_body(*, delivery_id: str, event: str, occurred_at: datetime, data: dict) -> str:
+    """A service account's webhook body: the JSON posted as it is stored, byte for byte,
+    so that what the signature covers is what arrives."""
+    _check_params(data)
+    return json.dumps({"id": delivery_id, "event": event, "occurred_at": occurred_at.isoformat(),
+                       "data": data}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def queue_hook(account, *, event_key: str, event: str, occurred_at: datetime, data: dict,
+               now: datetime) -> bool:
+    """Queue one event for one service account's webhook; False when the account has no
+    webhook or this event was queued for it before (``event_key``, the event's identity)."""
+    if not account.hook_url:
+        return False
+    return _queue(channel="hook", dedupe_key=f"hook:{account.id}:{event_key}",
+                  to_address=account.hook_url, to_user_id=account.id, now=now,
+                  body=hook_body(delivery_id=str(uuid.uuid4()), event=event,
+                                 occurred_at=occurred_at, data=data))
+
+
+#: The signature's header: ``t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``.
+SIGNATURE_HEADER = "Caseflow-Signature"
+
+
+def sign(secret: str, *, timestamp: int, body: str) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+
+
+def hook_headers(body: str, *, secret: str, now: datetime) -> dict[str, str]:
+    """The headers of one delivery attempt: the event, the delivery id (the same on every
+    retry, so a receiver drops a repeat), the time of this attempt and its signature."""
+    payload = json.loads(body)
+    timestamp = int(now.timestamp())
+    return {"Caseflow-Event": payload["event"], "Caseflow-Delivery": payload["id"],
+            "Caseflow-Timestamp": str(timestamp),
+            SIGNATURE_HEADER: f"t={timestamp},v1={sign(secret, timestamp=timestamp, body=body)}"}
+
+
 # -- the administrator's robot URL -------------------------------------------------------------
 
 
@@ -190,12 +236,16 @@ def _same_host(host: str, own: str) -> bool:
     return host == own or (host in _LOOPBACK and own in _LOOPBACK)
 
 
+def shown_url(url: str) -> str:
+    """A URL without its query (a robot's key is in it: its password)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
+
+
 def shown_address(row: OutboxMessage) -> str:
-    """The address for the outbox page: a robot URL without its query (the key in it is
-    the robot's password)."""
-    if row.channel == "webhook":
-        parts = urlsplit(row.to_address)
-        return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?…" if parts.query else "")
+    """The address for the outbox page: a robot's or a webhook's URL without its query."""
+    if row.channel in ("webhook", "hook"):
+        return shown_url(row.to_address)
     return row.to_address
 
 
@@ -207,7 +257,19 @@ class DeliveryFailed(Exception):
 
 
 class MessageTransport(Protocol):
-    def send(self, *, channel: str, to_address: str, body: str, reference: str) -> None: ...
+    def send(self, *, channel: str, to_address: str, body: str, reference: str,
+             headers: dict[str, str] | None = None) -> None: ...
+
+
+class _Unredirected(urllib.request.HTTPRedirectHandler):
+    """A hook's receiver answers itself: a redirect (a POST turned GET, elsewhere) is not
+    delivery but an HTTPError, retried like any other answer outside 2xx."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_Unredirected)
 
 
 class HttpTransport:
@@ -226,8 +288,17 @@ class HttpTransport:
                    sms_token=config.get("CASEFLOW_SMS_TOKEN") or "",
                    timeout=float(config.get("CASEFLOW_HTTP_CHANNEL_TIMEOUT") or 10))
 
-    def send(self, *, channel: str, to_address: str, body: str, reference: str) -> None:
-        headers = {"Content-Type": "application/json; charset=utf-8"}
+    def send(self, *, channel: str, to_address: str, body: str, reference: str,
+             headers: dict[str, str] | None = None) -> None:
+        """``headers``: a hook's signature headers (``hook_headers``); a hook's body is
+        posted as it is, any 2xx answer being delivery."""
+        headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        if channel == "hook":
+            request = urllib.request.Request(to_address, data=body.encode(), headers=headers,
+                                             method="POST")
+            with _NO_REDIRECTS.open(request, timeout=self.timeout) as response:
+                response.read(4096)
+            return
         if channel == "sms":
             if not self.sms_url:
                 raise DeliveryFailed("CASEFLOW_SMS_GATEWAY_URL is not set")

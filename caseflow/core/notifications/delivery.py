@@ -1,4 +1,5 @@
-"""Delivering the outbox: e-mail by SMTP, SMS and robot messages over HTTP (``channels``).
+"""Delivering the outbox: e-mail by SMTP, SMS, robot messages and service accounts' signed
+webhooks over HTTP (``channels``).
 
 At-least-once: a row is claimed (status ``sending``), sent, then recorded ``sent`` in its
 own transaction. A failure puts it back to ``queued`` with a backoff and the error, so no
@@ -19,8 +20,9 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from caseflow.core.crypto import KeyError_, cipher_for_app
 from caseflow.core.notifications.channels import (
-    SEND_ERRORS, MessageTransport, current_transport, describe,
+    SEND_ERRORS, DeliveryFailed, MessageTransport, current_transport, describe, hook_headers,
 )
 from caseflow.core.notifications.models import OutboxEmail, OutboxMessage
 from caseflow.core.notifications.services import DeliveryResult
@@ -152,6 +154,28 @@ def deliver_due(app: Flask, *, now: datetime, sender: MailSender | None = None,
     return DeliveryResult(sent=sent, failed=failed)
 
 
+#: The sealed column a service account's webhook secret is kept in (``core.crypto``'s context).
+HOOK_SECRET_CONTEXT = "users.hook_secret"
+
+
+def _hook_signature(row: OutboxMessage, *, now: datetime) -> dict[str, str]:
+    """A hook's headers, signed with its service account's secret as it is now (a secret
+    rotated since the event was queued signs the retry); ``DeliveryFailed`` when the account
+    is deactivated or has no webhook any more (the row stays, retried, shown failing)."""
+    from caseflow.core.orgs.models import User
+
+    account = db.session.get(User, row.to_user_id)
+    if account is None or not account.is_active_account:
+        raise DeliveryFailed("the service account is deactivated")
+    if not account.hook_secret:
+        raise DeliveryFailed("the service account has no webhook any more")
+    try:
+        secret = cipher_for_app().decrypt(account.hook_secret, context=HOOK_SECRET_CONTEXT)
+    except KeyError_ as error:
+        raise DeliveryFailed(f"the webhook secret cannot be opened: {error}") from error
+    return hook_headers(row.body, secret=secret, now=now)
+
+
 def deliver_messages(*, now: datetime, transport: MessageTransport | None = None,
                      batch: int = BATCH) -> DeliveryResult:
     """Send the SMS and robot messages that are due, as ``deliver_due`` sends e-mail."""
@@ -163,13 +187,22 @@ def deliver_messages(*, now: datetime, transport: MessageTransport | None = None
     for outbox_id in _claim(now, batch, OutboxMessage):
         row = db.session.get(OutboxMessage, outbox_id)
         channel, to_address, body = row.channel, row.to_address, row.body
+        signed: dict[str, str] | None = None
+        outcome = None
+        if channel == "hook":
+            try:
+                signed = _hook_signature(row, now=now)
+            except DeliveryFailed as error:
+                outcome = error
         db.session.commit()
         destination = "sms" if channel == "sms" else urlsplit(to_address).netloc
-        outcome = down.get(destination)
         if outcome is None:
+            outcome = down.get(destination)
+        if outcome is None:
+            extra = {"headers": signed} if signed is not None else {}
             try:
                 transport.send(channel=channel, to_address=to_address, body=body,
-                               reference=f"caseflow-{outbox_id}")
+                               reference=f"caseflow-{outbox_id}", **extra)
             except SEND_ERRORS as error:
                 outcome = down[destination] = error
         if outcome is None:

@@ -61,7 +61,7 @@ class OutboxEmail(db.Model):
 
 
 #: The channels of ``OutboxMessage``; e-mail keeps its own table (``OutboxEmail``).
-MESSAGE_CHANNELS = ("sms", "webhook")
+MESSAGE_CHANNELS = ("sms", "webhook", "hook")
 
 
 class OutboxMessage(db.Model):
@@ -73,16 +73,19 @@ class OutboxMessage(db.Model):
     constraints and their tests stay as they were.
 
     ``to_address``: the phone number (E.164) or the robot's URL, as they were when the
-    message was queued, so a retry goes where the first attempt went."""
+    message was queued, so a retry goes where the first attempt went. A ``hook`` is a
+    service account's signed event (``channels.queue_hook``), addressed by ``to_user_id``
+    (the service account) and posted to its webhook URL."""
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        sa.CheckConstraint("channel IN ('sms', 'webhook')", name="channel_known"),
+        sa.CheckConstraint("channel IN ('sms', 'webhook', 'hook')", name="channel_known"),
         sa.CheckConstraint("status IN ('queued', 'sending', 'sent')", name="status_known"),
         sa.CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_when_sent"),
         sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         sa.CheckConstraint("(channel = 'sms' AND to_user_id IS NOT NULL) OR "
-                           "(channel = 'webhook' AND organisation_id IS NOT NULL)",
+                           "(channel = 'webhook' AND organisation_id IS NOT NULL) OR "
+                           "(channel = 'hook' AND to_user_id IS NOT NULL)",
                            name="addressee_known"),
         sa.Index("ix_outbox_messages_due", "status", "next_attempt_at"),
     )

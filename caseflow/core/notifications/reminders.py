@@ -37,8 +37,8 @@ class Directory:
         for user in db.session.scalars(sa.select(User).where(User.is_active_account)
                                        .options(selectinload(User.alert_preferences))):
             self._users[user.id] = user
-            if user.admin_role is not None:
-                continue
+            if user.admin_role is not None or user.is_service_account:
+                continue  # a service account is told through its webhook, not reminded
             self.workers_by_org.setdefault(user.organisation_id, []).append(user)
             if user.has_role(Role.SUPERVISOR):
                 self.supervisors_by_org.setdefault(user.organisation_id, []).append(user)

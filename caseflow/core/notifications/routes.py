@@ -181,6 +181,8 @@ OUTBOX_KINDS = {
 
 def outbox_kind(dedupe_key: str) -> str:
     parts = dedupe_key.split(":")
+    if parts[0] == "hook":  # hook:<account>:<event>:<record>@<time>: the event's name
+        return parts[2] if len(parts) > 2 else str(_l("Other"))
     if parts[0] == "sms":
         parts = parts[1:]
     elif parts[0] == "webhook":

@@ -130,6 +130,10 @@ class User(UserMixin, TimestampMixin, db.Model):
                            "(sms_quiet_until IS NULL OR sms_quiet_until BETWEEN 0 AND 23)",
                            name="sms_quiet_hours_valid"),
         sa.CheckConstraint("account_kind IN ('admin', 'case')", name="account_kind_known"),
+        sa.CheckConstraint("hook_url IS NULL OR is_service_account", name="hook_only_for_service_accounts"),
+        sa.CheckConstraint("(hook_url IS NULL) = (hook_secret IS NULL)", name="hook_has_secret"),
+        sa.CheckConstraint("hook_url IS NULL OR substr(hook_url, 1, 7) = 'http://' "
+                           "OR substr(hook_url, 1, 8) = 'https://'", name="hook_url_http"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -161,6 +165,14 @@ class User(UserMixin, TimestampMixin, db.Model):
     #: never changed after (三员分立: one who did case work never becomes an administrator);
     #: none until then.
     account_kind: Mapped[str | None] = mapped_column(sa.String(10))
+    #: A system's account (issue 17), made by the system administrator with one
+    #: organisation and one role: it never signs in on the pages (its password hash is no
+    #: hash) and acts only through its API tokens.
+    is_service_account: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: A service account's webhook: where its events are posted (``caseflow.api.webhooks``)
+    #: and the secret that signs them, sealed (SM4-GCM, ``core.crypto``); both or neither.
+    hook_url: Mapped[str | None] = mapped_column(sa.String(500))
+    hook_secret: Mapped[str | None] = mapped_column(sa.String(200))
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(

@@ -28,6 +28,12 @@ def can_manage_accounts(user) -> bool:
     return _signed_in(user) and user.has_role(Role.SYSTEM_ADMIN)
 
 
+def can_manage_service_accounts(user) -> bool:
+    """Create and deactivate systems' accounts, issue and revoke their tokens, set their
+    webhooks (issue 17). Nothing of this shows a case record (三员分立)."""
+    return _signed_in(user) and user.has_role(Role.SYSTEM_ADMIN)
+
+
 def can_manage_settings(user) -> bool:
     return _signed_in(user) and user.has_role(Role.SYSTEM_ADMIN)
 

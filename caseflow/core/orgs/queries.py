@@ -10,8 +10,9 @@ from caseflow.extensions import db
 
 def user_list(search: str = "", organisation_id: int = 0):
     """The accounts by user name (for ``page_of``): those whose user name or e-mail holds
-    ``search`` (in any case) or whose display name holds it; of one organisation if given."""
-    query = sa.select(User).order_by(User.username)
+    ``search`` (in any case) or whose display name holds it; of one organisation if given.
+    Not the service accounts: they have their own page (``caseflow.api.account_routes``)."""
+    query = sa.select(User).where(User.is_service_account.is_(False)).order_by(User.username)
     if search:
         like = f"%{search.lower()}%"
         query = query.where(sa.or_(User.username.like(like), User.email.like(like),

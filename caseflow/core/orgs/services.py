@@ -388,12 +388,21 @@ def create_account(
     return user
 
 
+def _not_a_service_account(user: User) -> None:
+    """A service account is changed only on its own page (its role, organisation and state
+    are the system administrator's; it has no password to reset)."""
+    if user.is_service_account:
+        raise NotAllowed(_("%(username)s is a service account: the system administrator "
+                           "manages it on the service accounts page.", username=user.username))
+
+
 def update_account(
     user: User, *, actor, now: datetime, display_name: str, email: str,
     organisation: Organisation, is_active: bool,
 ) -> User:
     if not policy.can_manage_accounts(actor):
         raise NotAllowed(_("Only the system administrator changes accounts."))
+    _not_a_service_account(user)
     email = email.strip().lower()
     check_account(username=user.username, email=email, user=user, actor=actor, is_active=is_active)
     before = _user_snapshot(user)
@@ -411,6 +420,81 @@ def update_account(
             action = "user.activate" if is_active else "user.deactivate"
         record(action, actor=actor, now=now, obj=user, object_label=user.username,
                organisation_id=user.organisation_id, before=old, after=new)
+    return user
+
+
+# -- service accounts (issue 17) ---------------------------------------------------------
+
+#: A service account's password hash: no hash at all, so no password ever matches it.
+NO_PASSWORD = "!service-account"
+#: The roles a service account may act as: case work, never an administrator's.
+SERVICE_ACCOUNT_ROLES = tuple(role for role in Role if not role.is_admin)
+
+
+def service_account_email(username: str) -> str:
+    """A service account reads no mail: an address of the reserved ``.invalid`` domain
+    (RFC 2606) keeps the column's uniqueness and reaches nobody."""
+    return f"{username}@service-account.invalid"
+
+
+def check_service_account(*, username: str, display_name: str, organisation: Organisation | None,
+                          role: str | None) -> None:
+    """A new service account's fields, every one checked and none written."""
+    checks = Checks()
+    username = (username or "").strip().lower()
+    with checks:
+        check_account(username=username, email=service_account_email(username))
+    with checks:
+        if not (display_name or "").strip():
+            raise ValidationFailed(_("Name the system that will use it."), field="display_name")
+        if len(display_name.strip()) > 100:
+            raise ValidationFailed(_("At most %(n)d characters.", n=100), field="display_name")
+    with checks:
+        if organisation is None or not organisation.is_active:
+            raise ValidationFailed(_("Choose an active organisation."), field="organisation_id")
+    with checks:
+        if role not in {r.value for r in SERVICE_ACCOUNT_ROLES}:
+            raise ValidationFailed(_("Choose the role it acts as."), field="role")
+    checks.done()
+
+
+def create_service_account(*, actor, now: datetime, username: str, display_name: str,
+                           organisation: Organisation | None, role: str | None) -> User:
+    """A system's account: one organisation, one case-work role, no usable password."""
+    if not policy.can_manage_service_accounts(actor):
+        raise NotAllowed(_("Only the system administrator creates service accounts."))
+    check_service_account(username=username, display_name=display_name, organisation=organisation,
+                          role=role)
+    username = username.strip().lower()
+    user = User(username=username, display_name=display_name.strip(),
+                email=service_account_email(username), password_hash=NO_PASSWORD,
+                organisation_id=organisation.id, locale="zh_CN", is_active_account=True,
+                is_demo=False, must_change_password=False, failed_login_count=0,
+                is_service_account=True, sms_quiet_from=None, sms_quiet_until=None,
+                created_at=now, updated_at=now)
+    db.session.add(user)
+    db.session.flush()
+    _apply_roles(user, frozenset({Role(role)}))
+    record("service_account.create", actor=actor, now=now, obj=user, object_label=user.username,
+           organisation_id=organisation.id,
+           after={"username": user.username, "display_name": user.display_name,
+                  "organisation_id": organisation.id, "role": role})
+    return user
+
+
+def deactivate_service_account(user: User, *, actor, now: datetime) -> User:
+    """Its tokens open nothing from now on (the API refuses an inactive account's token)
+    and its webhook is told nothing more. Nothing is deleted."""
+    if not policy.can_manage_service_accounts(actor):
+        raise NotAllowed(_("Only the system administrator deactivates service accounts."))
+    if not user.is_service_account:
+        raise NotAllowed(_("This is not a service account."))
+    if not user.is_active_account:
+        return user
+    user.is_active_account = False
+    user.updated_at = now
+    record("service_account.deactivate", actor=actor, now=now, obj=user, object_label=user.username,
+           organisation_id=user.organisation_id, before={"is_active": True}, after={"is_active": False})
     return user
 
 
@@ -469,6 +553,10 @@ def check_role_grant(user: User, *, actor, roles: frozenset[Role]) -> None:
         raise RoleGrantRefused(
             _("Nobody changes their own roles; ask another security administrator."),
             field="roles")
+    if user.is_service_account:
+        raise RoleGrantRefused(
+            _("%(username)s is a service account: the system administrator manages it on the "
+              "service accounts page.", username=user.username), field="roles")
     check_role_combination(roles)
     held = user.roles
     if Role.SECURITY_ADMIN in (held ^ roles):
@@ -634,6 +722,7 @@ def reset_password(user: User, *, actor, now: datetime) -> PasswordReset:
         raise NotAllowed(_("Only the security administrator resets passwords."))
     if user.id == actor.id:
         raise ValidationFailed(_("Change your own password on your account page."))
+    _not_a_service_account(user)
     destinations = reset_destinations(user)
     if not destinations:
         raise ValidationFailed(
