@@ -62,18 +62,23 @@ def operation(bp, method: str, path: str, *, summary: str, response: type[BaseMo
                               versioned=versioned, status=status)
         OPERATIONS.append(described)
         BY_ENDPOINT[endpoint] = described
-        handler = view
-        if body is not None:
-            from caseflow.api.requests import read_body
-
-            @wraps(view)
-            def handler(**kwargs):
-                return view(body=read_body(body), **kwargs)
+        handler = view if body is None else _with_body(view, body)
         handler.api_public = public
         bp.add_url_rule(rule, view_func=handler, methods=[method])
         return handler
 
     return decorate
+
+
+def _with_body(view, model: type[BaseModel]):
+    """``view`` called with the request's JSON body read into ``model`` as ``body``."""
+    from caseflow.api.requests import read_body
+
+    @wraps(view)
+    def with_body(**kwargs):
+        return view(body=read_body(model), **kwargs)
+
+    return with_body
 
 
 def operation_for(endpoint: str | None) -> Operation | None:

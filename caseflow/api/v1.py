@@ -7,12 +7,11 @@ import json
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField
 
-from caseflow.api import bearer, requests, schemas
+from caseflow.api import bearer, paging, requests, schemas
 from caseflow.api.operations import Param, operation, operation_for
 from caseflow.api.problems import problem
 from caseflow.core.db import local_date
@@ -94,10 +93,6 @@ def _json(model, *, status: int = 200, etag: str | None = None, location: str | 
     return response
 
 
-def _cursor_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="api-cursor")
-
-
 # -- referrals ----------------------------------------------------------------------------
 
 
@@ -134,22 +129,16 @@ def _require_list() -> None:
            response=schemas.ReferralPage, params=referral_list_params, errors=(400, 401, 403))
 def referrals():
     _require_list()
+    try:
+        page = paging.read_cursor("page") or 1
+    except paging.BadCursor:
+        return problem(400, _("This cursor is not one caseflow gave."), kind="cursor")
     args = MultiDict(request.args)
-    page = 1
-    cursor = args.pop("cursor", None)
-    if cursor:
-        try:
-            page = int(_cursor_signer().loads(cursor)["page"])
-        except (BadSignature, KeyError, TypeError, ValueError):
-            return problem(400, _("This cursor is not one caseflow gave."), kind="cursor")
+    args.pop("cursor", None)
     args.setdefault("box", "inbox")
     box, filters, _form = list_filters(current_user, args)
     rows, has_next = queries.referral_page(current_user, box, filters, local_date(g.now), page)
-    next_url = None
-    if has_next:
-        query = {k: v for k, v in request.args.items(multi=False) if k != "cursor"}
-        next_url = url_for("api.referrals", **query, cursor=_cursor_signer().dumps({"page": page + 1}),
-                           _external=False)
+    next_url = paging.next_url("api.referrals", "page", page + 1) if has_next else None
     return _json(schemas.ReferralPage(items=[schemas.referral_summary(r) for r in rows], next=next_url))
 
 
