@@ -269,7 +269,8 @@ def officers_for(plan: AssistancePlan) -> list[User]:
     has_role = sa.exists().where(UserRole.user_id == User.id,
                                  UserRole.role.in_([r.value for r in policy.OFFICER_ROLES]))
     return db.session.scalars(sa.select(User).where(
-        User.organisation_id.in_(subtree_ids(plan.organisation_id)), User.is_active_account, has_role)
+        User.organisation_id.in_(subtree_ids(plan.organisation_id)), User.is_active_account,
+        User.is_service_account.is_(False), has_role)
         .order_by(User.display_name)).all()
 
 

@@ -587,7 +587,8 @@ def _check_handler(ref: Referral, handler: User | None) -> User:
 def handlers_for(ref: Referral) -> list[User]:
     orgs = subtree_ids(ref.receiver_org_id)
     users = db.session.scalars(sa.select(User).where(
-        User.organisation_id.in_(orgs), User.is_active_account).order_by(User.display_name)).all()
+        User.organisation_id.in_(orgs), User.is_active_account,
+        User.is_service_account.is_(False)).order_by(User.display_name)).all()  # a system handles nothing
     return [u for u in users if u.has_role(*policy.HANDLING_ROLES) and u.admin_role is None]
 
 

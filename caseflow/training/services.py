@@ -90,7 +90,8 @@ def organisation_candidates() -> list[Organisation]:
 def _trainee_filter():
     has_role = sa.exists().where(UserRole.user_id == User.id,
                                  UserRole.role.in_([r.value for r in policy.TRAINING_ROLES]))
-    return sa.and_(User.is_active_account, has_role, Organisation.kind.in_(policy.TRAINING_KINDS))
+    return sa.and_(User.is_active_account, User.is_service_account.is_(False), has_role,
+                   Organisation.kind.in_(policy.TRAINING_KINDS))
 
 
 def user_candidates() -> list[User]:

@@ -204,3 +204,32 @@ def test_the_account_pages_of_people_leave_service_accounts_alone(client, login_
             call()
     assert account.password_hash == org_services.NO_PASSWORD and account.roles == {Role.PROSECUTOR}
     assert account.organisation_id == world.department5.id
+
+
+def test_a_service_account_is_never_offered_as_a_person_to_work_with(admin, world, clock, cast):
+    """A system acts through the API; it is no handler, officer, team member or trainee."""
+    from caseflow.assistance import services as assistance_services
+    from caseflow.core.notifications.alerts import nearest_supervisors
+    from caseflow.investigations import services as case_services
+    from caseflow.referrals import services as referral_services
+    from caseflow.training import services as training_services
+
+    accounts = {new_account(admin, world, clock, username=f"svc-{n}", role=role, org=org).id
+                for n, (role, org) in enumerate(((Role.PROSECUTOR, world.department5),
+                                                 (Role.SUPERVISOR, world.department5),
+                                                 (Role.FEDERATION_OFFICER, world.federation),
+                                                 (Role.SUPERVISOR, world.federation)))}
+    ref = cast.sent(clock.now)
+    plan = assistance_services.open_plan(actor=cast.officer, now=clock.now, person=cast.person)
+    offered = {
+        "referral handlers": referral_services.handlers_for(ref),
+        "case handlers": case_services.handlers_for(world.department5),
+        "assistance officers": assistance_services.officers_for(plan),
+        "case team": case_services.team_candidates(None),
+        "trainees": training_services.user_candidates(),
+        "supervisors told": nearest_supervisors(world.department5.id) + nearest_supervisors(world.federation.id),
+    }
+    for what, users in offered.items():
+        ids = {user.id for user in users}
+        assert ids and not ids & accounts, what
+    assert {cast.prosecutor.id, cast.proc_supervisor.id} <= {u.id for u in offered["referral handlers"]}

@@ -45,7 +45,7 @@ def handlers_for(org: Organisation) -> list[User]:
                                  UserRole.role.in_([Role.PROSECUTOR.value, Role.SUPERVISOR.value]))
     return db.session.scalars(
         sa.select(User).where(User.organisation_id.in_(subtree_ids(org.id)), User.is_active_account,
-                              has_role)
+                              User.is_service_account.is_(False), has_role)
         .order_by(User.display_name)).all()
 
 

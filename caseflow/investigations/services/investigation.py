@@ -34,7 +34,7 @@ def team_candidates(case: AidCase) -> list[User]:
         sa.select(User).join(Organisation, Organisation.id == User.organisation_id)
         .where(Organisation.kind.in_([OrganisationKind.FEDERATION.value,
                                       OrganisationKind.PROCURATORATE.value]),
-               User.is_active_account, has_role)
+               User.is_active_account, User.is_service_account.is_(False), has_role)
         .order_by(Organisation.kind, User.display_name)).all()
 
 
