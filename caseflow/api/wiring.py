@@ -12,6 +12,7 @@ def init_api(app: Flask) -> None:
     from caseflow.api.token_routes import bp as tokens_bp
     from caseflow.api.v1 import bp as api_bp
     from caseflow.api import cases, notifications  # noqa: F401  (their routes join api_bp)
+    from caseflow.api import items, notification_writes  # noqa: F401  (their routes join api_bp)
 
     app.register_blueprint(tokens_bp)
     app.register_blueprint(api_bp)

@@ -9,13 +9,11 @@ from caseflow.assistance.models import ItemState, ServiceItem
 from caseflow.core.db import local_date, utcnow
 from caseflow.core.home import home_panel
 from caseflow.core.orgs.policy import visible_organisation_ids
-from caseflow.core.orgs.roles import Role
 from caseflow.extensions import db
 
 
 def _is_partner(user) -> bool:
-    return policy.can_list_assistance(user) and user.has_role(Role.PARTNER_WORKER) \
-        and not user.has_role(*policy.CASE_ROLES)
+    return policy.sees_items_sent_to_agency(user)
 
 
 @home_panel("assistance/panel_partner.html", applies=_is_partner, order=50)

@@ -26,6 +26,12 @@ def can_list_assistance(user) -> bool:
     return _case_worker(user) or _partner_worker(user)
 
 
+def sees_items_sent_to_agency(user) -> bool:
+    """A partner agency's worker (and no case worker): her assistance list is the items sent
+    to her agency (``queries.provider_items``), not the plans."""
+    return _partner_worker(user) and not user.has_role(*CASE_ROLES)
+
+
 def can_list_items(user) -> bool:
     """The item list of the plans one may see: case workers (partners have their own)."""
     return _case_worker(user)

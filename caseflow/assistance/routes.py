@@ -44,7 +44,7 @@ LABELS = value_labels(kind=ITEM_KIND_LABELS, state=ITEM_STATE_LABELS, frequency=
 def index():
     today = local_date(g.now)
     page = query_page()
-    if current_user.has_role(Role.PARTNER_WORKER) and not current_user.has_role(*policy.CASE_ROLES):
+    if policy.sees_items_sent_to_agency(current_user):
         form = ItemFilterForm(request.args)
         rows, has_next = page_of(queries.provider_items(current_user, state=form.state.data or ""), page)
         return render_template("assistance/provider_items.html", rows=rows, has_next=has_next, page=page,

@@ -273,9 +273,8 @@ def is_partner_view(user) -> bool:
     """The assistance list shows a partner worker the items sent to the agency (as
     ``assistance.routes.index`` decides)."""
     from caseflow.assistance import policy
-    from caseflow.core.orgs.roles import Role
 
-    return user.has_role(Role.PARTNER_WORKER) and not user.has_role(*policy.CASE_ROLES)
+    return policy.sees_items_sent_to_agency(user)
 
 
 def build_assistance(user, args, today: date, session) -> Export:
