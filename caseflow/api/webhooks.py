@@ -38,7 +38,8 @@ def _check_account(actor, account: User) -> None:
 def check_hook_url(url: str | None) -> str:
     """The URL as stored, or ``ValidationFailed`` beside the field (``webhook_url``): as an
     office chat robot's is checked (http(s), a host, not caseflow itself)."""
-    return channels.check_webhook_url(url or "", base_url=current_app.config["CASEFLOW_BASE_URL"])
+    return channels.check_webhook_url(url or "", base_url=current_app.config["CASEFLOW_BASE_URL"],
+                                      robot=False)
 
 
 def set_hook(account: User, *, actor, now: datetime, url: str | None) -> str:
@@ -60,8 +61,8 @@ def set_hook(account: User, *, actor, now: datetime, url: str | None) -> str:
 
 
 def remove_hook(account: User, *, actor, now: datetime) -> None:
-    """No more events for this account (those queued are not delivered: the outbox shows
-    them failing, as the account has no webhook any more)."""
+    """No more events for this account; those still waiting in the outbox are dropped (the
+    audit row counts them)."""
     _check_account(actor, account)
     if account.hook_url is None:
         return
@@ -69,7 +70,8 @@ def remove_hook(account: User, *, actor, now: datetime) -> None:
     account.hook_url = account.hook_secret = None
     account.updated_at = now
     record("service_account.hook_removed", actor=actor, now=now, obj=account,
-           object_label=account.username, organisation_id=account.organisation_id, before=before)
+           object_label=account.username, organisation_id=account.organisation_id, before=before,
+           after={"deliveries_dropped": channels.drop_hooks(account)})
 
 
 def subscribed_accounts() -> list[User]:

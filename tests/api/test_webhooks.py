@@ -165,10 +165,10 @@ def test_the_secret_is_shown_once_and_kept_sealed(client, login_as, admin, world
 
 
 @pytest.mark.parametrize("url, message", [
-    ("ftp://hotline.example.org/in", "A robot address starts with https:// (or http://) and names a host, "
-                                     "e.g. https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"),
-    ("http://caseflow.test/api/v1/referrals", "This address points at caseflow itself; enter the group chat "
-                                              "robot's address from the chat's settings."),
+    ("ftp://hotline.example.org/in", "A webhook address starts with https:// (or http://) and names a host, "
+                                     "e.g. https://hotline.example.org/caseflow/events"),
+    ("http://caseflow.test/api/v1/referrals", "This address points at caseflow itself; enter the address where "
+                                              "the other system receives the events."),
 ])
 def test_a_bad_address_is_refused_beside_the_field_and_nothing_saved(client, login_as, admin, world, clock,
                                                                      url, message):
@@ -266,16 +266,38 @@ def test_an_answer_outside_2xx_is_a_failure(admin, cast, world, clock, timeout):
         server.close()
 
 
+def _dropped(action: str) -> int:
+    return _db.session.scalar(sa.select(AuditEvent.after).where(AuditEvent.action == action))["deliveries_dropped"]
+
+
 def test_a_deactivated_account_is_told_nothing_more(admin, cast, world, clock, receiver, timeout):
     account, _secret = hooked(admin, clock, org=world.department5, url=receiver.url)
-    ref = cast.sent(clock.now)
+    other, _other_secret = hooked(admin, clock, org=world.department5, url=receiver.url, username="other-system")
+    cast.sent(clock.now)
+    assert len(hook_rows(account)) == len(hook_rows(other)) == 1
     org_services.deactivate_service_account(account, actor=admin, now=clock.now)
-    cast_register = Cast.registered  # another referral moves on: no row for the account
-    cast_register(cast, clock.now)
-    assert [json.loads(r.body)["event"] for r in hook_rows()] == ["referral.sent"]
+    assert hook_rows(account) == [] and _dropped("service_account.deactivate") == 1, "its waiting one is dropped"
+    cast.registered(clock.now)  # another referral moves on: nothing for the account
+    assert hook_rows(account) == [] and len(hook_rows(other)) == 3
+    assert deliver_messages(now=clock.now).sent == 3 and len(receiver.requests) == 3
+
+
+def test_removing_the_webhook_drops_what_waits_and_queues_nothing_more(admin, cast, world, clock):
+    account, _secret = hooked(admin, clock, org=world.department5, url="https://hotline.example.org/in")
+    cast.sent(clock.now)
+    webhooks.remove_hook(account, actor=admin, now=clock.now)
+    assert hook_rows() == [] and _dropped("service_account.hook_removed") == 1
+    cast.sent(clock.now)
+    assert hook_rows() == []
+
+
+def test_a_delivery_whose_account_was_deactivated_meanwhile_fails_and_says_why(admin, cast, world, clock,
+                                                                               receiver, timeout):
+    account, _secret = hooked(admin, clock, org=world.department5, url=receiver.url)
+    cast.sent(clock.now)
+    account.is_active_account = False  # deactivated while the delivery was being claimed
     assert deliver_messages(now=clock.now).failed == 1 and receiver.requests == []
     assert hook_rows()[0].last_error == "DeliveryFailed: the service account is deactivated"
-    assert ref.state == "sent"
 
 
 def test_service_item_events_reach_the_providing_agency(admin, world, clock, receiver, timeout):

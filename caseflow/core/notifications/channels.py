@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext as _
 
@@ -184,6 +185,17 @@ def queue_hook(account, *, event_key: str, event: str, occurred_at: datetime, da
                                  occurred_at=occurred_at, data=data))
 
 
+def drop_hooks(account) -> int:
+    """Take the account's deliveries still waiting out of the outbox (it was deactivated or
+    its webhook removed: they could never be delivered, and would be retried and counted
+    failing for ever); returns how many. One being sent now is left to finish or fail."""
+    result = db.session.execute(
+        sa.delete(OutboxMessage).where(OutboxMessage.channel == "hook", OutboxMessage.status == "queued",
+                                       OutboxMessage.to_user_id == account.id)
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
 #: The signature's header: ``t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``.
 SIGNATURE_HEADER = "Caseflow-Signature"
 
@@ -205,10 +217,11 @@ def hook_headers(body: str, *, secret: str, now: datetime) -> dict[str, str]:
 # -- the administrator's robot URL -------------------------------------------------------------
 
 
-def check_webhook_url(url: str, *, base_url: str) -> str:
+def check_webhook_url(url: str, *, base_url: str, robot: bool = True) -> str:
     """The URL as stored, or ``ValidationFailed`` beside the field: it must be http(s) with
     a host, and not on caseflow's own host (a robot that posts to caseflow would post
-    nowhere, and could be made to call the app's own pages)."""
+    nowhere, and could be made to call the app's own pages). ``robot``: an office chat's
+    robot (the messages say so), else a service account's webhook (``queue_hook``)."""
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -217,13 +230,19 @@ def check_webhook_url(url: str, *, base_url: str) -> str:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationFailed(_("A robot address starts with https:// (or http://) and names a "
-                                 "host, e.g. https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"),
+                                 "host, e.g. https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…")
+                               if robot else
+                               _("A webhook address starts with https:// (or http://) and names a "
+                                 "host, e.g. https://hotline.example.org/caseflow/events"),
                                field="webhook_url")
     if _same_host(parts.hostname, urlsplit(base_url).hostname or ""):
         raise ValidationFailed(_("This address points at caseflow itself; enter the group chat "
-                                 "robot's address from the chat's settings."), field="webhook_url")
+                                 "robot's address from the chat's settings.") if robot else
+                               _("This address points at caseflow itself; enter the address where "
+                                 "the other system receives the events."), field="webhook_url")
     if len(url) > 500:
-        raise ValidationFailed(_("A robot address has at most 500 characters."), field="webhook_url")
+        raise ValidationFailed(_("A robot address has at most 500 characters.") if robot else
+                               _("A webhook address has at most 500 characters."), field="webhook_url")
     return url
 
 

@@ -484,7 +484,10 @@ def create_service_account(*, actor, now: datetime, username: str, display_name:
 
 def deactivate_service_account(user: User, *, actor, now: datetime) -> User:
     """Its tokens open nothing from now on (the API refuses an inactive account's token)
-    and its webhook is told nothing more. Nothing is deleted."""
+    and its webhook is told nothing more: the deliveries still waiting in the outbox are
+    dropped (the audit row counts them). The account and its tokens stay."""
+    from caseflow.core.notifications.channels import drop_hooks
+
     if not policy.can_manage_service_accounts(actor):
         raise NotAllowed(_("Only the system administrator deactivates service accounts."))
     if not user.is_service_account:
@@ -494,7 +497,8 @@ def deactivate_service_account(user: User, *, actor, now: datetime) -> User:
     user.is_active_account = False
     user.updated_at = now
     record("service_account.deactivate", actor=actor, now=now, obj=user, object_label=user.username,
-           organisation_id=user.organisation_id, before={"is_active": True}, after={"is_active": False})
+           organisation_id=user.organisation_id, before={"is_active": True},
+           after={"is_active": False, "deliveries_dropped": drop_hooks(user)})
     return user
 
 
