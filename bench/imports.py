@@ -1,21 +1,33 @@
 #!/usr/bin/env python
 """Ledger import at 1,000 and 10,000 rows: preview and commit, time and peak memory, on
-SQLite and PostgreSQL.
+SQLite and PostgreSQL, for each kind of ledger: referrals, judicial aid cases, assistance
+items.
 
     .venv/bin/python bench/imports.py [--sizes 1000,10000] [--backends sqlite,postgresql]
+                                      [--kinds referrals,cases,assistance]
 
-For each backend and size the script builds a scratch database by the migrations with
+For each backend, kind and size the script builds a scratch database by the migrations with
 the test district (``tests.factories.build_world``: the federation, its streets, the
-procuratorate and its 5th department), a supervisor of the federation who imports and a
-prosecutor who handles, and a ledger of that many referrals as an office keeps it
-(``tests/imports/ledger.py``: 40% still open, the rest replied or closed last year, every
-woman with a valid resident ID number), written as XLSX. Then, through the services the
-page and the command call:
+procuratorate and its 5th department, the district's justice bureau) and the users the
+ledgers name, and a ledger of that many rows as an office keeps it, written as XLSX:
 
-- preview: ``imports.services.preview_referrals`` (read the file, check every row, look
-  the people up by the blind index); nothing written;
-- commit: ``imports.services.import_referrals`` (the preview again, then every person and
-  referral written and flushed, one audit row), then COMMIT.
+- referrals (``tests/imports/ledger.py``): 40% still open, the rest replied or closed last
+  year; imported by a supervisor of the federation;
+- cases (``tests/imports/case_ledger.py``): a third still being investigated, a third
+  decided and a third paid last year; every tenth of the investigated ones awaiting
+  approval (amount and day proposed); imported by a supervisor of the procuratorate;
+- assistance (``tests/imports/item_ledger.py``): two items a woman, completed last year
+  or sent, accepted, running or planned this year; the completed and running ones with
+  their session dates (three and two); every tenth item for a daughter the import records;
+  imported by a supervisor of the federation.
+
+Every woman has a valid resident ID number. Then, through the services the page and the
+command call:
+
+- preview: ``engine.preview`` (read the file, check every row, look the people up by the
+  blind index); nothing written;
+- commit: ``engine.import_ledger`` (the preview again, then every person, record, timeline
+  entry and session written and flushed a chunk at a time, one audit row), then COMMIT.
 
 Each is run once for its time and once under ``tracemalloc`` for the peak of Python
 allocations (the commit's traced run is rolled back, so the timed one writes into an
@@ -84,31 +96,75 @@ def _measure(call, *, traced: bool) -> tuple[float, int]:
     return seconds, peak
 
 
-def run(backend: str, size: int) -> dict:
+def _ledger(kind: str, size: int, world) -> tuple[bytes, object, type]:
+    """The ledger's bytes, the user who imports it and the model its rows become."""
+    from datetime import timedelta
+
+    from caseflow.assistance.models import ServiceItem
     from caseflow.core.orgs.roles import Role
-    from caseflow.extensions import db
-    from caseflow.imports import services
+    from caseflow.investigations.models import AidCase
     from caseflow.referrals.models import Referral
     from tests import factories
-    from tests.imports.ledger import make_ledger
+
+    today = NOW.date()
+    if kind == "referrals":
+        from tests.imports.ledger import make_ledger
+
+        supervisor = factories.make_user(world, roles={Role.SUPERVISOR}, org=world.federation)
+        handler = factories.make_user(world, roles={Role.PROSECUTOR}, org=world.department5,
+                                      username="bench.handler")
+        return make_ledger(size, today=today, handler=handler.username).xlsx(), supervisor, Referral
+    if kind == "cases":
+        from tests.imports.case_ledger import PREFIX, make_case_ledger
+
+        world.procuratorate.aid_case_prefix = PREFIX
+        supervisor = factories.make_user(world, roles={Role.SUPERVISOR}, org=world.procuratorate)
+        handler = factories.make_user(world, roles={Role.PROSECUTOR}, org=world.department5,
+                                      username="bench.handler")
+        ledger = make_case_ledger(size, today=today, handler=handler.username,
+                                  approver=supervisor.username)
+        for row in ledger.rows[::30]:  # investigated (i % 3 == 0): every tenth awaits approval
+            row.update(proposed_amount="15000", proposed_on=row["application_received_on"])
+        return ledger.xlsx(), supervisor, AidCase
+    from tests.imports.item_ledger import make_item_ledger
+
+    supervisor = factories.make_user(world, roles={Role.SUPERVISOR}, org=world.federation)
+    officer = factories.make_user(world, roles={Role.FEDERATION_OFFICER}, org=world.street_a,
+                                  username="bench.officer")
+    ledger = make_item_ledger(size, today=today, officer=officer.username, provider="测试区司法局")
+    for i, row in enumerate(ledger.rows):
+        last = row.get("last_session_on")
+        if last is not None:
+            step = 7 if last - row["starts_on"] < timedelta(days=14) else 30
+            count = 2 if step == 7 else 3
+            days = [last - timedelta(days=step * k) for k in reversed(range(count))]
+            row["session_dates"] = "、".join(d.isoformat() for d in days if d >= row["starts_on"])
+        if i % 10 == 9:
+            row.update(beneficiary=f"女儿{i}", relation="女儿")
+    return ledger.xlsx(), supervisor, ServiceItem
+
+
+def run(backend: str, kind: str, size: int) -> dict:
+    from caseflow.extensions import db
+    from caseflow.imports import engine
+    from caseflow.imports.kinds import KINDS
+    from tests import factories
 
     url, drop = create_database(backend, label="imports")
     files_dir = tempfile.mkdtemp(prefix="caseflow-imports-files-")
+    ledger_kind = KINDS[kind]
     try:
         app = _app(url, files_dir)
         with app.app_context():
             world = factories.build_world(now=NOW)
-            supervisor = factories.make_user(world, roles={Role.SUPERVISOR}, org=world.federation)
-            handler = factories.make_user(world, roles={Role.PROSECUTOR}, org=world.department5,
-                                          username="bench.handler")
+            data, supervisor, model = _ledger(kind, size, world)
             db.session.commit()
-            ledger = make_ledger(size, today=NOW.date(), handler=handler.username)
-            data = ledger.xlsx()
-            figures = {"backend": backend, "rows": size, "file_kib": len(data) // 1024}
+            figures = {"backend": backend, "kind": kind, "rows": size, "file_kib": len(data) // 1024}
 
             def preview():
-                result = services.preview_referrals(data, "bench.xlsx", actor=supervisor, now=NOW)
-                assert result.to_add == size and not result.refused, result.counts()
+                result = engine.preview(ledger_kind, data, "bench.xlsx", actor=supervisor, now=NOW)
+                assert result.to_add == size and not result.refused, (
+                    result.counts(), [str(e) for e in result.errors[:3]])
 
             figures["preview_s"], _ = _measure(preview, traced=False)
             db.session.rollback()
@@ -116,13 +172,13 @@ def run(backend: str, size: int) -> dict:
             db.session.rollback()
 
             def commit():
-                services.import_referrals(data, "bench.xlsx", actor=supervisor, now=NOW)
+                engine.import_ledger(ledger_kind, data, "bench.xlsx", actor=supervisor, now=NOW)
 
             _, figures["commit_peak"] = _measure(commit, traced=True)
             db.session.rollback()
             figures["commit_s"], _ = _measure(lambda: (commit(), db.session.commit()), traced=False)
-            added = db.session.scalar(sa.select(sa.func.count()).select_from(Referral)
-                                      .where(Referral.imported_sha256.is_not(None)))
+            added = db.session.scalar(sa.select(sa.func.count()).select_from(model)
+                                      .where(model.imported_sha256.is_not(None)))
             assert added == size, added
             db.session.remove()
             db.engine.dispose()
@@ -138,28 +194,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--kinds", default="referrals,cases,assistance")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    kinds = args.kinds.split(",")
     rows = []
     for backend in args.backends.split(","):
-        for size in sizes:
-            log(f"{backend}: {size:,} rows…")
-            rows.append(run(backend, size))
+        for kind in kinds:
+            for size in sizes:
+                log(f"{backend}, {kind}: {size:,} rows…")
+                rows.append(run(backend, kind, size))
     log()
-    log(f"{'backend':<11}{'rows':>7}{'file':>9}{'preview':>10}{'rows/s':>8}{'peak':>9}"
+    log(f"{'backend':<11}{'kind':<11}{'rows':>7}{'file':>9}{'preview':>10}{'rows/s':>8}{'peak':>9}"
         f"{'commit':>10}{'rows/s':>8}{'peak':>9}")
     for f in rows:
-        log(f"{f['backend']:<11}{f['rows']:>7,}{f['file_kib']:>6} KiB"
-            f"{f['preview_s']:>9.1f}s{f['rows'] / f['preview_s']:>8,.0f}{f['preview_peak'] / MiB:>5.0f} MiB"
-            f"{f['commit_s']:>9.1f}s{f['rows'] / f['commit_s']:>8,.0f}{f['commit_peak'] / MiB:>5.0f} MiB")
-    by = {(f["backend"], f["rows"]): f for f in rows}
+        log(f"{f['backend']:<11}{f['kind']:<11}{f['rows']:>7,}{f['file_kib']:>6} KiB"
+            f"{f['preview_s']:>9.1f}s{f['rows'] / f['preview_s']:>8,.0f}"
+            f"{f['preview_peak'] / MiB:>5.0f} MiB"
+            f"{f['commit_s']:>9.1f}s{f['rows'] / f['commit_s']:>8,.0f}"
+            f"{f['commit_peak'] / MiB:>5.0f} MiB")
+    by = {(f["backend"], f["kind"], f["rows"]): f for f in rows}
     if len(sizes) == 2:
         small, big = sizes
         for backend in args.backends.split(","):
-            a, b = by[(backend, small)], by[(backend, big)]
-            log(f"{backend}: {big // small}x the rows: preview peak x{b['preview_peak'] / a['preview_peak']:.1f}, "
-                f"commit peak x{b['commit_peak'] / a['commit_peak']:.1f}, "
-                f"commit time x{b['commit_s'] / a['commit_s']:.1f}")
+            for kind in kinds:
+                a, b = by[(backend, kind, small)], by[(backend, kind, big)]
+                log(f"{backend}, {kind}: {big // small}x the rows: preview peak "
+                    f"x{b['preview_peak'] / a['preview_peak']:.1f}, commit peak "
+                    f"x{b['commit_peak'] / a['commit_peak']:.1f}, commit time "
+                    f"x{b['commit_s'] / a['commit_s']:.1f}")
 
 
 if __name__ == "__main__":

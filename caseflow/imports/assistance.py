@@ -214,8 +214,8 @@ def _check_beneficiary(plan: RowPlan, v: dict, look: ItemLookups, seen: dict) ->
                                        "benefits: write her or his pseudonym under “%(column)s”.",
                                        column=plan.headings["beneficiary"]))
         return plan.person.id if plan.person is not None else None
-    if len(name) > 40:
-        refuse(plan, "beneficiary", _("A pseudonym has at most 40 characters."))
+    if len(name) > 60:  # as a person's pseudonym is kept
+        refuse(plan, "beneficiary", _("A pseudonym has at most 60 characters."))
         return None
     known = [m for m in look.family.get(plan.person.id, ())
              if m[0] == name] if plan.person is not None else []
@@ -242,7 +242,7 @@ def _check_beneficiary(plan: RowPlan, v: dict, look: ItemLookups, seen: dict) ->
             "related to her under “%(column)s” to record her or him with this item, or correct "
             "the pseudonym.", name=name, column=plan.headings["relation"]))
         return None
-    if len(relation) > 40:
+    if len(relation) > 40:  # as a plan member's relation is kept
         refuse(plan, "relation", _("A relation has at most 40 characters."))
         return None
     # Recorded by the first row naming her or him (``ItemWriter``); later rows share it.

@@ -115,7 +115,7 @@ def test_who_benefits_errors_by_row_and_column_and_nothing_written(app, db, cast
     ledger.rows[0].update(beneficiary="小明")  # nobody of hers, no relation
     ledger.rows[1].update(beneficiary="小宝", relation="女儿")  # recorded as her son
     ledger.rows[2].update(relation="女儿")  # a relation without who benefits
-    ledger.rows[3].update(beneficiary="小" * 41, relation="女儿")
+    ledger.rows[3].update(beneficiary="小" * 61, relation="女儿")
     before = (_count(db, ServiceItem), _count(db, Person), _count(db, PlanMember))
     preview = assistance.preview_assistance(ledger.csv(), "帮扶.csv", actor=cast.supervisor, now=clock.now)
     who, relation = zh("Who benefits"), said(app, "Relation to her")
