@@ -34,7 +34,7 @@ from caseflow.assistance.models import (
 from caseflow.core.db import local_date
 from caseflow.core.errors import NotAllowed
 from caseflow.core.paging import page_of
-from caseflow.core.web import within_years
+from caseflow.core.web import perform, within_years
 from caseflow.extensions import db
 
 #: The key of the list's cursor (a page number): another list's cursor is not this one's.
@@ -52,7 +52,8 @@ class Beneficiary(BaseModel):
 
 class ItemSummary(BaseModel):
     id: int
-    plan_id: int
+    plan_id: int | None = Field(description="The woman's assistance plan, for those who may see it "
+                                            "(null for the agency giving the help, as on its pages).")
     kind: str = Field(description="counselling, legal_aid, job_training, skills_training, "
                                   "social_assistance, schooling_support, follow_up or other.")
     state: str = Field(description="planned, sent, accepted, active, completed, declined or cancelled.")
@@ -137,7 +138,8 @@ class NewSession(BaseModel):
 
 def _summary_fields(item: ServiceItem) -> dict:
     return dict(
-        id=item.id, plan_id=item.plan_id, kind=item.kind, state=item.state, frequency=item.frequency,
+        id=item.id, plan_id=item.plan_id if policy.can_view_plan(current_user, item.plan) else None,
+        kind=item.kind, state=item.state, frequency=item.frequency,
         beneficiary=Beneficiary(pseudonym=item.beneficiary.pseudonym, is_minor=item.beneficiary.is_minor),
         provider=schemas.Organisation(id=item.provider.id, name=item.provider.name),
         officer=item.officer.display_name, starts_on=item.starts_on, ends_on=item.ends_on,
@@ -270,7 +272,7 @@ def _change(item_id: int, call) -> Response:
     """An answer to one item: seen, at the version If-Match names, by its service."""
     found = _visible_item(item_id)
     requests.require_match("item", found)
-    call(found)
+    perform(lambda: call(found))  # in a savepoint, as the pages call it: a refusal leaves nothing
     db.session.flush()
     db.session.refresh(found)
     return _item_answer(found)
@@ -297,6 +299,6 @@ def record_item_session(item_id: int, body: NewSession):
     found = _visible_item(item_id)
     data = services.SessionInput(held_on=body.held_on, attended=body.attended, notes=body.notes,
                                  seen_separately=body.seen_separately, outcome=body.outcome)
-    session = services.record_session(found, actor=current_user, now=g.now, data=data)
+    session = perform(lambda: services.record_session(found, actor=current_user, now=g.now, data=data))
     db.session.flush()
     return _json(_session(session), status=201)

@@ -15,6 +15,7 @@ from caseflow.api.problems import problem
 from caseflow.api.v1 import bp
 from caseflow.core.notifications import services
 from caseflow.core.notifications.models import Notification
+from caseflow.core.web import perform
 from caseflow.extensions import db
 
 
@@ -35,7 +36,7 @@ def _own(notification_id: int) -> Notification:
            errors=(401, 404))
 def read_notification(notification_id: int):
     row = _own(notification_id)
-    services.mark_read(row, actor=current_user, now=g.now)
+    perform(lambda: services.mark_read(row, actor=current_user, now=g.now))
     db.session.flush()
     return Response(case_schemas.notification(row, services.notification_text(row.kind, row.params or {}))
                     .model_dump_json(), mimetype="application/json")
@@ -44,5 +45,5 @@ def read_notification(notification_id: int):
 @operation(bp, "POST", "/notifications/read-all", summary="Mark all the caller's notifications as read",
            response=NotificationsRead, errors=(401,))
 def read_all_notifications():
-    marked = services.mark_all_read(actor=current_user, now=g.now)
+    marked = perform(lambda: services.mark_all_read(actor=current_user, now=g.now))
     return Response(NotificationsRead(marked=marked).model_dump_json(), mimetype="application/json")

@@ -83,6 +83,7 @@ def test_a_partner_lists_only_the_items_sent_to_her_agency(client, cast, plan, c
     assert row["state"] == "sent" and row["beneficiary"] == {"pseudonym": "小雨", "is_minor": False}
     assert row["provider"]["id"] == cast.counselling.id and row["version"] == counselling.version
     assert row["acceptance_due_on"] == counselling.acceptance_due_on.isoformat()
+    assert row["plan_id"] is None  # the plan is not the agency's to see, as on its pages
     assert_no_identity(answer)
     justice = get(client, "/items?state=sent", token_for(cast.justice_worker, clock)).get_json()
     assert [i["id"] for i in justice["items"]] == [legal.id]
@@ -95,6 +96,7 @@ def test_a_case_worker_lists_the_items_of_her_plans_with_the_items_pages_filters
     token = token_for(cast.officer, clock)
     every = get(client, "/items", token).get_json()["items"]
     assert sorted(i["id"] for i in every) == sorted([sent.id, planned.id])
+    assert {i["plan_id"] for i in every} == {plan.id}
     assert [i["id"] for i in get(client, "/items?kind=legal_aid", token).get_json()["items"]] == [planned.id]
     both = get(client, "/items?state=sent&kind=counselling", token).get_json()["items"]
     assert [i["id"] for i in both] == [sent.id]
@@ -209,6 +211,32 @@ def test_accept_needs_the_current_etag_and_goes_through_the_service(client, cast
     refused = problem_of(post(client, f"/items/{item.id}/accept", token, if_match=answer.headers["ETag"]),
                          403)
     assert refused["detail"] == zh("This item is not waiting for an answer.")
+
+
+def test_a_change_that_meets_a_concurrent_one_at_the_update_is_412_and_saves_nothing(
+        client, cast, plan, clock, monkeypatch):
+    """Another worker's answer lands between this call's If-Match check and its UPDATE: the
+    item's version column refuses the second write (core.versions), nothing of it stays."""
+    from caseflow.api import items as api_items
+
+    item = cast.sent_item(plan, clock.now)
+    token = token_for(cast.counsellor, clock, scopes="read write")
+    checked = api_items.requests.require_match
+
+    def checked_then_overtaken(kind, record):
+        version = checked(kind, record)
+        _db.session.execute(sa.update(ServiceItem).where(ServiceItem.id == record.id)
+                            .values(version=ServiceItem.version + 1)
+                            .execution_options(synchronize_session=False))
+        return version
+
+    monkeypatch.setattr(api_items.requests, "require_match", checked_then_overtaken)
+    events = count(AssistanceEvent)
+    answer = post(client, f"/items/{item.id}/accept", token, if_match=etag_of(item))
+    assert problem_of(answer, 412)["type"].endswith("stale")
+    assert reload(item).state == "sent" and count(AssistanceEvent) == events
+    accepted = sa.select(AuditEvent).where(AuditEvent.action == "assistance.accepted")
+    assert _db.session.scalars(accepted).all() == []
 
 
 def test_only_the_agency_answers_an_item(client, cast, plan, clock):
