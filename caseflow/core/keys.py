@@ -10,6 +10,7 @@ process dies, both copies are there and each opens with the keys configured at t
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import sqlalchemy as sa
@@ -20,6 +21,23 @@ from caseflow.core.crypto import FieldCipher, KeyError_, parse_key
 from caseflow.core.people.models import PROTECTED_FIELDS, SEALED_COPIES, Person, SealedCopy
 from caseflow.core.people.services import Identity, read_identity, seal_identity
 from caseflow.extensions import db
+
+
+@dataclass(frozen=True)
+class SealedSecret:
+    """A sealed column that is nobody's identity (a service account's webhook secret),
+    re-sealed by the rotation as the sealed copies are; its context is the column's name."""
+
+    table: str
+    column: str
+
+    @property
+    def context(self) -> str:
+        return f"{self.table}.{self.column}"
+
+
+#: The sealed secrets (``core.notifications.delivery.HOOK_SECRET_CONTEXT`` opens the first).
+SEALED_SECRETS = (SealedSecret("users", "hook_secret"),)
 
 
 def rotate(app: Flask, new_key: str, *, batch: int = 500, progress: Callable = print) -> int:
@@ -46,7 +64,7 @@ def rotate(app: Flask, new_key: str, *, batch: int = 500, progress: Callable = p
             if done % batch == 0 or done == total:
                 progress(f"  {done}/{total} persons re-encrypted")
         db.session.flush()
-        for copy in SEALED_COPIES:
+        for copy in (*SEALED_COPIES, *SEALED_SECRETS):
             _reseal_copies(copy, old, new, FieldCipher(new_raw), batch=batch, progress=progress)
         db.session.commit()
     except BaseException:
@@ -58,10 +76,10 @@ def rotate(app: Flask, new_key: str, *, batch: int = 500, progress: Callable = p
     return total
 
 
-def _reseal_copies(copy: SealedCopy, old: FieldCipher, new: FieldCipher, check: FieldCipher, *,
-                   batch: int, progress: Callable) -> None:
-    """A domain's sealed column (e.g. the visits' addresses), row by row by its id, in
-    the rotation's transaction; each value must open under the new key alone."""
+def _reseal_copies(copy: SealedCopy | SealedSecret, old: FieldCipher, new: FieldCipher,
+                   check: FieldCipher, *, batch: int, progress: Callable) -> None:
+    """A domain's sealed column (e.g. the visits' addresses) or a sealed secret, row by row
+    by its id, in the rotation's transaction; each value must open under the new key alone."""
     table = sa.table(copy.table, sa.column("id", sa.Integer), sa.column(copy.column, sa.Text))
     column = table.c[copy.column]
     rows = db.session.execute(sa.select(table.c.id, column).where(column.is_not(None))

@@ -323,3 +323,27 @@ def test_service_item_events_reach_the_providing_agency(admin, world, clock, rec
     assert all(value not in request["raw"].decode() for request in receiver.requests
                for value in ("陈雨婷", factories.VALID_IDS[0], *PROTECTED_FIELDS))
     assert all(row.to_user_id == account.id for row in hook_rows())
+
+
+def test_key_rotation_re_seals_the_secret_and_deliveries_still_sign_with_it(app, admin, cast, world, clock,
+                                                                              receiver, timeout):
+    from caseflow.core.crypto import generate_key
+
+    _account, secret = hooked(admin, clock, org=world.department5, url=receiver.url)
+    cast.sent(clock.now)
+    before = _db.session.scalar(sa.text("SELECT hook_secret FROM users WHERE hook_secret IS NOT NULL"))
+    saved = {k: app.config.get(k) for k in ("CASEFLOW_DATA_KEY", "CASEFLOW_DATA_KEY_PREVIOUS")}
+    new_key = generate_key()
+    try:
+        result = app.test_cli_runner().invoke(args=["keys", "rotate", "--new-key", new_key])
+        assert result.exit_code == 0, result.output
+        assert "1/1 users.hook_secret re-encrypted" in result.output
+        assert _db.session.scalar(sa.text("SELECT hook_secret FROM users WHERE hook_secret IS NOT NULL")) != before
+        # The old key is gone from the configuration: only the new one opens the secret.
+        app.config.update(CASEFLOW_DATA_KEY=new_key, CASEFLOW_DATA_KEY_PREVIOUS="")
+        app.extensions.pop("caseflow_cipher", None)
+        assert deliver_messages(now=clock.now).sent == 1
+        assert verify(receiver.requests[0], secret)["event"] == "referral.sent"
+    finally:
+        app.config.update(saved)
+        app.extensions.pop("caseflow_cipher", None)
