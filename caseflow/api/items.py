@@ -136,9 +136,9 @@ class NewSession(BaseModel):
     outcome: str | None = Field(default=None, max_length=1000)
 
 
-def _summary_fields(item: ServiceItem) -> dict:
+def _summary_fields(item: ServiceItem, *, sees_plan: bool) -> dict:
     return dict(
-        id=item.id, plan_id=item.plan_id if policy.can_view_plan(current_user, item.plan) else None,
+        id=item.id, plan_id=item.plan_id if sees_plan else None,
         kind=item.kind, state=item.state, frequency=item.frequency,
         beneficiary=Beneficiary(pseudonym=item.beneficiary.pseudonym, is_minor=item.beneficiary.is_minor),
         provider=schemas.Organisation(id=item.provider.id, name=item.provider.name),
@@ -159,7 +159,8 @@ def item_detail(item: ServiceItem) -> Item:
     events = db.session.scalars(sa.select(AssistanceEvent).where(AssistanceEvent.item_id == item.id)
                                 .order_by(AssistanceEvent.id))
     return Item(
-        **_summary_fields(item), details=item.details, needs_identity=item.needs_identity,
+        **_summary_fields(item, sees_plan=policy.can_view_plan(current_user, item.plan)),
+        details=item.details, needs_identity=item.needs_identity,
         responded_at=item.responded_at, decline_reason=item.decline_reason,
         cancel_reason=item.cancel_reason, outcome=item.outcome, legal_matter=item.legal_matter,
         lawsuit_outcome=item.lawsuit_outcome, is_imported=item.is_imported,
@@ -238,8 +239,10 @@ def items():
         query = queries.item_list(current_user, kind=form.kind.data or "", state=form.state.data or "",
                                   start=within_years(form.start.data), end=within_years(form.end.data))
     rows, has_next = page_of(query, page)
-    return _json(ItemPage(items=[ItemSummary(**_summary_fields(item)) for item in rows],
-                          next=next_url("api.items", CURSOR_KEY, page + 1) if has_next else None))
+    # The case workers' list holds only items of plans they see (queries.visible_plans); an
+    # agency's worker sees no plan.
+    shown = [ItemSummary(**_summary_fields(item, sees_plan=not to_agency)) for item in rows]
+    return _json(ItemPage(items=shown, next=next_url("api.items", CURSOR_KEY, page + 1) if has_next else None))
 
 
 # -- one item and its answers ---------------------------------------------------------------
