@@ -52,8 +52,10 @@ def new():
     form = _account_form()
 
     def fields():
-        return dict(username=form.username.data or "", display_name=form.display_name.data or "",
-                    organisation=chosen(Organisation, form.organisation_id.data), role=form.role.data)
+        return dict(username=form.username.data or "",
+                    display_name=form.display_name.data or "",
+                    organisation=chosen(Organisation, form.organisation_id.data),
+                    role=form.role.data)
 
     if validate_form(form, lambda: org_services.check_service_account(**fields())):
         try:
@@ -72,8 +74,8 @@ def new():
 def _page(account: User, *, token_form=None, hook_form=None, token: str | None = None,
           secret: str | None = None, status: int = 200):
     return render_template(
-        "api/service_account.html", account=account, token_form=token_form or TokenForm(formdata=None),
-        hook_form=hook_form or HookForm(formdata=None),
+        "api/service_account.html", account=account,
+        token_form=token_form or TokenForm(formdata=None), hook_form=hook_form or HookForm(formdata=None),
         confirm_form=ConfirmForm(), tokens=queries.tokens_of(account, now=g.now), now=g.now,
         created_token=token, created_secret=secret, shown_url=shown_url,
         queued=queries.hook_backlog(account)), status
@@ -106,8 +108,8 @@ def issue_token(account_id: int):
         return _page(account, token_form=form, status=400)
     try:
         _row, token = perform(lambda: services.create_token(
-            actor=_actor(), now=g.now, name=form.name.data, scopes=form.scopes.data, days=form.days.data,
-            owner=account))
+            actor=_actor(), now=g.now, name=form.name.data, scopes=form.scopes.data,
+            days=form.days.data, owner=account))
     except DomainError as error:
         refused(form, error)
         return _page(account, token_form=form, status=400)
@@ -118,11 +120,12 @@ def issue_token(account_id: int):
 @requires(can_manage_service_accounts, roles=SYSTEM_ADMIN)
 def revoke_token(account_id: int, token_id: int):
     account = _account(account_id)
-    row = load_or_404(ApiToken, token_id,
-                      check=lambda user, token: token.user_id == account.id and can_revoke_token(user, token))
+    row = load_or_404(ApiToken, token_id, check=lambda user, token: (
+        token.user_id == account.id and can_revoke_token(user, token)))
     if ConfirmForm().validate_on_submit():
         perform(lambda: services.revoke_token(row, actor=_actor(), now=g.now))
-        flash(_("The token “%(name)s” is revoked: it opens nothing any more.", name=row.name), "info")
+        flash(_("The token “%(name)s” is revoked: it opens nothing any more.", name=row.name),
+              "info")
     return redirect(url_for("service_accounts.show", account_id=account.id))
 
 

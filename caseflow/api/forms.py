@@ -26,16 +26,18 @@ class TokenForm(FlaskForm):
 class ServiceAccountForm(FlaskForm):
     """A new service account: a system's, with one organisation and one role."""
 
-    username = StringField(_l("Username"), validators=[InputRequired(_l("Enter a username.")), Length(max=60)],
-                           description=_l("3 to 60 lower-case letters, digits, dots, dashes or underscores, "
-                                          "e.g. hotline-12338."))
+    username = StringField(
+        _l("Username"), validators=[InputRequired(_l("Enter a username.")), Length(max=60)],
+        description=_l("3 to 60 lower-case letters, digits, dots, dashes or underscores, "
+                       "e.g. hotline-12338."))
     display_name = StringField(_l("System"), validators=[
         InputRequired(_l("Name the system that will use it.")), Length(max=100)],
         description=_l("What will use it, e.g. the 12338 hotline's connector."))
-    organisation_id = SelectField(_l("Organisation"), coerce=record_id, choices=[], validate_choice=False)
+    organisation_id = SelectField(_l("Organisation"), coerce=record_id, choices=[],
+                                  validate_choice=False)
     role = SelectField(_l("Acts as"), choices=[], validate_choice=False,
-                       description=_l("It reaches what a person of this organisation with this role "
-                                      "reaches, no more."))
+                       description=_l("It reaches what a person of this organisation with this "
+                                      "role reaches, no more."))
 
     def fill_choices(self, tree, roles):
         self.organisation_id.choices = [SelectChoice(0, str(_l("(choose)")))] + [
@@ -47,6 +49,6 @@ class ServiceAccountForm(FlaskForm):
 class HookForm(FlaskForm):
     webhook_url = StringField(_l("Webhook address"), validators=[
         InputRequired(_l("Enter the webhook's address.")), Length(max=500)],
-        description=_l("Where the events of the records this account may see are posted, e.g. "
-                       "https://hotline.example.org/caseflow/events. A new secret is made each time "
-                       "it is saved."))
+        description=_l("Where the events of the records this account may see are posted, "
+                       "e.g. https://hotline.example.org/caseflow/events. A new secret is made "
+                       "each time it is saved."))

@@ -20,7 +20,8 @@ def tokens_of(user, *, now: datetime) -> list[ApiToken]:
 def service_accounts(*, now: datetime) -> list[tuple]:
     """The service accounts by user name, each with how many of its tokens are live."""
     live = (sa.select(sa.func.count(ApiToken.id))
-            .where(ApiToken.user_id == User.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+            .where(ApiToken.user_id == User.id, ApiToken.revoked_at.is_(None),
+                   ApiToken.expires_at > now)
             .correlate(User).scalar_subquery())
     return list(db.session.execute(sa.select(User, live).where(User.is_service_account)
                                    .order_by(User.username)).all())
@@ -34,6 +35,9 @@ def hook_backlog(account) -> dict[str, int]:
         .group_by(OutboxMessage.status, OutboxMessage.last_error.is_not(None))).all()
     counts = {"queued": 0, "failing": 0, "sent": 0}
     for status, failed, n in rows:
-        key = "failing" if status == "queued" and failed else ("sent" if status == "sent" else "queued")
+        if status == "sent":
+            key = "sent"
+        else:
+            key = "failing" if failed else "queued"
         counts[key] += n
     return counts

@@ -51,8 +51,9 @@ def create_token(*, actor, now: datetime, name: str, scopes: str, days: int,
     require(can_issue_token(actor, owner), _("You cannot create API tokens."))
     name = check_token_input(name=name, scopes=scopes, days=days)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=owner.id, name=name, prefix=token[:SHOWN_LENGTH], token_hash=token_hash(token),
-                   scopes=scopes, created_at=now, expires_at=now + timedelta(days=days))
+    row = ApiToken(user_id=owner.id, name=name, prefix=token[:SHOWN_LENGTH],
+                   token_hash=token_hash(token), scopes=scopes, created_at=now,
+                   expires_at=now + timedelta(days=days))
     db.session.add(row)
     db.session.flush()
     record("api_token.create", actor=actor, now=now, obj=row, object_label=f"{name} ({row.prefix}…)",
@@ -67,8 +68,8 @@ def revoke_token(row: ApiToken, *, actor, now: datetime) -> None:
     if row.revoked_at is not None:
         return
     row.revoked_at = now
-    record("api_token.revoke", actor=actor, now=now, obj=row, object_label=f"{row.name} ({row.prefix}…)",
-           organisation_id=row.user.organisation_id,
+    record("api_token.revoke", actor=actor, now=now, obj=row,
+           object_label=f"{row.name} ({row.prefix}…)", organisation_id=row.user.organisation_id,
            **({"after": {"owner": row.user.username}} if row.user_id != actor.id else {}))
 
 

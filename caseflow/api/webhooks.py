@@ -54,8 +54,8 @@ def set_hook(account: User, *, actor, now: datetime, url: str | None) -> str:
     account.hook_url = url
     account.hook_secret = cipher_for_app().encrypt(secret, context=HOOK_SECRET_CONTEXT)
     account.updated_at = now
-    record("service_account.hook_set", actor=actor, now=now, obj=account, object_label=account.username,
-           organisation_id=account.organisation_id, before=before,
+    record("service_account.hook_set", actor=actor, now=now, obj=account,
+           object_label=account.username, organisation_id=account.organisation_id, before=before,
            after={"hook_url": channels.shown_url(url), "secret": "new"})
     return secret
 

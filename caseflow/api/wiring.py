@@ -59,8 +59,8 @@ def _service_accounts(app: Flask) -> None:
     from caseflow.core.orgs.policy import can_manage_service_accounts
 
     app.register_blueprint(bp)
-    add_nav_item(NavItem("service_accounts.index", _l("Service accounts"), can_manage_service_accounts,
-                         tuple(f"service_accounts.{name}" for name in (
-                             "new", "show", "deactivate", "issue_token", "revoke_token", "set_hook",
-                             "remove_hook"))))
+    add_nav_item(NavItem(
+        "service_accounts.index", _l("Service accounts"), can_manage_service_accounts,
+        tuple(f"service_accounts.{name}" for name in (
+            "new", "show", "deactivate", "issue_token", "revoke_token", "set_hook", "remove_hook"))))
     hooks.EVENT_SUBSCRIBERS.add(webhooks.on_event)

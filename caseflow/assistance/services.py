@@ -98,8 +98,8 @@ def item_event_data(item: ServiceItem) -> dict:
     dates, and the beneficiary by pseudonym only."""
     iso = lambda day: day.isoformat() if day else None  # noqa: E731
     return {"id": item.id, "plan_id": item.plan_id, "kind": item.kind, "state": item.state,
-            "frequency": item.frequency, "provider": {"id": item.provider.id, "code": item.provider.code,
-                                                      "name": item.provider.name},
+            "frequency": item.frequency,
+            "provider": {"id": item.provider.id, "code": item.provider.code, "name": item.provider.name},
             "beneficiary": {"pseudonym": item.beneficiary.pseudonym},
             "starts_on": iso(item.starts_on), "acceptance_due_on": iso(item.acceptance_due_on),
             "next_session_due_on": iso(item.next_session_due_on)}

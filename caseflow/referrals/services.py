@@ -110,7 +110,8 @@ def _move(ref: Referral, to: ReferralState, *, actor, now: datetime, kind: Event
            before={"state": current.value}, after={"state": to.value, **(data or {})}, reason=text)
     events.publish(events.Event(
         name=f"referral.{kind.value}", subject_type="referral", subject_id=ref.id, occurred_at=now,
-        data={"referral": referral_event_data(ref), "from_state": current.value, "to_state": to.value},
+        data={"referral": referral_event_data(ref), "from_state": current.value,
+              "to_state": to.value},
         visible_to=lambda user: policy.can_view_referral(user, ref)))
 
 
@@ -122,7 +123,8 @@ def referral_event_data(ref: Referral) -> dict:
     """What an event tells of a referral outside caseflow (``core.events``): its number,
     state, the two organisations, dates, and the person by pseudonym only."""
     return {"id": ref.id, "number": ref.number, "state": ref.state, "direction": ref.direction,
-            "is_urgent": ref.is_urgent, "sender": _org(ref.sender_org), "receiver": _org(ref.receiver_org),
+            "is_urgent": ref.is_urgent, "sender": _org(ref.sender_org),
+            "receiver": _org(ref.receiver_org),
             "person": {"pseudonym": ref.person.pseudonym},
             "received_on": _iso(ref.received_on), "reply_due_on": _iso(ref.reply_due_on),
             "registration_number": ref.registration_number, "reply_outcome": ref.reply_outcome}
@@ -588,7 +590,8 @@ def handlers_for(ref: Referral) -> list[User]:
     orgs = subtree_ids(ref.receiver_org_id)
     users = db.session.scalars(sa.select(User).where(
         User.organisation_id.in_(orgs), User.is_active_account,
-        User.is_service_account.is_(False)).order_by(User.display_name)).all()  # a system handles nothing
+        User.is_service_account.is_(False),  # a system handles nothing
+    ).order_by(User.display_name)).all()
     return [u for u in users if u.has_role(*policy.HANDLING_ROLES) and u.admin_role is None]
 
 

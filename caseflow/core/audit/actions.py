@@ -15,7 +15,8 @@ ACTION_LABELS = {
     "auth.login_refused_inactive": _l("Sign-in refused: account deactivated"),
     "auth.login_refused_locked": _l("Sign-in refused: account locked"),
     "auth.login_refused_one_time": _l("Sign-in refused: one-time password expired or used"),
-    "auth.login_refused_service_account": _l("Sign-in refused: a service account signs in through the API only"),
+    "auth.login_refused_service_account": _l(
+        "Sign-in refused: a service account signs in through the API only"),
     "auth.locked": _l("Account locked after failed sign-ins"),
     "auth.client_throttled": _l("Sign-ins from an address held back"),
     "auth.logout": _l("Signed out"),

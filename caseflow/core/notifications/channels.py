@@ -190,7 +190,8 @@ def drop_hooks(account) -> int:
     its webhook removed: they could never be delivered, and would be retried and counted
     failing for ever); returns how many. One being sent now is left to finish or fail."""
     result = db.session.execute(
-        sa.delete(OutboxMessage).where(OutboxMessage.channel == "hook", OutboxMessage.status == "queued",
+        sa.delete(OutboxMessage).where(OutboxMessage.channel == "hook",
+                                       OutboxMessage.status == "queued",
                                        OutboxMessage.to_user_id == account.id)
         .execution_options(synchronize_session=False))
     return result.rowcount or 0
@@ -242,7 +243,8 @@ def check_webhook_url(url: str, *, base_url: str, robot: bool = True) -> str:
                                  "the other system receives the events."), field="webhook_url")
     if len(url) > 500:
         raise ValidationFailed(_("A robot address has at most 500 characters.") if robot else
-                               _("A webhook address has at most 500 characters."), field="webhook_url")
+                               _("A webhook address has at most 500 characters."),
+                               field="webhook_url")
     return url
 
 

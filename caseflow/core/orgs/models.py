@@ -130,7 +130,8 @@ class User(UserMixin, TimestampMixin, db.Model):
                            "(sms_quiet_until IS NULL OR sms_quiet_until BETWEEN 0 AND 23)",
                            name="sms_quiet_hours_valid"),
         sa.CheckConstraint("account_kind IN ('admin', 'case')", name="account_kind_known"),
-        sa.CheckConstraint("hook_url IS NULL OR is_service_account", name="hook_only_for_service_accounts"),
+        sa.CheckConstraint("hook_url IS NULL OR is_service_account",
+                           name="hook_only_for_service_accounts"),
         sa.CheckConstraint("(hook_url IS NULL) = (hook_secret IS NULL)", name="hook_has_secret"),
         sa.CheckConstraint("hook_url IS NULL OR substr(hook_url, 1, 7) = 'http://' "
                            "OR substr(hook_url, 1, 8) = 'https://'", name="hook_url_http"),
