@@ -68,6 +68,13 @@ ACCESS: dict[str, Access] = {
     # The API: a bearer token, never the session (tests/api for what each role gets).
     "api.referrals": Access("GET", lambda t: "/api/v1/referrals", token=True),
     "api.referral": Access("GET", lambda t: f"/api/v1/referrals/{t.referral.id}", token=True),
+    "api.create_referral": Access("POST", lambda t: "/api/v1/referrals", token=True),
+    "api.send_referral": Access("POST", lambda t: f"/api/v1/referrals/{t.draft.id}/send", token=True),
+    "api.register_referral": Access("POST", lambda t: f"/api/v1/referrals/{t.referral.id}/register", token=True),
+    "api.reply_referral": Access("POST", lambda t: f"/api/v1/referrals/{t.referral.id}/reply", token=True),
+    "api.return_referral": Access("POST", lambda t: f"/api/v1/referrals/{t.referral.id}/return", token=True),
+    "api.comment_referral": Access("POST", lambda t: f"/api/v1/referrals/{t.referral.id}/comments", token=True),
+    "api.reveal_person": Access("POST", lambda t: f"/api/v1/people/{t.person.id}/reveal", token=True),
     "api.cases": Access("GET", lambda t: "/api/v1/cases", token=True),
     "api.case": Access("GET", lambda t: f"/api/v1/cases/{t.case.id}", token=True),
     "api.notifications": Access("GET", lambda t: "/api/v1/notifications", token=True),

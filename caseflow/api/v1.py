@@ -21,7 +21,7 @@ from caseflow.extensions import csrf, db
 from caseflow.core.orgs.models import Organisation, User
 from caseflow.core.people import policy as people_policy, services as people_services
 from caseflow.core.people.models import Person
-from caseflow.core.web import chosen
+from caseflow.core.web import chosen, perform
 from caseflow.referrals import policy, queries, services
 from caseflow.referrals.forms import ListFilterForm, list_filters
 from caseflow.referrals.models import Referral
@@ -193,9 +193,10 @@ def create_referral(body: schemas.NewReferral):
         source=body.source, circumstances=body.circumstances, help_requested=list(body.help_requested),
         is_urgent=body.is_urgent, criminal_case_number=body.criminal_case_number, offence=body.offence,
         offence_on=body.offence_on, consent_on=body.consent_on, consent_method=body.consent_method)
-    ref = services.file_referral(actor=current_user, now=g.now, person=person, new_person=new_person,
-                                 receiver=chosen(Organisation, body.receiver_id), data=data,
-                                 submission_token=requests.idempotency_seed())
+    ref = perform(lambda: services.file_referral(
+        actor=current_user, now=g.now, person=person, new_person=new_person,
+        receiver=chosen(Organisation, body.receiver_id), data=data,
+        submission_token=requests.idempotency_seed()))
     return _referral_answer(ref, status=201)
 
 
@@ -203,7 +204,7 @@ def _change(referral_id: int, call) -> Response:
     """A change to one referral: seen, at the version If-Match names, by its service."""
     ref = _visible_referral(referral_id)
     version = requests.require_match("referral", ref)
-    call(ref, version)
+    perform(lambda: call(ref, version))  # a refusal, even at the UPDATE, leaves nothing
     db.session.flush()
     db.session.refresh(ref)  # its relationships (the handler) as the change left them
     return _referral_answer(ref)
@@ -252,7 +253,7 @@ def return_referral(referral_id: int, body: schemas.Reason):
            errors=(401, 403, 404))
 def comment_referral(referral_id: int, body: schemas.Text):
     ref = _visible_referral(referral_id)
-    event = services.comment(ref, actor=current_user, now=g.now, text=body.text)
+    event = perform(lambda: services.comment(ref, actor=current_user, now=g.now, text=body.text))
     return _json(schemas.Comment(id=event.id, referral_id=ref.id, at=event.occurred_at,
                                  author=current_user.display_name, text=event.text), status=201)
 
@@ -271,7 +272,8 @@ def reveal_person(person_id: int, body: schemas.RevealRequest):
     person = db.session.get(Person, person_id) if person_id <= schemas.MAX_ID else None
     if person is None or not people_policy.can_view_person(current_user, person):
         return problem(404, _("There is no such page or record."))
-    identity = people_services.reveal_identity(person, actor=current_user, now=g.now, purpose=body.purpose)
+    identity = perform(lambda: people_services.reveal_identity(person, actor=current_user, now=g.now,
+                                                               purpose=body.purpose))
     return _json(schemas.Identity(person_id=person.id, pseudonym=person.pseudonym, **identity.as_text()))
 
 

@@ -327,3 +327,28 @@ def test_the_audit_logs_show_which_changes_and_views_came_through_the_api(client
     access = client.get("/audit/access").get_data(as_text=True)
     assert prefix in re.findall(r'data-testid="via">([^<]*)<', access)[0]
     assert "核实身份" in page_text(client.get("/audit/access"))
+
+
+def test_a_send_that_meets_a_concurrent_change_at_the_update_is_412_and_saves_nothing(
+        client, cast, clock, monkeypatch):
+    """A colleague's change lands between this call's If-Match check and its UPDATE: the
+    referral's version column refuses the second write, and nothing of it stays."""
+    from caseflow.api import v1
+
+    ref = cast.draft(clock.now)
+    token = token_for(cast.officer, clock, scopes="read write")
+    etag = client.get(f"/api/v1/referrals/{ref.id}", headers=bearer(token)).headers["ETag"]
+    checked = v1.requests.require_match
+
+    def checked_then_overtaken(kind, record):
+        version = checked(kind, record)
+        _db.session.execute(sa.update(Referral).where(Referral.id == record.id)
+                            .values(version=Referral.version + 1).execution_options(synchronize_session=False))
+        return version
+
+    monkeypatch.setattr(v1.requests, "require_match", checked_then_overtaken)
+    answer = post(client, f"/referrals/{ref.id}/send", token, if_match=etag)
+    assert problem_of(answer, 412)["type"].endswith("stale")
+    _db.session.expire_all()
+    assert _db.session.get(Referral, ref.id).state == "draft"
+    assert not _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "referral.sent")).all()
