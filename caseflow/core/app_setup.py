@@ -6,7 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import (
-    Flask, flash, g, has_request_context, jsonify, redirect, render_template, request, session, url_for,
+    Flask, abort, flash, g, has_request_context, jsonify, redirect, render_template, request, session,
+    url_for,
 )
 from flask_babel import format_datetime, gettext as _
 from flask_login import current_user, logout_user
@@ -54,6 +55,11 @@ def select_locale() -> str:
     requested = g.get("request_locale")
     if requested in {"zh_CN", "en"}:
         return requested
+    if request.blueprint in TOKEN_BLUEPRINTS:
+        # An API call refused before its token is read (control characters in the query):
+        # no user yet, so Accept-Language, as for a refused token; never a browser's session.
+        best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+        return "en" if best == "en" else "zh_CN"
     if current_user and current_user.is_authenticated:
         return current_user.locale
     chosen = session.get("locale")
@@ -163,12 +169,10 @@ def _register_input_checks(app: Flask) -> None:
             hostile = any(_has_control_characters(k) or _has_control_characters(v, allowed="\t\r\n")
                           for k, v in request.form.items(multi=True))
         if hostile:
-            return render_template(
-                "errors/error.html", code=400,
-                message=_("What was sent contains control characters (such as NUL) that no "
-                          "form or link of caseflow produces, so nothing was done. Remove "
-                          "them and try again."),
-            ), 400
+            # Through the error handlers: the pages' error page, or the API's problem+json.
+            abort(400, description=_("What was sent contains control characters (such as NUL) "
+                                     "that no form or link of caseflow produces, so nothing was "
+                                     "done. Remove them and try again."))
         return None
 
 

@@ -180,3 +180,17 @@ def test_a_cursor_caseflow_did_not_give_is_refused(client, cast, clock):
             assert assert_problem(response, 400)["type"].endswith("cursor")
         else:
             assert response.status_code == 200  # no cursor: the first page
+
+
+def test_control_characters_are_refused_as_a_problem_under_the_api(client, login_as, cast, clock):
+    """The app refuses NUL and other control characters before any route reads them: under
+    /api/v1 as application/problem+json, on the pages with the error page as before."""
+    token = token_for(cast.prosecutor, clock)
+    for query in ("q=a%00b", "state=%1A", "cursor=U%19", "%0B=x"):
+        body = assert_problem(_get(client, token, f"/cases?{query}", **{"Accept-Language": "en"}), 400)
+        assert body["detail"].startswith("What was sent contains control characters (such as NUL)")
+    login_as(cast.prosecutor)
+    page = client.get("/cases?q=a%00b")
+    assert page.status_code == 400 and page.mimetype == "text/html"
+    assert zh("What was sent contains control characters (such as NUL) that no form or link of caseflow "
+              "produces, so nothing was done. Remove them and try again.") in page.get_data(as_text=True)
