@@ -154,7 +154,9 @@ class Receiving:
 
     def __init__(self):
         self.people: dict[int, list[User]] = {}
-        for user in db.session.scalars(sa.select(User).where(User.is_active_account)):
+        # A system registers nothing on its own: a referral needs a person to hold it.
+        for user in db.session.scalars(sa.select(User).where(User.is_active_account,
+                                                             User.is_service_account.is_(False))):
             self.people.setdefault(user.organisation_id, []).append(user)
         self._registers: dict[int, bool] = {}
 

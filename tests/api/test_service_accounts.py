@@ -233,3 +233,17 @@ def test_a_service_account_is_never_offered_as_a_person_to_work_with(admin, worl
         ids = {user.id for user in users}
         assert ids and not ids & accounts, what
     assert {cast.prosecutor.id, cast.proc_supervisor.id} <= {u.id for u in offered["referral handlers"]}
+
+
+def test_a_service_account_does_not_make_an_organisation_a_receiver(admin, world, clock):
+    """A referral needs a person to register it and handle it: an organisation whose only
+    prosecutor is a system still shows as unable to receive, and nothing is sent there."""
+    from caseflow.referrals import services as referral_services
+
+    assert not referral_services.Receiving().registers(world.department5)
+    new_account(admin, world, clock, username="svc-only", role=Role.PROSECUTOR, org=world.department5)
+    new_account(admin, world, clock, username="svc-head", role=Role.SUPERVISOR, org=world.department5)
+    assert not referral_services.Receiving().registers(world.department5)
+    assert world.department5 not in referral_services.receivers_for(world.federation)
+    factories.make_user(world, roles={Role.PROSECUTOR}, org=world.department5)  # a person
+    assert referral_services.Receiving().registers(world.department5)
