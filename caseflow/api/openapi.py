@@ -16,6 +16,7 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 def _components() -> dict:
     models: set[type[BaseModel]] = {op.response for op in OPERATIONS if op.response is not None}
     models.add(schemas.Problem)
+    models.add(schemas.WebhookDelivery)
     bodies = {op.body for op in OPERATIONS if op.body is not None}
     _keys, top = models_json_schema(
         [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)]
@@ -90,6 +91,31 @@ def _operation(op) -> dict:
     return described
 
 
+_HOOK_HEADERS = (
+    ("Caseflow-Event", "The event's name."),
+    ("Caseflow-Delivery", "The delivery's id, the same on every retry."),
+    ("Caseflow-Timestamp", "This attempt's time, Unix seconds."),
+    ("Caseflow-Signature", "t=<the timestamp>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" with the "
+                           "webhook's secret>. Compare in constant time; refuse an old t."),
+)
+
+
+def _webhooks() -> dict:
+    """What a service account's webhook receives (OpenAPI 3.1's ``webhooks``): one entry per
+    event the domains publish (``core.events``)."""
+    from caseflow.core.events import EVENT_NAMES
+
+    return {name: {"post": {
+        "operationId": "webhook_" + name.replace(".", "_"),
+        "summary": f"{name}, posted to the service account's webhook",
+        "parameters": [_header(header, text) for header, text in _HOOK_HEADERS],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": REF_TEMPLATE.format(model="WebhookDelivery")}}}},
+        "responses": {"2XX": {"description": "Delivered. Anything else (or no answer) is retried "
+                                             "with a growing delay."}},
+    }} for name in EVENT_NAMES}
+
+
 def document() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -109,6 +135,7 @@ def document() -> dict:
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": dict(sorted(paths.items())),
+        "webhooks": _webhooks(),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A personal access token (account page)."}},

@@ -64,6 +64,15 @@ class ReferralPage(BaseModel):
     next: str | None = Field(description="The next page's URL (its opaque cursor), or null on the last.")
 
 
+class WebhookDelivery(BaseModel):
+    """What a service account's webhook receives: one event, signed (Caseflow-Signature)."""
+    id: str = Field(description="The delivery's id, the same on every retry: drop a repeat.")
+    event: str = Field(description="referral.sent, item.accepted …")
+    occurred_at: datetime
+    data: dict = Field(description="The record as the event left it: numbers, states, dates, "
+                                   "the woman's pseudonym; never her identity.")
+
+
 class FieldError(BaseModel):
     field: str = Field(description="The body's field, dotted for a nested one (new_person.phone).")
     message: str

@@ -352,3 +352,13 @@ def test_a_send_that_meets_a_concurrent_change_at_the_update_is_412_and_saves_no
     _db.session.expire_all()
     assert _db.session.get(Referral, ref.id).state == "draft"
     assert not _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "referral.sent")).all()
+
+
+def test_the_document_describes_the_webhooks_signed_deliveries(client):
+    from caseflow.core.events import EVENT_NAMES
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert set(doc["webhooks"]) == set(EVENT_NAMES)
+    sent = doc["webhooks"]["referral.sent"]["post"]
+    assert {"Caseflow-Signature", "Caseflow-Delivery"} <= {p["name"] for p in sent["parameters"]}
+    assert sent["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/WebhookDelivery")
