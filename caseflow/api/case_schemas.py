@@ -89,15 +89,19 @@ class Case(CaseSummary):
     payment_method: str | None = Field(description="bank_transfer, cash or other.")
 
 
+NEXT = "The next page's URL (its opaque cursor), or null on the last."
+
+
 class CasePage(BaseModel):
     items: list[CaseSummary]
-    next: str | None = Field(description="The next page's URL (its opaque cursor), or null on the last.")
+    next: str | None = Field(description=NEXT)
 
 
 class Notification(BaseModel):
     id: int
     kind: str = Field(description="What happened, as a key (e.g. aid_case.proposal_submitted).")
-    text: str = Field(description="The sentence the notification centre shows, in the caller's language.")
+    text: str = Field(description="The sentence the notification centre shows, in the "
+                                  "caller's language.")
     link: str | None = Field(description="The page it is about (a path of the web application).")
     created_at: datetime
     read_at: datetime | None
@@ -105,7 +109,7 @@ class Notification(BaseModel):
 
 class NotificationPage(BaseModel):
     items: list[Notification]
-    next: str | None = Field(description="The next page's URL (its opaque cursor), or null on the last.")
+    next: str | None = Field(description=NEXT)
 
 
 # -- built from the records -----------------------------------------------------------------
@@ -134,8 +138,8 @@ def _investigation(case) -> JointInvestigation | None:
         return None
     return JointInvestigation(
         started_on=inv.started_on, plan=inv.plan,
-        team=[TeamMember(name=m.user.display_name, organisation=m.user.organisation.name, side=m.side)
-              for m in inv.members],
+        team=[TeamMember(name=m.user.display_name, organisation=m.user.organisation.name,
+                         side=m.side) for m in inv.members],
         visits=sum(1 for v in inv.visits if not v.is_void))
 
 
@@ -153,11 +157,12 @@ def case_detail(case) -> Case:
         reviewed_by=case.reviewed_by.display_name if case.reviewed_by else None,
         reviewed_at=case.reviewed_at, review_comment=case.review_comment,
         measures=[Measure(kind=m.kind, state=m.state, details=m.details,
-                          agency=Organisation(id=m.agency.id, name=m.agency.name) if m.agency else None)
+                          agency=(Organisation(id=m.agency.id, name=m.agency.name)
+                                  if m.agency else None))
                   for m in case.current_measures],
         decision_text=case.decision_text, payment_method=case.payment_method)
 
 
 def notification(row, text: str) -> Notification:
-    return Notification(id=row.id, kind=row.kind, text=text, link=row.link, created_at=row.created_at,
-                        read_at=row.read_at)
+    return Notification(id=row.id, kind=row.kind, text=text, link=row.link,
+                        created_at=row.created_at, read_at=row.read_at)

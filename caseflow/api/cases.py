@@ -30,7 +30,8 @@ def _json(model) -> Response:
 def case_list_params() -> list[Param]:
     """The case list page's filters (its filter form's fields), ``awaiting``, ``cursor``."""
     form = CaseFilterForm(formdata=None)
-    state, dated = ([choice.value for choice in field.choices] for field in (form.state, form.dated))
+    state, dated = ([choice.value for choice in field.choices]
+                    for field in (form.state, form.dated))
     return [
         Param("state", {"type": "string", "enum": state}, str(form.state.label.text)),
         Param("handler", {"type": "integer", "minimum": 1, "maximum": MAX_RECORD_ID},
@@ -45,7 +46,8 @@ def case_list_params() -> list[Param]:
         Param("date_to", {"type": "string", "format": "date"}, "The last day (with dated)."),
         Param("awaiting", {"type": "string", "enum": ["0", "1"]},
               "1: the proposals awaiting approval, longest waiting first (the approval queue)."),
-        Param("cursor", {"type": "string"}, "The opaque cursor of the page after the previous one."),
+        Param("cursor", {"type": "string"},
+              "The opaque cursor of the page after the previous one."),
     ]
 
 
@@ -71,7 +73,8 @@ def cases():
 
 @operation(bp, "GET", "/cases/{case_id}", summary="One judicial aid case, as its page shows it",
            response=case_schemas.Case,
-           params=lambda: [Param("case_id", {"type": "integer", "minimum": 1, "maximum": MAX_RECORD_ID},
+           params=lambda: [Param("case_id",
+                                 {"type": "integer", "minimum": 1, "maximum": MAX_RECORD_ID},
                                  where="path", required=True)],
            errors=(401, 403, 404))
 def case(case_id: int):

@@ -23,7 +23,8 @@ FLAGS = {"true": True, "1": True, "false": False, "0": False}
 
 def _params() -> list[Param]:
     return [Param("unread", {"type": "boolean", "default": False}, "true: only the unread ones."),
-            Param("cursor", {"type": "string"}, "The opaque cursor of the page after the previous one.")]
+            Param("cursor", {"type": "string"},
+                  "The opaque cursor of the page after the previous one.")]
 
 
 @operation(bp, "GET", "/notifications", summary="The caller's notifications, newest first",
@@ -40,7 +41,8 @@ def notifications():
     rows = list(db.session.scalars(query.limit(PAGE_SIZE + 1)))
     shown, has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     return Response(case_schemas.NotificationPage(
-        items=[case_schemas.notification(row, services.notification_text(row.kind, row.params or {}))
+        items=[case_schemas.notification(row, services.notification_text(row.kind,
+                                                                           row.params or {}))
                for row in shown],
         next=next_url("api.notifications", "before", shown[-1].id) if has_next else None,
     ).model_dump_json(), mimetype="application/json")

@@ -1,7 +1,7 @@
 """The API's cursors: opaque, signed by the app (a client cannot make one up or alter it),
-each saying where the next page starts. ``GET /api/v1/referrals`` and ``/cases`` keep the list
-page's page number in it, ``GET /api/v1/notifications`` the last id it gave (newer rows arriving do not
-shift the pages)."""
+each saying where the next page starts. ``GET /api/v1/referrals`` and ``/cases`` keep the
+list page's page number in it, ``GET /api/v1/notifications`` the last id it gave (newer rows
+arriving do not shift the pages)."""
 from __future__ import annotations
 
 from flask import current_app, request, url_for

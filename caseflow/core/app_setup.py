@@ -6,8 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import (
-    Flask, abort, flash, g, has_request_context, jsonify, redirect, render_template, request, session,
-    url_for,
+    Flask, abort, flash, g, has_request_context, jsonify, redirect, render_template, request,
+    session, url_for,
 )
 from flask_babel import format_datetime, gettext as _
 from flask_login import current_user, logout_user

@@ -118,7 +118,8 @@ def _operations(url: str) -> set[str]:
             } - {"GET /openapi.json"}
 
 
-def run_schemathesis(served: Served, username: str, report_dir: Path) -> tuple[subprocess.CompletedProcess, dict]:
+def run_schemathesis(served: Served, username: str,
+                     report_dir: Path) -> tuple[subprocess.CompletedProcess, dict]:
     """schemathesis's command line with ``username``'s token: (the finished process, its
     JSON report)."""
     report = report_dir / f"{username}.json"
@@ -135,7 +136,8 @@ def run_schemathesis(served: Served, username: str, report_dir: Path) -> tuple[s
         "--report", "json", "--report-json-path", str(report),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=report_dir)
-    assert report.exists(), f"schemathesis wrote no report (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
+    assert report.exists(), (f"schemathesis wrote no report (exit {done.returncode}):\n"
+                             f"{done.stdout}\n{done.stderr}")
     return done, json.loads(report.read_text())
 
 
