@@ -57,6 +57,35 @@ def test_no_identity_of_the_woman_in_any_answer(client, cast, clock):
             assert f'"{name}"' not in text
 
 
+def test_household_by_its_counts_measures_and_visits_without_identities(client, cast, clock):
+    from caseflow.investigations import services
+    from tests.investigations.helpers import visit_input
+
+    case = cast.investigating(clock.now)
+    services.save_household(case, actor=cast.prosecutor, now=clock.now, expected_version=None,
+                            data=services.HouseholdInput(medical_costs="1500.00"))
+    services.save_member(case, actor=cast.prosecutor, now=clock.now, data=services.MemberInput(
+        pseudonym="婆婆", relation="婆婆", real_name="王桂兰", resident_id=factories.VALID_IDS[2],
+        monthly_income="2000"))
+    services.save_member(case, actor=cast.prosecutor, now=clock.now, data=services.MemberInput(
+        pseudonym="小宝", relation="儿子", real_name="陈小宝", age_years=9))
+    services.record_visit(case, actor=cast.prosecutor, now=clock.now, data=visit_input(cast))
+    services.propose(case, actor=cast.prosecutor, now=clock.now, data=services.ProposalInput(
+        findings="家庭收入中断。", amount="12000", reasons="医疗支出大。", measures=[
+            services.MeasureInput(kind="counselling", agency=cast.world.justice_bureau,
+                                  details="每周一次")]))
+    response = _get(client, token_for(cast.prosecutor, clock), f"/cases/{case.id}")
+    body, text = response.get_json(), response.get_data(as_text=True)
+    assert body["household"] == {"members": 2, "minors": 1}
+    assert body["investigation"]["visits"] == 1
+    assert body["measures"] == [{"kind": "counselling", "state": "recommended", "details": "每周一次",
+                                 "agency": {"id": cast.world.justice_bureau.id,
+                                            "name": cast.world.justice_bureau.name}}]
+    assert body["proposed_amount"] == "12000.00" and body["proposed_by"] == cast.prosecutor.display_name
+    for secret in ("王桂兰", "陈小宝", factories.VALID_IDS[2], "小宝", "婆婆", "江汉区某社区3栋"):
+        assert secret not in text
+
+
 def test_the_federation_that_referred_the_case_and_its_team_see_it(client, world, cast, clock):
     case = cast.investigating(clock.now)
     sender_supervisor = factories.make_user(world, roles={Role.SUPERVISOR}, org=world.federation)
