@@ -8,6 +8,7 @@ from flask_login import AnonymousUserMixin
 
 from caseflow.api import services
 from caseflow.api.problems import problem
+from caseflow.core.app_setup import header_locale
 
 
 def _act_as(user, locale: str) -> None:
@@ -16,12 +17,6 @@ def _act_as(user, locale: str) -> None:
     g._login_user = user
     g.request_locale = locale  # read by core.app_setup.select_locale
     refresh()
-
-
-def header_locale() -> str:
-    """The language Accept-Language asks for, of the two caseflow speaks (else Chinese)."""
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-    return "en" if best == "en" else "zh_CN"
 
 
 def anonymous():

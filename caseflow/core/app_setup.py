@@ -46,6 +46,12 @@ PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.set_lo
 BACKGROUND_ENDPOINTS = {"notifications.unread"}
 
 
+def header_locale() -> str:
+    """The language Accept-Language asks for, of the two caseflow speaks (else Chinese)."""
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    return "en" if best == "en" else "zh_CN"
+
+
 def select_locale() -> str:
     if not has_request_context():
         # Command line and scheduler: the district's language; e-mails choose their own.
@@ -58,8 +64,7 @@ def select_locale() -> str:
     if request.blueprint in TOKEN_BLUEPRINTS:
         # An API call refused before its token is read (control characters in the query):
         # no user yet, so Accept-Language, as for a refused token; never a browser's session.
-        best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-        return "en" if best == "en" else "zh_CN"
+        return header_locale()
     if current_user and current_user.is_authenticated:
         return current_user.locale
     chosen = session.get("locale")
