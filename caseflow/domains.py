@@ -39,6 +39,9 @@ def init_domains(app: Flask) -> None:
 
     app.register_blueprint(referrals_bp)
     app.register_blueprint(investigations_bp)
+    from caseflow.investigations.offline import bp as offline_bp
+
+    app.register_blueprint(offline_bp)
     from caseflow.investigations import services as case_services
     from caseflow.investigations.routes import referral_links
 

@@ -305,6 +305,14 @@ ACCESS.update({
     "investigations.decide": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/decision"),
     "investigations.pay": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/payment"),
     "investigations.add_document": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/documents"),
+    # Visits offline: the worker and the manifest are for anyone (they hold nothing of
+    # anyone); the status is the pages' script's (401 JSON once signed out).
+    "offline.service_worker": Access("GET", lambda t: "/sw.js", public=True),
+    "offline.manifest": Access("GET", lambda t: "/manifest.webmanifest", public=True),
+    "offline.status": Access("GET", lambda t: "/offline/status.json", signed_in=True, background=True),
+    "offline.index": Access("GET", lambda t: "/offline/", allowed=CASE_WORKERS, denied=NOT_CASES),
+    "offline.visit_form": _case_rule("GET", lambda t: f"/cases/{t.open_case.id}/visits/new"),
+    "offline.sync_visit": _case_rule("POST", lambda t: f"/cases/{t.open_case.id}/visits/sync"),
 })
 
 

@@ -335,6 +335,9 @@ class Visit(TimestampMixin, db.Model):
     recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     void_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: A visit saved on a phone without a connection and sent later (``services.offline``):
+    #: the token the phone gave it, unique, so that sending it again records nothing twice.
+    client_token: Mapped[str | None] = mapped_column(sa.String(36), unique=True)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
 

@@ -103,3 +103,14 @@ def users_with_ids(ids) -> list[User]:
 def visitors_of(visits: list[Visit]) -> dict[int, User]:
     """Who went on ``visits``, by id."""
     return {u.id: u for u in users_with_ids({uid for v in visits for uid in v.visitor_ids})}
+
+
+def team_open_cases(user) -> list[AidCase]:
+    """The cases under investigation whose team ``user`` is on: the visit forms her phone
+    keeps for working without a connection (``investigations.offline``)."""
+    return list(db.session.scalars(
+        sa.select(AidCase).join(Investigation, Investigation.case_id == AidCase.id)
+        .join(InvestigationMember, InvestigationMember.investigation_id == Investigation.id)
+        .where(InvestigationMember.user_id == user.id,
+               AidCase.state == CaseState.INVESTIGATING.value)
+        .order_by(AidCase.id)))

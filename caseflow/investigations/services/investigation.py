@@ -182,7 +182,10 @@ def reveal_visit_addresses(case: AidCase, visits: list[Visit], *, actor, now: da
     return {v.id: address for v, address in zip(visits, shown)}
 
 
-def record_visit(case: AidCase, *, actor, now: datetime, data: VisitInput) -> Visit:
+def record_visit(case: AidCase, *, actor, now: datetime, data: VisitInput,
+                 client_token: str | None = None) -> Visit:
+    """A new visit. ``client_token``: the phone's token of a visit saved offline
+    (``services.offline``); unique in the table, the insert fails if it was recorded."""
     require(policy.can_record_findings(actor, case) and case.investigation is not None,
             _("Visits are recorded by the investigation team while the case is investigated."))
     data = _check_visit(case, data, today=local_date(now))
@@ -190,14 +193,18 @@ def record_visit(case: AidCase, *, actor, now: datetime, data: VisitInput) -> Vi
                   place_kind=data.place_kind, address_sealed=people.seal_copy(VISIT_ADDRESS, data.address),
                   visitor_ids=data.visitor_ids,
                   other_visitors=data.other_visitors, met=data.met, notes=data.notes,
-                  recorded_by_id=actor.id, created_at=now, updated_at=now)
+                  recorded_by_id=actor.id, created_at=now, updated_at=now,
+                  client_token=client_token)
     db.session.add(visit)
     db.session.flush()
     # The timeline names the place's kind; the address stays in the visit, sealed.
     _event(case, CaseEventKind.VISIT_RECORDED, actor=actor, now=now,
            data={"visit_id": visit.id, "visited_on": data.visited_on.isoformat(),
                  "place_kind": data.place_kind})
-    _audit("aid_case.visit_recorded", case, actor=actor, now=now, after=_visit_snapshot(visit))
+    after = _visit_snapshot(visit)
+    if client_token is not None:
+        after["offline_token"] = client_token
+    _audit("aid_case.visit_recorded", case, actor=actor, now=now, after=after)
     return visit
 
 
