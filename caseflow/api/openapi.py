@@ -59,6 +59,9 @@ def _operation(op) -> dict:
                                            if op.response is not None else {})}}
     if op.response is not None and "version" in op.response.model_fields:
         success["headers"] = dict(_ETAG)
+    if op.links:
+        success["links"] = {name: {"operationId": endpoint.replace(".", "_"), "parameters": parameters}
+                            for name, (endpoint, parameters) in op.links.items()}
     described = {
         "operationId": op.endpoint.replace(".", "_"),
         "summary": op.summary,

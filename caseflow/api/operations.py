@@ -37,6 +37,8 @@ class Operation:
     versioned: bool = False
     #: The success status: 201 when the call creates a record.
     status: int = 200
+    #: OpenAPI links from the success answer to the operations that follow it (by endpoint).
+    links: dict = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -46,7 +48,8 @@ BY_ENDPOINT: dict[str, Operation] = {}
 def operation(bp, method: str, path: str, *, summary: str, response: type[BaseModel] | None,
               params: Callable[[], list[Param]] = lambda: [], errors: tuple[int, ...] = (401,),
               media_type: str = "application/json", public: bool = False,
-              body: type[BaseModel] | None = None, versioned: bool = False, status: int = 200):
+              body: type[BaseModel] | None = None, versioned: bool = False, status: int = 200,
+              links: dict | None = None):
     """Register ``view`` on ``bp`` at ``path`` (``{name}`` for a record id) and in
     ``OPERATIONS`` for the document. Every method but GET changes something: it needs a
     token with the write scope and an ``Idempotency-Key`` (checked by the blueprint before
@@ -59,7 +62,7 @@ def operation(bp, method: str, path: str, *, summary: str, response: type[BaseMo
         described = Operation(method=method, path=path, endpoint=endpoint, summary=summary,
                               response=response, params=params, errors=errors, scope=scope,
                               media_type=media_type, extra={"public": public}, body=body,
-                              versioned=versioned, status=status)
+                              versioned=versioned, status=status, links=links or {})
         OPERATIONS.append(described)
         BY_ENDPOINT[endpoint] = described
         handler = view if body is None else _with_body(view, body)

@@ -155,6 +155,17 @@ def _visible_referral(referral_id: int) -> Referral:
     return ref
 
 
+#: What follows a referral's answer: the record read again, and its changes against the ETag
+#: the answer gave (OpenAPI links; schemathesis's stateful phase follows them).
+_REFERRAL_LINKS = {
+    "read": ("api.referral", {"referral_id": "$response.body#/id"}),
+    **{name: (f"api.{name}_referral", {"referral_id": "$response.body#/id",
+                                        "header.If-Match": "$response.header.ETag"})
+       for name in ("send", "register", "reply", "return")},
+    "comment": ("api.comment_referral", {"referral_id": "$response.body#/id"}),
+}
+
+
 def _referral_answer(ref: Referral, *, status: int = 200) -> Response:
     location = url_for("api.referral", referral_id=ref.id) if status == 201 else None
     return _json(schemas.referral_detail(ref), status=status, etag=requests.etag("referral", ref),
@@ -162,7 +173,8 @@ def _referral_answer(ref: Referral, *, status: int = 200) -> Response:
 
 
 @operation(bp, "GET", "/referrals/{referral_id}", summary="One referral, as its page shows it",
-           response=schemas.Referral, params=_referral_id, errors=(401, 403, 404))
+           response=schemas.Referral, params=_referral_id, errors=(401, 403, 404),
+           links=_REFERRAL_LINKS)
 def referral(referral_id: int):
     return _referral_answer(_visible_referral(referral_id))
 
@@ -174,7 +186,7 @@ _NEW_REFERRAL_FIELDS = {"receiver_org_id": "receiver_id", "person_id": "person_i
 
 
 @operation(bp, "POST", "/referrals", summary="Save a new referral as a draft", response=schemas.Referral,
-           body=schemas.NewReferral, status=201, errors=(400, 401, 403))
+           body=schemas.NewReferral, status=201, errors=(400, 401, 403), links=_REFERRAL_LINKS)
 def create_referral(body: schemas.NewReferral):
     _require_list()
     g.api_field_names = _NEW_REFERRAL_FIELDS
@@ -211,14 +223,16 @@ def _change(referral_id: int, call) -> Response:
 
 
 @operation(bp, "POST", "/referrals/{referral_id}/send", summary="Send a draft (or a returned referral) to its receiver",
-           response=schemas.Referral, params=_referral_id, versioned=True, errors=(401, 403, 404))
+           response=schemas.Referral, params=_referral_id, versioned=True, errors=(401, 403, 404),
+           links=_REFERRAL_LINKS)
 def send_referral(referral_id: int):
     return _change(referral_id, lambda ref, _v: services.send(ref, actor=current_user, now=g.now))
 
 
 @operation(bp, "POST", "/referrals/{referral_id}/register",
            summary="Register a received referral and name its handler", response=schemas.Referral,
-           params=_referral_id, body=schemas.Registration, versioned=True, errors=(401, 403, 404))
+           params=_referral_id, body=schemas.Registration, versioned=True, errors=(401, 403, 404),
+           links=_REFERRAL_LINKS)
 def register_referral(referral_id: int, body: schemas.Registration):
     def register(ref, version):
         handler = None
@@ -233,6 +247,7 @@ def register_referral(referral_id: int, body: schemas.Registration):
 
 @operation(bp, "POST", "/referrals/{referral_id}/reply", summary="Record the formal reply to the sender",
            response=schemas.Referral, params=_referral_id, body=schemas.Reply, versioned=True,
+           links=_REFERRAL_LINKS,
            errors=(401, 403, 404))
 def reply_referral(referral_id: int, body: schemas.Reply):
     return _change(referral_id, lambda ref, _v: services.reply(
@@ -242,6 +257,7 @@ def reply_referral(referral_id: int, body: schemas.Reply):
 
 @operation(bp, "POST", "/referrals/{referral_id}/return", summary="Return a referral to its sender, with the reason",
            response=schemas.Referral, params=_referral_id, body=schemas.Reason, versioned=True,
+           links=_REFERRAL_LINKS,
            errors=(401, 403, 404))
 def return_referral(referral_id: int, body: schemas.Reason):
     return _change(referral_id, lambda ref, _v: services.return_referral(
