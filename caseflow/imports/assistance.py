@@ -208,7 +208,10 @@ def _check_beneficiary(plan: RowPlan, v: dict, look: ItemLookups, seen: dict) ->
     of a family member (a child) passes through the ledger."""
     name = str(v.get("beneficiary") or "").strip()
     relation = str(v.get("relation") or "").strip()
-    if not name or name == str(v.get("pseudonym") or "").strip():
+    hers = {str(v.get("pseudonym") or "").strip()}
+    if plan.person is not None:
+        hers.add(plan.person.pseudonym.strip())  # as caseflow has her, if the ledger differs
+    if not name or name in hers:
         if relation:
             refuse(plan, "relation", _("The relation is written only for a family member who "
                                        "benefits: write her or his pseudonym under “%(column)s”.",
@@ -283,10 +286,10 @@ class ItemWriter(Writer):
         super().__init__(**kw)
         self.calendar = load_calendar()
         self.acceptance_days = get_setting("acceptance_working_days")
-        #: person id -> the plan this import opened for her: this chunk's, and the earlier
-        #: chunks' (detached, their ids).
+        #: person id -> the plan this import opened for her (this chunk's), and the id of
+        #: the one an earlier chunk opened (the plan itself let go with its chunk).
         self.new_plans: dict[int, AssistancePlan] = {}
-        self.plans: dict[int, AssistancePlan] = {}
+        self.plan_ids: dict[int, int] = {}
         #: (her key, pseudonym) -> the family member this import recorded: (id, the person
         #: while her chunk is written, pseudonym).
         self.members: dict[tuple, tuple] = {}
@@ -323,8 +326,8 @@ class ItemWriter(Writer):
         existing = v.get("plan")
         if existing is not None:
             item.plan_id, v["plan_row"] = existing.id, existing
-        elif person_id in self.plans:
-            item.plan_id, v["plan_row"] = self.plans[person_id].id, self.plans[person_id]
+        elif person_id in self.plan_ids:  # opened by this import, in an earlier chunk
+            item.plan_id = self.plan_ids[person_id]
         else:
             if person_id not in self.new_plans:
                 new = AssistancePlan(person_id=person_id, organisation_id=self.actor.organisation_id,
@@ -346,8 +349,10 @@ class ItemWriter(Writer):
             member = (person, v["member"][2])
         beneficiary = (self.members[v["member"][:2]][2] if v.get("member")
                        else v.get("beneficiary") or v["pseudonym"])
+        # The plan is at hand, but for one an earlier chunk opened (let go: read again).
+        plan_row = v.get("plan_row") or db.session.get(AssistancePlan, item.plan_id)
         return assistance_services.note_imported(
-            item, v["plan_row"], actor=self.actor, now=self.now, filename=self.filename,
+            item, plan_row, actor=self.actor, now=self.now, filename=self.filename,
             row=plan.row, beneficiary=str(beneficiary), provider=v["provider_org"],
             held_on=v.get("held_on") or (), plan_opened=bool(v.get("plan_opened")), member=member)
 
@@ -367,7 +372,7 @@ class ItemWriter(Writer):
                 self.members[key] = (person.id, person, person.pseudonym)
         super().write(plans)
         for person_id, new in self.new_plans.items():
-            self.plans[person_id] = new  # detached: only its id is read again
+            self.plan_ids[person_id] = new.id
             db.session.expunge(new)
         self.new_plans = {}
         for key, person in made:

@@ -55,8 +55,9 @@ def _count(db, model) -> int:
 
 @pytest.fixture
 def family(db, world, cast, clock):
-    """A woman of the ledger (no. 5000) with her open plan and her son, a minor, in it."""
-    woman = factories.make_person(world, cast.supervisor, pseudonym="化名5000",
+    """A woman of the ledger (no. 5000: 化名5000 there, 陈姐 in caseflow) with her open plan
+    and her son, a minor, in it."""
+    woman = factories.make_person(world, cast.supervisor, pseudonym="陈姐",
                                   resident_id=resident_id(5000), phone=None)
     plan = assistance_services.open_plan(actor=cast.supervisor, now=clock.now, person=woman)
     son = assistance_services.add_family_member(
@@ -70,7 +71,7 @@ def test_an_item_for_her_son_recorded_in_her_plan(app, client, login_as, db, cas
     woman, plan, son = family
     ledger = _ledger(cast, clock, 2, first_id=5000)  # her counselling (done) and legal aid (done)
     ledger.rows[1].update(beneficiary="小宝", relation="儿子")
-    ledger.rows[0].update(beneficiary="化名5000")  # her own pseudonym: herself
+    ledger.rows[0].update(beneficiary="陈姐")  # her pseudonym as caseflow has it: herself
     preview = assistance.import_assistance(ledger.xlsx(), "帮扶.xlsx", actor=cast.supervisor, now=clock.now)
     assert preview.counts()["added"] == 2 and preview.counts()["people_added"] == 0
     items = {i.imported_row: i for i in db.session.scalars(sa.select(ServiceItem))}
@@ -207,3 +208,20 @@ def test_the_template_documents_who_benefits_and_the_sessions(app):
     assert {"Who benefits", "Relation to her", "Session dates", "Last session"} <= set(headings)
     assert example["Session dates"] == "2023-05-10、2023-06-12、2023-07-10"
     assert example["Who benefits"] == example["Pseudonym*"]  # the woman herself
+
+
+def test_a_womans_rows_in_two_chunks_share_her_plan_and_history(db, cast, clock, monkeypatch):
+    from caseflow.imports import engine
+
+    chunks = engine._chunks
+    monkeypatch.setattr(engine, "_chunks", lambda items: chunks(items, 3))
+    ledger = _ledger(cast, clock, 6, first_id=5500)  # women 5500-5502, two rows each
+    ledger.rows[3].update(beneficiary="小丫", relation="女儿")  # in the second chunk
+    assistance.import_assistance(ledger.csv(), "帮扶.csv", actor=cast.supervisor, now=clock.now)
+    items = {i.imported_row: i for i in db.session.scalars(sa.select(ServiceItem))}
+    assert items[4].plan_id == items[5].plan_id and _count(db, AssistancePlan) == 3
+    events = db.session.scalars(sa.select(AssistanceEvent).where(
+        AssistanceEvent.plan_id == items[4].plan_id).order_by(AssistanceEvent.id)).all()
+    assert [(e.kind, e.item_id) for e in events] == [
+        ("plan_opened", None), ("item_added", items[4].id), ("member_added", None),
+        ("item_added", items[5].id)]
