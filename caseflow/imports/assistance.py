@@ -1,16 +1,20 @@
 """Importing a federation's assistance ledger (帮扶台账): one row per service item, with the
 engine every ledger kind shares (``engine.py``).
 
-A row is one kind of help for one woman: she is found by her resident ID number (blind
+A row is one kind of help for one woman, or for one of her children (who benefits: a
+family member of her plan by pseudonym, or one the import records by pseudonym and
+relation, never with an identity): she is found by her resident ID number (blind
 index) or recorded; the item joins her open assistance plan when her organisation runs one,
 else the plan the import opens for her (one per woman, whatever the number of her rows). Its
 state is the ledger's (planned, sent, accepted, active, completed, declined, cancelled),
 with what that state needs: the day it was sent, the reason it was declined or cancelled.
 An imported item waiting for the provider's answer gets its answer due date as sending sets
 it, and a running one its next session's due date from its frequency, so both enter the
-assistance reminders (stale stages skipped, as after downtime). Items have no number: a row
-is already in caseflow when this file's row was imported, or when the woman already has an
-item of the same kind from the same agency starting the same day.
+assistance reminders (stale stages skipped, as after downtime). Its sessions are the days
+the ledger lists (or its last session's alone); the next one is due from the latest. Items
+have no number: a row is already in caseflow when this file's row was imported, or when
+the woman already has an item of the same kind from the same agency starting the same day
+for the same beneficiary. Each item's history says it was imported (``history``).
 """
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ A row is one case: its number in the series of the organisation that handles it
 (江汉检救〔2024〕3号), the woman (found by her resident ID number, else recorded), the
 application, its handler and, when it got that far, the decision (amount, date, the
 supervisor who approved it) and the payment. How far it got follows from the columns
-filled in: being investigated; decided; paid. A case may name the registered referral it
+filled in: being investigated; proposed and awaiting approval (in the approval queue and
+reminders); decided; paid. A case may name the registered referral it
 came from (its woman is then the applicant). Imported cases keep their original numbers
 and dates, are marked with the file and row, and count in the report by their dates
 (application, decision, payment) like the others.

@@ -3,10 +3,12 @@ written) and the import (the same checks, then every row written in the caller's
 transaction, or none), a chunk of rows at a time.
 
 A kind of ledger (``LedgerKind``: referrals in ``services.py``, judicial aid cases in
-``cases.py``) is its columns, what its rows are checked against (a ``Lookups``), a function
-checking one row and a ``Writer`` writing the checked rows. A row is added, or already in
-caseflow (its number is: the same file imported again adds nothing), or refused with every
-error named by its row and column. People are found by their resident ID number through
+``cases.py``, assistance items in ``assistance.py``) is its columns, what its rows are
+checked against (a ``Lookups``), a function checking one row and a ``Writer`` writing the
+checked rows, and through each record's domain its timeline entry ("imported from <file>,
+row N", ``Writer.history``). A row is added, or already in caseflow (its number is: the
+same file imported again adds nothing), or refused with every error named by its row and
+column. People are found by their resident ID number through
 the blind index (never by decrypting), else recorded, once per number in the file.
 """
 from __future__ import annotations
