@@ -83,7 +83,8 @@ def manifest():
     icon = lambda size: {"src": url_for("static", filename=f"icons/icon-{size}.png"),  # noqa: E731
                          "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
     response = jsonify(name=_("caseflow"), short_name=_("caseflow"),
-                       description=_("Judicial aid cases and their visits, also without a connection."),
+                       description=_("Judicial aid cases and their visits, also without a "
+                                     "connection."),
                        start_url=url_for("offline.index"), scope="/", display="standalone",
                        background_color="#ffffff", theme_color="#8b1e3f",
                        icons=[icon(192), icon(512)])
@@ -121,8 +122,8 @@ def visit_form(case_id: int):
     case = load_or_404(AidCase, case_id, check=policy.can_view_case)
     can_record = policy.can_record_findings(current_user, case) and case.investigation is not None
     form = OfflineVisitForm(visited_on=local_date(g.now), visitor_ids=[current_user.id])
-    form.visitor_ids.choices = ([(m.user_id, m.user.display_name) for m in case.investigation.members]
-                                if case.investigation else [])
+    members = case.investigation.members if case.investigation else []
+    form.visitor_ids.choices = [(m.user_id, m.user.display_name) for m in members]
     key = offline_services.phone_key(current_user)
     page = Response(render_template("investigations/visit_offline.html", case=case, form=form,
                                     can_record=can_record, key=key,
@@ -153,12 +154,15 @@ def sync_visit(case_id: int):
                         changes=conflict.changes, visit=conflict.summary)
     except DomainError as error:
         errors = [{"field": name, "message": str(message)} for name, message in field_errors(error)]
+        # A visit the form would refuse goes back to its author to correct in the form.
+        fields = error.fields if isinstance(error, offline_services.OfflineVisitRefused) else None
         return _problem("invalid" if error.status_code == 400 else "refused", str(error.message),
-                        400 if error.status_code == 400 else error.status_code, errors=errors)
+                        400 if error.status_code == 400 else error.status_code, errors=errors,
+                        fields=fields)
     visit = received.visit
+    message = (_("This visit had already been recorded; it was not recorded again.")
+               if received.already else _("Visit recorded."))
     return jsonify(status="already_recorded" if received.already else "recorded",
-                   visit_id=visit.id,
-                   message=_("Visit recorded.") if not received.already else
-                   _("This visit had already been recorded; it was not recorded again."),
-                   url=url_for("investigations.show", case_id=case.id, _anchor=f"visit-{visit.id}")), (
-        200 if received.already else 201)
+                   visit_id=visit.id, message=message,
+                   url=url_for("investigations.show", case_id=case.id,
+                               _anchor=f"visit-{visit.id}")), 200 if received.already else 201

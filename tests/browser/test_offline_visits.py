@@ -34,6 +34,7 @@ OFFICER, PROSECUTOR, SUPERVISOR = "fed.officer", "prosecutor", "proc.head"
 REAL_NAME, PHONE, HOME = "离线测试真名", "13900001111", "离线测试路88号"
 
 
+KEPT_PAGES = "async () => (await caches.keys()).some(name => name.startsWith('cf-pages-'))"
 FORM_AT = re.compile(r'data-form-at="([^"]+)"')
 
 
@@ -146,6 +147,8 @@ def open_visit_form(tab, case_id: int) -> str:
     if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
         page.reload()
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    # the pages of her open cases kept (static/js/offline.js notes it when done)
+    page.wait_for_function("() => sessionStorage.getItem('cf-offline-kept') !== null")
     html = kept_page(page, path)
     page.wait_for_selector("#offline-visits[data-ready]", state="attached")
     return html
@@ -195,8 +198,9 @@ def test_a_visit_recorded_offline_arrives_once_when_back_online(new_tab, live_se
     # what waits is sealed: the notes are nowhere on the phone in clear
     stored = page.evaluate("""() => new Promise(resolve => {
         const open = indexedDB.open('caseflow-offline', 1);
-        open.onsuccess = () => { const all = open.result.transaction('visits').objectStore('visits').getAll();
-                                 all.onsuccess = () => resolve(JSON.stringify(all.result)); }; })""")
+        open.onsuccess = () => {
+            const all = open.result.transaction('visits').objectStore('visits').getAll();
+            all.onsuccess = () => resolve(JSON.stringify(all.result)); }; })""")
     assert "住房漏雨" not in stored and "离线路1号" not in stored and '"kid"' in stored
 
     response = page.reload()
@@ -268,14 +272,52 @@ def test_a_conflicting_change_is_shown_and_resolved_nothing_lost(new_tab, live_s
     change_case(live_server, case_id, "return")
     # sent again: the case moved on once more (the return), shown again; sent again, recorded
     page.get_by_test_id("resend-visit").click()
-    page.wait_for_function("text => { const item = document.querySelector('[data-testid=waiting-visit]');"
-                           " return item && item.dataset.state === 'conflict' && item.textContent"
-                           ".includes(text); }", arg=app_text(live_server, "Proposal returned"))
+    page.wait_for_function("text => { const item = document.querySelector("
+                           "'[data-testid=waiting-visit]'); return item && item.dataset.state "
+                           "=== 'conflict' && item.textContent.includes(text); }",
+                           arg=app_text(live_server, "Proposal returned"))
     page.get_by_test_id("resend-visit").click()
     wait_for_count(page, 0)
     rows = recorded(live_server, case_id)
     assert [notes for _token, notes, _by in rows["visits"]] == ["第一次离线走访：保留"]
     assert rows["audits"] == [rows["visits"][0][0]]
+
+
+def test_a_refused_visit_goes_back_to_the_form_and_nothing_is_lost(new_tab, live_server):
+    """A visit the form would refuse (a date mistyped into the future) comes back from the
+    server into the form, photo kept; saved again, it replaces the refused copy."""
+    from datetime import timedelta
+
+    case_id = open_case(live_server, resident_id(804))
+    tab = new_tab()
+    page, context = tab.page, tab.context
+    sign_in(tab, OFFICER)
+    open_visit_form(tab, case_id)
+    context.set_offline(True)
+    form = page.get_by_test_id("offline-visit-form")
+    today = form.locator("input[name=visited_on]").input_value()
+    from datetime import date
+
+    future = (date.fromisoformat(today) + timedelta(days=3)).isoformat()
+    form.locator("input[name=visited_on]").fill(future)
+    fill_visit(page, "日期写错的走访", with_photo=True)
+    wait_for_count(page, 1)
+
+    context.set_offline(False)
+    page.wait_for_function("() => document.querySelector('[data-testid=waiting-visit]')"
+                           ".dataset.state === 'refused'")
+    assert app_text(live_server, "A visit cannot be recorded for a future date.") in waiting(
+        page).first.inner_text()
+    page.get_by_test_id("correct-visit").click()
+    assert form.locator("input[name=visited_on]").input_value() == future
+    assert form.locator("textarea[name=notes]").input_value() == "日期写错的走访"
+    assert form.locator("input[name=address]").input_value() == "离线路1号3栋"
+    form.locator("input[name=visited_on]").fill(today)
+    page.get_by_test_id("save-visit").click()
+    wait_for_count(page, 0)
+    rows = recorded(live_server, case_id)
+    assert [notes for _token, notes, _by in rows["visits"]] == ["日期写错的走访"]
+    assert [content_type for content_type, _data in rows["documents"]] == ["image/jpeg"]
 
 
 def test_signing_out_forgets_the_kept_pages(new_tab, live_server):
@@ -284,10 +326,11 @@ def test_signing_out_forgets_the_kept_pages(new_tab, live_server):
     page = tab.page
     sign_in(tab, OFFICER)
     open_visit_form(tab, case_id)
-    assert page.evaluate("async () => (await caches.keys()).some(name => name.startsWith('cf-pages-'))")
+    assert page.evaluate(KEPT_PAGES)
     with page.expect_navigation():
         page.get_by_test_id("logout").click()
-    page.wait_for_function("async () => !(await caches.keys()).some(name => name.startsWith('cf-pages-'))")
+    # gone before the sign-out was sent: nothing to wait for
+    assert not page.evaluate(KEPT_PAGES)
     assert page.evaluate("async () => await caches.match('/cases/%d/visits/new')" % case_id) is None
     # the next user of the phone gets her own pages, never the one before's
     sign_in(tab, PROSECUTOR)

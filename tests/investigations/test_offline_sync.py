@@ -69,7 +69,8 @@ def payload(cast, today, **overrides) -> dict:
 
 def seal(public_b64: str, key_id: str, case_id: int, token: str, content: dict) -> dict:
     """What the phone stores and sends: sealed for the page's public key."""
-    server = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), base64.b64decode(public_b64))
+    server = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(),
+                                                          base64.b64decode(public_b64))
     mine = ec.generate_private_key(ec.SECP256R1())
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=key_id.encode(),
                info=KEY_INFO).derive(mine.exchange(ec.ECDH(), server))
@@ -77,8 +78,8 @@ def seal(public_b64: str, key_id: str, case_id: int, token: str, content: dict) 
     data = AESGCM(key).encrypt(nonce, json.dumps(content).encode(), f"{token}|{case_id}".encode())
     epk = mine.public_key().public_bytes(serialization.Encoding.X962,
                                          serialization.PublicFormat.UncompressedPoint)
-    return {"kid": key_id, "epk": base64.b64encode(epk).decode(), "iv": base64.b64encode(nonce).decode(),
-            "data": base64.b64encode(data).decode()}
+    text = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    return {"kid": key_id, "epk": text(epk), "iv": text(nonce), "data": text(data)}
 
 
 class Phone:
@@ -109,11 +110,12 @@ class Phone:
 
 
 def visits_of(db, case) -> list[Visit]:
-    return db.session.scalars(sa.select(Visit).where(Visit.investigation_id == case.investigation.id)
-                              .order_by(Visit.id)).all()
+    return db.session.scalars(sa.select(Visit).where(
+        Visit.investigation_id == case.investigation.id).order_by(Visit.id)).all()
 
 
-def test_the_kept_page_shows_no_protected_field_and_says_it_may_be_kept(client, login_as, cast, clock):
+def test_the_kept_page_shows_no_protected_field_and_says_it_may_be_kept(client, login_as, cast,
+                                                                        clock):
     case = cast.investigating(clock.now, members=[cast.prosecutor, cast.officer])
     services.record_visit(case, actor=cast.prosecutor, now=clock.now, data=services.VisitInput(
         visited_on=clock.now.date(), place_kind="home", address="江汉区秘密路1号",
@@ -135,7 +137,8 @@ def test_the_kept_page_shows_no_protected_field_and_says_it_may_be_kept(client, 
     assert status["user"] == phone.key_id and f"/cases/{case.id}/visits/new" in status["pages"]
 
 
-def test_a_visit_sent_twice_is_recorded_once_with_its_photo_and_audit_row(client, login_as, cast, clock, db):
+def test_a_visit_sent_twice_is_recorded_once_with_its_photo_and_audit_row(client, login_as, cast,
+                                                                          clock, db):
     case = cast.investigating(clock.now)
     login_as(cast.officer)
     phone = Phone(client, case)
@@ -150,7 +153,8 @@ def test_a_visit_sent_twice_is_recorded_once_with_its_photo_and_audit_row(client
     assert visit.client_token == body["token"] and visit.recorded_by_id == cast.officer.id
     assert visit.notes == "离线记录：家中两名子女在读。"
     assert services.visit_address(visit) != "江汉区离线街9号"  # sealed and masked like any visit's
-    [document] = db.session.scalars(sa.select(CaseDocument).where(CaseDocument.visit_id == visit.id)).all()
+    [document] = db.session.scalars(sa.select(CaseDocument).where(
+        CaseDocument.visit_id == visit.id)).all()
     assert document.content_type == "image/jpeg" and document.size_bytes == len(photo)
     [row] = audit_rows(db, case, "aid_case.visit_recorded")
     assert row.actor_id == cast.officer.id and row.after["offline_token"] == body["token"]
@@ -166,7 +170,8 @@ def test_a_visit_sent_twice_is_recorded_once_with_its_photo_and_audit_row(client
     assert len(audit_rows(db, case, "aid_case.document")) == 1
 
 
-def test_a_case_proposed_meanwhile_is_a_conflict_until_it_is_investigated_again(client, login_as, cast, clock, db):
+def test_a_case_proposed_meanwhile_is_a_conflict_until_it_is_investigated_again(client, login_as,
+                                                                                cast, clock, db):
     case = cast.investigating(clock.now)
     login_as(cast.officer)
     phone = Phone(client, case)
@@ -288,24 +293,28 @@ def test_bad_input_is_refused_in_words_and_nothing_is_half_saved(client, login_a
     data = bytearray(base64.b64decode(body["sealed"]["data"]))
     data[3] ^= 1
     body["sealed"]["data"] = base64.b64encode(bytes(data)).decode()
-    could_not_open = said("The visit sent from the phone could not be opened (it is damaged, or was "
-                        "saved for another case); nothing was recorded.")
+    could_not_open = said("The visit sent from the phone could not be opened (it is damaged, "
+                          "or was saved for another case); nothing was recorded.")
     assert _refusal(phone.send(body))[0] == could_not_open
     other_case = cast.investigating(clock.now)
     moved = phone.body(payload(cast, today), case_id=other_case.id)
     assert _refusal(phone.send(moved))[0] == could_not_open
 
     # fields the visit form would refuse, each named
-    response = phone.send(phone.body(payload(cast, today, visited_on=(today + timedelta(days=2)).isoformat(),
-                                             notes="", met="x" * 2001)))
+    later = (today + timedelta(days=2)).isoformat()
+    response = phone.send(phone.body(payload(cast, today, visited_on=later, notes="",
+                                             met="x" * 2001)))
     assert response.status_code == 400
     _message, fields = _refusal(response)
     assert fields == {"met": zh("At most %(n)d characters.") % {"n": 2000}}
-    response = phone.send(phone.body(payload(cast, today, visited_on=(today + timedelta(days=2)).isoformat(),
-                                             notes="")))
+    response = phone.send(phone.body(payload(cast, today, visited_on=later, notes="")))
     _message, fields = _refusal(response)
     assert fields["visited_on"] == zh("A visit cannot be recorded for a future date.")
     assert fields["notes"] == zh("Write what the visit found.")
+    # given back to its author, to correct in the form (her phone cannot open it)
+    back = response.get_json()["fields"]
+    assert back["visited_on"] == later and back["address"] == "江汉区离线街9号"
+    assert back["visitor_ids"] == [cast.officer.id] and back["notes"] == ""
 
     # a "photo" that is no image: the attachments' own check, and no visit without it
     response = phone.send(phone.body(payload(cast, today, photo={
@@ -313,7 +322,8 @@ def test_bad_input_is_refused_in_words_and_nothing_is_half_saved(client, login_a
     assert response.status_code == 400
     assert _refusal(response)[1]["attachment"]
     response = phone.send(phone.body(payload(cast, today, photo={"name": "照片.jpg", "data": "%%%"})))
-    assert _refusal(response)[1] == {"attachment": said("The photo could not be read; take it again.")}
+    assert _refusal(response)[1] == {
+        "attachment": said("The photo could not be read; take it again.")}
 
     assert visits_of(db, case) == []
     assert audit_rows(db, case, "aid_case.visit_recorded") == []
@@ -329,7 +339,8 @@ def test_the_form_of_a_case_no_longer_investigated_is_not_kept(client, login_as,
     assert response.status_code == 200
     assert "X-Caseflow-Offline" not in response.headers
     assert 'data-testid="cannot-record"' in response.get_data(as_text=True)
-    assert f"/cases/{case.id}/visits/new" not in client.get("/offline/status.json").get_json()["pages"]
+    pages = client.get("/offline/status.json").get_json()["pages"]
+    assert f"/cases/{case.id}/visits/new" not in pages
 
 
 def test_the_worker_and_the_manifest(client):

@@ -45,10 +45,12 @@ from flask import current_app
 from flask_babel import format_datetime, gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from caseflow.core.errors import Checks, Conflict, ValidationFailed
+from caseflow.core.errors import Checks, Conflict, ValidationFailed, field_errors
 from caseflow.extensions import db
 from caseflow.investigations import policy
-from caseflow.investigations.models import CASE_STATE_LABELS, PLACE_LABELS, AidCase, CaseEvent, Visit
+from caseflow.investigations.models import (
+    CASE_STATE_LABELS, PLACE_LABELS, AidCase, CaseEvent, Visit,
+)
 from caseflow.investigations.services.cases import add_document
 from caseflow.investigations.services.investigation import VisitInput, record_visit
 
@@ -83,7 +85,8 @@ def phone_key(user) -> PhoneKey:
     """The public key a phone seals this user's visits for: not secret, it opens nothing."""
     raw = _private_key(user.id).public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    return PhoneKey(public=base64.b64encode(raw).decode(), key_id=hashlib.sha256(raw).hexdigest()[:16])
+    return PhoneKey(public=base64.b64encode(raw).decode(),
+                    key_id=hashlib.sha256(raw).hexdigest()[:16])
 
 
 def _b64(value, what: str) -> bytes:
@@ -112,8 +115,9 @@ def open_draft(user, *, case_id: int, token: str, sealed) -> dict:
         plain = AESGCM(aes_key).decrypt(nonce, data, f"{token}|{case_id}".encode())
         payload = json.loads(plain.decode("utf-8"))
     except (ValueError, InvalidTag, UnicodeDecodeError):
-        raise ValidationFailed(_("The visit sent from the phone could not be opened (it is damaged, "
-                                 "or was saved for another case); nothing was recorded.")) from None
+        raise ValidationFailed(_("The visit sent from the phone could not be opened (it is "
+                                 "damaged, or was saved for another case); nothing was "
+                                 "recorded.")) from None
     if not isinstance(payload, dict):
         raise ValidationFailed(_("The visit sent from the phone is damaged (%(what)s); nothing "
                                  "was recorded.", what="payload"))
@@ -260,6 +264,27 @@ def _parse_time(value) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+class OfflineVisitRefused(ValidationFailed):
+    """The opened visit's fields (or its photo) are refused as the visit form would refuse
+    them (``errors``); ``fields`` is the visit as the phone sealed it, for the user who saved
+    it to correct in the form (the phone holds no key that opens it)."""
+
+    def __init__(self, refusal: ValidationFailed, *, fields: dict):
+        super().__init__(refusal.message, field=refusal.field)
+        self.errors = field_errors(refusal)
+        self.fields = fields
+
+
+def _editable(payload: dict) -> dict:
+    fields = {name: _text(payload, name) for name in (
+        "visited_on", "place_kind", "address", "other_visitors", "met", "notes")}
+    ids = payload.get("visitor_ids")
+    fields["visitor_ids"] = [v for v in ids if isinstance(v, int)] if isinstance(ids, list) else []
+    photo = payload.get("photo")
+    fields["photo"] = photo if isinstance(photo, dict) else None
+    return fields
+
+
 def receive_visit(case: AidCase, *, actor, now: datetime, body: dict) -> Received:
     """What the phone sent (``{token, base_version, form_at, sealed}``): opened, read and
     recorded once (``sync_visit``); a refusal records nothing."""
@@ -271,6 +296,9 @@ def receive_visit(case: AidCase, *, actor, now: datetime, body: dict) -> Receive
     if not isinstance(base_version, int) or isinstance(base_version, bool) or base_version < 1:
         base_version = None
     payload = open_draft(actor, case_id=case.id, token=token, sealed=body.get("sealed"))
-    data, photo = read_draft(payload)
-    return sync_visit(case, actor=actor, now=now, token=token, data=data, photo=photo,
-                      base_version=base_version, form_at=_parse_time(body.get("form_at")))
+    try:
+        data, photo = read_draft(payload)
+        return sync_visit(case, actor=actor, now=now, token=token, data=data, photo=photo,
+                          base_version=base_version, form_at=_parse_time(body.get("form_at")))
+    except ValidationFailed as refusal:
+        raise OfflineVisitRefused(refusal, fields=_editable(payload)) from refusal

@@ -29,8 +29,10 @@
   var INFO = encoder.encode("caseflow offline visit v1");
   var MAX_SIDE = 1600;
   var REQUIRED = ["visited_on", "place_kind", "address", "visitor_ids", "met", "notes"];
-  //: What the server showed of a visit in conflict: in memory only, never stored.
+  //: What the server showed of a visit in conflict, and gave back of a visit it refused
+  //: (to correct in the form): in memory only, never stored.
   var summaries = {};
+  var editable = {};
   var syncing = false;
 
   function msg(name) {
@@ -164,10 +166,12 @@
     var fields = fieldsOf();
     var absent = missing(fields);
     if (absent.length) {
-      say(msg("missing") + " " + absent.join("、"));
+      say(msg("missing") + absent.join("、"));
       return;
     }
-    var photo = await photoOf(form.elements.attachment);
+    var replaces = form.getAttribute("data-replaces");
+    var photo = await photoOf(form.elements.attachment)
+      || (replaces && editable[replaces] ? editable[replaces].photo : null);
     if (photo) {
       fields.photo = photo;
     }
@@ -182,6 +186,12 @@
       formAt: form.getAttribute("data-form-at"), syncUrl: form.getAttribute("data-sync-url"),
       sealed: sealed, state: "waiting"
     });
+    if (replaces) {
+      // The corrected visit is on the phone: the refused copy goes.
+      await dropDraft(replaces);
+      delete editable[replaces];
+      form.removeAttribute("data-replaces");
+    }
     form.reset();
     say(msg("saved"));
     await render();
@@ -257,6 +267,9 @@
     }
     if (answer.visit) {
       summaries[draft.token] = answer.visit;
+    }
+    if (answer.fields) {
+      editable[draft.token] = answer.fields;
     }
     await putDraft(draft);
     return true;
@@ -338,14 +351,21 @@
       }
     }
     if (draft.changes && draft.changes.length) {
-      li.appendChild(element("div", "mt-1", msg("changes") + new Date(draft.formAt || draft.savedAt)
-        .toLocaleString(document.documentElement.lang || undefined)));
+      var since = new Date(draft.formAt || draft.savedAt)
+        .toLocaleString(document.documentElement.lang || undefined);
+      li.appendChild(element("div", "mt-1", fill(msg("changes"), {time: since})));
       var changes = element("ul", "mb-1");
       changes.setAttribute("data-testid", "visit-conflict-changes");
       draft.changes.forEach(function (text) { changes.appendChild(element("li", "", text)); });
       li.appendChild(changes);
     }
     var actions = element("div", "d-flex flex-wrap gap-2 mt-1");
+    if (draft.state === "refused" && editable[draft.token] && form
+        && String(draft.caseId) === form.getAttribute("data-case-id")) {
+      actions.appendChild(button(msg("correct"), "btn-primary", "correct-visit", function () {
+        backInForm(draft.token, editable[draft.token]);
+      }));
+    }
     if (draft.state === "conflict") {
       actions.appendChild(button(msg("resend"), "btn-primary", "resend-visit", function () {
         draft.state = "waiting";
@@ -365,6 +385,21 @@
     }));
     li.appendChild(actions);
     return li;
+  }
+
+  function backInForm(token, fields) {
+    ["visited_on", "place_kind", "address", "other_visitors", "met", "notes"].forEach(function (name) {
+      if (form.elements[name]) {
+        form.elements[name].value = fields[name] || "";
+      }
+    });
+    form.querySelectorAll("input[name=visitor_ids]").forEach(function (input) {
+      input.checked = (fields.visitor_ids || []).indexOf(parseInt(input.value, 10)) >= 0;
+    });
+    form.setAttribute("data-replaces", token);
+    say(msg("correcting"));
+    form.scrollIntoView({block: "start"});
+    form.elements.visited_on.focus();
   }
 
   async function render() {
