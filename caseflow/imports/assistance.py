@@ -53,8 +53,12 @@ ITEM_COLUMNS = [
     # Who benefits when it is not the woman herself: one of her children (or another
     # family member), by pseudonym; the relation records a family member caseflow does not
     # know yet. A family member's identity never comes through a ledger.
-    Column("beneficiary", _l("Who benefits"), example="小雨"),
-    Column("relation", _l("Relation to her")),
+    Column("beneficiary", _l("Who benefits"), example="小雨", note=_l(
+        "Empty or her pseudonym: the woman herself. Else the pseudonym of the child (or other "
+        "family member) the help is for.")),
+    Column("relation", _l("Relation to her"), note=_l(
+        "For a family member caseflow does not know yet, e.g. 女儿: recorded with the item, "
+        "by pseudonym only.")),
     Column("kind", _l("Kind of help"), required=True, choices=labels_of(ItemKind)),
     Column("provider", _l("Providing agency"), required=True, example="江汉区司法局"),
     Column("officer", _l("Responsible officer"), required=True, example="王芳"),
@@ -64,7 +68,8 @@ ITEM_COLUMNS = [
     Column("state", _l("State"), required=True, choices=labels_of(ItemState)),
     Column("sent_on", _l("Sent on"), is_date=True, example="2023-04-25"),
     Column("session_dates", _l("Session dates"), dates=True,
-           example="2023-05-10、2023-06-12、2023-07-10"),
+           example="2023-05-10、2023-06-12、2023-07-10", note=_l(
+               "The date of every session held, with 、 between two dates.")),
     Column("last_session_on", _l("Last session"), is_date=True),
     Column("details", _l("Details"), example="协助办理车辆过户诉讼"),
     Column("reason", _l("Why declined or cancelled")),

@@ -60,7 +60,8 @@ CASE_COLUMNS = [
            example="丈夫因刑事案件去世，家庭失去主要收入来源，申请司法救助。"),
     Column("handler", _l("Handler"), required=True, example="张明"),
     # The handler's proposal: filled in alone, the case awaits approval.
-    Column("proposed_amount", _l("Aid amount proposed (yuan)"), example="30000"),
+    Column("proposed_amount", _l("Aid amount proposed (yuan)"), example="30000", note=_l(
+        "With the day proposed and no decision: the case awaits approval in caseflow.")),
     Column("proposed_on", _l("Proposed on"), is_date=True, example="2023-04-03"),
     Column("proposal_reasons", _l("Reasons for the amount")),
     Column("granted_amount", _l("Amount granted (yuan)"), example="30000"),

@@ -36,6 +36,8 @@ class Column:
     dates: bool = False
     is_flag: bool = False
     example: str = ""
+    #: How to fill the column in, a comment on the template's heading (a lazy string).
+    note: object = None
     #: Read if present, never required, not in the template (a ledger export's computed
     #: columns: the state, the reply due date).
     ignored: bool = False
@@ -227,6 +229,7 @@ def template_xlsx(columns: list[Column], *, title: str, choice_labels: dict[str,
     example row and a drop-down list on every column of allowed values (from a hidden
     sheet, as a list may be longer than a validation formula holds)."""
     from openpyxl import Workbook
+    from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -243,6 +246,8 @@ def template_xlsx(columns: list[Column], *, title: str, choice_labels: dict[str,
         letter = get_column_letter(index)
         cell = sheet.cell(row=1, column=index, value=str(column.label) + ("*" if column.required else ""))
         cell.font = bold
+        if column.note:
+            cell.comment = Comment(str(column.note), "caseflow", width=260, height=90)
         if column.required:
             cell.fill = required_fill
         sheet.cell(row=2, column=index, value=column.example or None)

@@ -208,6 +208,25 @@ def test_the_template_documents_who_benefits_and_the_sessions(app):
     assert {"Who benefits", "Relation to her", "Session dates", "Last session"} <= set(headings)
     assert example["Session dates"] == "2023-05-10、2023-06-12、2023-07-10"
     assert example["Who benefits"] == example["Pseudonym*"]  # the woman herself
+    # How to fill them in: a comment on the heading.
+    notes = {c.value: c.comment.text for c in sheet[1] if c.comment is not None}
+    assert notes["Session dates"] == "The date of every session held, with 、 between two dates."
+    assert "pseudonym" in notes["Who benefits"] and "女儿" in notes["Relation to her"]
+
+
+def test_the_case_template_says_how_a_case_awaits_approval(app):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from caseflow.imports import cases
+
+    with app.test_request_context(), force_locale("en"):
+        sheet = load_workbook(BytesIO(cases.case_template())).worksheets[0]
+    headings = [c.value for c in sheet[1]]
+    assert {"Aid amount proposed (yuan)", "Proposed on", "Reasons for the amount"} <= set(headings)
+    note = next(c.comment.text for c in sheet[1] if c.value == "Aid amount proposed (yuan)")
+    assert "awaits approval" in note
 
 
 def test_a_womans_rows_in_two_chunks_share_her_plan_and_history(db, cast, clock, monkeypatch):
