@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
@@ -93,7 +93,7 @@ def manifest():
 
 
 @bp.get("/offline/status.json")
-@requires(lambda user: True, roles=())
+@login_required
 def status():
     """For the pages' script: who is signed in (the key the phone files her pages and
     visits under), the form token a send needs, and the pages to keep on the phone."""

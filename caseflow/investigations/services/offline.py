@@ -49,7 +49,7 @@ from caseflow.core.errors import Checks, Conflict, ValidationFailed, field_error
 from caseflow.extensions import db
 from caseflow.investigations import policy
 from caseflow.investigations.models import (
-    CASE_STATE_LABELS, PLACE_LABELS, AidCase, CaseEvent, Visit,
+    CASE_STATE_LABELS, PLACE_LABELS, AidCase, CaseEvent, CaseState, Visit,
 )
 from caseflow.investigations.services.cases import add_document
 from caseflow.investigations.services.investigation import VisitInput, record_visit
@@ -223,7 +223,7 @@ def sync_visit(case: AidCase, *, actor, now: datetime, token: str, data: VisitIn
     if existing is not None:
         return _already(existing, case, actor)
     if case.investigation is None or not policy.can_record_findings(actor, case):
-        if case.state != "investigating":
+        if case.state != CaseState.INVESTIGATING.value:
             reason = _("The case is now “%(state)s”: visits are recorded only while it is "
                        "investigated. The visit stays on this phone: send it again once the case "
                        "is investigated again, or discard it.",
