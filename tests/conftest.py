@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +29,22 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 #: 09:00 on 2026-11-27 in Asia/Shanghai: the default "now" of every test.
 DEFAULT_NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+
+
+def pytest_sessionstart(session):
+    session.config._caseflow_started = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The pages axe-core checked in the browser tests (tests/browser/a11y.py), under
+    xdist too (the workers write them; this process prints them)."""
+    from tests.browser.a11y import summary_lines
+
+    lines = summary_lines(getattr(config, "_caseflow_started", 0))
+    if lines:
+        terminalreporter.section("accessibility (axe-core)")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def _postgres_admin_url() -> sa.URL:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser import a11y
 from tests.conftest import make_app, migrate_to_head
 
 CHROMIUM = os.environ.get("CASEFLOW_CHROMIUM", "/usr/bin/chromium")
@@ -153,16 +154,35 @@ def _response(tab: Tab, response) -> None:
                             f"{response.url}")
 
 
+@pytest.fixture(scope="session")
+def axe_pages():
+    """The pages axe-core checked in this session, written out at its end for the run's
+    summary (tests/conftest.py prints it), and the structures seen (a11y.Watch.seen)."""
+    checked: list[tuple[str, a11y.PageCheck]] = []
+    seen: set[str] = set()
+    yield checked, seen
+    a11y.write_report(checked)
+
+
 @pytest.fixture
-def new_tab(browser, live_server):
-    """``new_tab(**context_options)``: a fresh context (no cookies) with one page."""
+def new_tab(browser, live_server, axe_pages, request):
+    """``new_tab(**context_options)``: a fresh context (no cookies) with one page.
+
+    Every HTML page the context shows is checked by axe-core (tests/browser/a11y.py): the
+    test fails when one has a serious or critical WCAG 2.1 A/AA violation. ``axe=False``
+    leaves a context unchecked (none does now).
+    """
     contexts = []
 
-    def open_tab(**options) -> Tab:
+    def open_tab(*, axe: bool = True, **options) -> Tab:
         options.setdefault("base_url", live_server.url)
         options.setdefault("locale", "zh-CN")
         context = browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)
+        if axe:
+            watch = a11y.Watch(seen=axe_pages[1])
+            watch.attach(context)
+            watches.append((context, watch))
         contexts.append(context)
         tab = Tab(page=context.new_page(), context=context)
         tab.page.on("pageerror", lambda error: tab.problems.append(f"script error: {error}"))
@@ -170,9 +190,18 @@ def new_tab(browser, live_server):
         tab.page.on("response", lambda response: _response(tab, response))
         return tab
 
+    watches: list[tuple[object, a11y.Watch]] = []
     yield open_tab
+    for context, watch in watches:
+        watch.finish(context)
     for context in contexts:
         context.close()
+    checks = [c for _context, watch in watches for c in watch.checks]
+    axe_pages[0].extend((request.node.nodeid, c) for c in checks)
+    errors = [e for _context, watch in watches for e in watch.errors]
+    if any(c.failing for c in checks) or errors:
+        pytest.fail("\n".join(errors + ([a11y.failure_message(checks)] if any(
+            c.failing for c in checks) else [])), pytrace=False)
 
 
 @pytest.fixture

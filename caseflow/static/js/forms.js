@@ -65,6 +65,8 @@
     var summary = document.createElement("div");
     summary.className = "alert alert-danger error-summary";
     summary.setAttribute("tabindex", "-1");
+    // Announced as it appears, and again when it takes focus below.
+    summary.setAttribute("role", "alert");
     summary.setAttribute("data-testid", "error-summary");
     var heading = document.createElement("h2");
     heading.className = "h6 alert-heading";
