@@ -55,6 +55,7 @@ LATER_PAGES = {
                                        "proc.head"}),
     "referrals.attention": ("/referrals/attention", {"fed.head", "proc.head"}),
     "notifications.outbox": ("/admin/outbox", {"sysadmin"}),
+    "service_accounts.index": ("/admin/service-accounts", {"sysadmin"}),
     "investigations.index": ("/cases", {"fed.officer", "fed.minzu", "fed.head", "prosecutor",
                                         "proc.head"}),
     "investigations.approvals": ("/cases/approvals", {"proc.head"}),
