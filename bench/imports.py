@@ -159,7 +159,8 @@ def run(backend: str, kind: str, size: int) -> dict:
             world = factories.build_world(now=NOW)
             data, supervisor, model = _ledger(kind, size, world)
             db.session.commit()
-            figures = {"backend": backend, "kind": kind, "rows": size, "file_kib": len(data) // 1024}
+            figures = {"backend": backend, "kind": kind, "rows": size,
+                       "file_kib": len(data) // 1024}
 
             def preview():
                 result = engine.preview(ledger_kind, data, "bench.xlsx", actor=supervisor, now=NOW)

@@ -122,12 +122,14 @@ class ItemLookups(Lookups):
         from caseflow.investigations.models import HouseholdAssessment, HouseholdMember
 
         woman = AssistancePlan.person_id
-        open_plans = sa.and_(AssistancePlan.person_id.in_(ids), AssistancePlan.state == PlanState.OPEN.value)
+        open_plans = sa.and_(AssistancePlan.person_id.in_(ids),
+                             AssistancePlan.state == PlanState.OPEN.value)
         members = (sa.select(woman, Person.pseudonym, Person.id, PlanMember.relation)
                    .join(PlanMember, PlanMember.plan_id == AssistancePlan.id)
                    .join(Person, Person.id == PlanMember.person_id).where(open_plans))
         household = (sa.select(woman, Person.pseudonym, Person.id, HouseholdMember.relation)
-                     .join(HouseholdAssessment, HouseholdAssessment.case_id == AssistancePlan.aid_case_id)
+                     .join(HouseholdAssessment,
+                           HouseholdAssessment.case_id == AssistancePlan.aid_case_id)
                      .join(HouseholdMember, HouseholdMember.assessment_id == HouseholdAssessment.id)
                      .join(Person, Person.id == HouseholdMember.person_id).where(open_plans))
         for query in (members, household):
@@ -163,8 +165,9 @@ def check_item_row(plan: RowPlan, v: dict, look: ItemLookups, *, today: date, se
         v["plan"] = open_plan
     beneficiary_id = _check_beneficiary(plan, v, look, seen)
     if plan.person is not None and beneficiary_id is not None:
-        if provider is not None and v.get("kind") and v.get("starts_on") and (
-                plan.person.id, beneficiary_id, v["kind"], provider.id, v["starts_on"]) in look.items:
+        same = (plan.person.id, beneficiary_id, v.get("kind"),
+                provider.id if provider is not None else None, v.get("starts_on"))
+        if provider is not None and v.get("kind") and v.get("starts_on") and same in look.items:
             plan.outcome, plan.state = ALREADY, v.get("state")
             plan.errors.clear()
             return

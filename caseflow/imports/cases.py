@@ -296,7 +296,8 @@ class CaseWriter(Writer):
             # amount granted when the ledger gives none) on its day (the decision's when
             # the ledger gives none); the supervisor named approved it on the day of the
             # decision. A proposal awaiting approval has no reviewer yet.
-            proposed_amount=(v.get("proposed_amount") or v.get("granted_amount")) if proposed else None,
+            proposed_amount=(v.get("proposed_amount") or v.get("granted_amount")) if proposed
+            else None,
             proposal_reasons=v.get("proposal_reasons") if proposed else None,
             proposed_by_id=handler.id if proposed else None,
             proposed_at=moment(v.get("proposed_on") or v.get("decided_on")) if proposed else None,

@@ -229,8 +229,9 @@ def read_cells(plan: RowPlan, cells: dict, today: date, texts: Texts) -> dict:
                     else str(int(raw))
         except ValueError as error:
             if column.dates:
-                refuse(plan, column.key, _("“%(text)s” is not a date; write each date as 2025-03-05, "
-                                           "with 、 between two dates.", text=error.args[0] if error.args else raw))
+                part = error.args[0] if error.args else raw
+                refuse(plan, column.key, _("“%(text)s” is not a date; write each date as "
+                                           "2025-03-05, with 、 between two dates.", text=part))
             elif column.is_date:
                 refuse(plan, column.key, _("“%(text)s” is not a date; write it as 2025-03-05.",
                                            text=raw))

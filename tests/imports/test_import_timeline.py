@@ -125,7 +125,7 @@ def _at(day, hour=10) -> datetime:
     return datetime.combine(day, time(hour, 0), tzinfo=local_zone())
 
 
-def test_a_case_awaiting_approval_enters_the_queue_and_the_reminders(app, client, login_as, db, clock,
+def test_a_case_awaiting_approval_enters_the_queue_and_the_reminders(client, login_as, db, clock,
                                                                      proc):
     ledger = _proposal_ledger(proc, clock)
     preview = cases.preview_cases(ledger.csv(), "救助.csv", actor=proc.supervisor, now=clock.now)
@@ -166,7 +166,7 @@ def test_a_recent_proposal_is_reminded_only_once_it_has_waited(db, clock, proc):
     assert sweep_approvals(later).stages_sent == 1
 
 
-def test_a_proposal_row_without_its_amount_or_day_is_refused_and_nothing_written(db, clock, proc, world):
+def test_a_proposal_row_without_its_amount_or_day_is_refused_and_nothing_written(db, clock, proc):
     ledger = _proposal_ledger(proc, clock)
     ledger.rows[0].pop("proposed_amount")
     ledger.rows[1].update(proposed_on=ledger.rows[1]["application_received_on"] - timedelta(days=1))
@@ -174,7 +174,8 @@ def test_a_proposal_row_without_its_amount_or_day_is_refused_and_nothing_written
     preview = cases.preview_cases(ledger.csv(), "救助.csv", actor=proc.supervisor, now=clock.now)
     headings = {k: str(cases.COLUMN_BY_KEY[k].label) for k in ("proposed_amount", "proposed_on")}
     assert [(e.row, e.column) for e in preview.errors] == [
-        (2, headings["proposed_amount"]), (3, headings["proposed_on"]), (4, headings["proposed_amount"])]
+        (2, headings["proposed_amount"]), (3, headings["proposed_on"]),
+        (4, headings["proposed_amount"])]
     assert "15000" not in preview.errors[0].message
     # The handler of a proposal still waiting has an active account.
     proc.handler.is_active_account = False

@@ -72,7 +72,8 @@ def test_an_item_for_her_son_recorded_in_her_plan(app, client, login_as, db, cas
     ledger = _ledger(cast, clock, 2, first_id=5000)  # her counselling (done) and legal aid (done)
     ledger.rows[1].update(beneficiary="小宝", relation="儿子")
     ledger.rows[0].update(beneficiary="陈姐")  # her pseudonym as caseflow has it: herself
-    preview = assistance.import_assistance(ledger.xlsx(), "帮扶.xlsx", actor=cast.supervisor, now=clock.now)
+    preview = assistance.import_assistance(ledger.xlsx(), "帮扶.xlsx", actor=cast.supervisor,
+                                           now=clock.now)
     assert preview.counts()["added"] == 2 and preview.counts()["people_added"] == 0
     items = {i.imported_row: i for i in db.session.scalars(sa.select(ServiceItem))}
     assert (items[2].beneficiary_id, items[3].beneficiary_id) == (woman.id, son.id)
@@ -84,7 +85,8 @@ def test_an_item_for_her_son_recorded_in_her_plan(app, client, login_as, db, cas
     login_as(cast.supervisor)
     assert "小宝" in page_text(client.get(f"/assistance/items/{legal.id}"))
     # The same rows again (another file): already in caseflow, the son's too.
-    again = assistance.preview_assistance(ledger.csv(), "副本.csv", actor=cast.supervisor, now=clock.now)
+    again = assistance.preview_assistance(ledger.csv(), "副本.csv", actor=cast.supervisor,
+                                          now=clock.now)
     assert again.counts()["already"] == 2 and not again.to_add
 
 
@@ -94,7 +96,8 @@ def test_a_child_caseflow_does_not_know_is_recorded_by_pseudonym_and_relation_on
     ledger.rows[1].update(beneficiary="小丫")  # the same daughter: recorded once
     ledger.rows[3].update(beneficiary="小丫", relation="女儿")  # another woman's daughter
     people = _count(db, Person)
-    preview = assistance.import_assistance(ledger.csv(), "帮扶.csv", actor=cast.supervisor, now=clock.now)
+    preview = assistance.import_assistance(ledger.csv(), "帮扶.csv", actor=cast.supervisor,
+                                           now=clock.now)
     # Two women and two daughters recorded.
     assert preview.counts()["people_added"] == 4 and _count(db, Person) == people + 4
     items = {i.imported_row: i for i in db.session.scalars(sa.select(ServiceItem))}
@@ -102,9 +105,11 @@ def test_a_child_caseflow_does_not_know_is_recorded_by_pseudonym_and_relation_on
     assert items[3].beneficiary_id == daughter.id and items[5].beneficiary_id not in (daughter.id,)
     assert daughter.pseudonym == "小丫" and not any(read_identity(daughter).as_text().values())
     members = db.session.scalars(sa.select(PlanMember).order_by(PlanMember.id)).all()
-    assert [(m.person_id, m.relation, m.plan_id) for m in members][0] == (daughter.id, "女儿", items[2].plan_id)
+    first = members[0]
+    assert (first.person_id, first.relation, first.plan_id) == (daughter.id, "女儿", items[2].plan_id)
     assert len(members) == 2 and members[1].plan_id == items[5].plan_id != items[2].plan_id
-    added = db.session.scalars(sa.select(AssistanceEvent).where(AssistanceEvent.kind == "member_added")).all()
+    added = db.session.scalars(
+        sa.select(AssistanceEvent).where(AssistanceEvent.kind == "member_added")).all()
     assert [e.text for e in added] == ["女儿 小丫", "女儿 小丫"]
     # She is one of the plan's beneficiaries now, for the pages' own forms.
     plan = db.session.get(AssistancePlan, items[2].plan_id)
@@ -118,7 +123,8 @@ def test_who_benefits_errors_by_row_and_column_and_nothing_written(app, db, cast
     ledger.rows[2].update(relation="女儿")  # a relation without who benefits
     ledger.rows[3].update(beneficiary="小" * 61, relation="女儿")
     before = (_count(db, ServiceItem), _count(db, Person), _count(db, PlanMember))
-    preview = assistance.preview_assistance(ledger.csv(), "帮扶.csv", actor=cast.supervisor, now=clock.now)
+    preview = assistance.preview_assistance(ledger.csv(), "帮扶.csv", actor=cast.supervisor,
+                                            now=clock.now)
     who, relation = zh("Who benefits"), said(app, "Relation to her")
     assert [(e.row, e.column) for e in preview.errors] == [
         (2, who), (3, relation), (4, relation), (5, who)]
@@ -151,10 +157,12 @@ def test_the_sessions_on_the_ledgers_days(app, client, login_as, db, cast, clock
     assistance.import_assistance(ledger.xlsx(), "帮扶.xlsx", actor=cast.supervisor, now=clock.now)
     items = {i.imported_row: i for i in db.session.scalars(sa.select(ServiceItem))}
     held = {row: [s.held_on for s in db.session.scalars(
-        sa.select(ServiceSession).where(ServiceSession.item_id == items[row].id).order_by(ServiceSession.held_on))]
+        sa.select(ServiceSession).where(ServiceSession.item_id == items[row].id)
+        .order_by(ServiceSession.held_on))]
         for row in (2, 5)}
     assert held == {2: days, 5: ran}
-    session = db.session.scalar(sa.select(ServiceSession).where(ServiceSession.item_id == items[2].id))
+    session = db.session.scalar(
+        sa.select(ServiceSession).where(ServiceSession.item_id == items[2].id))
     assert (session.recorded_by_id, session.recorded_at) == (cast.supervisor.id, clock.now)
     assert session.notes == said(app, "Imported from %(file)s, row %(row)d.", file="帮扶.xlsx", row=2)
     # The running item's next session: one period after the latest.
@@ -175,16 +183,19 @@ def test_the_last_session_alone_is_one_session(db, cast, clock):
 
 
 def test_session_dates_errors_by_row_and_column(app, db, cast, clock):
-    ledger = _ledger(cast, clock, 6, first_id=5400)  # completed, completed, sent, active, accepted, planned
+    # Completed, completed, sent, active, accepted, planned.
+    ledger = _ledger(cast, clock, 6, first_id=5400)
     starts = ledger.rows[0]["starts_on"]
-    ledger.rows[0].update(session_dates=f"{starts - timedelta(days=1)}、{starts + timedelta(days=5)}")
+    ledger.rows[0].update(
+        session_dates=f"{starts - timedelta(days=1)}、{starts + timedelta(days=5)}")
     ledger.rows[1].update(session_dates=f"{ledger.rows[1]['starts_on'] + timedelta(days=5)}",
                           last_session_on=ledger.rows[1]["starts_on"] + timedelta(days=9))
     ledger.rows[2].update(session_dates=str(local_date(clock.now)))  # sent: no session yet
     ledger.rows[3].update(session_dates="2025-02-30、下周")
     ledger.rows[4].update(session_dates=str(ledger.rows[4]["starts_on"] + timedelta(days=1)))
     ledger.rows[5].update(session_dates=str(local_date(clock.now) + timedelta(days=2)))
-    preview = assistance.preview_assistance(ledger.csv(), "帮扶.csv", actor=cast.supervisor, now=clock.now)
+    preview = assistance.preview_assistance(ledger.csv(), "帮扶.csv", actor=cast.supervisor,
+                                            now=clock.now)
     dates, last, state = (said(app, "Session dates"), zh("Last session"), zh("State"))
     assert [(e.row, e.column) for e in preview.errors] == [
         (2, dates), (3, last), (4, dates), (5, dates), (6, state), (7, dates)]
