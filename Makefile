@@ -49,7 +49,7 @@ caseflow/translations/%/LC_MESSAGES/messages.mo: caseflow/translations/%/LC_MESS
 	$(BIN)/pybabel compile -f -d caseflow/translations -l $* >/dev/null
 
 extract-messages: $(VENV)/.installed ## refresh the catalogues from the source
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o caseflow/translations/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -o caseflow/translations/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -i caseflow/translations/messages.pot -d caseflow/translations --no-wrap --ignore-obsolete
 
 instance/caseflow.env:

@@ -226,7 +226,7 @@ def test_compiled_catalogues_are_current(locale):
 
     stale = [entry.id for entry in load_catalogue(locale)
              if entry.id and entry.string and "fuzzy" not in entry.flags
-             and text(compiled.get(entry.id)) != text(entry)]
+             and text(compiled.get(entry.id, entry.context)) != text(entry)]
     assert not stale, (
         f"{mo.relative_to(ROOT)} does not hold these translations of the .po; recompile:\n  "
         + "\n  ".join(repr(s) for s in stale)
@@ -271,3 +271,15 @@ def test_login_page_in_both_languages(client):
     assert '<html lang="en">' in response.get_data(as_text=True)
     assert "Sign in" in english
     assert "登录" not in english
+
+
+def test_a_service_items_active_state_is_not_an_accounts_active(app):
+    """One English word, two meanings: an item whose sessions are running (进行中) and an
+    account that is enabled (启用); the item's label has a context of its own."""
+    from flask_babel import force_locale, gettext
+
+    from caseflow.assistance.models import ItemState
+
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert str(ItemState.ACTIVE.label) == "进行中"
+        assert gettext("Active") == "启用"

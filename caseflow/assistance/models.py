@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_pgettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caseflow.core.db import TimestampMixin, UTCDateTime, check_in
@@ -61,7 +61,8 @@ class ItemState(LabelledEnum):
     PLANNED = "planned", _l("Planned")
     SENT = "sent", _l("Sent to the provider")
     ACCEPTED = "accepted", _l("Accepted")
-    ACTIVE = "active", _l("Active")
+    # Its own context: an account's "Active" (enabled) reads differently in Chinese.
+    ACTIVE = "active", lazy_pgettext("service item state", "Active")
     COMPLETED = "completed", _l("Completed")
     DECLINED = "declined", _l("Declined")
     CANCELLED = "cancelled", _l("Cancelled")
