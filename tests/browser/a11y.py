@@ -36,7 +36,7 @@ AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 #: WCAG 2.0 and 2.1, levels A and AA (GB/T 37668-2019 takes its web requirements from them).
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING_IMPACTS = ("serious", "critical")
-#: Where each run's list of checked pages is written (one file per xdist worker).
+#: Where each run's list of checked pages is written (one file per run and xdist worker).
 REPORT_DIR = Path(__file__).resolve().parents[2] / "test-artifacts"
 BINDING = "__caseflowAxeReport"
 
@@ -254,7 +254,7 @@ def write_report(checks: list[tuple[str, PageCheck]]) -> Path | None:
         return None
     REPORT_DIR.mkdir(exist_ok=True)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    target = REPORT_DIR / f"axe-pages-{worker}.jsonl"
+    target = REPORT_DIR / f"axe-pages-{run_id()}-{worker}.jsonl"
     with target.open("w", encoding="utf-8") as out:
         for test, c in checks:
             out.write(json.dumps({"test": test, "page": page_kind(c), "lang": c.lang,
@@ -264,12 +264,18 @@ def write_report(checks: list[tuple[str, PageCheck]]) -> Path | None:
     return target
 
 
+def run_id() -> int:
+    """The pytest run's process (an xdist worker's parent): two runs at once in one
+    checkout keep their reports apart."""
+    return os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
+
+
 def summary_lines(since: float) -> list[str]:
     """The run's summary: the pages the browser tests showed, how many axe checked (the
     others had the structure of one it checked), per language, the seconds axe took, and
     each kind of page with its languages (report files of this run only)."""
     rows = []
-    for report in sorted(REPORT_DIR.glob("axe-pages-*.jsonl")):
+    for report in sorted(REPORT_DIR.glob(f"axe-pages-{run_id()}-*.jsonl")):
         if report.stat().st_mtime >= since:
             rows += [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()
                      if line.strip()]
