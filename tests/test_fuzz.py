@@ -69,6 +69,7 @@ def world(shared, db):
 def _real_ids(targets) -> dict[str, int]:
     """A record each path id can name, so the query parameters reach real pages too."""
     return {
+        "account_id": targets.service_account.id,
         "attachment_id": targets.attachment.id, "attendance_id": targets.training_attendance.id,
         "case_id": targets.open_case.id, "document_id": targets.case_document.id,
         "invitation_id": targets.training_invitation.id, "item_id": targets.item.id,
