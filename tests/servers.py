@@ -3,12 +3,15 @@ stop it. Used by the tests that need real processes (schema refusal, packaging, 
 races, metrics across workers, the production units)."""
 from __future__ import annotations
 
+import contextlib
 import http.client
+import logging
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from tests.conftest import free_port
 
@@ -74,3 +77,29 @@ def stop(process: subprocess.Popen, *, timeout: float = 15) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextlib.contextmanager
+def served_in_thread(app, *, name: str) -> Iterator[str]:
+    """``app`` served by werkzeug from a thread of this process on a free port; yields its
+    base URL, and on leaving stops the server and lets go of the database connections."""
+    from werkzeug.serving import make_server
+
+    from caseflow.extensions import db
+
+    # One line per request from the server thread would bury any failure's own output.
+    werkzeug_log = logging.getLogger("werkzeug")
+    level = werkzeug_log.level
+    werkzeug_log.setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        werkzeug_log.setLevel(level)
+        with app.app_context():
+            db.engine.dispose()

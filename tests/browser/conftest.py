@@ -10,17 +10,15 @@ CASEFLOW_REQUIRE_BROWSER=1 (CI), where they fail and say why.
 """
 from __future__ import annotations
 
-import logging
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.browser import a11y
 from tests.conftest import make_app, migrate_to_head
+from tests.servers import served_in_thread
 
 CHROMIUM = os.environ.get("CASEFLOW_CHROMIUM", "/usr/bin/chromium")
 #: Without the background-networking flags Chromium keeps trying to reach Google's
@@ -72,22 +70,8 @@ def live_server(tmp_path_factory):
         load_demo(now=utcnow(), log=lambda *_: None)
         db.session.commit()
         db.engine.dispose()
-    # One line per request from the server thread would bury any failure's own output.
-    werkzeug_log = logging.getLogger("werkzeug")
-    level = werkzeug_log.level
-    werkzeug_log.setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="caseflow-live", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        werkzeug_log.setLevel(level)
-        with app.app_context():
-            db.engine.dispose()
+    with served_in_thread(app, name="caseflow-live") as url:
+        yield LiveServer(url=url, app=app)
 
 
 @pytest.fixture(scope="session")

@@ -30,16 +30,12 @@ MATCHED = 5  # women of the ledger recorded in caseflow before the import
 
 
 @pytest.fixture
-def cast(world, clock):
-    class Cast:
-        supervisor = factories.make_user(world, roles={Role.SUPERVISOR}, org=world.federation)
-        officer = factories.make_user(world, roles={Role.FEDERATION_OFFICER}, org=world.street_a,
-                                      username="li.ganbu")
-        lawyer = factories.make_user(world, roles={Role.PARTNER_WORKER}, org=world.justice_bureau)
-    Cast.known = [factories.make_person(world, Cast.supervisor, pseudonym=f"已登记{n}",
-                                        resident_id=resident_id(n), phone=None)
-                  for n in range(3, 3 + 20 * MATCHED, 20)]
-    return Cast
+def cast(world, item_cast):
+    """The ledger's people, and women of the ledger recorded before the import."""
+    item_cast.known = [factories.make_person(world, item_cast.supervisor, pseudonym=f"已登记{n}",
+                                             resident_id=resident_id(n), phone=None)
+                       for n in range(3, 3 + 20 * MATCHED, 20)]
+    return item_cast
 
 
 def _count(db, model) -> int:

@@ -19,7 +19,6 @@ from caseflow.assistance.models import (
 from caseflow.assistance.services import next_due
 from caseflow.core.db import local_date
 from caseflow.core.errors import ValidationFailed
-from caseflow.core.orgs.roles import Role
 from caseflow.core.people.models import Person
 from caseflow.core.people.services import Identity, read_identity
 from caseflow.imports import assistance
@@ -30,13 +29,8 @@ from tests.imports.ledger import resident_id
 
 
 @pytest.fixture
-def cast(world, clock):
-    class Cast:
-        supervisor = factories.make_user(world, roles={Role.SUPERVISOR}, org=world.federation)
-        officer = factories.make_user(world, roles={Role.FEDERATION_OFFICER}, org=world.street_a,
-                                      username="li.ganbu")
-        lawyer = factories.make_user(world, roles={Role.PARTNER_WORKER}, org=world.justice_bureau)
-    return Cast
+def cast(item_cast):
+    return item_cast
 
 
 def said(app, message: str, **variables) -> str:
